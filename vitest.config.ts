@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests import the packages' TypeScript sources through the `source` export condition, so a
+// change is tested without rebuilding. Worker threads cannot load .ts on Node 20, so the pool
+// always runs the built JavaScript: `pnpm test` builds first.
+export default defineConfig({
+  resolve: { conditions: ['source', 'node', 'import', 'default'] },
+  ssr: { resolve: { conditions: ['source', 'node', 'import', 'default'], externalConditions: ['source'] } },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts', 'examples/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+  },
+});
