@@ -1,0 +1,79 @@
+/**
+ * Losses, value and gradient in one pass. They return the SUM of the per-element losses and
+ * write d(loss)/d(input) already multiplied by `scale`: the trainer passes
+ * scale = 1 / (number of loss terms in the GLOBAL batch), so the gradients that shards compute
+ * independently add up to the gradient of the mean over the whole batch.
+ */
+
+export interface LossResult {
+  /** Sum of the per-row losses (float64). */
+  sum: number;
+  /** Rows that counted (targets that were not ignored). */
+  count: number;
+  /** Rows whose arg-max equals the target (classification only). */
+  correct: number;
+}
+
+/**
+ * Softmax cross-entropy, one row of `logits` [rows, classes] per target; target -1 is ignored
+ * (padding) and gets a zero gradient. dLogits may alias logits.
+ */
+export function softmaxCrossEntropy(
+  dLogits: Float32Array, logits: Float32Array, targets: ArrayLike<number>, rows: number, classes: number, scale: number,
+): LossResult {
+  let sum = 0;
+  let count = 0;
+  let correct = 0;
+  for (let r = 0; r < rows; r++) {
+    const o = r * classes;
+    const t = targets[r]!;
+    if (t < 0) {
+      dLogits.fill(0, o, o + classes);
+      continue;
+    }
+    let max = -Infinity;
+    let arg = 0;
+    for (let j = 0; j < classes; j++) {
+      const v = logits[o + j]!;
+      if (v > max) { max = v; arg = j; }
+    }
+    let z = 0;
+    for (let j = 0; j < classes; j++) z += Math.exp(logits[o + j]! - max);
+    // log-sum-exp in float64: the loss must not lose digits to float32 on large vocabularies.
+    sum += Math.log(z) + max - logits[o + t]!;
+    count++;
+    if (arg === t) correct++;
+    const inv = 1 / z;
+    for (let j = 0; j < classes; j++) {
+      dLogits[o + j] = Math.exp(logits[o + j]! - max) * inv * scale;
+    }
+    dLogits[o + t]! -= scale;
+  }
+  return { sum, count, correct };
+}
+
+/**
+ * Squared error summed over `rows * size` values; rows with mask[r] === 0 are ignored.
+ * dPred = 2 (pred - target) * scale.
+ */
+export function meanSquaredError(
+  dPred: Float32Array, pred: Float32Array, targets: ArrayLike<number>, rows: number, size: number, scale: number,
+  mask?: ArrayLike<number>,
+): LossResult {
+  let sum = 0;
+  let count = 0;
+  for (let r = 0; r < rows; r++) {
+    const o = r * size;
+    if (mask && mask[r] === 0) {
+      dPred.fill(0, o, o + size);
+      continue;
+    }
+    for (let j = 0; j < size; j++) {
+      const e = pred[o + j]! - targets[o + j]!;
+      sum += e * e;
+      dPred[o + j] = 2 * e * scale;
+    }
+    count += size;
+  }
+  return { sum, count, correct: 0 };
+}

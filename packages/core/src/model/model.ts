@@ -1,0 +1,454 @@
+/**
+ * A whole trainable network: input encoding (one-hot or embedding or dense features) →
+ * recurrent stack → linear head → loss. Its parameters are ONE flat buffer described by ONE
+ * Layout (`embedding.weight`, `rnn.weight_ih_l0`, ..., `head.weight`, `head.bias`: PyTorch's
+ * names for `nn.Embedding`, `nn.LSTM` and `nn.Linear` modules called `embedding`, `rnn` and
+ * `head`), so that the optimizer, the gradient reduction, checkpoints and safetensors are each
+ * one loop over one buffer, and the buffer can live in shared memory.
+ */
+import { Layout, type ParamSpec } from './layout.js';
+import { RecurrentStack } from '../stack/stack.js';
+import { resolveStackOptions, positiveInt, type Merge } from '../stack/config.js';
+import type { CellKind } from './layout.js';
+import type { SequenceDataset, TargetKind } from '../train/dataset.js';
+import { linearForward, linearBackward } from './linear.js';
+import { softmaxCrossEntropy, meanSquaredError, type LossResult } from './loss.js';
+import { Rng } from '../rng.js';
+
+export type ModelInput =
+  | { kind: 'tokens'; vocabSize: number; embeddingDim?: number }
+  | { kind: 'dense'; size: number };
+
+export interface ModelConfig {
+  cell: CellKind;
+  hiddenSize: number;
+  numLayers?: number;
+  bidirectional?: boolean;
+  nonlinearity?: 'tanh' | 'relu';
+  merge?: Merge;
+  dropout?: number;
+  inputDropout?: number;
+  recurrentDropout?: number;
+  input: ModelInput;
+  /** What the head predicts, and so which loss applies. */
+  task: TargetKind;
+  /** Classes, or values per target. */
+  outputSize: number;
+  /** For per-sequence tasks: the last states of the top layer (h_n, both directions) or the mean of its outputs. */
+  pooling?: 'last' | 'mean';
+  seed?: number;
+}
+
+/** One (shard of a) batch in the model's padded, batch-first form. */
+export interface Batch {
+  batch: number;
+  steps: number;
+  lengths: Int32Array;               // [batch]
+  inputs: Int32Array | Float32Array; // tokens [batch, steps] | dense [batch, steps, inputSize]
+  targets: Int32Array | Float32Array; // per TargetKind, trimmed to `steps`
+  h0?: Float32Array;                 // [L*D, batch, H]
+  c0?: Float32Array;
+}
+
+export class SequenceModel {
+  readonly config: Required<Omit<ModelConfig, 'input'>> & { input: ModelInput };
+  readonly layout: Layout;
+  readonly stack: RecurrentStack;
+  readonly paramBuffer: Float32Array;
+  gradBuffer: Float32Array;
+  parameters: Map<string, Float32Array>;
+  grads: Map<string, Float32Array>;
+  /** Width of one step of the stack's input, and of its output (the head's input). */
+  readonly stackInputSize: number;
+  readonly featureSize: number;
+
+  private readonly rnnOffset: number;
+  private readonly embOffset: number; // -1 without embedding
+  private readonly headW: number;
+  private readonly headB: number;
+
+  // Scratch, grown to the largest batch seen; never allocated per step.
+  private x: Float32Array = new Float32Array(0);       // [B, T, stackInputSize]
+  private feats: Float32Array = new Float32Array(0);   // [rows, featureSize] head input
+  private logits: Float32Array = new Float32Array(0);  // [rows, outputSize]
+  private dFeats: Float32Array = new Float32Array(0);  // [rows, featureSize]
+  private dOut: Float32Array = new Float32Array(0);    // [B, T, featureSize]
+  private dHN: Float32Array = new Float32Array(0);     // [L*D, B, H]
+  private last: { b: Batch; rows: number } | null = null;
+  // The stack's results of the last forward (views into its scratch).
+  private stackOut: Float32Array = new Float32Array(0);
+  private hN: Float32Array = new Float32Array(0);
+  private cN: Float32Array | undefined;
+
+  constructor(config: ModelConfig, buffers: { params?: Float32Array; grads?: Float32Array } = {}) {
+    this.config = resolveModelConfig(config);
+    const c = this.config;
+    const plan = planModel(this.config);
+    const { stackOpts, stackLayout } = plan;
+    this.stackInputSize = plan.stackInputSize;
+    this.featureSize = plan.featureSize;
+    this.layout = plan.layout;
+
+    this.embOffset = this.layout.has('embedding.weight') ? this.layout.get('embedding.weight').offset : -1;
+    this.rnnOffset = this.layout.get(`rnn.${stackLayout.entries[0]!.name}`).offset;
+    this.headW = this.layout.get('head.weight').offset;
+    this.headB = this.layout.get('head.bias').offset;
+
+    const n = this.layout.size;
+    if (buffers.params) {
+      if (buffers.params.length < n) throw new RangeError(`params buffer has ${buffers.params.length} floats, the model needs ${n}`);
+      this.paramBuffer = buffers.params;
+    } else {
+      this.paramBuffer = new Float32Array(n);
+      this.layout.initialize(this.paramBuffer, new Rng(c.seed));
+    }
+    this.gradBuffer = buffers.grads ?? new Float32Array(n);
+    if (this.gradBuffer.length < n) throw new RangeError(`grads buffer has ${this.gradBuffer.length} floats, the model needs ${n}`);
+    const end = this.rnnOffset + stackLayout.size;
+    this.stack = new RecurrentStack(stackOpts, {
+      params: this.paramBuffer.subarray(this.rnnOffset, end),
+      grads: this.gradBuffer.subarray(this.rnnOffset, end),
+    });
+    this.parameters = this.layout.views(this.paramBuffer);
+    this.grads = this.layout.views(this.gradBuffer);
+  }
+
+  /** Number of parameters. */
+  get size(): number {
+    return this.layout.size;
+  }
+
+  /** Accumulate gradients into another flat buffer from now on (a worker's gradient slot). */
+  bindGrads(buf: Float32Array): void {
+    if (buf.length < this.layout.size) throw new RangeError(`grads buffer has ${buf.length} floats, the model needs ${this.layout.size}`);
+    this.gradBuffer = buf;
+    this.stack.bindGrads(buf.subarray(this.rnnOffset, this.rnnOffset + this.stack.layout.size));
+    this.grads = this.layout.views(buf);
+  }
+
+  zeroGrad(): void {
+    this.gradBuffer.fill(0, 0, this.layout.size);
+  }
+
+  /** Copy named tensors in (PyTorch state_dict names); unknown, missing or mis-sized names throw. */
+  loadStateDict(sd: Record<string, ArrayLike<number>> | Map<string, ArrayLike<number>>): void {
+    const m = sd instanceof Map ? sd : new Map(Object.entries(sd));
+    const names = this.layout.names();
+    const unknown = [...m.keys()].filter((k) => !this.layout.has(k));
+    if (unknown.length) throw new RangeError(`unknown parameter(s) ${unknown.join(', ')}; expected: ${names.join(', ')}`);
+    const missing = names.filter((k) => !m.has(k));
+    if (missing.length) throw new RangeError(`missing parameter(s) ${missing.join(', ')}`);
+    for (const e of this.layout.entries) {
+      const v = m.get(e.name)!;
+      if (v.length !== e.size) {
+        throw new RangeError(`parameter '${e.name}' has ${v.length} values, expected ${e.size} (shape [${e.shape.join(', ')}])`);
+      }
+      this.paramBuffer.set(v, e.offset);
+    }
+  }
+
+  stateDict(): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>();
+    for (const [k, v] of this.parameters) out.set(k, v.slice());
+    return out;
+  }
+
+  /** Rows of the head: one per step for per-step tasks, one per sequence otherwise. */
+  private headRows(b: Batch): number {
+    return this.config.task.endsWith('per-step') ? b.batch * b.steps : b.batch;
+  }
+
+  /** Forward through the whole model; leaves the head output in `this.logits`. */
+  private run(b: Batch, training: boolean, rng?: Rng): number {
+    const c = this.config;
+    const B = b.batch;
+    const T = b.steps;
+    const I = this.stackInputSize;
+    validateBatch(b, this);
+    this.x = grow(this.x, B * T * I);
+    const x = this.x;
+    const inp = c.input;
+    if (inp.kind === 'dense') {
+      x.set(b.inputs.subarray(0, B * T * I));
+    } else if (this.embOffset >= 0) {
+      const E = I;
+      const p = this.paramBuffer;
+      for (let r = 0; r < B * T; r++) {
+        const tok = b.inputs[r]!;
+        x.set(p.subarray(this.embOffset + tok * E, this.embOffset + tok * E + E), r * E);
+      }
+    } else {
+      x.fill(0, 0, B * T * I);
+      for (let r = 0; r < B * T; r++) x[r * I + b.inputs[r]!] = 1;
+    }
+    const { output, hN, cN } = this.stack.forward(x.subarray(0, B * T * I), {
+      batch: B, steps: T, lengths: b.lengths, h0: b.h0, c0: b.c0, training, rng,
+    });
+    this.stackOut = output;
+    this.hN = hN;
+    this.cN = cN;
+    const F = this.featureSize;
+    const rows = this.headRows(b);
+    let feats: Float32Array;
+    if (c.task.endsWith('per-step')) {
+      feats = output;
+    } else {
+      this.feats = grow(this.feats, B * F);
+      feats = this.feats;
+      poolForward(feats, output, hN, b, this);
+    }
+    this.logits = grow(this.logits, rows * c.outputSize);
+    linearForward(this.logits, feats, this.paramBuffer, this.headW, this.paramBuffer, this.headB, rows, F, c.outputSize);
+    this.last = { b, rows };
+    return rows;
+  }
+
+  /**
+   * Loss of a batch without gradients (evaluation). Returns sums: divide by `count` for the mean.
+   * `outputs`, if given, receives the head's output (logits or values) [rows, outputSize].
+   */
+  evaluate(b: Batch, outputs?: Float32Array): LossResult {
+    const rows = this.run(b, false);
+    const O = this.config.outputSize;
+    if (outputs) outputs.set(this.logits.subarray(0, rows * O));
+    this.dFeats = grow(this.dFeats, rows * O); // used as throw-away gradient space
+    return this.loss(b, rows, this.dFeats, 1);
+  }
+
+  /** The head's output of the last forward: [rows, outputSize] (a view, valid until the next call). */
+  get lastOutput(): Float32Array {
+    return this.logits.subarray(0, (this.last?.rows ?? 0) * this.config.outputSize);
+  }
+
+  /** Final states of the last forward ([L*D, B, H]); for carrying state across windows. */
+  get lastState(): { hN: Float32Array; cN?: Float32Array } {
+    return { hN: this.hN, cN: this.cN };
+  }
+
+  private loss(b: Batch, rows: number, dLogits: Float32Array, scale: number): LossResult {
+    const c = this.config;
+    const O = c.outputSize;
+    if (c.task.startsWith('class')) {
+      return softmaxCrossEntropy(dLogits, this.logits, b.targets, rows, O, scale);
+    }
+    let mask: Uint8Array | undefined;
+    if (c.task === 'value-per-step') {
+      mask = new Uint8Array(rows);
+      for (let i = 0; i < b.batch; i++) mask.fill(1, i * b.steps, i * b.steps + b.lengths[i]!);
+    }
+    return meanSquaredError(dLogits, this.logits, b.targets, rows, O, scale, mask);
+  }
+
+  /**
+   * Forward, loss and backward of one (shard of a) batch. Gradients ACCUMULATE into the bound
+   * gradient buffer, scaled by `scale` (1 / loss terms in the global batch) so shards add up to
+   * the gradient of the global mean. Returns the loss SUM and the count of loss terms.
+   */
+  forwardBackward(b: Batch, scale: number, rng?: Rng): LossResult {
+    const c = this.config;
+    const rows = this.run(b, true, rng);
+    const O = c.outputSize;
+    const F = this.featureSize;
+    const dLogits = this.logits; // the loss overwrites logits with their gradient
+    const res = this.loss(b, rows, dLogits, scale);
+    const g = this.gradBuffer;
+    const perStep = c.task.endsWith('per-step');
+    const feats = perStep ? this.stackOut : this.feats;
+    this.dFeats = grow(this.dFeats, rows * F);
+    linearBackward(this.dFeats, g, this.headW, g, this.headB, dLogits, feats, this.paramBuffer, this.headW, rows, F, O);
+    let back;
+    if (perStep) {
+      back = this.stack.backward({ dOutput: this.dFeats.subarray(0, rows * F) });
+    } else {
+      const B = b.batch;
+      const T = b.steps;
+      this.dOut = grow(this.dOut, B * T * F);
+      const L = c.numLayers * (c.bidirectional ? 2 : 1);
+      this.dHN = grow(this.dHN, L * B * c.hiddenSize);
+      poolBackward(this.dOut, this.dHN, this.dFeats, b, this);
+      back = this.stack.backward({ dOutput: this.dOut.subarray(0, B * T * F), dHN: this.dHN.subarray(0, L * B * c.hiddenSize) });
+    }
+    const inp = c.input;
+    if (inp.kind === 'tokens' && this.embOffset >= 0) {
+      const E = this.stackInputSize;
+      const dx = back.dInput;
+      for (let i = 0; i < b.batch; i++) {
+        for (let t = 0; t < b.lengths[i]!; t++) {
+          const r = i * b.steps + t;
+          const o = this.embOffset + b.inputs[r]! * E;
+          for (let e = 0; e < E; e++) g[o + e]! += dx[r * E + e]!;
+        }
+      }
+    }
+    return res;
+  }
+}
+
+/** Per-sequence features [B, F] from the top layer: its final states (h_n), or its mean output. */
+function poolForward(feats: Float32Array, output: Float32Array, hN: Float32Array, b: Batch, m: SequenceModel): void {
+  const c = m.config;
+  const B = b.batch;
+  const T = b.steps;
+  const H = c.hiddenSize;
+  const F = m.featureSize;
+  const D = c.bidirectional ? 2 : 1;
+  feats.fill(0, 0, B * F);
+  if (c.pooling === 'mean') {
+    for (let i = 0; i < B; i++) {
+      const L = b.lengths[i]!;
+      for (let t = 0; t < L; t++) {
+        const o = (i * T + t) * F;
+        for (let f = 0; f < F; f++) feats[i * F + f]! += output[o + f]!;
+      }
+      for (let f = 0; f < F; f++) feats[i * F + f]! /= L;
+    }
+    return;
+  }
+  const top = (c.numLayers - 1) * D;
+  for (let d = 0; d < D; d++) {
+    for (let i = 0; i < B; i++) {
+      const src = ((top + d) * B + i) * H;
+      const dst = i * F + (c.merge === 'concat' ? d * H : 0);
+      const w = c.merge === 'mean' ? 1 / D : 1;
+      for (let h = 0; h < H; h++) feats[dst + h]! += w * hN[src + h]!;
+    }
+  }
+}
+
+function poolBackward(dOut: Float32Array, dHN: Float32Array, dFeats: Float32Array, b: Batch, m: SequenceModel): void {
+  const c = m.config;
+  const B = b.batch;
+  const T = b.steps;
+  const H = c.hiddenSize;
+  const F = m.featureSize;
+  const D = c.bidirectional ? 2 : 1;
+  dOut.fill(0, 0, B * T * F);
+  dHN.fill(0, 0, c.numLayers * D * B * H);
+  if (c.pooling === 'mean') {
+    for (let i = 0; i < B; i++) {
+      const L = b.lengths[i]!;
+      for (let t = 0; t < L; t++) {
+        const o = (i * T + t) * F;
+        for (let f = 0; f < F; f++) dOut[o + f] = dFeats[i * F + f]! / L;
+      }
+    }
+    return;
+  }
+  const top = (c.numLayers - 1) * D;
+  for (let d = 0; d < D; d++) {
+    for (let i = 0; i < B; i++) {
+      const dst = ((top + d) * B + i) * H;
+      const src = i * F + (c.merge === 'concat' ? d * H : 0);
+      const w = c.merge === 'mean' ? 1 / D : 1;
+      for (let h = 0; h < H; h++) dHN[dst + h] = w * dFeats[src + h]!;
+    }
+  }
+}
+
+function validateBatch(b: Batch, m: SequenceModel): void {
+  const c = m.config;
+  positiveInt(b.batch, 'batch.batch');
+  positiveInt(b.steps, 'batch.steps');
+  if (b.lengths.length < b.batch) throw new RangeError(`batch.lengths has ${b.lengths.length} entries, expected ${b.batch}`);
+  const perTok = c.input.kind === 'tokens' ? 1 : m.stackInputSize;
+  if (b.inputs.length < b.batch * b.steps * perTok) {
+    throw new RangeError(`batch.inputs has ${b.inputs.length} values, expected ${b.batch * b.steps * perTok} ([${b.batch}, ${b.steps}${perTok > 1 ? `, ${perTok}` : ''}])`);
+  }
+  if (c.input.kind === 'tokens') {
+    const V = c.input.vocabSize;
+    for (let i = 0; i < b.batch * b.steps; i++) {
+      const v = b.inputs[i]!;
+      if (!(v >= 0 && v < V && Number.isInteger(v))) throw new RangeError(`batch.inputs[${i}] = ${v} is not a token id in 0..${V - 1}`);
+    }
+  }
+}
+
+/** The parameter layout of a model config, without building the model (arena sizing). */
+export function modelLayout(config: ModelConfig): Layout {
+  return planModel(resolveModelConfig(config)).layout;
+}
+
+function planModel(c: SequenceModel['config']) {
+  const inp = c.input;
+  const stackInputSize = inp.kind === 'dense' ? inp.size : (inp.embeddingDim ?? inp.vocabSize);
+  const stackOpts = {
+    cell: c.cell, inputSize: stackInputSize, hiddenSize: c.hiddenSize, numLayers: c.numLayers,
+    bidirectional: c.bidirectional, nonlinearity: c.nonlinearity, merge: c.merge, dropout: c.dropout,
+    inputDropout: c.inputDropout, recurrentDropout: c.recurrentDropout, seed: c.seed,
+  };
+  const stackLayout = RecurrentStack.layoutFor(stackOpts);
+  const D = c.bidirectional ? 2 : 1;
+  const featureSize = c.merge === 'concat' ? D * c.hiddenSize : c.hiddenSize;
+  const specs: ParamSpec[] = [];
+  if (inp.kind === 'tokens' && inp.embeddingDim) {
+    // nn.Embedding initialises N(0, 1).
+    specs.push({ name: 'embedding.weight', shape: [inp.vocabSize, inp.embeddingDim], init: { kind: 'normal', std: 1 } });
+  }
+  specs.push(...stackLayout.prefixed('rnn.'));
+  const bound = 1 / Math.sqrt(featureSize); // nn.Linear's default for weight and bias
+  specs.push({ name: 'head.weight', shape: [c.outputSize, featureSize], init: { kind: 'uniform', bound } });
+  specs.push({ name: 'head.bias', shape: [c.outputSize], init: { kind: 'uniform', bound } });
+  return { stackInputSize, stackOpts, stackLayout, featureSize, layout: new Layout(specs) };
+}
+
+export function resolveModelConfig(c: ModelConfig): SequenceModel['config'] {
+  if (c === null || typeof c !== 'object') throw new TypeError('model config must be an object');
+  const s = resolveStackOptions({
+    cell: c.cell, inputSize: 1, hiddenSize: c.hiddenSize, numLayers: c.numLayers, bidirectional: c.bidirectional,
+    nonlinearity: c.nonlinearity, merge: c.merge, dropout: c.dropout, inputDropout: c.inputDropout,
+    recurrentDropout: c.recurrentDropout, seed: c.seed,
+  }, 'model');
+  const inp = c.input;
+  if (!inp || (inp.kind !== 'tokens' && inp.kind !== 'dense')) throw new TypeError(`model.input.kind must be 'tokens' or 'dense', got ${JSON.stringify((inp as { kind?: unknown } | undefined)?.kind)}`);
+  if (inp.kind === 'tokens') {
+    positiveInt(inp.vocabSize, 'model.input.vocabSize');
+    if (inp.embeddingDim !== undefined) positiveInt(inp.embeddingDim, 'model.input.embeddingDim');
+  } else {
+    positiveInt(inp.size, 'model.input.size');
+  }
+  const tasks: TargetKind[] = ['class-per-sequence', 'class-per-step', 'value-per-sequence', 'value-per-step'];
+  if (!tasks.includes(c.task)) throw new TypeError(`model.task must be one of ${tasks.join(', ')}, got ${JSON.stringify(c.task)}`);
+  positiveInt(c.outputSize, 'model.outputSize');
+  const pooling = c.pooling ?? 'last';
+  if (pooling !== 'last' && pooling !== 'mean') throw new TypeError(`model.pooling must be 'last' or 'mean', got ${JSON.stringify(pooling)}`);
+  return {
+    cell: s.cell, hiddenSize: s.hiddenSize, numLayers: s.numLayers, bidirectional: s.bidirectional,
+    nonlinearity: s.nonlinearity, merge: s.merge, dropout: s.dropout, inputDropout: s.inputDropout,
+    recurrentDropout: s.recurrentDropout, seed: s.seed, input: { ...inp }, task: c.task, outputSize: c.outputSize, pooling,
+  };
+}
+
+/** Gather dataset rows [start, end) of `rows` into a Batch, trimmed to the longest sequence. */
+export function gatherBatch(d: SequenceDataset, rows: ArrayLike<number>, start = 0, end = rows.length): Batch {
+  const B = end - start;
+  const lengths = new Int32Array(B);
+  let T = 1;
+  for (let i = 0; i < B; i++) {
+    lengths[i] = d.lengths[rows[start + i]!]!;
+    if (lengths[i]! > T) T = lengths[i]!;
+  }
+  const S = d.maxSteps;
+  const dense = d.inputKind === 'dense';
+  const I = dense ? d.inputSize : 1;
+  const inputs = dense ? new Float32Array(B * T * I) : new Int32Array(B * T);
+  const perStep = d.targetKind.endsWith('per-step');
+  const isClass = d.targetKind.startsWith('class');
+  const O = isClass ? 1 : d.outputSize;
+  const targets = isClass ? new Int32Array(B * (perStep ? T : 1)) : new Float32Array(B * (perStep ? T : 1) * O);
+  if (isClass && perStep) targets.fill(-1);
+  for (let i = 0; i < B; i++) {
+    const r = rows[start + i]!;
+    inputs.set(d.inputs.subarray(r * S * I, (r * S + T) * I), i * T * I);
+    if (perStep) {
+      const L = lengths[i]!;
+      targets.set(d.targets.subarray(r * S * O, (r * S + L) * O), i * T * O);
+    } else {
+      targets.set(d.targets.subarray(r * O, r * O + O), i * O);
+    }
+  }
+  return { batch: B, steps: T, lengths, inputs, targets };
+}
+
+function grow(a: Float32Array, n: number): Float32Array {
+  return a.length >= n ? a : new Float32Array(n);
+}

@@ -1,0 +1,21 @@
+/**
+ * Data order: which dataset rows make up each batch of an epoch. A pure function of
+ * (seed, epoch), so every thread, a resumed run and a run with another worker count all see
+ * the same batches.
+ */
+import { Rng } from '../rng.js';
+
+/** Batches of epoch `epoch` (0-based): a seeded permutation cut into runs of `batchSize`; the last may be short. */
+export function epochBatches(count: number, batchSize: number, seed: number, epoch: number, shuffle = true): Int32Array[] {
+  const order = new Int32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  if (shuffle) Rng.keyed(seed, 0x5eed0, epoch).shuffle(order);
+  const out: Int32Array[] = [];
+  for (let s = 0; s < count; s += batchSize) out.push(order.subarray(s, Math.min(count, s + batchSize)));
+  return out;
+}
+
+/** Consecutive batches in order (evaluation, or language-model streams that carry state). */
+export function sequentialBatches(count: number, batchSize: number): Int32Array[] {
+  return epochBatches(count, batchSize, 0, 0, false);
+}

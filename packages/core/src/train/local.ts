@@ -1,0 +1,135 @@
+/**
+ * The training loop in one thread: the same phases as the pool (train/step.ts), run one after
+ * the other. It is the reference the pool must match bit for bit, and what a program that
+ * imports only @weft/core uses.
+ */
+import { SequenceModel, gatherBatch } from '../model/model.js';
+import { createOptimizer, createSchedule, type Optimizer } from '../optim/index.js';
+import { arenaLayout, type ArenaLayout } from './arena.js';
+import type { SequenceDataset } from './dataset.js';
+import { StepRunner, lossTerms, shardCount, type StepStats } from './step.js';
+import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './config.js';
+import { epochBatches, sequentialBatches } from './batches.js';
+import { modelLayout } from '../model/model.js';
+
+export class NonFiniteError extends Error {
+  constructor(readonly step: number, readonly loss: number, readonly gradNorm: number) {
+    super(`step ${step}: the loss (${loss}) or gradient norm (${gradNorm}) is not finite; no update was applied. ` +
+      `Lower the learning rate, clip gradients (clipNorm), or set nonFinite: 'skip' to skip such steps.`);
+    this.name = 'NonFiniteError';
+  }
+}
+
+export interface TrainStepResult extends StepStats {
+  /** 0-based index of this step. */
+  step: number;
+  /** Learning rate used. */
+  lr: number;
+  /** True when the step was skipped for a non-finite loss or gradient (nonFinite: 'skip'). */
+  skipped: boolean;
+}
+
+export interface EvalResult {
+  loss: number;
+  count: number;
+  /** Fraction of correct arg-max predictions (classification), else undefined. */
+  accuracy?: number;
+}
+
+/** Sizes the arena of a training run from its config. */
+export function trainArenaLayout(cfg: ResolvedTrainConfig, optimizer: Optimizer): ArenaLayout {
+  const P = modelLayout(cfg.model).size;
+  return arenaLayout(P, shardCount(cfg.batchSize, cfg.shardSize), optimizer.stateCount);
+}
+
+/**
+ * The decisions of one step after the reduce, identical in every thread: the loss, the norm,
+ * whether to update, and the learning rate. Shared by LocalTrainer and the pool.
+ */
+export function decideStep(cfg: ResolvedTrainConfig, runner: StepRunner, shards: number, step: number, lr: number): TrainStepResult {
+  const s = runner.stepStats(shards);
+  const finite = Number.isFinite(s.loss) && Number.isFinite(s.gradNorm);
+  if (!finite && cfg.nonFinite === 'error') throw new NonFiniteError(step, s.loss, s.gradNorm);
+  return { ...s, step, lr, skipped: !finite };
+}
+
+export class LocalTrainer {
+  readonly config: ResolvedTrainConfig;
+  readonly optimizer: Optimizer;
+  readonly layout: ArenaLayout;
+  readonly arena: Float32Array;
+  readonly runner: StepRunner;
+  private readonly lrAt: (step: number) => number;
+  /** Completed steps (updates applied or skipped). */
+  step = 0;
+
+  constructor(config: TrainConfig, arena?: Float32Array) {
+    this.config = resolveTrainConfig(config);
+    this.optimizer = createOptimizer(this.config.optimizer);
+    this.lrAt = createSchedule(this.config.schedule ?? { kind: 'constant' }, this.optimizer.options.lr);
+    this.layout = trainArenaLayout(this.config, this.optimizer);
+    this.arena = arena ?? new Float32Array(this.layout.size);
+    if (this.arena.length < this.layout.size) throw new RangeError(`arena has ${this.arena.length} floats, the run needs ${this.layout.size}`);
+    this.runner = new StepRunner(this.config.model, this.arena, this.layout, this.optimizer, this.config);
+    if (!arena) {
+      // Initialise the parameters exactly as a standalone model would.
+      this.runner.params.set(new SequenceModel(this.config.model).paramBuffer);
+    }
+  }
+
+  get model(): SequenceModel {
+    return this.runner.model;
+  }
+
+  /** One step on the given rows of `d` (a global batch). */
+  trainStep(d: SequenceDataset, rows: ArrayLike<number>): TrainStepResult {
+    const cfg = this.config;
+    const K = shardCount(rows.length, cfg.shardSize);
+    if (K > this.layout.shards) throw new RangeError(`a batch of ${rows.length} sequences needs ${K} shards; the run was sized for batchSize ${cfg.batchSize}`);
+    const terms = lossTerms(d, rows);
+    const scale = terms > 0 ? 1 / terms : 0;
+    const step = this.step;
+    for (let k = 0; k < K; k++) this.runner.computeShard(d, rows, k, cfg.shardSize, step, scale);
+    this.runner.reduceChunks(0, this.layout.chunkCount, K);
+    const lr = this.lrAt(step);
+    const res = decideStep(cfg, this.runner, K, step, lr);
+    if (!res.skipped) this.runner.updateChunks(0, this.layout.chunkCount, step + 1, lr, res.gradNorm);
+    this.step++;
+    return res;
+  }
+
+  /** Train for whole epochs; `onStep` sees every step's result. Returns the last epoch's mean loss. */
+  fit(d: SequenceDataset, opts: { epochs: number; startEpoch?: number; onStep?: (r: TrainStepResult) => void }): number {
+    let last = NaN;
+    for (let e = opts.startEpoch ?? 0; e < opts.epochs; e++) {
+      let sum = 0;
+      let n = 0;
+      for (const rows of epochBatches(d.count, this.config.batchSize, this.config.seed, e)) {
+        const r = this.trainStep(d, rows);
+        opts.onStep?.(r);
+        if (!r.skipped) { sum += r.loss * r.count; n += r.count; }
+      }
+      last = n ? sum / n : NaN;
+    }
+    return last;
+  }
+
+  evaluate(d: SequenceDataset, batchSize = this.config.batchSize): EvalResult {
+    return evaluateModel(this.model, d, batchSize);
+  }
+}
+
+/** Mean loss (and accuracy) of a model over a whole dataset, in order, without dropout. */
+export function evaluateModel(model: SequenceModel, d: SequenceDataset, batchSize: number): EvalResult {
+  let sum = 0;
+  let count = 0;
+  let correct = 0;
+  for (const rows of sequentialBatches(d.count, batchSize)) {
+    const r = model.evaluate(gatherBatch(d, rows));
+    sum += r.sum;
+    count += r.count;
+    correct += r.correct;
+  }
+  const isClass = d.targetKind.startsWith('class');
+  return { loss: count ? sum / count : NaN, count, ...(isClass ? { accuracy: count ? correct / count : NaN } : {}) };
+}

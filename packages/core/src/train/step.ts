@@ -1,0 +1,195 @@
+/**
+ * One synchronous, deterministic data-parallel training step, cut into the phases that
+ * DESIGN.md describes. The single-thread trainer (train/local.ts) and every worker of the pool
+ * (@weft/workers) run these same functions; only who runs which shard or chunk differs, and
+ * nothing about the result depends on that:
+ *
+ *   A. shards   gradient of shard k → slot k (any thread, any shard); loss stats → stats[k]
+ *   B. reduce   grad = slot 0 + slot 1 + ... + slot K-1 in that order, per fixed chunk of the
+ *               parameter vector, and the chunk's sum of squares (float64) → normChunks[c]
+ *   C. update   global norm = sqrt(Σ_c normChunks[c]) in chunk order; clip coefficient;
+ *               optimizer update of the chunk's parameters
+ *
+ * Between phases every thread waits at a barrier. Nothing is written to the parameters before
+ * phase C, so a failed shard can be recomputed from the unchanged parameters.
+ */
+import { SequenceModel, gatherBatch, type ModelConfig } from '../model/model.js';
+import { arenaLayout, f64View, NORM_CHUNK, STATS_WIDTH, ShardStat, type ArenaLayout } from './arena.js';
+import type { SequenceDataset } from './dataset.js';
+import { Rng } from '../rng.js';
+import type { Optimizer } from '../optim/index.js';
+
+/** Loss terms (what the mean divides by) of a global batch: tokens, sequences or values. */
+export function lossTerms(d: SequenceDataset, rows: ArrayLike<number>): number {
+  const perStep = d.targetKind.endsWith('per-step');
+  const values = d.targetKind.startsWith('value') ? d.outputSize : 1;
+  if (!perStep) return rows.length * values;
+  let n = 0;
+  if (d.targetKind === 'class-per-step') {
+    const S = d.maxSteps;
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      const L = d.lengths[r]!;
+      for (let t = 0; t < L; t++) if (d.targets[r * S + t]! >= 0) n++;
+    }
+    return n;
+  }
+  for (let i = 0; i < rows.length; i++) n += d.lengths[rows[i]!]!;
+  return n * values;
+}
+
+/** Number of shards of a batch: fixed by the batch and the shard size, never by the worker count. */
+export function shardCount(batch: number, shardSize: number): number {
+  return Math.ceil(batch / shardSize);
+}
+
+/** The default shard size: at most 16 shards, so up to 16 threads find work. */
+export function defaultShardSize(batchSize: number): number {
+  return Math.max(1, Math.ceil(batchSize / 16));
+}
+
+/** Split the chunks 0..C-1 into `parts` contiguous ranges; range `i` of them. */
+export function chunkRange(chunkCount: number, parts: number, i: number): [number, number] {
+  return [Math.floor((chunkCount * i) / parts), Math.floor((chunkCount * (i + 1)) / parts)];
+}
+
+export interface StepStats {
+  /** Mean loss over the global batch. */
+  loss: number;
+  /** Loss terms counted. */
+  count: number;
+  /** Correct arg-max predictions (classification). */
+  correct: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+}
+
+/** What a step needs to know besides the model: shards, clipping, the non-finite policy. */
+export interface StepOptions {
+  /** Seed of dropout masks (keyed by step and shard). */
+  seed: number;
+  /** Clip the global gradient norm to this (clip_grad_norm_), or 0 for no clipping. */
+  clipNorm: number;
+  /** Clip every gradient element to ±this (clip_grad_value_), or 0. */
+  clipValue: number;
+}
+
+/**
+ * A replica of the model over an arena: its parameters ARE the arena's parameter region, and
+ * it computes any shard's gradient into that shard's slot. One per thread.
+ */
+export class StepRunner {
+  readonly model: SequenceModel;
+  readonly params: Float32Array;
+  readonly grad: Float32Array;
+  readonly states: Float32Array[];
+  private readonly slots: Float32Array[];
+  private readonly stats: Float64Array;
+  private readonly norms: Float64Array;
+
+  constructor(
+    modelConfig: ModelConfig,
+    readonly arena: Float32Array,
+    readonly layout: ArenaLayout,
+    readonly optimizer: Optimizer,
+    readonly options: StepOptions,
+  ) {
+    const P = layout.paramCount;
+    const view = (off: number) => arena.subarray(off, off + P);
+    this.params = view(layout.params);
+    this.grad = view(layout.grad);
+    this.states = layout.optState.map(view);
+    this.slots = layout.slots.map(view);
+    this.stats = f64View(arena, layout.stats, layout.shards * STATS_WIDTH);
+    this.norms = f64View(arena, layout.normChunks, layout.chunkCount);
+    this.model = new SequenceModel(modelConfig, { params: this.params, grads: this.slots[0] });
+  }
+
+  /**
+   * Phase A for shard k of the global batch `rows`: the gradient of the shard's part of the
+   * global mean loss (`scale` = 1 / lossTerms of the whole batch) into slot k.
+   */
+  computeShard(d: SequenceDataset, rows: ArrayLike<number>, k: number, shardSize: number, step: number, scale: number): void {
+    const start = k * shardSize;
+    const end = Math.min(rows.length, start + shardSize);
+    const slot = this.slots[k];
+    if (!slot) throw new RangeError(`shard ${k} is outside the arena's ${this.slots.length} slots`);
+    slot.fill(0);
+    this.model.bindGrads(slot);
+    const batch = gatherBatch(d, rows, start, end);
+    // Masks depend on (seed, step, shard) only: whoever computes the shard draws the same.
+    const rng = Rng.keyed(this.options.seed, step, k);
+    const r = this.model.forwardBackward(batch, scale, rng);
+    const s = k * STATS_WIDTH;
+    this.stats[s + ShardStat.lossSum] = r.sum;
+    this.stats[s + ShardStat.count] = r.count;
+    this.stats[s + ShardStat.correct] = r.correct;
+  }
+
+  /** Phase B for chunks [c0, c1): sum the K slots in order 0..K-1, then each chunk's Σg². */
+  reduceChunks(c0: number, c1: number, shards: number): void {
+    const P = this.layout.paramCount;
+    const g = this.grad;
+    const slots = this.slots;
+    for (let c = c0; c < c1; c++) {
+      const a = c * NORM_CHUNK;
+      const b = Math.min(P, a + NORM_CHUNK);
+      g.set(slots[0]!.subarray(a, b), a);
+      for (let k = 1; k < shards; k++) {
+        const s = slots[k]!;
+        for (let i = a; i < b; i++) g[i]! += s[i]!;
+      }
+      const v = this.options.clipValue;
+      if (v > 0) {
+        for (let i = a; i < b; i++) g[i] = Math.min(v, Math.max(-v, g[i]!));
+      }
+      let sq = 0;
+      for (let i = a; i < b; i++) sq += g[i]! * g[i]!;
+      this.norms[c] = sq;
+    }
+  }
+
+  /** The global gradient norm: chunks combined in order, so every thread gets the same bits. */
+  gradNorm(): number {
+    let sq = 0;
+    for (let c = 0; c < this.layout.chunkCount; c++) sq += this.norms[c]!;
+    return Math.sqrt(sq);
+  }
+
+  /** The step's loss statistics, shards combined in order. */
+  stepStats(shards: number): StepStats {
+    let sum = 0;
+    let count = 0;
+    let correct = 0;
+    for (let k = 0; k < shards; k++) {
+      sum += this.stats[k * STATS_WIDTH + ShardStat.lossSum]!;
+      count += this.stats[k * STATS_WIDTH + ShardStat.count]!;
+      correct += this.stats[k * STATS_WIDTH + ShardStat.correct]!;
+    }
+    return { loss: count > 0 ? sum / count : 0, count, correct, gradNorm: this.gradNorm() };
+  }
+
+  /**
+   * Phase C for chunks [c0, c1): clip by the global norm (torch's clip_grad_norm_: coefficient
+   * maxNorm / (norm + 1e-6), applied only when below 1) and take the optimizer step.
+   * `step` is 1-based, as the optimizers' bias corrections expect.
+   */
+  updateChunks(c0: number, c1: number, step: number, lr: number, norm: number): void {
+    const P = this.layout.paramCount;
+    const a = c0 * NORM_CHUNK;
+    const b = Math.min(P, c1 * NORM_CHUNK);
+    if (a >= b) return;
+    const maxNorm = this.options.clipNorm;
+    if (maxNorm > 0) {
+      const coef = maxNorm / (norm + 1e-6);
+      if (coef < 1) {
+        const g = this.grad;
+        const cf = Math.fround(coef);
+        for (let i = a; i < b; i++) g[i]! *= cf;
+      }
+    }
+    this.optimizer.update(this.params, this.grad, this.states, a, b, step, lr);
+  }
+}
+
+export { arenaLayout };
