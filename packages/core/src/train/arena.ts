@@ -18,6 +18,14 @@ export interface ArenaLayout {
   stats: number;
   /** Sum of squares of the batch gradient per fixed chunk (float64, viewed with f64View). */
   normChunks: number;
+  /**
+   * Carried recurrent state for truncated BPTT over streams (0 floats when not carrying):
+   * two copies (read at step parity p, write at 1 - p, so a recomputed shard still reads the
+   * state from before the step) of h [batch, L*D, H] then c (LSTM).
+   */
+  carry: number;
+  /** Floats of ONE copy of the carried state (h and c together). */
+  carrySize: number;
   paramCount: number;
   shards: number;
   chunkCount: number;
@@ -36,7 +44,7 @@ export const STATS_WIDTH = 3;
  */
 export const NORM_CHUNK = 4096;
 
-export function arenaLayout(paramCount: number, shards: number, optStateCount: number): ArenaLayout {
+export function arenaLayout(paramCount: number, shards: number, optStateCount: number, carrySize = 0): ArenaLayout {
   // Align regions to 16 floats (64 bytes): one cache line, and whole SIMD vectors.
   const align = (n: number) => Math.ceil(n / 16) * 16;
   const P = align(paramCount);
@@ -53,7 +61,8 @@ export function arenaLayout(paramCount: number, shards: number, optStateCount: n
   const slots = Array.from({ length: shards }, () => take(P));
   const stats = take(shards * STATS_WIDTH * 2);
   const normChunks = take(chunkCount * 2);
-  return { params, grad, optState, slots, stats, normChunks, paramCount, shards, chunkCount, size: off };
+  const carry = take(2 * carrySize);
+  return { params, grad, optState, slots, stats, normChunks, carry, carrySize, paramCount, shards, chunkCount, size: off };
 }
 
 /** A float64 view of `n` values at float offset `off` of the arena (regions are 64-byte aligned). */

@@ -24,6 +24,12 @@ export interface TrainConfig {
   clipValue?: number;
   /** Seed of data order and dropout (default: the model's seed). */
   seed?: number;
+  /**
+   * Truncated BPTT over streams: batches are taken in dataset order, row i of a batch continues
+   * row i of the previous batch, and each row's final state starts the same row of the next
+   * batch (gradients stop at the batch boundary). The state restarts at each epoch (default false).
+   */
+  carryState?: boolean;
   /** A non-finite loss or gradient: skip the step with a warning, or stop with an error (default 'error'). */
   nonFinite?: 'skip' | 'error';
 }
@@ -45,7 +51,10 @@ export function resolveTrainConfig(c: TrainConfig): ResolvedTrainConfig {
   if (!Number.isInteger(seed)) throw new TypeError(`seed must be an integer, got ${JSON.stringify(seed)}`);
   const nonFinite = c.nonFinite ?? 'error';
   if (nonFinite !== 'skip' && nonFinite !== 'error') throw new TypeError(`nonFinite must be 'skip' or 'error', got ${JSON.stringify(nonFinite)}`);
+  const carryState = c.carryState ?? false;
+  if (typeof carryState !== 'boolean') throw new TypeError(`carryState must be a boolean, got ${JSON.stringify(c.carryState)}`);
   return {
+    carryState,
     model: c.model, optimizer: c.optimizer ?? { name: 'adam', lr: 1e-3 }, schedule: c.schedule,
     batchSize, shardSize, clipNorm, clipValue, seed, nonFinite,
   };

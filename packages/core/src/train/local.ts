@@ -39,7 +39,8 @@ export interface EvalResult {
 /** Sizes the arena of a training run from its config. */
 export function trainArenaLayout(cfg: ResolvedTrainConfig, optimizer: Optimizer): ArenaLayout {
   const P = modelLayout(cfg.model).size;
-  return arenaLayout(P, shardCount(cfg.batchSize, cfg.shardSize), optimizer.stateCount);
+  const carry = cfg.carryState ? StepRunner.carrySize(cfg.model, cfg.batchSize) : 0;
+  return arenaLayout(P, shardCount(cfg.batchSize, cfg.shardSize), optimizer.stateCount, carry);
 }
 
 /**
@@ -81,15 +82,20 @@ export class LocalTrainer {
     return this.runner.model;
   }
 
-  /** One step on the given rows of `d` (a global batch). */
-  trainStep(d: SequenceDataset, rows: ArrayLike<number>): TrainStepResult {
+  /**
+   * One step on the given rows of `d` (a global batch). With carryState, `resetState` starts
+   * the streams from zero (the first batch of an epoch).
+   */
+  trainStep(d: SequenceDataset, rows: ArrayLike<number>, resetState = false): TrainStepResult {
     const cfg = this.config;
     const K = shardCount(rows.length, cfg.shardSize);
     if (K > this.layout.shards) throw new RangeError(`a batch of ${rows.length} sequences needs ${K} shards; the run was sized for batchSize ${cfg.batchSize}`);
     const terms = lossTerms(d, rows);
     const scale = terms > 0 ? 1 / terms : 0;
     const step = this.step;
-    for (let k = 0; k < K; k++) this.runner.computeShard(d, rows, k, cfg.shardSize, step, scale);
+    const carry = cfg.carryState ? { reset: resetState } : undefined;
+    if (carry && rows.length !== cfg.batchSize) throw new RangeError(`with carryState every batch must hold batchSize = ${cfg.batchSize} streams, got ${rows.length}`);
+    for (let k = 0; k < K; k++) this.runner.computeShard(d, rows, k, cfg.shardSize, step, scale, carry);
     this.runner.reduceChunks(0, this.layout.chunkCount, K);
     const lr = this.lrAt(step);
     const res = decideStep(cfg, this.runner, K, step, lr);
@@ -104,8 +110,8 @@ export class LocalTrainer {
     for (let e = opts.startEpoch ?? 0; e < opts.epochs; e++) {
       let sum = 0;
       let n = 0;
-      for (const rows of epochBatches(d.count, this.config.batchSize, this.config.seed, e)) {
-        const r = this.trainStep(d, rows);
+      for (const [i, rows] of trainBatches(d, this.config, e).entries()) {
+        const r = this.trainStep(d, rows, i === 0);
         opts.onStep?.(r);
         if (!r.skipped) { sum += r.loss * r.count; n += r.count; }
       }
@@ -117,6 +123,15 @@ export class LocalTrainer {
   evaluate(d: SequenceDataset, batchSize = this.config.batchSize): EvalResult {
     return evaluateModel(this.model, d, batchSize);
   }
+}
+
+/**
+ * The batches of one training epoch: shuffled by (seed, epoch); with carryState, the streams'
+ * windows in order and only full batches (a short last batch would break the streams).
+ */
+export function trainBatches(d: SequenceDataset, cfg: ResolvedTrainConfig, epoch: number): Int32Array[] {
+  if (!cfg.carryState) return epochBatches(d.count, cfg.batchSize, cfg.seed, epoch);
+  return sequentialBatches(d.count, cfg.batchSize).filter((b) => b.length === cfg.batchSize);
 }
 
 /** Mean loss (and accuracy) of a model over a whole dataset, in order, without dropout. */

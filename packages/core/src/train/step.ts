@@ -13,7 +13,7 @@
  * Between phases every thread waits at a barrier. Nothing is written to the parameters before
  * phase C, so a failed shard can be recomputed from the unchanged parameters.
  */
-import { SequenceModel, gatherBatch, type ModelConfig } from '../model/model.js';
+import { SequenceModel, gatherBatch, type Batch, type ModelConfig } from '../model/model.js';
 import { arenaLayout, f64View, NORM_CHUNK, STATS_WIDTH, ShardStat, type ArenaLayout } from './arena.js';
 import type { SequenceDataset } from './dataset.js';
 import { Rng } from '../rng.js';
@@ -109,7 +109,10 @@ export class StepRunner {
    * Phase A for shard k of the global batch `rows`: the gradient of the shard's part of the
    * global mean loss (`scale` = 1 / lossTerms of the whole batch) into slot k.
    */
-  computeShard(d: SequenceDataset, rows: ArrayLike<number>, k: number, shardSize: number, step: number, scale: number): void {
+  computeShard(
+    d: SequenceDataset, rows: ArrayLike<number>, k: number, shardSize: number, step: number, scale: number,
+    carry?: { reset: boolean },
+  ): void {
     const start = k * shardSize;
     const end = Math.min(rows.length, start + shardSize);
     const slot = this.slots[k];
@@ -117,13 +120,85 @@ export class StepRunner {
     slot.fill(0);
     this.model.bindGrads(slot);
     const batch = gatherBatch(d, rows, start, end);
+    if (carry) this.readCarry(batch, start, step, carry.reset);
     // Masks depend on (seed, step, shard) only: whoever computes the shard draws the same.
     const rng = Rng.keyed(this.options.seed, step, k);
     const r = this.model.forwardBackward(batch, scale, rng);
+    if (carry) this.writeCarry(batch, start, step);
     const s = k * STATS_WIDTH;
     this.stats[s + ShardStat.lossSum] = r.sum;
     this.stats[s + ShardStat.count] = r.count;
     this.stats[s + ShardStat.correct] = r.correct;
+  }
+
+  /** Shape of the carried state of one batch position: L*D rows of H. */
+  private carryDims(): { LD: number; H: number; lstm: boolean } {
+    const c = this.model.config;
+    return { LD: c.numLayers * (c.bidirectional ? 2 : 1), H: c.hiddenSize, lstm: c.cell === 'lstm' };
+  }
+
+  /** Floats of one copy of the carried state for `batchSize` positions. */
+  static carrySize(model: { cell: string; numLayers?: number; bidirectional?: boolean; hiddenSize: number }, batchSize: number): number {
+    const LD = (model.numLayers ?? 1) * (model.bidirectional ? 2 : 1);
+    return batchSize * LD * model.hiddenSize * (model.cell === 'lstm' ? 2 : 1);
+  }
+
+  /**
+   * h0/c0 of a shard from the carried state of its batch positions (zero at a reset). The
+   * arena keeps [position, L*D, H]; the stack wants [L*D, shard batch, H].
+   */
+  private readCarry(batch: Batch, start: number, step: number, reset: boolean): void {
+    const { LD, H, lstm } = this.carryDims();
+    const B = batch.batch;
+    const h0 = new Float32Array(LD * B * H);
+    const c0 = lstm ? new Float32Array(LD * B * H) : undefined;
+    if (!reset) {
+      const one = this.layout.carrySize;
+      const base = this.layout.carry + (step % 2) * one;
+      const cBase = base + one / 2;
+      const a = this.arena;
+      for (let i = 0; i < B; i++) {
+        for (let l = 0; l < LD; l++) {
+          const src = ((start + i) * LD + l) * H;
+          const dst = (l * B + i) * H;
+          h0.set(a.subarray(base + src, base + src + H), dst);
+          if (c0) c0.set(a.subarray(cBase + src, cBase + src + H), dst);
+        }
+      }
+    }
+    batch.h0 = h0;
+    batch.c0 = c0;
+  }
+
+  private writeCarry(batch: Batch, start: number, step: number): void {
+    const { LD, H } = this.carryDims();
+    const B = batch.batch;
+    const { hN, cN } = this.model.lastState;
+    const one = this.layout.carrySize;
+    const base = this.layout.carry + ((step + 1) % 2) * one;
+    const cBase = base + one / 2;
+    const a = this.arena;
+    for (let i = 0; i < B; i++) {
+      for (let l = 0; l < LD; l++) {
+        const dst = ((start + i) * LD + l) * H;
+        const src = (l * B + i) * H;
+        a.set(hN.subarray(src, src + H), base + dst);
+        if (cN) a.set(cN.subarray(src, src + H), cBase + dst);
+      }
+    }
+  }
+
+  /** The carried state after `steps` steps (for checkpoints): a copy. */
+  carriedState(steps: number): Float32Array {
+    const one = this.layout.carrySize;
+    const base = this.layout.carry + (steps % 2) * one;
+    return this.arena.slice(base, base + one);
+  }
+
+  /** Restore the carried state for the next step `step` (from a checkpoint). */
+  setCarriedState(step: number, state: Float32Array): void {
+    if (state.length !== this.layout.carrySize) throw new RangeError(`carried state has ${state.length} floats, expected ${this.layout.carrySize}`);
+    this.arena.set(state, this.layout.carry + (step % 2) * this.layout.carrySize);
   }
 
   /** Phase B for chunks [c0, c1): sum the K slots in order 0..K-1, then each chunk's Σg². */

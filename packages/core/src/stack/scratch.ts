@@ -1,0 +1,133 @@
+/**
+ * The stack's scratch memory: everything forward saves for backward, and backward's working
+ * buffers, allocated once for a (steps, batch) capacity and reused; a larger shape reallocates
+ * (never per step). Internally time-major: a [T, B, W] buffer holds step t's rows for the whole
+ * batch contiguously, so that one step is one small matrix and all steps are one large one.
+ * Buffers are packed for the CURRENT batch size: row (t, b) starts at (t*B + b) * W.
+ */
+import type { ResolvedStackOptions } from './config.js';
+import { GATES } from '../model/layout.js';
+import { allocF32 } from '../kernels/memory.js';
+
+const EMPTY = new Float32Array(0);
+
+/** What forward saves for one layer and direction. */
+export interface DirScratch {
+  /** Pre-activations, then (after each step) gate activations: [T, B, G*H]. For GRU the input side only. */
+  gates: Float32Array;
+  /** States by slot: [T+1, B, H]. Forward direction: slot 0 = h0, slot t+1 = state after step t. Reverse: slot T = h0, slot t = state after step t. */
+  h: Float32Array;
+  /** LSTM cell states, slots as `h`: [T+1, B, H] (empty for RNN/GRU). */
+  c: Float32Array;
+  /** GRU's W_hn h + b_hn of every step: [T, B, H] (empty otherwise). */
+  hn: Float32Array;
+  /** Recurrent dropout: the masked previous state fed to W_hh at step t: [T, B, H] (empty without). */
+  hDrop: Float32Array;
+  /** Input dropout: this direction's masked layer input: [T, B, I_l] (empty without). */
+  xDrop: Float32Array;
+  /** Input dropout mask, one per sequence, scale included: [B, I_l]. */
+  inMask: Float32Array;
+  /** Recurrent dropout mask, one per sequence, scale included: [B, H]. */
+  recMask: Float32Array;
+}
+
+export interface LayerScratch {
+  dirs: DirScratch[];
+  /** The layer's output, directions concatenated: [T, B, D*H]. */
+  out: Float32Array;
+  /** Inter-layer dropout (not on the last layer): mask [T, B, D*H], scale included... */
+  dropMask: Float32Array;
+  /** ...and the dropped output, the next layer's input: [T, B, D*H]. */
+  dropped: Float32Array;
+}
+
+export class StackScratch {
+  readonly capSteps: number;
+  readonly capBatch: number;
+  readonly layers: LayerScratch[];
+  /** Layer 0's input, time-major, padding zeroed: [T, B, I]. */
+  readonly x: Float32Array;
+  /** GRU: one step's recurrent product W_hh h + b_hh: [B, 3H]. */
+  readonly gh: Float32Array;
+  /** Results handed to the caller (sliced to the current shape). */
+  readonly output: Float32Array;   // [B, T, outputSize]
+  readonly hN: Float32Array;       // [L*D, B, H]
+  readonly cN: Float32Array;       // [L*D, B, H] (LSTM)
+  // Backward.
+  /** Gate pre-activation gradients of one layer and direction (input side for GRU): [T, B, G*H]. */
+  readonly dzx: Float32Array;
+  /** GRU: recurrent-side pre-activation gradients: [T, B, 3H] (aliases dzx otherwise). */
+  readonly dzh: Float32Array;
+  /** Gradient w.r.t. a layer's output and w.r.t. its input, swapped layer by layer: [T, B, max(D*H, I)] each. */
+  readonly dA: Float32Array;
+  readonly dB: Float32Array;
+  /** Input dropout: one direction's dL/d(masked input) before the mask: [T, B, max(D*H, I)]. */
+  readonly dXTmp: Float32Array;
+  /** Carried dL/dh, dL/dc and one step's dz·W_hh (recurrent dropout): [B, H] each. */
+  readonly dh: Float32Array;
+  readonly dc: Float32Array;
+  readonly dhTmp: Float32Array;
+  readonly dInput: Float32Array;   // [B, T, I]
+  readonly dH0: Float32Array;      // [L*D, B, H]
+  readonly dC0: Float32Array;      // [L*D, B, H] (LSTM)
+
+  constructor(o: ResolvedStackOptions, capSteps: number, capBatch: number) {
+    this.capSteps = capSteps;
+    this.capBatch = capBatch;
+    const T = capSteps;
+    const B = capBatch;
+    const H = o.hiddenSize;
+    const D = o.bidirectional ? 2 : 1;
+    const GH = GATES[o.cell] * H;
+    const L = o.numLayers;
+    const TB = T * B;
+    // allocF32: in the thread's shared arena when one is attached, so the WebAssembly kernels
+    // work on scratch in place.
+    const f = (n: number): Float32Array => (n > 0 ? allocF32(n) : EMPTY);
+    this.layers = [];
+    for (let l = 0; l < L; l++) {
+      const I = l === 0 ? o.inputSize : D * H;
+      const dirs: DirScratch[] = [];
+      for (let d = 0; d < D; d++) {
+        dirs.push({
+          gates: f(TB * GH),
+          h: f((T + 1) * B * H),
+          c: o.cell === 'lstm' ? f((T + 1) * B * H) : EMPTY,
+          hn: o.cell === 'gru' ? f(TB * H) : EMPTY,
+          hDrop: o.recurrentDropout > 0 ? f(TB * H) : EMPTY,
+          xDrop: o.inputDropout > 0 ? f(TB * I) : EMPTY,
+          inMask: o.inputDropout > 0 ? f(B * I) : EMPTY,
+          recMask: o.recurrentDropout > 0 ? f(B * H) : EMPTY,
+        });
+      }
+      const inner = l < L - 1 && o.dropout > 0;
+      this.layers.push({
+        dirs,
+        out: f(TB * D * H),
+        dropMask: inner ? f(TB * D * H) : EMPTY,
+        dropped: inner ? f(TB * D * H) : EMPTY,
+      });
+    }
+    const W = Math.max(D * H, o.inputSize);
+    this.x = f(TB * o.inputSize);
+    this.gh = o.cell === 'gru' ? f(B * GH) : EMPTY;
+    this.output = f(TB * (o.merge === 'concat' ? D * H : H));
+    this.hN = f(L * D * B * H);
+    this.cN = o.cell === 'lstm' ? f(L * D * B * H) : EMPTY;
+    this.dzx = f(TB * GH);
+    this.dzh = o.cell === 'gru' ? f(TB * GH) : this.dzx;
+    this.dA = f(TB * W);
+    this.dB = f(TB * W);
+    this.dXTmp = o.inputDropout > 0 ? f(TB * W) : EMPTY;
+    this.dh = f(B * H);
+    this.dc = f(B * H);
+    this.dhTmp = o.recurrentDropout > 0 ? f(B * H) : EMPTY;
+    this.dInput = f(TB * o.inputSize);
+    this.dH0 = f(L * D * B * H);
+    this.dC0 = o.cell === 'lstm' ? f(L * D * B * H) : EMPTY;
+  }
+
+  fits(steps: number, batch: number): boolean {
+    return steps <= this.capSteps && batch <= this.capBatch;
+  }
+}

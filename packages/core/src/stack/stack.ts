@@ -1,0 +1,586 @@
+/**
+ * RecurrentStack: layers × directions × time of RNN/LSTM/GRU cells, PyTorch's `nn.RNN/LSTM/GRU`
+ * (batch_first) with hand-written backward through time.
+ *
+ * Where the time goes, and how the code is shaped for it: per layer and direction, ONE large
+ * product projects the inputs of all steps at once (X[T*B, I] · W_ihᵀ, biases folded in), then
+ * each step does one small product h[B, H] · W_hhᵀ and the cell's elementwise gate code.
+ * Backward walks the steps in reverse doing only the gate derivatives and dh·W_hh per step;
+ * the weight gradients (dZᵀ·X, dZᵀ·H_prev) and the input gradient (dZ·W_ih) are then ONE large
+ * product each over all steps. Internally everything is time-major ([T, B, W]).
+ *
+ * Variable lengths follow PyTorch's packed sequences: row b is active at step t iff
+ * t < lengths[b]; an inactive row carries its state unchanged and outputs 0. So h_n is the state
+ * at each sequence's true last step, and the reverse direction starts at each sequence's true
+ * last step (from h0, carried through the padding). Padding adds nothing to any gradient.
+ *
+ * Between layers the directions are always concatenated (so weight_ih_l{k>0} has PyTorch's
+ * shape [G*H, D*H] and a state_dict moves to PyTorch unchanged); `merge` only shapes the
+ * stack's final output.
+ *
+ * Dropout (only with `training: true`; masks drawn from the `rng` option, in this fixed order):
+ * for each layer l = 0..L-1: for each direction d (forward, then reverse): the input mask
+ * [B, I_l] if inputDropout > 0, then the recurrent mask [B, H] if recurrentDropout > 0; then,
+ * if l < L-1 and dropout > 0, the inter-layer mask over layer l's output in time-major order
+ * [T, B, D*H] (padding included, so the draws do not depend on lengths). Each element takes one
+ * `rng.uniform()` and is dropped iff it is < p (see dropout.ts).
+ *   - dropout: PyTorch's, elementwise on each layer's output except the last's.
+ *   - inputDropout: Keras `dropout`, one mask per sequence (same at every step) on the layer
+ *     input, independent per direction.
+ *   - recurrentDropout: Keras `recurrent_dropout`, one mask per sequence on h_{t-1} where it
+ *     enters W_hh (the state itself, GRU's z*h term and the carried state are not masked).
+ *
+ * Truncated BPTT needs nothing special: forward with h0/c0 = the previous chunk's hN/cN;
+ * backward's dH0/dC0 is what would flow into the previous chunk.
+ *
+ * Returned arrays are views into preallocated scratch, valid until the next forward (results of
+ * forward) or the next backward/forward (results of backward). Copy what you keep.
+ */
+import { kernels } from '../kernels/index.js';
+import { allocF32 } from '../kernels/memory.js';
+import { GATES, Layout, stackParamSpecs } from '../model/layout.js';
+import { Rng } from '../rng.js';
+import { lstmBackwardStep, lstmForwardStep } from '../cells/lstm.js';
+import { gruBackwardStep, gruForwardStep } from '../cells/gru.js';
+import { rnnBackwardStep, rnnForwardStep } from '../cells/rnn.js';
+import { accumulateColumnSums, addBiasRows, copyInto, mulAddInto, mulInto } from '../cells/elementwise.js';
+import { positiveInt, resolveStackOptions, type ResolvedStackOptions, type StackOptions } from './config.js';
+import { accumulateSequenceMask, applySequenceMask, drawDropoutMask } from './dropout.js';
+import { StackScratch } from './scratch.js';
+
+export interface StackBuffers {
+  /** Parameters (a view into a caller-owned, possibly shared buffer): used as is, NOT initialised. */
+  params?: Float32Array;
+  /** Gradients accumulate here (allocated zeroed if absent). */
+  grads?: Float32Array;
+}
+
+export interface ForwardOptions {
+  batch: number;
+  steps: number;
+  /** True length of each sequence, in [1, steps] (default: all = steps). */
+  lengths?: ArrayLike<number>;
+  /** Initial states [numLayers*D, batch, hiddenSize] (default 0). */
+  h0?: ArrayLike<number>;
+  /** LSTM initial cell states [numLayers*D, batch, hiddenSize] (default 0). */
+  c0?: ArrayLike<number>;
+  /** Apply dropout (default false). */
+  training?: boolean;
+  /** Source of the dropout masks; required when training with any dropout > 0. */
+  rng?: Rng;
+}
+
+export interface ForwardResult {
+  /** [batch, steps, outputSize], 0 at padded steps. */
+  output: Float32Array;
+  /** [numLayers*D, batch, hiddenSize]: the state at each sequence's true last step. */
+  hN: Float32Array;
+  /** LSTM only: [numLayers*D, batch, hiddenSize]. */
+  cN?: Float32Array;
+}
+
+export interface BackwardInput {
+  /** dL/d(output) [batch, steps, outputSize] (default 0; ignored at padded steps). */
+  dOutput?: ArrayLike<number>;
+  /** dL/dh_n [numLayers*D, batch, hiddenSize] (default 0). */
+  dHN?: ArrayLike<number>;
+  /** dL/dc_n [numLayers*D, batch, hiddenSize] (LSTM; default 0). */
+  dCN?: ArrayLike<number>;
+}
+
+export interface BackwardResult {
+  /** dL/dx [batch, steps, inputSize], 0 at padded steps. */
+  dInput: Float32Array;
+  /** dL/dh0 [numLayers*D, batch, hiddenSize]. */
+  dH0: Float32Array;
+  /** LSTM only: dL/dc0 [numLayers*D, batch, hiddenSize]. */
+  dC0?: Float32Array;
+}
+
+/** Offsets of one layer and direction's parameters in the flat buffer (-1: no bias). */
+interface DirParams {
+  wih: number;
+  whh: number;
+  bih: number;
+  bhh: number;
+}
+
+/** What backward needs to know about the last forward. */
+interface LastForward {
+  B: number;
+  T: number;
+  useInput: boolean;
+  useRec: boolean;
+  useDrop: boolean;
+}
+
+export class RecurrentStack {
+  readonly options: ResolvedStackOptions;
+  /** Parameter table, PyTorch names without prefix (`weight_ih_l0`, `bias_hh_l1_reverse`, ...). */
+  readonly layout: Layout;
+  /** Directions: 1 or 2. */
+  readonly numDirections: number;
+  /** Width of one output step: D*H for merge 'concat', H for 'sum'/'mean'. */
+  readonly outputSize: number;
+  readonly paramBuffer: Float32Array;
+  /** Named views into `paramBuffer`. */
+  readonly parameters: Map<string, Float32Array>;
+  private _gradBuffer: Float32Array;
+  private _grads: Map<string, Float32Array>;
+  private readonly dirParams: DirParams[]; // index l*D + d
+  private scratch: StackScratch | null = null;
+  private lens = new Int32Array(0);        // [B] lengths of the last forward
+  private last: LastForward | null = null;
+
+  /** The parameter table a stack with these options has (for models that embed a stack). */
+  static layoutFor(options: StackOptions): Layout {
+    const o = resolveStackOptions(options);
+    const D = o.bidirectional ? 2 : 1;
+    return new Layout(stackParamSpecs({
+      cell: o.cell, inputSize: o.inputSize, hiddenSize: o.hiddenSize, numLayers: o.numLayers,
+      bidirectional: o.bidirectional, bias: o.bias,
+      layerInputSize: (l) => (l === 0 ? o.inputSize : D * o.hiddenSize),
+    }));
+  }
+
+  constructor(options: StackOptions, buffers: StackBuffers = {}) {
+    const o = resolveStackOptions(options);
+    this.options = o;
+    this.layout = RecurrentStack.layoutFor(o);
+    this.numDirections = o.bidirectional ? 2 : 1;
+    this.outputSize = o.merge === 'concat' ? this.numDirections * o.hiddenSize : o.hiddenSize;
+    const n = this.layout.size;
+    if (buffers.params !== undefined) {
+      if (!(buffers.params instanceof Float32Array)) throw new TypeError('buffers.params must be a Float32Array');
+      if (buffers.params.length < n) throw new RangeError(`buffers.params has ${buffers.params.length} floats, the stack needs ${n}`);
+      this.paramBuffer = buffers.params;
+    } else {
+      this.paramBuffer = allocF32(n);
+      this.layout.initialize(this.paramBuffer, new Rng(o.seed));
+    }
+    this.parameters = this.layout.views(this.paramBuffer);
+    const grads = buffers.grads ?? allocF32(n);
+    this.checkGradBuffer(grads, 'buffers.grads');
+    this._gradBuffer = grads;
+    this._grads = this.layout.views(grads);
+    this.dirParams = [];
+    for (let l = 0; l < o.numLayers; l++) {
+      for (let d = 0; d < this.numDirections; d++) {
+        const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
+        this.dirParams.push({
+          wih: this.layout.get(`weight_ih${sfx}`).offset,
+          whh: this.layout.get(`weight_hh${sfx}`).offset,
+          bih: o.bias ? this.layout.get(`bias_ih${sfx}`).offset : -1,
+          bhh: o.bias ? this.layout.get(`bias_hh${sfx}`).offset : -1,
+        });
+      }
+    }
+  }
+
+  get gradBuffer(): Float32Array {
+    return this._gradBuffer;
+  }
+
+  /** Named views into `gradBuffer`. */
+  get grads(): Map<string, Float32Array> {
+    return this._grads;
+  }
+
+  /** Accumulate gradients into another flat buffer from now on (a worker's gradient slot). */
+  bindGrads(buf: Float32Array): void {
+    this.checkGradBuffer(buf, 'bindGrads(buf)');
+    this._gradBuffer = buf;
+    this._grads = this.layout.views(buf);
+  }
+
+  zeroGrad(): void {
+    this._gradBuffer.fill(0, 0, this.layout.size);
+  }
+
+  /**
+   * Copy tensors in by name (PyTorch's state_dict of nn.RNN/LSTM/GRU, without prefix). Every
+   * parameter must be given exactly once with its full size; nothing is written unless all are.
+   */
+  loadStateDict(sd: Record<string, ArrayLike<number>> | Map<string, ArrayLike<number>>): void {
+    const entries: [string, ArrayLike<number>][] = sd instanceof Map ? [...sd.entries()] : Object.entries(sd);
+    const problems: string[] = [];
+    const given = new Set<string>();
+    for (const [name, v] of entries) {
+      given.add(name);
+      if (!this.layout.has(name)) {
+        problems.push(`unknown tensor '${name}'`);
+        continue;
+      }
+      const e = this.layout.get(name);
+      if (v === null || typeof v !== 'object' || typeof v.length !== 'number') {
+        problems.push(`tensor '${name}' must be an array of numbers`);
+      } else if (v.length !== e.size) {
+        problems.push(`tensor '${name}' has ${v.length} values, expected ${e.size} (shape [${e.shape.join(', ')}])`);
+      }
+    }
+    for (const name of this.layout.names()) if (!given.has(name)) problems.push(`missing tensor '${name}'`);
+    if (problems.length > 0) throw new RangeError(`loadStateDict: ${problems.join('; ')}`);
+    for (const [name, v] of entries) {
+      const e = this.layout.get(name);
+      for (let i = 0; i < e.size; i++) this.paramBuffer[e.offset + i] = v[i]!;
+    }
+  }
+
+  /** Copies of every parameter by name, in layout order. */
+  stateDict(): Map<string, Float32Array> {
+    const m = new Map<string, Float32Array>();
+    for (const [k, v] of this.parameters) m.set(k, v.slice());
+    return m;
+  }
+
+  /** x: [batch, steps, inputSize], batch-first. See the file comment for semantics. */
+  forward(x: ArrayLike<number>, opts: ForwardOptions): ForwardResult {
+    const o = this.options;
+    const { B, T } = this.validateForward(x, opts);
+    const H = o.hiddenSize;
+    const D = this.numDirections;
+    const L = o.numLayers;
+    const I0 = o.inputSize;
+    const training = opts.training ?? false;
+    const useInput = training && o.inputDropout > 0;
+    const useRec = training && o.recurrentDropout > 0;
+    const useDrop = training && o.dropout > 0 && L > 1;
+    const rng = opts.rng as Rng; // validated when any mask is drawn
+
+    const sc = this.ensureScratch(T, B);
+    const lens = this.lens;
+    if (opts.lengths) for (let b = 0; b < B; b++) lens[b] = opts.lengths[b]!;
+    else lens.fill(T, 0, B);
+
+    // Layer 0's input, time-major; padded positions zeroed so that nothing non-finite a caller
+    // left there can reach a product.
+    const xs = sc.x; // [T, B, I0]
+    for (let t = 0; t < T; t++) {
+      for (let b = 0; b < B; b++) {
+        const dst = (t * B + b) * I0;
+        if (t < lens[b]!) for (let i = 0; i < I0; i++) xs[dst + i] = x[(b * T + t) * I0 + i]!;
+        else xs.fill(0, dst, dst + I0);
+      }
+    }
+
+    for (let l = 0; l < L; l++) {
+      const layer = sc.layers[l]!;
+      const I = l === 0 ? I0 : D * H;
+      const X = this.layerInput(sc, l, useDrop); // [T, B, I]
+      for (let d = 0; d < D; d++) {
+        const ds = layer.dirs[d]!;
+        if (useInput) drawDropoutMask(ds.inMask, 0, B * I, o.inputDropout, rng);
+        if (useRec) drawDropoutMask(ds.recMask, 0, B * H, o.recurrentDropout, rng);
+        let Xd = X;
+        if (useInput) {
+          applySequenceMask(ds.xDrop, X, ds.inMask, T, B, I);
+          Xd = ds.xDrop;
+        }
+        this.forwardDirection(sc, l, d, Xd, I, B, T, useRec, opts);
+      }
+      if (l < L - 1 && useDrop) {
+        const n = T * B * D * H;
+        drawDropoutMask(layer.dropMask, 0, n, o.dropout, rng);
+        mulInto(layer.dropped, 0, layer.out, 0, layer.dropMask, 0, n);
+      }
+    }
+
+    // Top layer's output to batch-first [B, T, outputSize], merging directions if asked.
+    const top = sc.layers[L - 1]!.out; // [T, B, D*H]
+    const out = sc.output;
+    const W = D * H;
+    if (D === 1 || o.merge === 'concat') {
+      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) copyInto(out, (b * T + t) * W, top, (t * B + b) * W, W);
+    } else {
+      const s = o.merge === 'mean' ? 0.5 : 1;
+      for (let b = 0; b < B; b++) {
+        for (let t = 0; t < T; t++) {
+          const src = (t * B + b) * W;
+          const dst = (b * T + t) * H;
+          for (let j = 0; j < H; j++) out[dst + j] = (top[src + j]! + top[src + H + j]!) * s;
+        }
+      }
+    }
+
+    this.last = { B, T, useInput, useRec, useDrop };
+    const n = L * D * B * H;
+    return {
+      output: out.subarray(0, B * T * this.outputSize),
+      hN: sc.hN.subarray(0, n),
+      ...(o.cell === 'lstm' ? { cN: sc.cN.subarray(0, n) } : {}),
+    };
+  }
+
+  /**
+   * Backward through time of the last forward. ACCUMULATES (+=) parameter gradients into the
+   * gradient buffer; returns input and initial-state gradients (views into scratch).
+   */
+  backward(g: BackwardInput = {}): BackwardResult {
+    const last = this.last;
+    if (!last || !this.scratch) throw new Error('backward() needs a forward() first');
+    const o = this.options;
+    const { B, T, useInput, useRec, useDrop } = last;
+    const H = o.hiddenSize;
+    const D = this.numDirections;
+    const L = o.numLayers;
+    const G = GATES[o.cell];
+    const GH = G * H;
+    const W = D * H;
+    const BH = B * H;
+    const TB = T * B;
+    const I0 = o.inputSize;
+    const nState = L * D * BH;
+    checkSize(g.dOutput, B * T * this.outputSize, 'backward dOutput', 'batch*steps*outputSize');
+    checkSize(g.dHN, nState, 'backward dHN', 'numLayers*D*batch*hiddenSize');
+    if (g.dCN !== undefined && o.cell !== 'lstm') throw new TypeError(`backward dCN is only accepted by cell 'lstm', this stack is '${o.cell}'`);
+    checkSize(g.dCN, nState, 'backward dCN', 'numLayers*D*batch*hiddenSize');
+
+    const sc = this.scratch;
+    const lens = this.lens;
+    const P = this.paramBuffer;
+    const Gr = this._gradBuffer;
+    const gemm = kernels.gemm;
+
+    // dL/d(top layer output), time-major [T, B, D*H].
+    let cur = sc.dA;
+    let nxt = sc.dB;
+    const dOut = g.dOutput;
+    if (!dOut) cur.fill(0, 0, TB * W);
+    else if (D === 1 || o.merge === 'concat') {
+      for (let b = 0; b < B; b++) {
+        for (let t = 0; t < T; t++) {
+          const src = (b * T + t) * W;
+          const dst = (t * B + b) * W;
+          for (let j = 0; j < W; j++) cur[dst + j] = dOut[src + j]!;
+        }
+      }
+    } else {
+      const s = o.merge === 'mean' ? 0.5 : 1;
+      for (let b = 0; b < B; b++) {
+        for (let t = 0; t < T; t++) {
+          const src = (b * T + t) * H;
+          const dst = (t * B + b) * W;
+          for (let j = 0; j < H; j++) {
+            const v = dOut[src + j]! * s;
+            cur[dst + j] = v;
+            cur[dst + H + j] = v;
+          }
+        }
+      }
+    }
+
+    const dh = sc.dh; // [B, H]
+    const dc = sc.dc; // [B, H]
+    for (let l = L - 1; l >= 0; l--) {
+      const layer = sc.layers[l]!;
+      const I = l === 0 ? I0 : W;
+      const X = this.layerInput(sc, l, useDrop); // [T, B, I]
+      nxt.fill(0, 0, TB * I); // dL/d(layer input) [T, B, I], accumulated over directions
+      for (let d = 0; d < D; d++) {
+        const ds = layer.dirs[d]!;
+        const p = this.dirParams[l * D + d]!;
+        const k = (l * D + d) * BH;
+        if (g.dHN) for (let i = 0; i < BH; i++) dh[i] = g.dHN[k + i]!;
+        else dh.fill(0, 0, BH);
+        if (g.dCN) for (let i = 0; i < BH; i++) dc[i] = g.dCN[k + i]!;
+        else dc.fill(0, 0, BH);
+
+        // Per step, in reverse processing order: gate derivatives, then dh_{t-1} += dz·W_hh.
+        for (let s = T - 1; s >= 0; s--) {
+          const t = d === 0 ? s : T - 1 - s;
+          const prev = (d === 0 ? t : t + 1) * BH; // slot of the state before step t
+          const next = (d === 0 ? t + 1 : t) * BH; // slot of the state after step t
+          const gOff = t * B * GH;
+          const dOff = t * B * W + d * H;
+          if (o.cell === 'lstm') {
+            lstmBackwardStep(B, H, t, lens, ds.gates, gOff, ds.c, prev, ds.c, next, cur, dOff, W, dh, 0, dc, 0, sc.dzx, gOff);
+          } else if (o.cell === 'gru') {
+            gruBackwardStep(B, H, t, lens, ds.gates, gOff, ds.hn, t * BH, ds.h, prev, cur, dOff, W, dh, 0, sc.dzx, gOff, sc.dzh, gOff);
+          } else {
+            rnnBackwardStep(o.nonlinearity === 'relu', B, H, t, lens, ds.h, next, cur, dOff, W, dh, 0, sc.dzx, gOff);
+          }
+          if (useRec) {
+            gemm(false, false, B, H, GH, sc.dzh, gOff, GH, P, p.whh, H, sc.dhTmp, 0, H, false);
+            mulAddInto(dh, 0, sc.dhTmp, 0, ds.recMask, 0, BH);
+          } else {
+            gemm(false, false, B, H, GH, sc.dzh, gOff, GH, P, p.whh, H, dh, 0, H, true);
+          }
+        }
+        copyInto(sc.dH0, k, dh, 0, BH);
+        if (o.cell === 'lstm') copyInto(sc.dC0, k, dc, 0, BH);
+
+        // Weight, bias and input gradients: one large product each over all T*B rows.
+        const Xd = useInput ? ds.xDrop : X;
+        gemm(true, false, GH, I, TB, sc.dzx, 0, GH, Xd, 0, I, Gr, p.wih, I, true);
+        if (useRec) gemm(true, false, GH, H, TB, sc.dzh, 0, GH, ds.hDrop, 0, H, Gr, p.whh, H, true);
+        else gemm(true, false, GH, H, TB, sc.dzh, 0, GH, ds.h, d === 0 ? 0 : BH, H, Gr, p.whh, H, true);
+        if (p.bih >= 0) {
+          accumulateColumnSums(Gr, p.bih, sc.dzx, 0, TB, GH);
+          accumulateColumnSums(Gr, p.bhh, sc.dzh, 0, TB, GH);
+        }
+        if (useInput) {
+          gemm(false, false, TB, I, GH, sc.dzx, 0, GH, P, p.wih, I, sc.dXTmp, 0, I, false);
+          accumulateSequenceMask(nxt, sc.dXTmp, ds.inMask, T, B, I);
+        } else {
+          gemm(false, false, TB, I, GH, sc.dzx, 0, GH, P, p.wih, I, nxt, 0, I, true);
+        }
+      }
+      // Through the inter-layer dropout below this layer: dL/d(out_{l-1}) = dL/d(in_l) * mask.
+      if (l > 0 && useDrop) mulInto(nxt, 0, nxt, 0, sc.layers[l - 1]!.dropMask, 0, TB * W);
+      const tmp = cur;
+      cur = nxt;
+      nxt = tmp;
+    }
+
+    // cur = dL/d(layer 0 input), time-major; to batch-first (0 at padding: dz rows are 0 there).
+    const dIn = sc.dInput;
+    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) copyInto(dIn, (b * T + t) * I0, cur, (t * B + b) * I0, I0);
+    return {
+      dInput: dIn.subarray(0, B * T * I0),
+      dH0: sc.dH0.subarray(0, nState),
+      ...(o.cell === 'lstm' ? { dC0: sc.dC0.subarray(0, nState) } : {}),
+    };
+  }
+
+  /** One layer and direction forward over all steps. Xd: the direction's input [T, B, I]. */
+  private forwardDirection(
+    sc: StackScratch, l: number, d: number, Xd: Float32Array, I: number, B: number, T: number,
+    useRec: boolean, opts: ForwardOptions,
+  ): void {
+    const o = this.options;
+    const H = o.hiddenSize;
+    const D = this.numDirections;
+    const GH = GATES[o.cell] * H;
+    const W = D * H;
+    const BH = B * H;
+    const TB = T * B;
+    const P = this.paramBuffer;
+    const p = this.dirParams[l * D + d]!;
+    const ds = sc.layers[l]!.dirs[d]!;
+    const out = sc.layers[l]!.out; // [T, B, D*H]
+    const lens = this.lens;
+    const gemm = kernels.gemm;
+    const isGru = o.cell === 'gru';
+
+    // Input projection of all steps: gates[T*B, GH] = Xd · W_ihᵀ + b_ih (+ b_hh, except GRU
+    // whose recurrent side must stay separate).
+    gemm(false, true, TB, GH, I, Xd, 0, I, P, p.wih, I, ds.gates, 0, GH, false);
+    if (p.bih >= 0) addBiasRows(ds.gates, 0, TB, GH, P, p.bih, P, isGru ? -1 : p.bhh);
+
+    // Initial state into its slot.
+    const k = (l * D + d) * BH;
+    const first = d === 0 ? 0 : T * BH;
+    if (opts.h0) for (let i = 0; i < BH; i++) ds.h[first + i] = opts.h0[k + i]!;
+    else ds.h.fill(0, first, first + BH);
+    if (o.cell === 'lstm') {
+      if (opts.c0) for (let i = 0; i < BH; i++) ds.c[first + i] = opts.c0[k + i]!;
+      else ds.c.fill(0, first, first + BH);
+    }
+
+    for (let s = 0; s < T; s++) {
+      const t = d === 0 ? s : T - 1 - s;
+      const prev = (d === 0 ? t : t + 1) * BH;
+      const next = (d === 0 ? t + 1 : t) * BH;
+      const gOff = t * B * GH;
+      const oOff = t * B * W + d * H;
+      let A = ds.h; // what W_hh multiplies: h_{t-1}, or its masked copy
+      let aOff = prev;
+      if (useRec) {
+        mulInto(ds.hDrop, t * BH, ds.h, prev, ds.recMask, 0, BH);
+        A = ds.hDrop;
+        aOff = t * BH;
+      }
+      if (isGru) {
+        const gh = sc.gh; // [B, 3H]
+        if (p.bhh >= 0) for (let b = 0; b < B; b++) copyInto(gh, b * GH, P, p.bhh, GH);
+        else gh.fill(0, 0, B * GH);
+        gemm(false, true, B, GH, H, A, aOff, H, P, p.whh, H, gh, 0, GH, true);
+        gruForwardStep(B, H, t, lens, ds.gates, gOff, gh, 0, ds.hn, t * BH, ds.h, prev, ds.h, next, out, oOff, W);
+      } else {
+        gemm(false, true, B, GH, H, A, aOff, H, P, p.whh, H, ds.gates, gOff, GH, true);
+        if (o.cell === 'lstm') {
+          lstmForwardStep(B, H, t, lens, ds.gates, gOff, ds.h, prev, ds.c, prev, ds.h, next, ds.c, next, out, oOff, W);
+        } else {
+          rnnForwardStep(o.nonlinearity === 'relu', B, H, t, lens, ds.gates, gOff, ds.h, prev, ds.h, next, out, oOff, W);
+        }
+      }
+    }
+
+    const final = d === 0 ? T * BH : 0;
+    copyInto(sc.hN, k, ds.h, final, BH);
+    if (o.cell === 'lstm') copyInto(sc.cN, k, ds.c, final, BH);
+  }
+
+  /** Layer l's input [T, B, I_l] as forward saw it (before input dropout). */
+  private layerInput(sc: StackScratch, l: number, useDrop: boolean): Float32Array {
+    if (l === 0) return sc.x;
+    const below = sc.layers[l - 1]!;
+    return useDrop ? below.dropped : below.out;
+  }
+
+  private ensureScratch(T: number, B: number): StackScratch {
+    const sc = this.scratch;
+    if (sc && sc.fits(T, B)) return sc;
+    // Grow to cover both the old and the new shape, so alternating shapes settle quickly.
+    const next = new StackScratch(this.options, Math.max(T, sc?.capSteps ?? 0), Math.max(B, sc?.capBatch ?? 0));
+    this.scratch = next;
+    this.lens = new Int32Array(next.capBatch);
+    this.last = null;
+    return next;
+  }
+
+  private validateForward(x: ArrayLike<number>, opts: ForwardOptions): { B: number; T: number } {
+    const o = this.options;
+    if (opts === null || typeof opts !== 'object') throw new TypeError('forward options must be an object');
+    positiveInt(opts.batch, 'forward options.batch');
+    positiveInt(opts.steps, 'forward options.steps');
+    const B = opts.batch;
+    const T = opts.steps;
+    if (x === null || typeof x !== 'object' || typeof x.length !== 'number') {
+      throw new TypeError('forward x must be a Float32Array (or array of numbers) [batch, steps, inputSize]');
+    }
+    const nx = B * T * o.inputSize;
+    if (x.length !== nx) {
+      throw new RangeError(`forward x has ${x.length} values, expected batch*steps*inputSize = ${B}*${T}*${o.inputSize} = ${nx}`);
+    }
+    if (opts.lengths !== undefined) {
+      const len = opts.lengths;
+      if (len === null || typeof len !== 'object' || len.length !== B) {
+        throw new RangeError(`forward options.lengths must have batch = ${B} entries, got ${len?.length}`);
+      }
+      for (let b = 0; b < B; b++) {
+        const v = len[b]!;
+        if (!Number.isInteger(v) || v < 1 || v > T) {
+          throw new RangeError(`forward options.lengths[${b}] must be an integer in [1, steps = ${T}], got ${v}`);
+        }
+      }
+    }
+    const ns = o.numLayers * this.numDirections * B * o.hiddenSize;
+    checkSize(opts.h0, ns, 'forward options.h0', 'numLayers*D*batch*hiddenSize');
+    if (opts.c0 !== undefined && o.cell !== 'lstm') {
+      throw new TypeError(`forward options.c0 is only accepted by cell 'lstm', this stack is '${o.cell}'`);
+    }
+    checkSize(opts.c0, ns, 'forward options.c0', 'numLayers*D*batch*hiddenSize');
+    if (opts.training !== undefined && typeof opts.training !== 'boolean') {
+      throw new TypeError(`forward options.training must be a boolean, got ${JSON.stringify(opts.training)}`);
+    }
+    const anyDropout = o.inputDropout > 0 || o.recurrentDropout > 0 || (o.dropout > 0 && o.numLayers > 1);
+    if (opts.training && anyDropout && !(opts.rng instanceof Rng)) {
+      throw new TypeError('forward options.rng must be an Rng when training with dropout, inputDropout or recurrentDropout > 0');
+    }
+    return { B, T };
+  }
+
+  private checkGradBuffer(buf: Float32Array, what: string): void {
+    if (!(buf instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array`);
+    if (buf.length < this.layout.size) throw new RangeError(`${what} has ${buf.length} floats, the stack needs ${this.layout.size}`);
+  }
+}
+
+function checkSize(a: ArrayLike<number> | undefined, n: number, name: string, formula: string): void {
+  if (a === undefined) return;
+  if (a === null || typeof a !== 'object' || typeof a.length !== 'number') {
+    throw new TypeError(`${name} must be a Float32Array (or array of numbers) of ${formula} = ${n} values`);
+  }
+  if (a.length !== n) throw new RangeError(`${name} has ${a.length} values, expected ${formula} = ${n}`);
+}
