@@ -1,0 +1,116 @@
+/**
+ * Adam (with PyTorch's L2 weight decay folded into the gradient) and AdamW (decoupled decay),
+ * computed the way torch.optim.Adam / AdamW do in their single-tensor path:
+ *
+ *   AdamW:  p = p * (1 - lr * weightDecay)              Adam: g = g + weightDecay * p
+ *   m = m + (1 - beta1) * (g - m)                        (torch's lerp_, = beta1*m + (1-beta1)*g)
+ *   v = beta2 * v + (1 - beta2) * g * g
+ *   stepSize = lr / (1 - beta1^t)                        (a double, as torch computes it in Python)
+ *   denom = sqrt(v) / sqrt(1 - beta2^t) + eps
+ *   p = p - stepSize * m / denom
+ *
+ * The order of eps matters: it is added after the bias correction of sqrt(v), as torch does,
+ * not to the raw sqrt(v). Stored values (p, m, v) are rounded to float32 when stored, and the
+ * rounded moments are what the update reads, as in torch; the rest is float64.
+ * Each element depends only on its own p, g, m, v: any partition into slices gives the same bits.
+ */
+import { checkUpdateArgs, definedOnly, knownKeys, nonNegativeNumber, positiveNumber, show, unitInterval } from './validate.js';
+
+export interface AdamOptions {
+  /** Learning rate (default 1e-3). */
+  lr?: number;
+  /** Decay of the first moment, PyTorch's betas[0] (default 0.9). */
+  beta1?: number;
+  /** Decay of the second moment, PyTorch's betas[1] (default 0.999). */
+  beta2?: number;
+  /** Added to the bias-corrected sqrt(v) (default 1e-8). */
+  eps?: number;
+  /** Adam: L2 penalty added to the gradient (default 0). AdamW: decoupled decay factor (default 1e-2). */
+  weightDecay?: number;
+}
+
+export type ResolvedAdamOptions = Required<AdamOptions>;
+
+export const ADAM_DEFAULTS: ResolvedAdamOptions = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
+/** torch.optim.AdamW's defaults: the same as Adam's but weight_decay 1e-2. */
+export const ADAMW_DEFAULTS: ResolvedAdamOptions = { ...ADAM_DEFAULTS, weightDecay: 1e-2 };
+
+export const ADAM_STATE_NAMES: readonly string[] = ['exp_avg', 'exp_avg_sq'];
+
+export function resolveAdamOptions(o: AdamOptions = {}, where = 'optimizer', decoupled = false): ResolvedAdamOptions {
+  if (o === null || typeof o !== 'object') throw new TypeError(`${where} must be an object, got ${show(o)}`);
+  const defaults = decoupled ? ADAMW_DEFAULTS : ADAM_DEFAULTS;
+  knownKeys(o, Object.keys(defaults), where, decoupled ? 'adamw' : 'adam');
+  const r: ResolvedAdamOptions = { ...defaults, ...definedOnly(o) };
+  positiveNumber(r.lr, `${where}.lr`);
+  unitInterval(r.beta1, `${where}.beta1`);
+  unitInterval(r.beta2, `${where}.beta2`);
+  nonNegativeNumber(r.eps, `${where}.eps`);
+  nonNegativeNumber(r.weightDecay, `${where}.weightDecay`);
+  return r;
+}
+
+/** One Adam update of params[start, end); states = [exp_avg, exp_avg_sq]; t is 1-based. */
+export function adamStep(
+  o: ResolvedAdamOptions,
+  params: Float32Array,
+  grads: Float32Array,
+  states: readonly Float32Array[],
+  start: number,
+  end: number,
+  t: number,
+  lr: number,
+): void {
+  checkUpdateArgs('adam.update', params, grads, states, 2, start, end, t, lr);
+  adamLoop(o, false, params, grads, states[0]!, states[1]!, start, end, t, lr);
+}
+
+/** One AdamW update of params[start, end); states = [exp_avg, exp_avg_sq]; t is 1-based. */
+export function adamwStep(
+  o: ResolvedAdamOptions,
+  params: Float32Array,
+  grads: Float32Array,
+  states: readonly Float32Array[],
+  start: number,
+  end: number,
+  t: number,
+  lr: number,
+): void {
+  checkUpdateArgs('adamw.update', params, grads, states, 2, start, end, t, lr);
+  adamLoop(o, true, params, grads, states[0]!, states[1]!, start, end, t, lr);
+}
+
+function adamLoop(
+  o: ResolvedAdamOptions,
+  decoupled: boolean,
+  params: Float32Array, // [n]
+  grads: Float32Array, // [n]
+  m: Float32Array, // [n] exp_avg
+  v: Float32Array, // [n] exp_avg_sq
+  start: number,
+  end: number,
+  t: number,
+  lr: number,
+): void {
+  const { beta1, beta2, eps, weightDecay } = o;
+  // Scalars computed once per call from (t, lr) only, so every slice sees the same values.
+  const stepSize = lr / (1 - beta1 ** t);
+  const bc2Sqrt = Math.sqrt(1 - beta2 ** t);
+  const w1 = 1 - beta1;
+  const w2 = 1 - beta2;
+  const l2 = decoupled ? 0 : weightDecay;
+  const shrink = decoupled ? 1 - lr * weightDecay : 1;
+  const decay = decoupled && weightDecay !== 0;
+  for (let i = start; i < end; i++) {
+    let p = params[i]!;
+    let g = grads[i]!;
+    if (decay) p = Math.fround(p * shrink);
+    if (l2 !== 0) g += l2 * p;
+    const mi = m[i]!;
+    const mNew = Math.fround(mi + w1 * (g - mi));
+    const vNew = Math.fround(beta2 * v[i]! + w2 * g * g);
+    m[i] = mNew;
+    v[i] = vNew;
+    params[i] = p - stepSize * (mNew / (Math.sqrt(vNew) / bc2Sqrt + eps));
+  }
+}
