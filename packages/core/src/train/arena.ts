@@ -5,6 +5,8 @@
  * Float32Array, which the pool puts in a SharedArrayBuffer (or a shared WebAssembly.Memory) and
  * every worker views the same way: this function is the single source of those offsets.
  */
+import { CLIP_CHUNK_SIZE } from '../optim/clip.js';
+
 export interface ArenaLayout {
   /** Parameters in the model's Layout order. */
   params: number;
@@ -42,7 +44,7 @@ export const STATS_WIDTH = 3;
  * that the combined norm, and so the clipped update, is bit-identical however the chunks were
  * shared out between threads.
  */
-export const NORM_CHUNK = 4096;
+export const NORM_CHUNK = CLIP_CHUNK_SIZE;
 
 export function arenaLayout(paramCount: number, shards: number, optStateCount: number, carrySize = 0): ArenaLayout {
   // Align regions to 16 floats (64 bytes): one cache line, and whole SIMD vectors.

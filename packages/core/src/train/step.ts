@@ -17,7 +17,7 @@ import { SequenceModel, gatherBatch, type Batch, type ModelConfig } from '../mod
 import { arenaLayout, f64View, NORM_CHUNK, STATS_WIDTH, ShardStat, type ArenaLayout } from './arena.js';
 import type { SequenceDataset } from './dataset.js';
 import { Rng } from '../rng.js';
-import type { Optimizer } from '../optim/index.js';
+import { clipCoefficient, clipGradValue, normFromChunks, scaleGrads, sumSquaresChunks, type Optimizer } from '../optim/index.js';
 
 /** Loss terms (what the mean divides by) of a global batch: tokens, sequences or values. */
 export function lossTerms(d: SequenceDataset, rows: ArrayLike<number>): number {
@@ -214,21 +214,14 @@ export class StepRunner {
         const s = slots[k]!;
         for (let i = a; i < b; i++) g[i]! += s[i]!;
       }
-      const v = this.options.clipValue;
-      if (v > 0) {
-        for (let i = a; i < b; i++) g[i] = Math.min(v, Math.max(-v, g[i]!));
-      }
-      let sq = 0;
-      for (let i = a; i < b; i++) sq += g[i]! * g[i]!;
-      this.norms[c] = sq;
+      if (this.options.clipValue > 0) clipGradValue(g, this.options.clipValue, a, b);
     }
+    sumSquaresChunks(g, c0 * NORM_CHUNK, Math.min(P, c1 * NORM_CHUNK), NORM_CHUNK, this.norms);
   }
 
   /** The global gradient norm: chunks combined in order, so every thread gets the same bits. */
   gradNorm(): number {
-    let sq = 0;
-    for (let c = 0; c < this.layout.chunkCount; c++) sq += this.norms[c]!;
-    return Math.sqrt(sq);
+    return normFromChunks(this.norms, this.layout.chunkCount);
   }
 
   /** The step's loss statistics, shards combined in order. */
@@ -254,14 +247,9 @@ export class StepRunner {
     const a = c0 * NORM_CHUNK;
     const b = Math.min(P, c1 * NORM_CHUNK);
     if (a >= b) return;
-    const maxNorm = this.options.clipNorm;
-    if (maxNorm > 0) {
-      const coef = maxNorm / (norm + 1e-6);
-      if (coef < 1) {
-        const g = this.grad;
-        const cf = Math.fround(coef);
-        for (let i = a; i < b; i++) g[i]! *= cf;
-      }
+    if (this.options.clipNorm > 0) {
+      const coef = clipCoefficient(norm, this.options.clipNorm);
+      if (coef < 1) scaleGrads(this.grad, coef, a, b);
     }
     this.optimizer.update(this.params, this.grad, this.states, a, b, step, lr);
   }
