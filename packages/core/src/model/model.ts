@@ -14,6 +14,7 @@ import type { SequenceDataset, TargetKind } from '../train/dataset.js';
 import { linearForward, linearBackward } from './linear.js';
 import { softmaxCrossEntropy, meanSquaredError, type LossResult } from './loss.js';
 import { Rng } from '../rng.js';
+import { allocF32 } from '../kernels/memory.js';
 
 export type ModelInput =
   | { kind: 'tokens'; vocabSize: number; embeddingDim?: number }
@@ -99,10 +100,10 @@ export class SequenceModel {
       if (buffers.params.length < n) throw new RangeError(`params buffer has ${buffers.params.length} floats, the model needs ${n}`);
       this.paramBuffer = buffers.params;
     } else {
-      this.paramBuffer = new Float32Array(n);
+      this.paramBuffer = allocF32(n);
       this.layout.initialize(this.paramBuffer, new Rng(c.seed));
     }
-    this.gradBuffer = buffers.grads ?? new Float32Array(n);
+    this.gradBuffer = buffers.grads ?? allocF32(n);
     if (this.gradBuffer.length < n) throw new RangeError(`grads buffer has ${this.gradBuffer.length} floats, the model needs ${n}`);
     const end = this.rnnOffset + stackLayout.size;
     this.stack = new RecurrentStack(stackOpts, {
@@ -449,6 +450,7 @@ export function gatherBatch(d: SequenceDataset, rows: ArrayLike<number>, start =
   return { batch: B, steps: T, lengths, inputs, targets };
 }
 
+/** Scratch grows to the largest batch seen (never per step), in the kernels' memory. */
 function grow(a: Float32Array, n: number): Float32Array {
-  return a.length >= n ? a : new Float32Array(n);
+  return a.length >= n ? a : allocF32(n);
 }

@@ -11,6 +11,7 @@ import { StepRunner, lossTerms, shardCount, type StepStats } from './step.js';
 import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './config.js';
 import { epochBatches, sequentialBatches } from './batches.js';
 import { modelLayout } from '../model/model.js';
+import { allocF32 } from '../kernels/memory.js';
 
 export class NonFiniteError extends Error {
   constructor(readonly step: number, readonly loss: number, readonly gradNorm: number) {
@@ -69,7 +70,7 @@ export class LocalTrainer {
     this.optimizer = createOptimizer(this.config.optimizer);
     this.lrAt = createSchedule(this.config.schedule ?? { kind: 'constant' }, this.optimizer.options.lr);
     this.layout = trainArenaLayout(this.config, this.optimizer);
-    this.arena = arena ?? new Float32Array(this.layout.size);
+    this.arena = arena ?? allocF32(this.layout.size);
     if (this.arena.length < this.layout.size) throw new RangeError(`arena has ${this.arena.length} floats, the run needs ${this.layout.size}`);
     this.runner = new StepRunner(this.config.model, this.arena, this.layout, this.optimizer, this.config);
     if (!arena) {

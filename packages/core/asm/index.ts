@@ -1,0 +1,6 @@
+// Entry of the WebAssembly kernel module (packages/core/wasm/kernels.wasm). Built by
+// `pnpm --filter @weft/core build` (asconfig.json beside this file). The module imports its memory
+// (env.memory, shared) and must hold no static data: a data segment would be rewritten into the
+// shared memory each time a thread instantiates the module.
+export { gemm, scratchBytes } from './gemm';
+export { sigmoid, tanh } from './elementwise';

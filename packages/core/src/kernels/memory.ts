@@ -1,0 +1,248 @@
+/**
+ * The memory the fast kernels work on (DESIGN.md, "one shared arena per training run").
+ *
+ * `allocF32(n)` is the ONE function weft code uses for big buffers (parameters, gradients,
+ * optimizer state, scratch). With no arena attached it returns an ordinary Float32Array; once a
+ * thread has attached an arena (`useWasmKernels()` does so, a worker calls `attachMemory` or
+ * `useWasmKernels(memory)` with the coordinator's memory) it returns views into that shared
+ * `WebAssembly.Memory`, which the WebAssembly kernels read and write in place.
+ *
+ * An arena is a shared WebAssembly.Memory whose first HEADER_BYTES hold a header:
+ *
+ *   word 0      MAGIC ('weft')
+ *   words 1..4  a random 128-bit identity, so that any thread can tell whether a
+ *               SharedArrayBuffer it has never seen is a view of this memory
+ *   word 5      bump pointer: byte address of the next free byte (advanced atomically)
+ *   word 6      maximum size in pages (WebAssembly.Memory does not expose its maximum)
+ *
+ * Allocation is a lock-free bump pointer in the memory itself, so every thread attached to the
+ * arena allocates from the same space without overlap. Nothing is ever freed: a training run
+ * sizes its buffers up front and keeps them.
+ *
+ * Growth: when an allocation passes the end, the allocating thread grows the memory. After a
+ * grow, `memory.buffer` is a NEW SharedArrayBuffer object (older views stay valid and still
+ * alias the same bytes, but `view.buffer !== memory.buffer`), so membership is decided by a
+ * WeakSet of every buffer object seen for the arena, plus the header identity for buffers that
+ * arrived from another thread.
+ */
+
+declare global {
+  // TypeScript declares WebAssembly only in its DOM libraries, which this Node project does not
+  // load; this is the subset weft uses, with the same shapes as lib.dom.d.ts.
+  namespace WebAssembly {
+    interface MemoryDescriptor { initial: number; maximum?: number; shared?: boolean }
+    interface Memory { readonly buffer: ArrayBuffer; grow(delta: number): number }
+    var Memory: { prototype: Memory; new (descriptor: MemoryDescriptor): Memory };
+    interface Module { readonly __wasmModule?: never }
+    var Module: { prototype: Module; new (bytes: ArrayBufferView | ArrayBuffer): Module };
+    interface Instance { readonly exports: Record<string, unknown> }
+    var Instance: {
+      prototype: Instance;
+      new (module: Module, importObject?: Record<string, Record<string, unknown>>): Instance;
+    };
+    function validate(bytes: ArrayBufferView | ArrayBuffer): boolean;
+  }
+}
+
+const MAGIC = 0x74666577; // 'weft' little-endian
+const W_MAGIC = 0;
+const W_ID = 1; // 4 words
+const W_BUMP = 5;
+const W_MAX_PAGES = 6;
+const HEADER_WORDS = 8;
+/** Bytes reserved at address 0 for the header (one cache line: allocations start aligned). */
+export const HEADER_BYTES = 64;
+/** Every allocation starts on a cache line, so threads writing neighbouring buffers never share one. */
+export const ALLOC_ALIGN = 64;
+export const PAGE_BYTES = 65536;
+/** wasm32 limit: 4 GiB. */
+export const MAX_PAGES = 65536;
+
+interface Arena {
+  memory: WebAssembly.Memory;
+  /** Header words on the memory (a view stays valid across growth of shared memory). */
+  header: Uint32Array;
+  /** The 128-bit identity, read once. */
+  id: [number, number, number, number];
+  /** Every buffer object known to view this memory. */
+  buffers: WeakSet<ArrayBufferLike>;
+  maxBytes: number;
+}
+
+const arenas = new WeakMap<WebAssembly.Memory, Arena>();
+let attached: Arena | null = null;
+
+function pagesArg(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_PAGES) {
+    throw new RangeError(`createSharedMemory: ${name} must be an integer in 1..${MAX_PAGES} (64 KiB pages), got ${String(v)}`);
+  }
+  return v;
+}
+
+/**
+ * A new shared WebAssembly.Memory set up as an arena (header written, bump pointer after it).
+ * `maxPages` bounds growth; shared memory reserves its maximum as address space up front, which
+ * is cheap on 64-bit hosts, so the default is the wasm32 limit.
+ */
+export function createSharedMemory(initialPages = 256, maxPages = MAX_PAGES): WebAssembly.Memory {
+  pagesArg('initialPages', initialPages);
+  pagesArg('maxPages', maxPages);
+  if (initialPages > maxPages) {
+    throw new RangeError(`createSharedMemory: initialPages (${initialPages}) must not exceed maxPages (${maxPages})`);
+  }
+  const memory = new WebAssembly.Memory({ initial: initialPages, maximum: maxPages, shared: true });
+  const header = new Uint32Array(memory.buffer, 0, HEADER_WORDS);
+  const id = new Uint32Array(4);
+  crypto.getRandomValues(id);
+  header.set(id, W_ID);
+  header[W_MAX_PAGES] = maxPages;
+  Atomics.store(header, W_BUMP, HEADER_BYTES);
+  // Written last: a thread that sees the magic sees a complete header.
+  Atomics.store(header, W_MAGIC, MAGIC);
+  return memory;
+}
+
+/** The arena state of `memory` in this thread (created on first use). */
+function arenaOf(memory: WebAssembly.Memory): Arena {
+  let a = arenas.get(memory);
+  if (a) return a;
+  if (!(memory instanceof WebAssembly.Memory)) {
+    throw new TypeError('memory must be a WebAssembly.Memory created by createSharedMemory');
+  }
+  const buffer = memory.buffer;
+  if (!(buffer instanceof SharedArrayBuffer)) {
+    throw new TypeError('memory must be shared (created by createSharedMemory): growing an unshared memory detaches every view of it');
+  }
+  const header = new Uint32Array(buffer, 0, HEADER_WORDS);
+  if (Atomics.load(header, W_MAGIC) !== MAGIC) {
+    throw new TypeError('memory is not a weft arena: create it with createSharedMemory');
+  }
+  a = {
+    memory,
+    header,
+    id: [header[W_ID]!, header[W_ID + 1]!, header[W_ID + 2]!, header[W_ID + 3]!],
+    buffers: new WeakSet([buffer]),
+    maxBytes: header[W_MAX_PAGES]! * PAGE_BYTES,
+  };
+  arenas.set(memory, a);
+  return a;
+}
+
+/**
+ * Makes `memory` (an arena from createSharedMemory, possibly created by another thread) the one
+ * that `allocF32` allocates from in this thread.
+ */
+export function attachMemory(memory: WebAssembly.Memory): void {
+  attached = arenaOf(memory);
+}
+
+/** Back to ordinary heap arrays for new allocations (arrays already allocated stay valid). */
+export function detachMemory(): void {
+  attached = null;
+}
+
+/** The arena `allocF32` allocates from in this thread, or null (heap). */
+export function attachedMemory(): WebAssembly.Memory | null {
+  return attached ? attached.memory : null;
+}
+
+/** The memory's current buffer, remembered as one of its views. */
+function currentBuffer(a: Arena): SharedArrayBuffer {
+  const buf = a.memory.buffer as unknown as SharedArrayBuffer;
+  a.buffers.add(buf);
+  return buf;
+}
+
+/**
+ * Reserves `byteLength` bytes of `memory` (an arena), 64-byte aligned, growing the memory if
+ * needed; returns the byte address. Safe to call from any number of threads at once.
+ */
+export function arenaAlloc(memory: WebAssembly.Memory, byteLength: number): number {
+  if (!Number.isInteger(byteLength) || byteLength < 0) {
+    throw new RangeError(`arenaAlloc: byteLength must be a non-negative integer, got ${String(byteLength)}`);
+  }
+  const a = arenaOf(memory);
+  const size = Math.ceil(byteLength / ALLOC_ALIGN) * ALLOC_ALIGN;
+  // compareExchange rather than add: a failed request must leave the pointer unchanged (an
+  // add past 4 GiB would wrap and hand out addresses that are already in use).
+  let start: number;
+  let end: number;
+  for (;;) {
+    start = Atomics.load(a.header, W_BUMP);
+    end = start + size;
+    if (end > a.maxBytes) {
+      throw new RangeError(
+        `arena out of memory: ${byteLength} bytes requested, ${a.maxBytes - start} of ${a.maxBytes} left ` +
+        '(createSharedMemory(initialPages, maxPages): raise maxPages)',
+      );
+    }
+    if (Atomics.compareExchange(a.header, W_BUMP, start, end) === start) break;
+  }
+  // Another thread may grow at the same time; both grows succeed or one finds enough room.
+  while (a.memory.buffer.byteLength < end) {
+    const have = a.memory.buffer.byteLength;
+    try {
+      a.memory.grow(Math.ceil((end - have) / PAGE_BYTES));
+    } catch (err) {
+      if (a.memory.buffer.byteLength >= end) break;
+      throw new RangeError(`arena could not grow to ${end} bytes: ${(err as Error).message}`);
+    }
+  }
+  return start;
+}
+
+/**
+ * A Float32Array of n zeros: in the attached arena if this thread has one (so the WebAssembly
+ * kernels work on it in place), else on the ordinary heap. Use it for every big buffer.
+ */
+export function allocF32(n: number): Float32Array {
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RangeError(`allocF32: n must be a non-negative integer, got ${String(n)}`);
+  }
+  if (!attached) return new Float32Array(n);
+  return allocF32In(attached.memory, n);
+}
+
+/** allocF32 in a given arena, whatever this thread has attached. */
+export function allocF32In(memory: WebAssembly.Memory, n: number): Float32Array {
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RangeError(`allocF32: n must be a non-negative integer, got ${String(n)}`);
+  }
+  const a = arenaOf(memory);
+  const ptr = arenaAlloc(memory, 4 * n);
+  // Zeros already: the bump pointer never hands out a byte twice, wasm memory starts (and
+  // grows) zeroed, and the kernel module has no data segments.
+  return new Float32Array(currentBuffer(a), ptr, n);
+}
+
+/**
+ * Whether `array` views `memory`, whichever of its buffer objects (before or after growth, from
+ * this thread or posted from another) it was made on.
+ */
+export function isInMemory(array: ArrayBufferView, memory: WebAssembly.Memory): boolean {
+  const a = arenaOf(memory);
+  const buf = array.buffer;
+  if (a.buffers.has(buf)) return true;
+  if (!(buf instanceof SharedArrayBuffer) || buf.byteLength < HEADER_BYTES) return false;
+  // A buffer object this thread has not seen: the same memory iff it carries the same identity.
+  const h = new Uint32Array(buf, 0, HEADER_WORDS);
+  if (h[W_MAGIC] !== MAGIC || h[W_ID] !== a.id[0] || h[W_ID + 1] !== a.id[1] ||
+    h[W_ID + 2] !== a.id[2] || h[W_ID + 3] !== a.id[3]) return false;
+  a.buffers.add(buf);
+  return true;
+}
+
+/**
+ * `isInMemory` bound to one memory, for hot paths: the common case (a buffer object this thread
+ * has seen) is one WeakSet lookup.
+ */
+export function memoryTest(memory: WebAssembly.Memory): (array: ArrayBufferView) => boolean {
+  const buffers = arenaOf(memory).buffers;
+  return (array) => buffers.has(array.buffer) || isInMemory(array, memory);
+}
+
+/** Bytes handed out so far (header included) and the memory's current size. */
+export function arenaUsage(memory: WebAssembly.Memory): { used: number; byteLength: number; maxBytes: number } {
+  const a = arenaOf(memory);
+  return { used: Atomics.load(a.header, W_BUMP), byteLength: a.memory.buffer.byteLength, maxBytes: a.maxBytes };
+}
