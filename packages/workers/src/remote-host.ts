@@ -1,0 +1,94 @@
+/**
+ * The thread behind RemoteTrainer: it owns a Trainer (whose own worker pool it starts) and
+ * exposes it through comlink on its parentPort. Nothing of training runs on the caller's
+ * thread: it only receives step and epoch events, and results.
+ */
+import { parentPort } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import type { EvalResult, SequenceDataset } from '@weft/core';
+import { Trainer } from './trainer.js';
+import type { EpochEvent, FitOptions, FitResult, Prediction, StepEvent, TrainerState, WarningEvent } from './events.js';
+import type { TrainerOptions } from './options.js';
+import type { RemoteEvent } from './remote.js';
+
+export class TrainerHost {
+  private trainer?: Trainer;
+  private controller?: AbortController;
+
+  private get t(): Trainer {
+    if (!this.trainer) throw new Error('the remote trainer is not initialised');
+    return this.trainer;
+  }
+
+  init(options: TrainerOptions): void {
+    this.trainer = new Trainer(options);
+  }
+
+  async fit(data: SequenceDataset, opts: Omit<FitOptions, 'signal'>, onEvent?: (e: RemoteEvent) => void): Promise<FitResult> {
+    const t = this.t;
+    const controller = (this.controller = new AbortController());
+    // Events go out without waiting for the caller: training never waits on the other thread.
+    const send = (e: RemoteEvent) => void Promise.resolve(onEvent?.(e)).catch(() => {});
+    const onStep = (event: StepEvent) => send({ type: 'step', event });
+    const onEpoch = (event: EpochEvent) => send({ type: 'epoch', event });
+    const onWarning = (event: WarningEvent) => send({ type: 'warning', event });
+    t.on('step', onStep).on('epoch', onEpoch).on('warning', onWarning);
+    try {
+      return await t.fit(data, { ...opts, signal: controller.signal });
+    } finally {
+      t.off('step', onStep).off('epoch', onEpoch).off('warning', onWarning);
+      if (this.controller === controller) this.controller = undefined;
+      (onEvent as Partial<Comlink.Remote<object>> | undefined)?.[Comlink.releaseProxy]?.();
+    }
+  }
+
+  /** Aborts the running fit (before its next step). */
+  abort(reason?: string): void {
+    this.controller?.abort(new DOMException(reason ?? 'This operation was aborted', 'AbortError'));
+  }
+
+  trainStep(data: SequenceDataset, rows: ArrayLike<number>, resetState?: boolean): Promise<StepEvent> {
+    return this.t.trainStep(data, rows, resetState);
+  }
+
+  evaluate(data: SequenceDataset, opts?: { batchSize?: number }): Promise<EvalResult> {
+    return this.t.evaluate(data, opts);
+  }
+
+  async predict(data: SequenceDataset, opts?: { batchSize?: number }): Promise<Prediction> {
+    const p = await this.t.predict(data, opts);
+    return Comlink.transfer(p, [p.outputs.buffer as ArrayBuffer]);
+  }
+
+  getState(): TrainerState {
+    const s = this.t.getState();
+    return Comlink.transfer(s, [s.params.buffer as ArrayBuffer, ...s.optimizer.states.map((b) => b.buffer as ArrayBuffer)]);
+  }
+
+  setState(s: TrainerState): void {
+    this.t.setState(s);
+  }
+
+  step(): number {
+    return this.t.step;
+  }
+
+  /** Copies of the parameters, by PyTorch name. */
+  parameters(): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>();
+    for (const [k, v] of this.t.parameters) out.set(k, v.slice());
+    return out;
+  }
+
+  info(): { workers: number; kernels: string | undefined; paramCount: number } {
+    return { workers: this.t.workers, kernels: this.t.kernels, paramCount: this.t.layout.paramCount };
+  }
+
+  async close(): Promise<void> {
+    this.controller?.abort();
+    await this.trainer?.close();
+  }
+}
+
+if (parentPort) Comlink.expose(new TrainerHost(), nodeEndpoint(parentPort));

@@ -1,0 +1,161 @@
+/**
+ * A Trainer that runs entirely off the calling thread: RemoteTrainer starts one thread
+ * (remote-host.ts) that owns the Trainer and its worker pool, and talks to it through comlink.
+ * Every method is an async proxy; fit's progress comes back as events through a callback that
+ * comlink proxies (Comlink.proxy), so a server's event loop never runs any training code.
+ *
+ *   const t = await createRemoteTrainer({ model, workers: 4 });
+ *   t.on('step', (e) => ...);
+ *   await t.fit(data, { epochs: 3, signal });
+ *   await t.close();
+ *
+ * Datasets and states cross by structured clone (a copy), except arrays already on a
+ * SharedArrayBuffer, which are shared.
+ */
+import { EventEmitter } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import type { EvalResult, SequenceDataset } from '@weft/core';
+import type { EpochEvent, FitOptions, FitResult, Prediction, StepEvent, TrainerEvents, TrainerState, WarningEvent } from './events.js';
+import { resolveTrainerOptions, type TrainerOptions } from './options.js';
+import { builtFile, workerExecArgv } from './paths.js';
+import type { TrainerHost } from './remote-host.js';
+
+/** What the host thread sends back during fit. */
+export type RemoteEvent =
+  | { type: 'step'; event: StepEvent }
+  | { type: 'epoch'; event: EpochEvent }
+  | { type: 'warning'; event: WarningEvent };
+
+/** The Trainer's options, except `pool` (a pool cannot move to another thread). */
+export type RemoteTrainerOptions = Omit<TrainerOptions, 'pool'>;
+
+export interface RemoteFitOptions extends FitOptions {
+  onStep?: (e: StepEvent) => void;
+  onEpoch?: (e: EpochEvent) => void;
+  onWarning?: (e: WarningEvent) => void;
+}
+
+export class RemoteTrainer extends EventEmitter<TrainerEvents> {
+  private readonly dead: Promise<never>;
+  private exited = false;
+  private closing?: Promise<void>;
+
+  private constructor(private readonly thread: Worker, private readonly remote: Comlink.Remote<TrainerHost>) {
+    super();
+    this.dead = new Promise<never>((_, reject) => {
+      thread.once('error', (e) => reject(e));
+      thread.once('exit', (code) => {
+        this.exited = true;
+        reject(new Error(`the remote trainer's thread exited (code ${code})`));
+      });
+    });
+    this.dead.catch(() => {});
+  }
+
+  /** Starts the trainer thread and the Trainer in it (options are validated here first). */
+  static async create(options: RemoteTrainerOptions): Promise<RemoteTrainer> {
+    if ((options as TrainerOptions | undefined)?.pool !== undefined) {
+      throw new TypeError('pool cannot be given to a remote trainer: its worker pool lives on the trainer thread');
+    }
+    resolveTrainerOptions(options); // the same messages as Trainer, thrown on this thread
+    const thread = new Worker(builtFile('remote-host.js'), { execArgv: workerExecArgv() });
+    const remote = Comlink.wrap<TrainerHost>(nodeEndpoint(thread as unknown as Parameters<typeof nodeEndpoint>[0]));
+    const t = new RemoteTrainer(thread, remote);
+    try {
+      await t.call(() => remote.init(options));
+    } catch (e) {
+      await thread.terminate();
+      throw e;
+    }
+    return t;
+  }
+
+  /** A remote call that rejects if the thread dies instead of hanging. */
+  private call<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.exited) return Promise.reject(new Error('the remote trainer is closed'));
+    return Promise.race([fn(), this.dead]);
+  }
+
+  /** Like Trainer.fit; events arrive as this object's 'step', 'epoch' and 'warning' events and the on* callbacks. */
+  async fit(data: SequenceDataset, opts: RemoteFitOptions): Promise<FitResult> {
+    const { signal, onStep, onEpoch, onWarning, ...rest } = opts;
+    signal?.throwIfAborted();
+    const onEvent = Comlink.proxy((e: RemoteEvent) => {
+      if (e.type === 'step') { onStep?.(e.event); this.emit('step', e.event); }
+      else if (e.type === 'epoch') { onEpoch?.(e.event); this.emit('epoch', e.event); }
+      else { onWarning?.(e.event); this.emit('warning', e.event); }
+    });
+    const abort = () => void this.remote.abort(String((signal?.reason as Error | undefined)?.message ?? 'aborted')).catch(() => {});
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      return await this.call(() => this.remote.fit(data, rest, onEvent));
+    } catch (e) {
+      // The host's AbortError arrives as a plain Error: hand back the caller's own reason.
+      if (signal?.aborted && (e as Error)?.name === 'AbortError') throw signal.reason;
+      throw e;
+    } finally {
+      signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  trainStep(data: SequenceDataset, rows: ArrayLike<number>, resetState = false): Promise<StepEvent> {
+    return this.call(async () => {
+      const e = await this.remote.trainStep(data, Int32Array.from(rows), resetState);
+      this.emit('step', e);
+      return e;
+    });
+  }
+
+  evaluate(data: SequenceDataset, opts: { batchSize?: number } = {}): Promise<EvalResult> {
+    return this.call(() => this.remote.evaluate(data, opts));
+  }
+
+  predict(data: SequenceDataset, opts: { batchSize?: number } = {}): Promise<Prediction> {
+    return this.call(() => this.remote.predict(data, opts));
+  }
+
+  getState(): Promise<TrainerState> {
+    return this.call(() => this.remote.getState());
+  }
+
+  setState(s: TrainerState): Promise<void> {
+    return this.call(() => this.remote.setState(s));
+  }
+
+  /** Completed steps. */
+  getStep(): Promise<number> {
+    return this.call(() => this.remote.step());
+  }
+
+  /** Copies of the parameters, by PyTorch name. */
+  parameters(): Promise<Map<string, Float32Array>> {
+    return this.call(() => this.remote.parameters());
+  }
+
+  info(): Promise<{ workers: number; kernels: string | undefined; paramCount: number }> {
+    return this.call(() => this.remote.info());
+  }
+
+  /** Stops training threads and the trainer thread. Safe to call more than once. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = (async () => {
+        if (!this.exited) await this.call(() => this.remote.close()).catch(() => {});
+        this.remote[Comlink.releaseProxy]();
+        await this.thread.terminate();
+      })();
+    }
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** Starts a RemoteTrainer (see RemoteTrainer.create). */
+export function createRemoteTrainer(options: RemoteTrainerOptions): Promise<RemoteTrainer> {
+  return RemoteTrainer.create(options);
+}

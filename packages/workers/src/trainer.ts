@@ -1,0 +1,415 @@
+/**
+ * The public face of the pool: `new Trainer(options)`, then fit / trainStep / evaluate /
+ * predict, events, checkpoint state, close. Deterministic data parallelism: the global batch
+ * is cut into shards by (batch, shardSize), never by the worker count, and every sum has a
+ * fixed order (train/step.ts), so 1 worker, 3 workers and LocalTrainer give the same bits.
+ *
+ * The main thread only orchestrates: it writes the batch's row indices into shared memory,
+ * bumps a word of the control block and awaits Atomics.waitAsync; the gradient never exists
+ * on the main thread except as the shared arena the workers wrote.
+ */
+import { EventEmitter } from 'node:events';
+import {
+  NonFiniteError, SequenceModel, StepRunner, allocF32In, createOptimizer, createSchedule, createSharedMemory,
+  lossTerms, shardCount, trainArenaLayout, trainBatches, validateDataset,
+  type ArenaLayout, type EvalResult, type Optimizer, type OptimizerSnapshot, type ResolvedTrainConfig, type SequenceDataset,
+} from '@weft/core';
+import { Ctl, StepResult } from './control.js';
+import type { EpochEvent, FitOptions, FitResult, Prediction, StepEvent, TrainerEvents, TrainerState, WarningEvent } from './events.js';
+import { resolveTrainerOptions, type TrainerOptions } from './options.js';
+import { StepPool } from './pool.js';
+import { shareDataset } from './shared-data.js';
+
+const PAGE = 65536;
+
+export class Trainer extends EventEmitter<TrainerEvents> {
+  readonly config: ResolvedTrainConfig;
+  readonly optimizer: Optimizer;
+  /** Offsets of the regions of the arena (parameters, gradient, optimizer state, slots). */
+  readonly layout: ArenaLayout;
+  /** The shared memory of the run: the arena, and every worker's scratch. */
+  readonly memory: WebAssembly.Memory;
+  /** The whole training arena [layout.size], shared with the workers (advanced use: tests, inspection). */
+  readonly arena: Float32Array;
+  /** Worker threads. */
+  readonly workers: number;
+  private readonly runner: StepRunner;
+  private readonly pool: StepPool;
+  private readonly lrAt: (step: number) => number;
+  private completed = 0;
+  private queue: Promise<unknown> = Promise.resolve();
+  private inFlight = 0;
+  private fitting = false;
+  private closed = false;
+  private closing?: Promise<void>;
+  /** The dataset trainStep last used, kept shared between calls. */
+  private stepData?: { source: SequenceDataset; id: number };
+
+  constructor(options: TrainerOptions) {
+    super();
+    const o = resolveTrainerOptions(options);
+    const cfg = (this.config = o.config);
+    this.workers = o.workers;
+    this.optimizer = createOptimizer(cfg.optimizer);
+    this.lrAt = createSchedule(cfg.schedule ?? { kind: 'constant' }, this.optimizer.options.lr);
+    this.layout = trainArenaLayout(cfg, this.optimizer);
+    // Room for the arena now; the memory grows as the workers allocate their scratch in it.
+    this.memory = createSharedMemory(Math.ceil((4 * this.layout.size) / PAGE) + 16);
+    this.arena = allocF32In(this.memory, this.layout.size);
+    this.runner = new StepRunner(cfg.model, this.arena, this.layout, this.optimizer, cfg);
+    // Initialised exactly as a standalone model (and LocalTrainer) would be.
+    this.runner.params.set(new SequenceModel(cfg.model).paramBuffer);
+    this.pool = new StepPool(cfg, this.layout, this.memory, this.arena.byteOffset, {
+      workers: o.workers,
+      stepTimeoutMs: o.stepTimeoutMs,
+      startTimeoutMs: o.startTimeoutMs,
+      maxRetries: o.maxRetries,
+      kernels: o.kernels,
+      ...(o.pool ? { pool: o.pool } : {}),
+      ...(o.faultInjection ? { faultInjection: o.faultInjection } : {}),
+      onWarning: (message) => this.warn('worker-failed', message),
+    });
+  }
+
+  /** Completed steps (updated or skipped). */
+  get step(): number {
+    return this.completed;
+  }
+
+  /** Named views (PyTorch names) of the shared parameters: no copies, they change as training runs. */
+  get parameters(): Map<string, Float32Array> {
+    return this.runner.model.parameters;
+  }
+
+  /** Which kernels the workers run: 'wasm-simd' or 'reference'; undefined until the workers started (`await start()`). */
+  get kernels(): string | undefined {
+    return Atomics.load(this.pool.control.i32, Ctl.READY) > 0
+      ? (Atomics.load(this.pool.control.i32, Ctl.WASM) ? 'wasm-simd' : 'reference') : undefined;
+  }
+
+  /** Starts the worker threads now (otherwise the first command does). */
+  async start(): Promise<void> {
+    await this.exclusive('start', () => this.pool.ensureLoops());
+  }
+
+  /**
+   * One step on explicit rows of `data` (a global batch of at most batchSize rows). With
+   * carryState, `resetState` starts the streams from zero (the first batch of an epoch), as in
+   * LocalTrainer.trainStep.
+   */
+  async trainStep(data: SequenceDataset, rows: ArrayLike<number>, resetState = false): Promise<StepEvent> {
+    this.assertOpen('trainStep');
+    if (this.fitting) throw new Error('trainStep: fit is running on this trainer; wait for it to finish');
+    this.checkData(data, 'dataset');
+    this.checkRows(rows, data);
+    if (this.config.carryState && rows.length !== this.config.batchSize) {
+      throw new RangeError(`with carryState every batch must hold batchSize = ${this.config.batchSize} streams, got ${rows.length}`);
+    }
+    const id = await this.exclusive('trainStep', async () => {
+      if (this.stepData?.source !== data) {
+        const old = this.stepData;
+        this.stepData = undefined;
+        if (old) await this.pool.dropDatasets([old.id]);
+        this.stepData = { source: data, id: await this.pool.addDataset(shareDataset(data)) };
+      }
+      return this.stepData.id;
+    });
+    return this.runStep(id, data, rows, undefined, resetState);
+  }
+
+  /**
+   * Trains for whole epochs (startEpoch..epochs-1), each a seeded permutation of the data cut
+   * into batches, or with carryState the streams in order (core's trainBatches: the batches of
+   * LocalTrainer.fit). Resolves with the metrics; rejects with
+   * the signal's reason when aborted (the model is then as after the last whole step).
+   */
+  async fit(data: SequenceDataset, opts: FitOptions): Promise<FitResult> {
+    this.assertOpen('fit');
+    if (this.fitting) throw new Error('fit: this trainer is already fitting; wait for the running fit to finish');
+    const o = checkFitOptions(opts);
+    this.checkData(data, 'dataset');
+    if (o.validation) this.checkData(o.validation, 'validation');
+    o.signal?.throwIfAborted();
+    this.fitting = true;
+    const t0 = performance.now();
+    const ids: number[] = [];
+    try {
+      const trainId = await this.exclusive('fit', () => this.pool.addDataset(shareDataset(data)));
+      ids.push(trainId);
+      const valId = o.validation ? await this.exclusive('fit', () => this.pool.addDataset(shareDataset(o.validation!))) : undefined;
+      if (valId !== undefined) ids.push(valId);
+      const epochs: EpochEvent[] = [];
+      let steps = 0;
+      let lastLoss = NaN;
+      for (let e = o.startEpoch; e < o.epochs; e++) {
+        const te = performance.now();
+        let sum = 0;
+        let n = 0;
+        let epochSteps = 0;
+        let cut = false;
+        for (const [i, rows] of trainBatches(data, this.config, e).entries()) {
+          if (o.steps !== undefined && steps >= o.steps) { cut = true; break; }
+          o.signal?.throwIfAborted();
+          if (this.closed) throw new Error('fit: the trainer was closed');
+          const r = await this.runStep(trainId, data, rows, e, i === 0);
+          steps++;
+          epochSteps++;
+          if (!r.skipped) { sum += r.loss * r.count; n += r.count; }
+        }
+        lastLoss = n ? sum / n : NaN;
+        if (cut) break;
+        o.signal?.throwIfAborted();
+        const ev: EpochEvent = { epoch: e, loss: lastLoss, steps: epochSteps, timeMs: 0 };
+        if (valId !== undefined) ev.validation = await this.evaluateShared(valId, o.validation!, o.evalBatchSize);
+        ev.timeMs = performance.now() - te;
+        epochs.push(ev);
+        this.emit('epoch', ev);
+      }
+      return { loss: lastLoss, epochs, steps, step: this.completed, timeMs: performance.now() - t0 };
+    } finally {
+      this.fitting = false;
+      if (ids.length && !this.closed) await this.exclusive('fit', () => this.pool.dropDatasets(ids)).catch(() => {});
+    }
+  }
+
+  /** Mean loss (and accuracy) over the whole dataset, in batches, without dropout: LocalTrainer.evaluate's numbers. */
+  async evaluate(data: SequenceDataset, opts: { batchSize?: number } = {}): Promise<EvalResult> {
+    this.assertOpen('evaluate');
+    this.checkData(data, 'dataset');
+    const id = await this.exclusive('evaluate', () => this.pool.addDataset(shareDataset(data)));
+    try {
+      return await this.evaluateShared(id, data, opts.batchSize);
+    } finally {
+      await this.exclusive('evaluate', () => this.pool.dropDatasets([id])).catch(() => {});
+    }
+  }
+
+  /** The head's outputs for every sequence (logits or values), computed by the workers. */
+  async predict(data: SequenceDataset, opts: { batchSize?: number } = {}): Promise<Prediction> {
+    this.assertOpen('predict');
+    this.checkData(data, 'dataset', false);
+    const bs = checkBatchSize(opts.batchSize ?? this.config.batchSize);
+    const O = this.config.model.outputSize;
+    const perStep = this.config.model.task.endsWith('per-step');
+    const shape = perStep ? [data.count, data.maxSteps, O] : [data.count, O];
+    const out = new Float32Array(new SharedArrayBuffer(4 * shape.reduce((a, b) => a * b, 1)));
+    const id = await this.exclusive('predict', () => this.pool.addDataset(shareDataset(data)));
+    try {
+      await this.exclusive('predict', () => this.busy(() => this.pool.evaluate(id, data.count, bs, out)));
+    } finally {
+      await this.exclusive('predict', () => this.pool.dropDatasets([id])).catch(() => {});
+    }
+    return { outputs: out.slice(), shape };
+  }
+
+  /**
+   * A copy of the training state (parameters, optimizer state, step; the carried states with
+   * carryState) for a checkpoint. Call it between steps: in a step or epoch event handler, or
+   * when no command runs.
+   */
+  getState(): TrainerState {
+    const carry = this.getCarry();
+    return {
+      step: this.completed,
+      params: this.getParams(),
+      optimizer: this.getOptimizerState(),
+      ...(carry ? { carry } : {}),
+    };
+  }
+
+  /** A copy of all parameters [paramCount], in the model's layout order. */
+  getParams(): Float32Array {
+    this.assertIdle('getParams');
+    return this.runner.params.slice();
+  }
+
+  /** A copy of the optimizer's state (what a checkpoint stores). */
+  getOptimizerState(): OptimizerSnapshot {
+    this.assertIdle('getOptimizerState');
+    return { name: this.optimizer.name, options: { ...this.optimizer.options }, step: this.completed, states: this.runner.states.map((s) => s.slice()) };
+  }
+
+  /** With carryState: a copy of the states carried into the next step; otherwise undefined. */
+  getCarry(): Float32Array | undefined {
+    this.assertIdle('getCarry');
+    return this.config.carryState ? this.runner.carriedState(this.completed) : undefined;
+  }
+
+  /** Restores a state from getState (or a checkpoint): parameters, optimizer state, step count. */
+  setState(s: TrainerState): void {
+    this.assertOpen('setState');
+    if (this.inFlight || this.fitting) throw new Error('setState: the trainer is busy; call it when no fit or step is running');
+    if (s === null || typeof s !== 'object') throw new TypeError('state must be an object { step, params, optimizer }');
+    const P = this.layout.paramCount;
+    if (!Number.isInteger(s.step) || s.step < 0) throw new TypeError(`state.step must be a non-negative integer, got ${String(s.step)}`);
+    if (!s.params || s.params.length !== P) throw new RangeError(`state.params must have ${P} values, got ${s.params?.length}`);
+    const opt = s.optimizer;
+    if (!opt || opt.name !== this.optimizer.name) {
+      throw new TypeError(`state.optimizer is for optimizer '${opt?.name}', this trainer uses '${this.optimizer.name}'`);
+    }
+    if (!Array.isArray(opt.states) || opt.states.length !== this.runner.states.length) {
+      throw new RangeError(`state.optimizer.states must have ${this.runner.states.length} buffers (${this.optimizer.stateNames.join(', ')}), got ${opt.states?.length}`);
+    }
+    opt.states.forEach((b, k) => {
+      if (!b || b.length !== P) throw new RangeError(`state.optimizer.states[${k}] must have ${P} values, got ${b?.length}`);
+    });
+    if (s.carry !== undefined && !this.config.carryState) throw new TypeError('state.carry is given but this trainer does not carry state (carryState: false)');
+    if (s.carry !== undefined && s.carry.length !== this.layout.carrySize) {
+      throw new RangeError(`state.carry must have ${this.layout.carrySize} values, got ${s.carry.length}`);
+    }
+    this.runner.params.set(s.params);
+    opt.states.forEach((b, k) => this.runner.states[k]!.set(b));
+    if (s.carry !== undefined) this.runner.setCarriedState(s.step, s.carry);
+    this.completed = s.step;
+  }
+
+  /** Ends every worker loop (and the pool, if the trainer made it). Safe to call more than once. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closed = true;
+      this.closing = (async () => {
+        await this.queue.catch(() => {});
+        await this.pool.close();
+      })();
+    }
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ---- internals ----
+
+  /**
+   * Commands one at a time: the control block holds one command. Event handlers run inside
+   * (after the command finished, before the next may start), so they see a consistent state.
+   */
+  private exclusive<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.catch(() => {}).then(() => {
+      if (this.pool.isClosed) throw new Error(`${what}: the trainer is closed`);
+      return fn();
+    });
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /** A command the workers are running: state read meanwhile could be half updated. */
+  private async busy<T>(fn: () => Promise<T>): Promise<T> {
+    this.inFlight++;
+    try {
+      return await fn();
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async runStep(id: number, d: SequenceDataset, rows: ArrayLike<number>, epoch: number | undefined, reset: boolean): Promise<StepEvent> {
+    return this.exclusive('step', async () => {
+      const K = shardCount(rows.length, this.config.shardSize);
+      const terms = lossTerms(d, rows);
+      const scale = terms > 0 ? 1 / terms : 0;
+      const step = this.completed;
+      const lr = this.lrAt(step);
+      let tokens = 0;
+      for (let i = 0; i < rows.length; i++) tokens += d.lengths[rows[i]!]!;
+      const t0 = performance.now();
+      const out = await this.busy(() => this.pool.step(id, rows, step, lr, scale, reset));
+      const stepMs = performance.now() - t0;
+      const s = this.runner.stepStats(K); // the numbers every worker decided on
+      if (out.result === StepResult.NON_FINITE_ERROR) throw new NonFiniteError(step, s.loss, s.gradNorm);
+      const skipped = out.result === StepResult.SKIPPED;
+      this.completed++;
+      const ev: StepEvent = {
+        ...s, step, lr, skipped, tokensPerSecond: (1000 * tokens) / stepMs, stepMs, syncMs: out.syncMs, computeMs: out.computeMs,
+        ...(epoch !== undefined ? { epoch } : {}),
+      };
+      if (skipped) {
+        this.warn('non-finite', `step ${step}: the loss (${s.loss}) or gradient norm (${s.gradNorm}) is not finite; the step was skipped (nonFinite: 'skip')`);
+      }
+      this.emit('step', ev);
+      return ev;
+    });
+  }
+
+  private async evaluateShared(id: number, d: SequenceDataset, batchSize?: number): Promise<EvalResult> {
+    const bs = checkBatchSize(batchSize ?? this.config.batchSize);
+    const res = await this.exclusive('evaluate', () => this.busy(() => this.pool.evaluate(id, d.count, bs)));
+    // Batches summed in order: the same bits as evaluateModel in one thread.
+    let sum = 0;
+    let count = 0;
+    let correct = 0;
+    for (let b = 0; b < res.length / 3; b++) {
+      sum += res[3 * b]!;
+      count += res[3 * b + 1]!;
+      correct += res[3 * b + 2]!;
+    }
+    const isClass = d.targetKind.startsWith('class');
+    return { loss: count ? sum / count : NaN, count, ...(isClass ? { accuracy: count ? correct / count : NaN } : {}) };
+  }
+
+  private warn(kind: WarningEvent['kind'], message: string): void {
+    const ev: WarningEvent = { kind, message, step: this.completed };
+    if (this.listenerCount('warning') > 0) this.emit('warning', ev);
+    else process.emitWarning(message, 'WeftWarning');
+  }
+
+  private assertIdle(what: string): void {
+    if (this.inFlight) throw new Error(`${what}: a step is running; call it from a step or epoch event handler, or when no command runs`);
+  }
+
+  private assertOpen(what: string): void {
+    if (this.closed) throw new Error(`${what}: the trainer is closed`);
+  }
+
+  /** The dataset's shapes, and that it fits the model. */
+  private checkData(d: SequenceDataset, where: string, targets = true): void {
+    if (d === null || typeof d !== 'object') throw new TypeError(`${where} must be a SequenceDataset, got ${String(d)}`);
+    validateDataset(d, where);
+    const m = this.config.model;
+    const inSize = m.input.kind === 'tokens' ? m.input.vocabSize : m.input.size;
+    if (d.inputKind !== m.input.kind) throw new TypeError(`${where}.inputKind is '${d.inputKind}' but model.input.kind is '${m.input.kind}'`);
+    if (d.inputSize !== inSize) throw new RangeError(`${where}.inputSize is ${d.inputSize} but the model expects ${inSize}`);
+    if (targets && d.targetKind !== m.task) throw new TypeError(`${where}.targetKind is '${d.targetKind}' but model.task is '${m.task}'`);
+    if (targets && d.outputSize !== m.outputSize) throw new RangeError(`${where}.outputSize is ${d.outputSize} but model.outputSize is ${m.outputSize}`);
+  }
+
+  private checkRows(rows: ArrayLike<number>, d: SequenceDataset): void {
+    const bs = this.config.batchSize;
+    if (!rows || typeof rows.length !== 'number' || rows.length < 1 || rows.length > bs) {
+      throw new RangeError(`rows must hold 1..batchSize (${bs}) row indices, got ${rows?.length}`);
+    }
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      if (!Number.isInteger(r) || r < 0 || r >= d.count) throw new RangeError(`rows[${i}] = ${r} is not a row of the dataset (0..${d.count - 1})`);
+    }
+  }
+}
+
+function checkBatchSize(b: unknown): number {
+  if (typeof b !== 'number' || !Number.isInteger(b) || b < 1) throw new TypeError(`batchSize must be a positive integer, got ${String(b)}`);
+  return b;
+}
+
+interface CheckedFitOptions extends FitOptions {
+  startEpoch: number;
+}
+
+function checkFitOptions(o: FitOptions): CheckedFitOptions {
+  if (o === null || typeof o !== 'object') throw new TypeError('fit options must be an object { epochs, ... }');
+  if (typeof o.epochs !== 'number' || !Number.isInteger(o.epochs) || o.epochs < 1) {
+    throw new TypeError(`epochs must be a positive integer, got ${String(o.epochs)}`);
+  }
+  const startEpoch = o.startEpoch ?? 0;
+  if (typeof startEpoch !== 'number' || !Number.isInteger(startEpoch) || startEpoch < 0) {
+    throw new TypeError(`startEpoch must be a non-negative integer, got ${String(o.startEpoch)}`);
+  }
+  if (o.steps !== undefined && (typeof o.steps !== 'number' || !Number.isInteger(o.steps) || o.steps < 1)) {
+    throw new TypeError(`steps must be a positive integer, got ${String(o.steps)}`);
+  }
+  if (o.evalBatchSize !== undefined) checkBatchSize(o.evalBatchSize);
+  if (o.signal !== undefined && (o.signal === null || typeof o.signal.throwIfAborted !== 'function')) {
+    throw new TypeError('signal must be an AbortSignal');
+  }
+  return { ...o, startEpoch };
+}

@@ -1,0 +1,75 @@
+/**
+ * Failure handling with real threads: a worker that throws, exits or hangs in the middle of a
+ * shard is replaced and the step redone from the unchanged parameters, so the run ends exactly
+ * where an undisturbed one does (nothing counted twice, nothing lost: the injected fault first
+ * fills the shard's slot with garbage). Past maxRetries, fit rejects naming the shard and cause.
+ */
+import { describe, it, expect } from 'vitest';
+import { LocalTrainer } from '@weft/core';
+import { Trainer, type FaultInjection, type WarningEvent } from '@weft/workers';
+import { bilstmConfig, firstDifference, tokenData } from './helpers/workers-data.js';
+
+const data = tokenData(24);
+const cfg = bilstmConfig();
+
+/** The undisturbed run: LocalTrainer, two epochs (6 steps). */
+function reference(): Float32Array {
+  const t = new LocalTrainer(cfg);
+  t.fit(data, { epochs: 2 });
+  return t.runner.params.slice();
+}
+
+async function faultyFit(workers: number, fault: FaultInjection, extra: { stepTimeoutMs?: number; maxRetries?: number } = {}) {
+  const t = new Trainer({ ...cfg, workers, kernels: 'reference', faultInjection: fault, ...extra });
+  const warnings: WarningEvent[] = [];
+  t.on('warning', (w) => warnings.push(w));
+  let error: Error | undefined;
+  try {
+    await t.fit(data, { epochs: 2 });
+  } catch (e) {
+    error = e as Error;
+  }
+  const state = t.getState();
+  await t.close();
+  return { warnings, error, state };
+}
+
+describe('a worker that fails in the middle of a step', () => {
+  const expected = reference();
+
+  it.each([
+    ['throws', 2, { step: 2, shard: 1, kind: 'throw' }],
+    ['exits', 2, { step: 3, shard: 2, kind: 'exit' }],
+    ['exits (3 workers)', 3, { step: 1, shard: 0, kind: 'exit' }],
+  ] as const)('%s: it is replaced, the step redone, and the result unchanged', async (_name, workers, fault) => {
+    const r = await faultyFit(workers, fault);
+    expect(r.error).toBeUndefined();
+    expect(r.warnings.map((w) => w.kind)).toEqual(['worker-failed']);
+    expect(r.warnings[0]!.message).toContain(`step ${fault.step}, shard ${fault.shard} failed`);
+    expect(r.state.step).toBe(6);
+    expect(firstDifference(r.state.params, expected), 'first differing parameter').toBe(-1);
+  });
+
+  it('hangs: after stepTimeoutMs its thread is terminated and the step redone', async () => {
+    const r = await faultyFit(2, { step: 1, shard: 0, kind: 'hang' }, { stepTimeoutMs: 1000 });
+    expect(r.error).toBeUndefined();
+    expect(r.warnings).toHaveLength(1);
+    expect(r.warnings[0]!.message).toMatch(/step 1, shard 0 failed \(worker \d made no progress for 1000 ms while computing shards \(shard 0\)/);
+    expect(firstDifference(r.state.params, expected)).toBe(-1);
+  });
+
+  it('keeps failing: after maxRetries fit rejects naming the shard and the cause, the model as after the last whole step', async () => {
+    const r = await faultyFit(2, { step: 2, shard: 1, kind: 'throw', times: 10 }, { maxRetries: 1 });
+    expect(r.error?.message).toBe('step 2, shard 1 failed 2 time(s) (maxRetries 1); last cause: injected fault at step 2, shard 1');
+    expect(r.warnings).toHaveLength(1);
+    expect(r.state.step).toBe(2);
+    const local = new LocalTrainer(cfg);
+    let n = 0;
+    try {
+      local.fit(data, { epochs: 1, onStep: () => { if (++n === 2) throw new Error('stop'); } });
+    } catch { /* stopped after 2 steps */ }
+    expect(local.step).toBe(2);
+    expect(firstDifference(r.state.params, local.runner.params)).toBe(-1);
+    expect(r.state.params.every(Number.isFinite)).toBe(true);
+  });
+});
