@@ -1,0 +1,89 @@
+/**
+ * `weft eval`: loss and accuracy of a trained model on a labelled file; for classification and
+ * tagging also per-class precision, recall and F1 and the confusion matrix.
+ */
+import { evaluateModel } from '@weft/core';
+import { loadModel, predictAll, argmax } from '../run/model.js';
+import { loadEvalData, type DataFlags } from '../run/task.js';
+import { InputError } from '../run/errors.js';
+import type { Output } from '../run/output.js';
+
+export interface EvalArgs extends Partial<DataFlags> {
+  model?: string;
+  data?: string;
+  kernels: 'auto' | 'wasm' | 'reference';
+}
+
+export interface ClassReport {
+  label: string;
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+/** Confusion matrix [true][predicted] and per-class precision/recall/F1 from predictions. */
+export function classificationReport(labels: readonly string[], truth: ArrayLike<number>, pred: ArrayLike<number>): { confusion: number[][]; classes: ClassReport[] } {
+  const K = labels.length;
+  const confusion = Array.from({ length: K }, () => new Array<number>(K).fill(0));
+  for (let i = 0; i < truth.length; i++) if (truth[i]! >= 0) confusion[truth[i]!]![pred[i]!]!++;
+  const classes = labels.map((label, k) => {
+    const tp = confusion[k]![k]!;
+    const support = confusion[k]!.reduce((a, b) => a + b, 0);
+    const predicted = confusion.reduce((a, row) => a + row[k]!, 0);
+    const precision = predicted ? tp / predicted : 0;
+    const recall = support ? tp / support : 0;
+    const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
+    return { label, precision, recall, f1, support };
+  });
+  return { confusion, classes };
+}
+
+export function formatConfusion(labels: readonly string[], confusion: number[][]): string {
+  const w = Math.max(6, ...labels.map((l) => l.length), ...confusion.flat().map((n) => String(n).length)) + 1;
+  const pad = (s: string) => s.padStart(w);
+  const lines = [`${'true \\ predicted'.padEnd(w)}${labels.map(pad).join('')}`];
+  confusion.forEach((row, k) => lines.push(`${labels[k]!.padEnd(w)}${row.map((n) => pad(String(n))).join('')}`));
+  return lines.join('\n');
+}
+
+export async function evalCommand(a: EvalArgs, out: Output): Promise<number> {
+  if (a.data === undefined) throw new InputError('--data is required: the labelled file to evaluate on');
+  const { run, model } = loadModel(a.model, a.kernels);
+  const meta = run.config.meta;
+  const { dataset, summary } = loadEvalData(meta, a.data, { ...run.config.data.flags, ...definedOnly(a) });
+  out.info(`weft eval: ${run.file} on ${summary}`);
+  const r = evaluateModel(model, dataset, run.config.train.batchSize);
+  const result: Record<string, unknown> = { command: 'eval', model: run.file, data: a.data, metrics: { loss: r.loss, ...(r.accuracy !== undefined ? { accuracy: r.accuracy } : {}), count: r.count } };
+  const lines = [`  loss ${r.loss.toFixed(4)}${r.accuracy !== undefined ? `, accuracy ${(100 * r.accuracy).toFixed(2)}%` : ''} over ${r.count} ${meta.task === 'classify' ? 'sequences' : meta.task === 'regress' ? 'values' : 'tokens'}`];
+  if (meta.task === 'classify' || meta.task === 'tag') {
+    const labels = meta.task === 'classify' ? meta.labels : meta.tags;
+    const O = labels.length;
+    const outputs = predictAll(model, dataset);
+    const truth: number[] = [];
+    const pred: number[] = [];
+    if (meta.task === 'classify') {
+      for (let i = 0; i < dataset.count; i++) { truth.push(dataset.targets[i]!); pred.push(argmax(outputs, i * O, O)); }
+    } else {
+      const S = dataset.maxSteps;
+      for (let i = 0; i < dataset.count; i++) {
+        for (let t = 0; t < dataset.lengths[i]!; t++) { truth.push(dataset.targets[i * S + t]!); pred.push(argmax(outputs, (i * S + t) * O, O)); }
+      }
+    }
+    const rep = classificationReport(labels, truth, pred);
+    result.classes = rep.classes;
+    result.confusion = { labels, matrix: rep.confusion };
+    lines.push('', `  ${'class'.padEnd(12)} precision   recall       f1  support`);
+    for (const c of rep.classes) {
+      lines.push(`  ${c.label.padEnd(12)} ${c.precision.toFixed(4).padStart(9)} ${c.recall.toFixed(4).padStart(8)} ${c.f1.toFixed(4).padStart(8)} ${String(c.support).padStart(8)}`);
+    }
+    lines.push('', formatConfusion(labels, rep.confusion).split('\n').map((l) => '  ' + l).join('\n'));
+  }
+  if (meta.task === 'lm') lines.push(`  ${(r.loss / Math.LN2).toFixed(4)} bits per character`);
+  out.result(result, lines.join('\n'));
+  return 0;
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

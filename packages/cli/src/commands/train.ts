@@ -1,0 +1,266 @@
+/**
+ * `weft train`: data → model → training on every core → checkpoints, metrics and curves in a
+ * run directory. Progress goes to the terminal as a live bar, to pipes as plain lines, and with
+ * --json as one JSON object per event, the result last.
+ */
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { trainBatches, modelLayout, resolveTrainConfig, type ResolvedTrainConfig, type SequenceDataset, type TrainConfig } from '@weft/core';
+import { Trainer } from '@weft/workers';
+import { ProgressReporter, renderCurvesHtml, type MetricRecord } from '../report/index.js';
+import { loadTrainData, modelConfigFor, type DataFlags, type ModelFlags, type RunData } from '../run/task.js';
+import { BEST_NAME, CHECKPOINT_NAME, loadRun, saveRun, type RunConfig, type RunProgress } from '../run/checkpoint.js';
+import { EXIT, InputError, UsageError } from '../run/errors.js';
+import type { Output } from '../run/output.js';
+import { writeFileAtomicSync } from '@weft/core';
+
+export interface TrainArgs extends DataFlags, ModelFlags {
+  optimizer: 'sgd' | 'adam' | 'adamw' | 'rmsprop';
+  lr: number;
+  momentum?: number;
+  weightDecay?: number;
+  schedule: 'constant' | 'step' | 'cosine' | 'linear';
+  warmup: number;
+  clipNorm: number;
+  clipValue: number;
+  batch?: number;
+  shardSize?: number;
+  epochs?: number;
+  steps?: number;
+  patience?: number;
+  workers?: number;
+  out?: string;
+  resume?: string;
+  kernels: 'auto' | 'wasm' | 'reference';
+}
+
+/** Defaults per task that differ from the global ones (the names model must train in minutes). */
+export const TASK_EPOCHS: Record<string, number> = { names: 12, classify: 20, tag: 20, lm: 10, regress: 30 };
+
+/** A fresh run directory: `runs/<task>`, or `runs/<task>-2`, ... when that one holds a model already. */
+export function freshRunDir(base: string): string {
+  let dir = base;
+  for (let i = 2; existsSync(path.join(dir, CHECKPOINT_NAME)); i++) dir = `${base}-${i}`;
+  return dir;
+}
+
+function optimizerSpec(a: TrainArgs): TrainConfig['optimizer'] {
+  const base = { lr: a.lr, ...(a.weightDecay !== undefined ? { weightDecay: a.weightDecay } : {}) };
+  if (a.optimizer === 'sgd' || a.optimizer === 'rmsprop') {
+    return { name: a.optimizer, ...base, ...(a.momentum !== undefined ? { momentum: a.momentum } : {}) } as TrainConfig['optimizer'];
+  }
+  if (a.momentum !== undefined) throw new UsageError(`--momentum applies to --optimizer sgd or rmsprop, not ${a.optimizer}`);
+  return { name: a.optimizer, ...base } as TrainConfig['optimizer'];
+}
+
+interface Plan {
+  config: RunConfig;
+  data: RunData;
+  outDir: string;
+  resume?: ReturnType<typeof loadRun>;
+}
+
+function plan(a: TrainArgs): Plan {
+  if (a.resume !== undefined) {
+    const resume = loadRun(a.resume);
+    const c = resume.config;
+    const flags = c.data.flags;
+    const data = loadTrainData(flags);
+    if (JSON.stringify(data.meta) !== JSON.stringify(c.meta)) {
+      throw new InputError(`${resume.file}: the training data (${c.data.file ?? 'names'}) has changed since this checkpoint was written; resuming would not continue the same run`);
+    }
+    const config: RunConfig = {
+      ...c,
+      epochs: a.epochs ?? c.epochs,
+      steps: a.steps ?? c.steps,
+    };
+    const outDir = a.out ?? path.dirname(resume.file);
+    return { config, data, outDir, resume };
+  }
+  const data = loadTrainData(a);
+  const lm = data.task === 'lm';
+  const batchSize = lm ? data.lm!.train.streams : (a.batch ?? 32);
+  const trainCfg: TrainConfig = {
+    model: modelConfigFor(data.task, data.meta, a),
+    optimizer: optimizerSpec(a),
+    schedule: scheduleSpec(a),
+    batchSize,
+    shardSize: a.shardSize,
+    clipNorm: a.clipNorm,
+    clipValue: a.clipValue,
+    seed: a.seed,
+    carryState: lm,
+  };
+  const train: ResolvedTrainConfig = resolveTrainConfig(trainCfg);
+  const epochs = a.epochs ?? (a.steps !== undefined ? Infinity : TASK_EPOCHS[data.task]!);
+  const config: RunConfig = {
+    kind: 'weft-run', task: data.task, meta: data.meta, train, epochs, steps: a.steps ?? null, patience: a.patience ?? null,
+    data: { file: a.data ?? null, valid: a.valid ?? null, flags: dataFlags(a) },
+  };
+  return { config, data, outDir: a.out ?? freshRunDir(path.join('runs', data.task)) };
+}
+
+function dataFlags(a: TrainArgs): DataFlags {
+  const keys: (keyof DataFlags)[] = ['task', 'data', 'valid', 'validFraction', 'seed', 'textColumn', 'labelColumn', 'maxLen', 'lowercase', 'seqLen', 'window', 'horizon', 'inputs', 'targets', 'perStep', 'batch'];
+  const f: Record<string, unknown> = {};
+  for (const k of keys) if (a[k] !== undefined) f[k] = a[k];
+  return f as unknown as DataFlags;
+}
+
+function scheduleSpec(a: TrainArgs): TrainConfig['schedule'] {
+  if (a.schedule === 'constant' && !a.warmup) return undefined;
+  return { kind: a.schedule === 'constant' ? 'linear-warmup' : a.schedule, warmupSteps: a.warmup || undefined } as TrainConfig['schedule'];
+}
+
+function tokensOf(d: SequenceDataset, rows: ArrayLike<number>): number {
+  let n = 0;
+  for (let i = 0; i < rows.length; i++) n += d.lengths[rows[i]!]!;
+  return n;
+}
+
+export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
+  const p = plan(a);
+  const { config, data } = p;
+  const cfg = config.train;
+  if (!data.valid && config.patience !== null) throw new UsageError('--patience needs validation data (--valid FILE or --valid-fraction above 0)');
+  mkdirSync(p.outDir, { recursive: true });
+  const ckptFile = path.join(p.outDir, CHECKPOINT_NAME);
+  const bestFile = path.join(p.outDir, BEST_NAME);
+  const metricsFile = path.join(p.outDir, 'metrics.jsonl');
+  const curvesFile = path.join(p.outDir, 'curves.html');
+  const layout = modelLayout(cfg.model);
+
+  out.info(`weft train: ${data.summary}`);
+  if (data.ambiguous) out.info(`  ${data.ambiguous.length} names are on both lists and kept with both labels (ambiguous), e.g. ${data.ambiguous.slice(0, 5).join(', ')}`);
+  if (data.valid) out.info(`  validation: ${data.valid.count} sequences`);
+
+  const trainer = new Trainer({ ...cfg, workers: a.workers, kernels: a.kernels });
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(EXIT.interrupted); // a second Ctrl-C does not wait
+    interrupted = true;
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    let progress: RunProgress = { epoch: 0, batch: 0, bestValidLoss: null, staleEpochs: 0, seconds: 0 };
+    if (p.resume) {
+      await trainer.setState({ step: p.resume.step, params: p.resume.params, optimizer: p.resume.optimizer!, carry: p.resume.progress.carry });
+      progress = { ...p.resume.progress };
+      out.info(`  resuming ${p.resume.file} at step ${p.resume.step} (epoch ${progress.epoch + 1}, batch ${progress.batch + 1})`);
+    } else if (existsSync(metricsFile)) {
+      writeFileSync(metricsFile, '');
+    }
+    await trainer.start();
+    out.info(`  model: ${describeModel(cfg)}, ${layout.size.toLocaleString('en-US')} parameters; ${trainer.workers} workers, ${trainer.kernels} kernels; saving to ${p.outDir}`);
+    out.event('start', { task: data.task, parameters: layout.size, workers: trainer.workers, kernels: trainer.kernels, out: p.outDir, step: p.resume?.step ?? 0 });
+
+    const stepsPerEpoch = trainBatches(data.train, cfg, 0).length;
+    const maxSteps = config.steps ?? Infinity;
+    const reporter = out.json ? null : new ProgressReporter({ out: process.stdout, epochs: Number.isFinite(config.epochs) ? config.epochs! : Math.ceil(maxSteps / stepsPerEpoch), stepsPerEpoch });
+    const t0 = performance.now();
+    const save = (file: string) => saveRun(file, {
+      config, step: trainer.step, params: trainer.getParams(), optimizer: trainer.getOptimizerState(),
+      progress: { ...progress, seconds: progress.seconds + (performance.now() - t0) / 1000, carry: cfg.carryState ? trainer.getCarry() : undefined },
+    });
+    let lastTrain = NaN;
+    let lastValid: { loss: number; accuracy?: number } | undefined;
+    let stopReason = 'epochs';
+    let sum = 0;
+    let n = 0;
+    outer: for (let e = progress.epoch; e < (config.epochs ?? Infinity); e++) {
+      const batches = trainBatches(data.train, cfg, e);
+      sum = 0;
+      n = 0;
+      for (let i = progress.batch; i < batches.length; i++) {
+        if (trainer.step >= maxSteps) { stopReason = 'steps'; break outer; }
+        const r = await trainer.trainStep(data.train, batches[i]!, i === 0);
+        if (!r.skipped) { sum += r.loss * r.count; n += r.count; }
+        progress.epoch = e;
+        progress.batch = i + 1;
+        const rec: MetricRecord = { step: r.step + 1, epoch: e + 1, split: 'train', loss: r.loss, ...(r.count && data.task !== 'regress' && data.task !== 'lm' ? { accuracy: r.correct / r.count } : {}) };
+        appendFileSync(metricsFile, JSON.stringify(rec) + '\n');
+        reporter?.step({ epoch: e + 1, step: i + 1, loss: r.loss, tokens: tokensOf(data.train, batches[i]!) });
+        out.event('step', { step: r.step + 1, epoch: e + 1, loss: r.loss, gradNorm: r.gradNorm, lr: r.lr, tokensPerSecond: r.tokensPerSecond, skipped: r.skipped });
+        if (interrupted) {
+          save(ckptFile);
+          reporter?.end();
+          writeCurves(curvesFile, metricsFile);
+          out.info(`\nweft train: interrupted at step ${trainer.step}; saved ${ckptFile}. Resume with: weft train --resume ${ckptFile}`);
+          out.result({ interrupted: true, step: trainer.step, checkpoint: ckptFile });
+          return EXIT.interrupted;
+        }
+      }
+      lastTrain = n ? sum / n : NaN;
+      n = 0;
+      progress = { ...progress, epoch: e + 1, batch: 0 };
+      if (data.valid) {
+        const v = await trainer.evaluate(data.valid);
+        lastValid = v;
+        const rec: MetricRecord = { step: trainer.step, epoch: e + 1, split: 'valid', loss: v.loss, ...(v.accuracy !== undefined ? { accuracy: v.accuracy } : {}) };
+        appendFileSync(metricsFile, JSON.stringify(rec) + '\n');
+        const improved = progress.bestValidLoss === null || v.loss < progress.bestValidLoss;
+        if (improved) { progress.bestValidLoss = v.loss; progress.staleEpochs = 0; } else progress.staleEpochs++;
+        reporter?.log(`epoch ${e + 1}: train loss ${fmt(lastTrain)}, valid loss ${fmt(v.loss)}${v.accuracy !== undefined ? `, valid accuracy ${(100 * v.accuracy).toFixed(2)}%` : ''}${improved ? ' (best)' : ''}`);
+        out.event('epoch', { epoch: e + 1, step: trainer.step, loss: lastTrain, valid: v });
+        save(ckptFile);
+        if (improved) save(bestFile);
+        if (config.patience !== null && progress.staleEpochs >= config.patience) { stopReason = 'early-stopping'; break; }
+      } else {
+        reporter?.log(`epoch ${e + 1}: train loss ${fmt(lastTrain)}`);
+        out.event('epoch', { epoch: e + 1, step: trainer.step, loss: lastTrain });
+        save(ckptFile);
+      }
+      writeCurves(curvesFile, metricsFile);
+    }
+    if (n > 0) {
+      // Stopped by --steps inside an epoch: report that partial epoch, and validate the final model.
+      lastTrain = sum / n;
+      if (data.valid) {
+        lastValid = await trainer.evaluate(data.valid);
+        const rec: MetricRecord = { step: trainer.step, epoch: progress.epoch + 1, split: 'valid', loss: lastValid.loss, ...(lastValid.accuracy !== undefined ? { accuracy: lastValid.accuracy } : {}) };
+        appendFileSync(metricsFile, JSON.stringify(rec) + '\n');
+        reporter?.log(`step ${trainer.step}: valid loss ${fmt(lastValid.loss)}${lastValid.accuracy !== undefined ? `, valid accuracy ${(100 * lastValid.accuracy).toFixed(2)}%` : ''}`);
+      }
+    }
+    save(ckptFile);
+    reporter?.end();
+    writeCurves(curvesFile, metricsFile);
+    const seconds = (performance.now() - t0) / 1000;
+    const result = {
+      command: 'train', task: data.task, out: p.outDir, checkpoint: ckptFile, step: trainer.step, stop: stopReason,
+      seconds: Math.round(seconds * 10) / 10, workers: trainer.workers, kernels: trainer.kernels,
+      metrics: lastValid ? { loss: lastValid.loss, ...(lastValid.accuracy !== undefined ? { accuracy: lastValid.accuracy } : {}), trainLoss: lastTrain, split: 'valid' }
+        : { loss: lastTrain, split: 'train' },
+    };
+    out.result(result, [
+      `weft train: done in ${seconds.toFixed(1)} s, ${trainer.step} steps (${stopReason}).`,
+      lastValid ? `  validation loss ${fmt(lastValid.loss)}${lastValid.accuracy !== undefined ? `, accuracy ${(100 * lastValid.accuracy).toFixed(2)}%` : ''}` : `  training loss ${fmt(lastTrain)}`,
+      `  checkpoint ${ckptFile}${progress.bestValidLoss !== null ? `, best ${bestFile}` : ''}; curves ${curvesFile}; metrics ${metricsFile}`,
+    ].join('\n'));
+    return EXIT.ok;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await trainer.close();
+  }
+}
+
+function writeCurves(file: string, metricsFile: string): void {
+  void metricsFile;
+  const records = readMetricsSafe(metricsFile);
+  writeFileAtomicSync(file, new TextEncoder().encode(renderCurvesHtml(records, { title: `weft: ${path.basename(path.dirname(file))}` })));
+}
+
+import { readMetrics } from '../report/index.js';
+function readMetricsSafe(file: string): MetricRecord[] {
+  return existsSync(file) ? readMetrics(file) : [];
+}
+
+function fmt(x: number): string {
+  return Number.isFinite(x) ? x.toFixed(4) : String(x);
+}
+
+export function describeModel(cfg: ResolvedTrainConfig): string {
+  const m = cfg.model;
+  const dirs = m.bidirectional ? 'bidirectional ' : '';
+  return `${m.numLayers ?? 1}-layer ${dirs}${m.cell.toUpperCase()} (hidden ${m.hiddenSize}) → ${m.task}, ${cfg.optimizer.name} lr ${cfg.optimizer.lr}, batch ${cfg.batchSize}`;
+}

@@ -1,0 +1,28 @@
+/**
+ * Where a command's words go. People at a terminal get a live progress bar and readable lines;
+ * pipes get plain lines; `--json` gets one JSON object per event on stdout, the command's
+ * result as the LAST line, and nothing else on stdout.
+ */
+export class Output {
+  constructor(readonly json: boolean, readonly stream: NodeJS.WriteStream = process.stdout) {}
+
+  get isTTY(): boolean {
+    return !this.json && Boolean(this.stream.isTTY);
+  }
+
+  /** A line for people (suppressed in --json mode, where events carry the same facts). */
+  info(line: string): void {
+    if (!this.json) this.stream.write(line + '\n');
+  }
+
+  /** A machine-readable event: a JSON line in --json mode, nothing otherwise. */
+  event(type: string, data: object): void {
+    if (this.json) this.stream.write(JSON.stringify({ event: type, ...data }) + '\n');
+  }
+
+  /** The command's result: the last JSON line in --json mode; in text mode, `text` if given. */
+  result(data: object, text?: string): void {
+    if (this.json) this.stream.write(JSON.stringify(data) + '\n');
+    else if (text !== undefined) this.stream.write(text + (text.endsWith('\n') ? '' : '\n'));
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * From command-line flags to data and a model: which loader a task uses, how its meta (the
+ * vocabulary, labels, normalisation stored in the checkpoint) becomes a model config, and how
+ * evaluation data is encoded the way the training data was.
+ */
+import type { ModelConfig, SequenceDataset } from '@weft/core';
+import {
+  loadClassify, loadClassifyEval, loadLm, loadLmEval, loadNames, loadRegress, loadRegressEval, loadTag, loadTagEval,
+  type DataMeta, type LmLayout,
+} from '../data/index.js';
+import { UsageError } from './errors.js';
+
+export const TASKS = ['names', 'classify', 'tag', 'lm', 'regress'] as const;
+export type TaskName = (typeof TASKS)[number];
+
+/** The data flags every command shares (a subset of yargs' parsed argv). */
+export interface DataFlags {
+  task?: string;
+  data?: string;
+  valid?: string;
+  validFraction?: number;
+  seed: number;
+  textColumn?: string;
+  labelColumn?: string;
+  maxLen?: number;
+  lowercase?: boolean;
+  seqLen?: number;
+  window?: number;
+  horizon?: number;
+  inputs?: string[];
+  targets?: string[];
+  perStep?: boolean;
+  batch?: number;
+}
+
+export interface RunData {
+  task: TaskName;
+  train: SequenceDataset;
+  valid?: SequenceDataset;
+  meta: DataMeta;
+  summary: string;
+  /** lm: the stream layout (batch size = streams) of each part. */
+  lm?: { train: LmLayout; valid?: LmLayout };
+  /** names: the names on both lists. */
+  ambiguous?: string[];
+}
+
+export function resolveTask(f: DataFlags): TaskName {
+  if (f.task === undefined) {
+    if (f.data === undefined) return 'names';
+    if (f.data.endsWith('.txt')) return 'lm';
+    throw new UsageError(`--task is required with --data ${f.data}: one of classify, tag, lm, regress`);
+  }
+  if (!(TASKS as readonly string[]).includes(f.task)) {
+    throw new UsageError(`--task must be one of ${TASKS.join(', ')}, got ${JSON.stringify(f.task)}`);
+  }
+  if (f.task !== 'names' && f.data === undefined) throw new UsageError(`--data is required for --task ${f.task}`);
+  return f.task as TaskName;
+}
+
+/** Loads the training (and validation) data of a run. */
+export function loadTrainData(f: DataFlags): RunData {
+  const task = resolveTask(f);
+  const split = { validFraction: f.valid ? 0 : f.validFraction, seed: f.seed };
+  let r: RunData;
+  switch (task) {
+    case 'names': {
+      const d = loadNames(split);
+      r = { task, train: d.train, valid: d.valid, meta: d.meta, summary: d.summary, ambiguous: d.ambiguous };
+      break;
+    }
+    case 'classify': {
+      const d = loadClassify(f.data!, { ...split, textField: f.textColumn, labelField: f.labelColumn, maxLen: f.maxLen, lowercase: f.lowercase });
+      r = { task, ...d };
+      break;
+    }
+    case 'tag': {
+      const d = loadTag(f.data!, { ...split, maxLen: f.maxLen, lowercase: f.lowercase });
+      r = { task, ...d };
+      break;
+    }
+    case 'lm': {
+      const d = loadLm(f.data!, { seqLen: f.seqLen, streams: f.batch, validFraction: f.valid ? 0 : f.validFraction });
+      r = { task, train: d.train, valid: d.valid, meta: d.meta, summary: d.summary, lm: { train: d.trainLayout, valid: d.validLayout } };
+      break;
+    }
+    case 'regress': {
+      if (f.window === undefined) throw new UsageError('--window is required for --task regress (rows per input sequence)');
+      const d = loadRegress(f.data!, {
+        window: f.window, horizon: f.horizon, inputColumns: f.inputs, targetColumns: f.targets, perStep: f.perStep,
+        validFraction: f.valid ? 0 : f.validFraction,
+      });
+      r = { task, ...d };
+      break;
+    }
+  }
+  if (f.valid) r.valid = loadEvalData(r.meta, f.valid, f).dataset;
+  return r;
+}
+
+/** Encodes a labelled file with a trained model's meta (evaluation, validation files). */
+export function loadEvalData(meta: DataMeta, file: string, f: Partial<DataFlags>): { dataset: SequenceDataset; summary: string } {
+  switch (meta.task) {
+    case 'classify':
+      return loadClassifyEval(file, meta, { textField: f.textColumn, labelField: f.labelColumn, maxLen: f.maxLen });
+    case 'tag':
+      return loadTagEval(file, meta, { maxLen: f.maxLen });
+    case 'lm':
+      return loadLmEval(file, meta, { streams: f.batch });
+    case 'regress':
+      return loadRegressEval(file, meta);
+  }
+}
+
+/** Model flags (yargs names). */
+export interface ModelFlags {
+  cell: 'rnn' | 'lstm' | 'gru';
+  hidden: number;
+  layers: number;
+  bidirectional?: boolean;
+  nonlinearity: 'tanh' | 'relu';
+  dropout: number;
+  inputDropout: number;
+  recurrentDropout: number;
+  embedding?: number;
+  pooling: 'last' | 'mean';
+  seed: number;
+}
+
+/** The model a task's data calls for, shaped by the flags. */
+export function modelConfigFor(task: TaskName, meta: DataMeta, m: ModelFlags): ModelConfig {
+  const causal = meta.task === 'lm';
+  const bidirectional = m.bidirectional ?? !(causal || meta.task === 'regress');
+  if (causal && bidirectional) {
+    throw new UsageError('--bidirectional cannot be used with --task lm: a language model must not see the characters it predicts');
+  }
+  const common = {
+    cell: m.cell, hiddenSize: m.hidden, numLayers: m.layers, bidirectional, nonlinearity: m.nonlinearity,
+    dropout: m.dropout, inputDropout: m.inputDropout, recurrentDropout: m.recurrentDropout, seed: m.seed, pooling: m.pooling,
+  };
+  const tokens = (vocabSize: number): ModelConfig['input'] => {
+    // One-hot for small vocabularies (characters); an embedding for words unless told otherwise.
+    const dim = m.embedding ?? (vocabSize > 128 ? 64 : 0);
+    return dim > 0 ? { kind: 'tokens', vocabSize, embeddingDim: dim } : { kind: 'tokens', vocabSize };
+  };
+  void task;
+  switch (meta.task) {
+    case 'classify':
+      return {
+        ...common,
+        input: meta.input.kind === 'chars' ? tokens(meta.input.vocab.symbols.length + 2) : { kind: 'dense', size: meta.input.size },
+        task: 'class-per-sequence', outputSize: meta.labels.length,
+      };
+    case 'tag':
+      return { ...common, input: tokens(meta.vocab.symbols.length + 2), task: 'class-per-step', outputSize: meta.tags.length };
+    case 'lm': {
+      const V = meta.vocab.symbols.length + 2;
+      return { ...common, input: tokens(V), task: 'class-per-step', outputSize: V };
+    }
+    case 'regress':
+      return {
+        ...common, input: { kind: 'dense', size: meta.inputColumns.length },
+        task: meta.perStep ? 'value-per-step' : 'value-per-sequence', outputSize: meta.targetColumns.length,
+      };
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The CLI end to end, as a user runs it: the real binary as a child process on the example
+ * files of every task — train briefly, then eval, predict, generate, inspect, export.
+ */
+import { describe, it, expect, beforeAll } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadSafetensors } from '@weft/core';
+import { weft, tempDir, EXAMPLES } from './helpers/cli.js';
+
+const dir = tempDir();
+const ex = (f: string) => path.join(EXAMPLES, f);
+
+describe('weft CLI: every task end to end', () => {
+  let classify: string;
+  beforeAll(() => {
+    classify = path.join(dir, 'classify');
+    const r = weft(['train', '--task', 'classify', '--data', ex('classify.jsonl'), '--hidden', '16', '--layers', '1', '--epochs', '6', '--lr', '0.02', '--workers', '2', '--out', classify, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('train classify: checkpoint, metrics, curves and a --json result with metrics', () => {
+    for (const f of ['model.weft', 'metrics.jsonl', 'curves.html']) expect(existsSync(path.join(classify, f))).toBe(true);
+    const metrics = readFileSync(path.join(classify, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const train = metrics.filter((m) => m.split === 'train');
+    expect(train.length).toBeGreaterThan(6);
+    // It learns: the late training loss is well below the first steps' (ln 4 = 1.39 for 4 languages).
+    const first = train.slice(0, 3).reduce((a, m) => a + m.loss, 0) / 3;
+    const last = train.slice(-3).reduce((a, m) => a + m.loss, 0) / 3;
+    expect(last).toBeLessThan(0.8 * first);
+    expect(metrics.some((m) => m.split === 'valid')).toBe(true);
+    expect(readFileSync(path.join(classify, 'curves.html'), 'utf8')).toContain('<svg');
+  });
+
+  it('eval classify: loss, accuracy, per-class precision/recall and confusion matrix', () => {
+    const r = weft(['eval', '--model', classify, '--data', ex('classify.jsonl'), '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json.metrics.loss).toBeGreaterThan(0);
+    expect(r.json.metrics.accuracy).toBeGreaterThan(0.4);
+    expect(r.json.classes.map((c: { label: string }) => c.label)).toEqual(['de', 'en', 'es', 'fr']);
+    const m: number[][] = r.json.confusion.matrix;
+    const total = m.flat().reduce((a, b) => a + b, 0);
+    expect(total).toBe(200);
+    const diag = m.reduce((a, row, i) => a + row[i]!, 0);
+    expect(diag / total).toBeCloseTo(r.json.metrics.accuracy, 10);
+    const text = weft(['eval', '--model', classify, '--data', ex('classify.jsonl')]);
+    expect(text.stdout).toContain('precision');
+    expect(text.stdout).toContain('true \\ predicted');
+  });
+
+  it('predict classify: a label and probabilities per input', () => {
+    const r = weft(['predict', '--model', classify, '--text', 'the house is very big', '--text', 'der Hund und die Katze', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json.predictions).toHaveLength(2);
+    for (const p of r.json.predictions) {
+      expect(['de', 'en', 'es', 'fr']).toContain(p.label);
+      const sum = Object.values(p.probabilities as Record<string, number>).reduce((a, b) => a + b, 0);
+      expect(sum).toBeCloseTo(1, 5);
+    }
+  });
+
+  it('classify from CSV with named columns', () => {
+    const out = path.join(dir, 'csv');
+    const r = weft(['train', '--task', 'classify', '--data', ex('classify.csv'), '--text-column', 'text', '--label-column', 'label', '--hidden', '8', '--layers', '1', '--steps', '3', '--out', out, '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json.metrics.accuracy).toBeGreaterThanOrEqual(0);
+  });
+
+  it('tag: train, then predict one tag per token', () => {
+    const out = path.join(dir, 'tag');
+    const r = weft(['train', '--task', 'tag', '--data', ex('tag.jsonl'), '--hidden', '16', '--layers', '1', '--epochs', '2', '--out', out, '--json']);
+    expect(r.code).toBe(0);
+    const p = weft(['predict', '--model', out, '--text', 'they like the small garden .', '--json']);
+    expect(p.code).toBe(0);
+    expect(p.json.predictions[0].tags).toHaveLength(6);
+  });
+
+  it('lm: train with truncated BPTT, then generate with temperature, top-k and seed', () => {
+    const out = path.join(dir, 'lm');
+    const r = weft(['train', '--task', 'lm', '--data', ex('lm.txt'), '--hidden', '32', '--layers', '1', '--seq-len', '32', '--batch', '8', '--epochs', '2', '--out', out, '--json']);
+    expect(r.code).toBe(0);
+    const g1 = weft(['generate', '--model', out, '--prime', 'The ', '--length', '40', '--temperature', '0.8', '--top-k', '5', '--seed', '3', '--json']);
+    const g2 = weft(['generate', '--model', out, '--prime', 'The ', '--length', '40', '--temperature', '0.8', '--top-k', '5', '--seed', '3', '--json']);
+    expect(g1.code).toBe(0);
+    expect(g1.json.text).toHaveLength(40);
+    expect(g2.json.text).toBe(g1.json.text);
+  });
+
+  it('regress: windows of a CSV series, normalisation stored, predictions in the original units', () => {
+    const out = path.join(dir, 'regress');
+    const r = weft(['train', '--task', 'regress', '--data', ex('regress.csv'), '--window', '14', '--inputs', 'temperature', 'demand', '--targets', 'demand', '--hidden', '16', '--layers', '1', '--epochs', '2', '--out', out, '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json.metrics.loss).toBeGreaterThan(0);
+    const p = weft(['predict', '--model', out, '--data', ex('regress.csv'), '--json']);
+    expect(p.code).toBe(0);
+    const values = p.json.predictions.map((x: { demand: number }) => x.demand);
+    const mean = values.reduce((a: number, b: number) => a + b, 0) / values.length;
+    // Demand is around 520-800 MWh; a normalised (unconverted) output would be near 0.
+    expect(mean).toBeGreaterThan(300);
+    expect(mean).toBeLessThan(1200);
+  });
+
+  it('inspect: parameter table with PyTorch names, count, SHA-256; export: safetensors that load back equal', async () => {
+    const r = weft(['inspect', '--model', classify, '--json']);
+    expect(r.code).toBe(0);
+    const names = r.json.parameters.map((p: { name: string }) => p.name);
+    expect(names).toContain('rnn.weight_ih_l0');
+    expect(names).toContain('rnn.weight_hh_l0_reverse');
+    expect(names).toContain('head.weight');
+    expect(r.json.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(r.json.parameterCount).toBe(r.json.parameters.reduce((a: number, p: { size: number }) => a + p.size, 0));
+    const file = path.join(dir, 'classify.safetensors');
+    const e = weft(['export', '--model', classify, '--out', file, '--json']);
+    expect(e.code).toBe(0);
+    const tensors = await loadSafetensors(file);
+    expect([...tensors.keys()].sort()).toEqual([...names].sort());
+    // The exported bytes hash to the same SHA-256 as the checkpoint's parameters.
+    const { createHash } = await import('node:crypto');
+    const h = createHash('sha256');
+    for (const n of names) {
+      const t = tensors.get(n)!;
+      expect(t.shape).toEqual(r.json.parameters.find((p: { name: string }) => p.name === n).shape);
+      h.update(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    }
+    expect(h.digest('hex')).toBe(r.json.sha256);
+  });
+});
