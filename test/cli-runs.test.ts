@@ -23,6 +23,7 @@ describe('weft CLI: determinism and resume', () => {
     expect(sha(path.join(dir, 'w1'))).toBe(sha(path.join(dir, 'w2')));
     // A different seed gives different weights (the hash does see the parameters).
     const c = weft(['train', ...small, '--steps', '4', '--seed', '1', '--out', path.join(dir, 'w3'), '--json']);
+    // The bad-input tests below reuse w1 and w2.
     expect(sha(path.join(dir, 'w3'))).not.toBe(sha(path.join(dir, 'w1')));
     expect(c.code).toBe(0);
   });
@@ -154,6 +155,18 @@ describe('weft CLI: bad input', () => {
     const r = weft(['train', '--task', 'classify', '--data', bad('bad2.jsonl', 'not json\n'), '--out', out]);
     expect(r.code).toBe(1);
     expect(readFileSync(path.join(out, 'model.weft')).equals(before)).toBe(true);
+  });
+
+  it('training into a run directory that holds a model refuses without --force, and keeps the model', () => {
+    const out = path.join(dir, 'w2');
+    const before = readFileSync(path.join(out, 'model.weft'));
+    const r = weft(['train', ...small, '--steps', '1', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/model\.weft already exists: continue that run with --resume/);
+    expect(readFileSync(path.join(out, 'model.weft')).equals(before)).toBe(true);
+    const forced = weft(['train', ...small, '--steps', '1', '--out', out, '--force']);
+    expect(forced.code).toBe(0);
+    expect(readFileSync(path.join(out, 'model.weft')).equals(before)).toBe(false);
   });
 
   it('usage errors: unknown flag, bad choice, option values', () => {

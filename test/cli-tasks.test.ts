@@ -67,6 +67,19 @@ describe('weft CLI: every task end to end', () => {
     expect(r.json.metrics.accuracy).toBeGreaterThanOrEqual(0);
   });
 
+  it('learning-rate schedule: linear warm-up, then cosine decay, as the step events show', () => {
+    const r = weft(['train', '--task', 'classify', '--data', ex('classify.jsonl'), '--hidden', '8', '--layers', '1', '--epochs', '2', '--lr', '0.01', '--schedule', 'cosine', '--warmup', '3', '--out', path.join(dir, 'sched'), '--json']);
+    expect(r.code).toBe(0);
+    const lrs: number[] = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'step').map((e) => e.lr);
+    expect(lrs.length).toBe(r.json.step);
+    expect(lrs[0]).toBeCloseTo(0.01 / 3, 8);
+    expect(lrs[1]).toBeCloseTo(0.02 / 3, 8);
+    expect(lrs[2]).toBeCloseTo(0.01, 8);
+    expect(lrs[3]).toBeCloseTo(0.01, 8); // the cosine starts at the peak
+    for (let k = 4; k < lrs.length; k++) expect(lrs[k]).toBeLessThan(lrs[k - 1]!);
+    expect(lrs[lrs.length - 1]).toBeLessThan(0.002);
+  });
+
   it('tag: train, then predict one tag per token', () => {
     const out = path.join(dir, 'tag');
     const r = weft(['train', '--task', 'tag', '--data', ex('tag.jsonl'), '--hidden', '16', '--layers', '1', '--epochs', '2', '--out', out, '--json']);

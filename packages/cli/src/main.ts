@@ -53,6 +53,9 @@ function trainOptions(y: Argv): Argv {
     .option('weight-decay', { type: 'number', describe: 'Weight decay (L2 for sgd/adam/rmsprop, decoupled for adamw)' })
     .option('schedule', { choices: ['constant', 'step', 'cosine', 'linear'] as const, default: 'constant' as const, describe: 'Learning-rate schedule' })
     .option('warmup', { type: 'number', default: 0, describe: 'Linear warm-up steps' })
+    .option('lr-step', { type: 'number', describe: "--schedule step: steps between decays (default: one epoch)" })
+    .option('lr-gamma', { type: 'number', describe: '--schedule step: decay factor (default 0.1)' })
+    .option('min-lr', { type: 'number', describe: '--schedule cosine/linear: final learning rate (default 0)' })
     .option('clip-norm', { type: 'number', default: 1, describe: 'Clip the global gradient norm (0 = off)' })
     .option('clip-value', { type: 'number', default: 0, describe: 'Clip each gradient element (0 = off)' })
     .option('batch', { type: 'number', describe: 'Sequences per batch (lm: parallel streams) (default 32; lm 16)' })
@@ -63,6 +66,7 @@ function trainOptions(y: Argv): Argv {
     .option('workers', { type: 'number', describe: 'Worker threads (default: all cores)' })
     .option('seed', { type: 'number', default: 0, describe: 'Seed of initialisation, split, data order and dropout' })
     .option('out', { type: 'string', describe: 'Run directory (default runs/<task>; model.weft inside)' })
+    .option('force', { type: 'boolean', describe: 'Replace a model already in --out' })
     .option('resume', { type: 'string', describe: 'Continue the run of this checkpoint (or run directory) exactly' });
 }
 

@@ -21,6 +21,9 @@ export interface TrainArgs extends DataFlags, ModelFlags {
   weightDecay?: number;
   schedule: 'constant' | 'step' | 'cosine' | 'linear';
   warmup: number;
+  lrStep?: number;
+  lrGamma?: number;
+  minLr?: number;
   clipNorm: number;
   clipValue: number;
   batch?: number;
@@ -31,6 +34,7 @@ export interface TrainArgs extends DataFlags, ModelFlags {
   workers?: number;
   out?: string;
   resume?: string;
+  force?: boolean;
   kernels: 'auto' | 'wasm' | 'reference';
 }
 
@@ -80,10 +84,13 @@ function plan(a: TrainArgs): Plan {
   const data = loadTrainData(a);
   const lm = data.task === 'lm';
   const batchSize = lm ? data.lm!.train.streams : (a.batch ?? 32);
+  const epochs = a.epochs ?? (a.steps !== undefined ? Infinity : TASK_EPOCHS[data.task]!);
+  const stepsPerEpoch = lm ? Math.floor(data.train.count / batchSize) : Math.ceil(data.train.count / batchSize);
+  const totalSteps = Math.min(a.steps ?? Infinity, epochs * stepsPerEpoch);
   const trainCfg: TrainConfig = {
     model: modelConfigFor(data.task, data.meta, a),
     optimizer: optimizerSpec(a),
-    schedule: scheduleSpec(a),
+    schedule: scheduleSpec(a, stepsPerEpoch, totalSteps),
     batchSize,
     shardSize: a.shardSize,
     clipNorm: a.clipNorm,
@@ -92,12 +99,15 @@ function plan(a: TrainArgs): Plan {
     carryState: lm,
   };
   const train: ResolvedTrainConfig = resolveTrainConfig(trainCfg);
-  const epochs = a.epochs ?? (a.steps !== undefined ? Infinity : TASK_EPOCHS[data.task]!);
   const config: RunConfig = {
     kind: 'weft-run', task: data.task, meta: data.meta, train, epochs, steps: a.steps ?? null, patience: a.patience ?? null,
     data: { file: a.data ?? null, valid: a.valid ?? null, flags: dataFlags(a) },
   };
-  return { config, data, outDir: a.out ?? freshRunDir(path.join('runs', data.task)) };
+  const outDir = a.out ?? freshRunDir(path.join('runs', data.task));
+  if (a.out !== undefined && existsSync(path.join(outDir, CHECKPOINT_NAME)) && !a.force) {
+    throw new InputError(`${path.join(outDir, CHECKPOINT_NAME)} already exists: continue that run with --resume ${outDir}, choose another --out, or replace it with --force`);
+  }
+  return { config, data, outDir };
 }
 
 function dataFlags(a: TrainArgs): DataFlags {
@@ -107,9 +117,22 @@ function dataFlags(a: TrainArgs): DataFlags {
   return f as unknown as DataFlags;
 }
 
-function scheduleSpec(a: TrainArgs): TrainConfig['schedule'] {
-  if (a.schedule === 'constant' && !a.warmup) return undefined;
-  return { kind: a.schedule === 'constant' ? 'linear-warmup' : a.schedule, warmupSteps: a.warmup || undefined } as TrainConfig['schedule'];
+/**
+ * The learning-rate schedule of the flags. 'step' decays by --lr-gamma every --lr-step steps
+ * (default: every epoch); 'cosine' and 'linear' run down to --min-lr over the whole run.
+ */
+function scheduleSpec(a: TrainArgs, stepsPerEpoch: number, totalSteps: number): TrainConfig['schedule'] {
+  const warmupSteps = a.warmup || undefined;
+  switch (a.schedule) {
+    case 'constant':
+      return warmupSteps ? { kind: 'linear-warmup', warmupSteps } : undefined;
+    case 'step':
+      return { kind: 'step', warmupSteps, stepSize: a.lrStep ?? stepsPerEpoch, gamma: a.lrGamma };
+    case 'cosine':
+    case 'linear':
+      if (!Number.isFinite(totalSteps)) throw new UsageError(`--schedule ${a.schedule} needs a known length: give --epochs or --steps`);
+      return { kind: a.schedule, warmupSteps, totalSteps, minLr: a.minLr };
+  }
 }
 
 function tokensOf(d: SequenceDataset, rows: ArrayLike<number>): number {
