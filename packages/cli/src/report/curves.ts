@@ -133,7 +133,7 @@ export interface CurvesOptions {
 }
 
 const COLORS: Record<MetricSplit, string> = { train: '#1f77b4', valid: '#d62728' };
-const MARGIN = { left: 64, right: 120, top: 36, bottom: 44, gap: 28 };
+const MARGIN = { left: 64, right: 150, top: 36, bottom: 44, gap: 28 };
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
