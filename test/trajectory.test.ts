@@ -8,20 +8,7 @@
 import { describe, it, expect } from 'vitest';
 import { LocalTrainer } from '@weft/core';
 import { compareClose, expectAllClose, loadGolden, listGoldens } from './helpers/compare.js';
-import { goldenModelConfig, stateDict, tokenDataset, values, type GoldenModelCase } from './helpers/golden-model.js';
-
-export interface TrajectoryGolden extends GoldenModelCase {
-  steps_per_sequence: number;
-  batches: { inputs: number[]; targets: number[] }[];
-  losses: number[];
-  grad_norms_before_clip: number[];
-}
-
-/** The rows of the dataset (all batches appended) that make up step k's batch. */
-export function trajectoryRows(g: TrajectoryGolden, k: number): Int32Array {
-  const b = k % g.batches.length;
-  return Int32Array.from({ length: g.batch }, (_, i) => b * g.batch + i);
-}
+import { goldenModelConfig, stateDict, tokenDataset, trajectoryRows, values, type TrajectoryGolden } from './helpers/golden-model.js';
 
 const cases = listGoldens('trajectory_');
 

@@ -48,3 +48,17 @@ export function tokenDataset(vocab: number, steps: number, batches: { inputs: nu
     count: rows, maxSteps: steps, lengths: new Int32Array(rows).fill(steps), inputs, targets,
   };
 }
+
+export interface TrajectoryGolden extends GoldenModelCase {
+  steps_per_sequence: number;
+  batches: { inputs: number[]; targets: number[] }[];
+  losses: number[];
+  grad_norms_before_clip: number[];
+}
+
+/** The rows of the dataset (all batches appended) that make up step k's batch. */
+export function trajectoryRows(g: TrajectoryGolden, k: number): Int32Array {
+  const b = k % g.batches.length;
+  return Int32Array.from({ length: g.batch }, (_, i) => b * g.batch + i);
+}
+
