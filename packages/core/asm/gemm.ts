@@ -537,13 +537,93 @@ function axpyRows(xp: usize, xStep: usize, N: i32, K: i32, b: usize, ldbB: usize
   }
 }
 
-/** M ≤ ROWS_M: one row of C at a time. */
+/**
+ * Two rows of C at once, C[i, 0..N) += Σ_k x(k)·B[k, 0..N) and C[i+1, ..) with y(k): each line of
+ * B is read once for both rows (B, a weight matrix of a few hundred KiB, comes from L2 or L3:
+ * reading it once instead of once per row is what counts). 16 columns (one cache line of a
+ * row of B) at a time, with the 2×16 block of C in registers over a block of KR rows of B; the
+ * blocks of k keep the rows of B being walked (often 4 KiB apart: one page each) few, so that
+ * they stay in the TLB and the prefetcher follows each row along.
+ */
+function axpyRows2(xp: usize, yp: usize, xStep: usize, N: i32, K: i32, b: usize, ldbB: usize, c0: usize, c1: usize): void {
+  for (let pk = 0; pk < K; pk += KR) {
+    const kb = min(KR, K - pk);
+    axpyRows2Block(xp + <usize>pk * xStep, yp + <usize>pk * xStep, xStep, N, kb, b + <usize>pk * ldbB, ldbB, c0, c1);
+  }
+}
+
+const KR: i32 = 64;
+
+@inline
+function axpyRows2Block(xp: usize, yp: usize, xStep: usize, N: i32, K: i32, b: usize, ldbB: usize, c0: usize, c1: usize): void {
+  let j = 0;
+  for (; j + 16 <= N; j += 16) {
+    const o = <usize>j << 2;
+    let a0 = v128.load(c0 + o), a1 = v128.load(c0 + o, 16), a2 = v128.load(c0 + o, 32), a3 = v128.load(c0 + o, 48);
+    let d0 = v128.load(c1 + o), d1 = v128.load(c1 + o, 16), d2 = v128.load(c1 + o, 32), d3 = v128.load(c1 + o, 48);
+    let bp = b + o, px = xp, py = yp;
+    for (let k = 0; k < K; k++) {
+      const x = v128.load32_splat(px), y = v128.load32_splat(py);
+      const b0 = v128.load(bp), b1 = v128.load(bp, 16), b2 = v128.load(bp, 32), b3 = v128.load(bp, 48);
+      a0 = f32x4.add(a0, f32x4.mul(x, b0)); d0 = f32x4.add(d0, f32x4.mul(y, b0));
+      a1 = f32x4.add(a1, f32x4.mul(x, b1)); d1 = f32x4.add(d1, f32x4.mul(y, b1));
+      a2 = f32x4.add(a2, f32x4.mul(x, b2)); d2 = f32x4.add(d2, f32x4.mul(y, b2));
+      a3 = f32x4.add(a3, f32x4.mul(x, b3)); d3 = f32x4.add(d3, f32x4.mul(y, b3));
+      bp += ldbB; px += xStep; py += xStep;
+    }
+    v128.store(c0 + o, a0); v128.store(c0 + o, a1, 16); v128.store(c0 + o, a2, 32); v128.store(c0 + o, a3, 48);
+    v128.store(c1 + o, d0); v128.store(c1 + o, d1, 16); v128.store(c1 + o, d2, 32); v128.store(c1 + o, d3, 48);
+  }
+  for (; j + 4 <= N; j += 4) {
+    const o = <usize>j << 2;
+    let a0 = v128.load(c0 + o), d0 = v128.load(c1 + o);
+    let bp = b + o, px = xp, py = yp;
+    for (let k = 0; k < K; k++) {
+      const b0 = v128.load(bp);
+      a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(px), b0));
+      d0 = f32x4.add(d0, f32x4.mul(v128.load32_splat(py), b0));
+      bp += ldbB; px += xStep; py += xStep;
+    }
+    v128.store(c0 + o, a0);
+    v128.store(c1 + o, d0);
+  }
+  for (; j < N; j++) {
+    const o = <usize>j << 2;
+    let s0 = load<f32>(c0 + o), s1 = load<f32>(c1 + o);
+    let bp = b + o, px = xp, py = yp;
+    for (let k = 0; k < K; k++) {
+      const v = load<f32>(bp);
+      s0 += load<f32>(px) * v;
+      s1 += load<f32>(py) * v;
+      bp += ldbB; px += xStep; py += xStep;
+    }
+    store<f32>(c0 + o, s0);
+    store<f32>(c1 + o, s1);
+  }
+}
+
+/** M ≤ ROWS_M: one row of C at a time (two at a time for op(B) = B). */
 function gemmRows(
   transA: i32, transB: i32, M: i32, N: i32, K: i32,
   a: usize, ldaB: usize, b: usize, ldbB: usize, c: usize, ldcB: usize,
   accumulate: i32, buf: usize,
 ): void {
-  for (let i = 0; i < M; i++) {
+  let i0 = 0;
+  if (!transB) {
+    const aStep: usize = transA ? ldaB : 4;
+    const aNext: usize = transA ? 4 : ldaB; // from row i of op(A) to row i+1
+    for (; i0 + 2 <= M; i0 += 2) {
+      const c0 = c + <usize>i0 * ldcB;
+      const c1 = c0 + ldcB;
+      if (!accumulate) {
+        memory.fill(c0, 0, <usize>N << 2);
+        memory.fill(c1, 0, <usize>N << 2);
+      }
+      const x = transA ? a + (<usize>i0 << 2) : a + <usize>i0 * ldaB;
+      axpyRows2(x, x + aNext, aStep, N, K, b, ldbB, c0, c1);
+    }
+  }
+  for (let i = i0; i < M; i++) {
     const crow = c + <usize>i * ldcB;
     // op(A)(i, k) at arow + k·aStep
     const arow = transA ? a + (<usize>i << 2) : a + <usize>i * ldaB;

@@ -4,3 +4,5 @@
 // shared memory each time a thread instantiates the module.
 export { gemm, scratchBytes } from './gemm';
 export { sigmoid, tanh } from './elementwise';
+export { lstmForward, lstmBackward, rnnForward, rnnBackward, gruForward, gruBackward } from './cells';
+export { fillRows, sumRows, gatherRows, scatterAddRows, accumulate, transpose } from './rows';

@@ -10,9 +10,11 @@
  * one for the input side (dW_ih, db_ih, dx) and one for the recurrent side (dW_hh, db_hh, dh).
  *
  * A row b is active at step t iff t < lengths[b]; an inactive row (padding) carries h
- * unchanged, outputs 0 and receives no gradient (PyTorch's packed sequences).
+ * unchanged, outputs 0 and receives no gradient (PyTorch's packed sequences). Each run of
+ * consecutive active rows is one call of `kernels.gruForward` / `gruBackward` (kernels/cells.ts).
  */
-import { addInto, sigmoidInPlace } from './elementwise.js';
+import { kernels } from '../kernels/index.js';
+import { activeRunEnd } from './elementwise.js';
 
 /**
  * Forward of one step. `gx` holds W_ih x + b_ih and receives the activations r|z|n in place;
@@ -22,38 +24,30 @@ import { addInto, sigmoidInPlace } from './elementwise.js';
 export function gruForwardStep(
   B: number, H: number, t: number, lengths: Int32Array,
   gx: Float32Array, gxOff: number,        // [B, 3H] input side in, r|z|n out
-  gh: Float32Array, ghOff: number,        // [B, 3H] recurrent side (clobbered)
+  gh: Float32Array, ghOff: number,        // [B, 3H] recurrent side
   hn: Float32Array, hnOff: number,        // [B, H] out: W_hn h + b_hn
   hPrev: Float32Array, hpOff: number,     // [B, H]
   h: Float32Array, hOff: number,          // [B, H] out
   out: Float32Array, oOff: number, ldo: number, // [B, ldo] out, columns [0, H)
 ): void {
   const G = 3 * H;
-  for (let b = 0; b < B; b++) {
-    const xr = gxOff + b * G;
-    const hr = ghOff + b * G;
+  for (let b = 0; b < B;) {
+    if (t < lengths[b]!) {
+      const e = activeRunEnd(lengths, t, b, B);
+      kernels.gruForward(
+        e - b, H, gx, gxOff + b * G, gh, ghOff + b * G, hn, hnOff + b * H, hPrev, hpOff + b * H,
+        h, hOff + b * H, out, oOff + b * ldo, ldo,
+      );
+      b = e;
+      continue;
+    }
     const pr = b * H;
     const or = oOff + b * ldo;
-    if (t < lengths[b]!) {
-      addInto(gx, xr, gh, hr, 2 * H);
-      sigmoidInPlace(gx, xr, 2 * H); // r, z
-      for (let j = 0; j < H; j++) {
-        const r = gx[xr + j]!;
-        const z = gx[xr + H + j]!;
-        const a = gh[hr + 2 * H + j]!;
-        hn[hnOff + pr + j] = a;
-        const n = Math.tanh(gx[xr + 2 * H + j]! + r * a);
-        gx[xr + 2 * H + j] = n;
-        const v = (1 - z) * n + z * hPrev[hpOff + pr + j]!;
-        h[hOff + pr + j] = v;
-        out[or + j] = v;
-      }
-    } else {
-      for (let j = 0; j < H; j++) {
-        h[hOff + pr + j] = hPrev[hpOff + pr + j]!;
-        out[or + j] = 0;
-      }
+    for (let j = 0; j < H; j++) {
+      h[hOff + pr + j] = hPrev[hpOff + pr + j]!;
+      out[or + j] = 0;
     }
+    b++;
   }
 }
 
@@ -75,32 +69,18 @@ export function gruBackwardStep(
   dzh: Float32Array, dzhOff: number,      // [B, 3H] out
 ): void {
   const G = 3 * H;
-  for (let b = 0; b < B; b++) {
-    const xr = dzxOff + b * G;
-    const hr = dzhOff + b * G;
+  for (let b = 0; b < B;) {
     if (t < lengths[b]!) {
-      const gr = gOff + b * G;
-      const pr = b * H;
-      const dr = dOff + b * ldd;
-      for (let j = 0; j < H; j++) {
-        const r = gates[gr + j]!;
-        const z = gates[gr + H + j]!;
-        const n = gates[gr + 2 * H + j]!;
-        const dhT = dh[dhOff + pr + j]! + dOut[dr + j]!;
-        const dan = dhT * (1 - z) * (1 - n * n);
-        const dar = dan * hn[hnOff + pr + j]! * r * (1 - r);
-        const daz = dhT * (hPrev[hpOff + pr + j]! - n) * z * (1 - z);
-        dzx[xr + j] = dar;
-        dzx[xr + H + j] = daz;
-        dzx[xr + 2 * H + j] = dan;
-        dzh[hr + j] = dar;
-        dzh[hr + H + j] = daz;
-        dzh[hr + 2 * H + j] = dan * r;
-        dh[dhOff + pr + j] = dhT * z;
-      }
-    } else {
-      dzx.fill(0, xr, xr + G);
-      dzh.fill(0, hr, hr + G);
+      const e = activeRunEnd(lengths, t, b, B);
+      kernels.gruBackward(
+        e - b, H, gates, gOff + b * G, hn, hnOff + b * H, hPrev, hpOff + b * H, dOut, dOff + b * ldd, ldd,
+        dh, dhOff + b * H, dzx, dzxOff + b * G, dzh, dzhOff + b * G,
+      );
+      b = e;
+      continue;
     }
+    dzx.fill(0, dzxOff + b * G, dzxOff + (b + 1) * G);
+    dzh.fill(0, dzhOff + b * G, dzhOff + (b + 1) * G);
+    b++;
   }
 }

@@ -5,9 +5,13 @@
  *
  * The stack computes the products and hands each step's pre-activations, [B, 4H], to these
  * functions. A row b is active at step t iff t < lengths[b]; an inactive row (padding) carries
- * h and c unchanged, outputs 0 and receives no gradient (PyTorch's packed sequences).
+ * h and c unchanged, outputs 0 and receives no gradient (PyTorch's packed sequences). The gate
+ * math of each run of consecutive active rows is one call of `kernels.lstmForward` /
+ * `lstmBackward` (kernels/cells.ts: the equations; WebAssembly SIMD on the fast path), so a
+ * batch with no padding at step t is one call for all B rows.
  */
-import { sigmoidInPlace, tanhInPlace } from './elementwise.js';
+import { kernels } from '../kernels/index.js';
+import { activeRunEnd } from './elementwise.js';
 
 /**
  * Forward of one step. `gates` [B, 4H] holds the pre-activations and receives the gate
@@ -24,30 +28,21 @@ export function lstmForwardStep(
   out: Float32Array, oOff: number, ldo: number, // [B, ldo] out, columns [0, H)
 ): void {
   const G = 4 * H;
-  for (let b = 0; b < B; b++) {
-    const gr = gOff + b * G;
+  for (let b = 0; b < B;) {
+    if (t < lengths[b]!) {
+      const e = activeRunEnd(lengths, t, b, B);
+      kernels.lstmForward(e - b, H, gates, gOff + b * G, cPrev, cpOff + b * H, c, cOff + b * H, h, hOff + b * H, out, oOff + b * ldo, ldo);
+      b = e;
+      continue;
+    }
     const pr = b * H;
     const or = oOff + b * ldo;
-    if (t < lengths[b]!) {
-      sigmoidInPlace(gates, gr, 2 * H); // i, f
-      tanhInPlace(gates, gr + 2 * H, H); // g
-      sigmoidInPlace(gates, gr + 3 * H, H); // o
-      for (let j = 0; j < H; j++) {
-        const cn = gates[gr + H + j]! * cPrev[cpOff + pr + j]! + gates[gr + j]! * gates[gr + 2 * H + j]!;
-        // Round c' to float32 before tanh so that backward, which reads the stored c', sees
-        // exactly the value forward used.
-        c[cOff + pr + j] = cn;
-        const hn = gates[gr + 3 * H + j]! * Math.tanh(c[cOff + pr + j]!);
-        h[hOff + pr + j] = hn;
-        out[or + j] = hn;
-      }
-    } else {
-      for (let j = 0; j < H; j++) {
-        h[hOff + pr + j] = hPrev[hpOff + pr + j]!;
-        c[cOff + pr + j] = cPrev[cpOff + pr + j]!;
-        out[or + j] = 0;
-      }
+    for (let j = 0; j < H; j++) {
+      h[hOff + pr + j] = hPrev[hpOff + pr + j]!;
+      c[cOff + pr + j] = cPrev[cpOff + pr + j]!;
+      out[or + j] = 0;
     }
+    b++;
   }
 }
 
@@ -68,29 +63,17 @@ export function lstmBackwardStep(
   dz: Float32Array, dzOff: number,        // [B, 4H] out
 ): void {
   const G = 4 * H;
-  for (let b = 0; b < B; b++) {
-    const zr = dzOff + b * G;
+  for (let b = 0; b < B;) {
     if (t < lengths[b]!) {
-      const gr = gOff + b * G;
-      const pr = b * H;
-      const dr = dOff + b * ldd;
-      for (let j = 0; j < H; j++) {
-        const i = gates[gr + j]!;
-        const f = gates[gr + H + j]!;
-        const g = gates[gr + 2 * H + j]!;
-        const o = gates[gr + 3 * H + j]!;
-        const tc = Math.tanh(c[cOff + pr + j]!);
-        const dhT = dh[dhOff + pr + j]! + dOut[dr + j]!;
-        const dcT = dc[dcOff + pr + j]! + dhT * o * (1 - tc * tc);
-        dz[zr + j] = dcT * g * i * (1 - i);
-        dz[zr + H + j] = dcT * cPrev[cpOff + pr + j]! * f * (1 - f);
-        dz[zr + 2 * H + j] = dcT * i * (1 - g * g);
-        dz[zr + 3 * H + j] = dhT * tc * o * (1 - o);
-        dc[dcOff + pr + j] = dcT * f;
-        dh[dhOff + pr + j] = 0;
-      }
-    } else {
-      dz.fill(0, zr, zr + G);
+      const e = activeRunEnd(lengths, t, b, B);
+      kernels.lstmBackward(
+        e - b, H, gates, gOff + b * G, cPrev, cpOff + b * H, c, cOff + b * H, dOut, dOff + b * ldd, ldd,
+        dh, dhOff + b * H, dc, dcOff + b * H, dz, dzOff + b * G,
+      );
+      b = e;
+      continue;
     }
+    dz.fill(0, dzOff + b * G, dzOff + (b + 1) * G);
+    b++;
   }
 }

@@ -4,9 +4,11 @@
  * The stack computes the matrix products (all steps' input projections at once, then one small
  * product per step) and hands each step's pre-activations, [B, H], to these functions. A row b
  * is active at step t iff t < lengths[b]; an inactive row (padding) carries its state unchanged,
- * outputs 0 and receives no gradient, which is PyTorch's packed-sequence semantics.
+ * outputs 0 and receives no gradient, which is PyTorch's packed-sequence semantics. Each run of
+ * consecutive active rows is one call of `kernels.rnnForward` / `rnnBackward` (kernels/cells.ts).
  */
-import { reluInPlace, tanhInPlace } from './elementwise.js';
+import { kernels } from '../kernels/index.js';
+import { activeRunEnd } from './elementwise.js';
 
 /**
  * Forward of one step. `z` [B, H] holds the pre-activations and is activated in place;
@@ -20,25 +22,21 @@ export function rnnForwardStep(
   h: Float32Array, hOff: number,          // [B, H] out
   out: Float32Array, oOff: number, ldo: number, // [B, ldo] out, columns [0, H)
 ): void {
-  for (let b = 0; b < B; b++) {
-    const zr = zOff + b * H;
-    const hr = hOff + b * H;
-    const or = oOff + b * ldo;
+  for (let b = 0; b < B;) {
     if (t < lengths[b]!) {
-      if (relu) reluInPlace(z, zr, H);
-      else tanhInPlace(z, zr, H);
-      for (let j = 0; j < H; j++) {
-        const v = z[zr + j]!;
-        h[hr + j] = v;
-        out[or + j] = v;
-      }
-    } else {
-      const pr = hpOff + b * H;
-      for (let j = 0; j < H; j++) {
-        h[hr + j] = hPrev[pr + j]!;
-        out[or + j] = 0;
-      }
+      const e = activeRunEnd(lengths, t, b, B);
+      kernels.rnnForward(relu, e - b, H, z, zOff + b * H, h, hOff + b * H, out, oOff + b * ldo, ldo);
+      b = e;
+      continue;
     }
+    const hr = hOff + b * H;
+    const pr = hpOff + b * H;
+    const or = oOff + b * ldo;
+    for (let j = 0; j < H; j++) {
+      h[hr + j] = hPrev[pr + j]!;
+      out[or + j] = 0;
+    }
+    b++;
   }
 }
 
@@ -55,21 +53,14 @@ export function rnnBackwardStep(
   dh: Float32Array, dhOff: number,        // [B, H] in/out
   dz: Float32Array, dzOff: number,        // [B, H] out
 ): void {
-  for (let b = 0; b < B; b++) {
-    const zr = dzOff + b * H;
+  for (let b = 0; b < B;) {
     if (t < lengths[b]!) {
-      const hr = hOff + b * H;
-      const dr = dOff + b * ldd;
-      const gr = dhOff + b * H;
-      for (let j = 0; j < H; j++) {
-        const g = dh[gr + j]! + dOut[dr + j]!;
-        const v = h[hr + j]!;
-        // relu: PyTorch's threshold_backward passes the gradient where the output is > 0.
-        dz[zr + j] = relu ? (v > 0 ? g : 0) : g * (1 - v * v);
-        dh[gr + j] = 0;
-      }
-    } else {
-      dz.fill(0, zr, zr + H);
+      const e = activeRunEnd(lengths, t, b, B);
+      kernels.rnnBackward(relu, e - b, H, h, hOff + b * H, dOut, dOff + b * ldd, ldd, dh, dhOff + b * H, dz, dzOff + b * H);
+      b = e;
+      continue;
     }
+    dz.fill(0, dzOff + b * H, dzOff + (b + 1) * H);
+    b++;
   }
 }

@@ -8,8 +8,19 @@
  * checks that the array views that memory (memory.ts `isInMemory`: after growth the buffer
  * object changes) and uses `array.byteOffset + 4 * offset` as the pointer; anything else falls
  * back to the reference for that call.
+ *
+ * What each kernel computes: gemm.ts (products), rows.ts (bias rows, column sums, gather and
+ * scatter-add of rows), cells.ts (one step of a cell's gate math over a run of active rows).
  */
 import { gemmReference } from './gemm.js';
+import {
+  gruBackwardReference, gruForwardReference, lstmBackwardReference, lstmForwardReference,
+  rnnBackwardReference, rnnForwardReference,
+} from './cells.js';
+import {
+  accumulateReference, fillRowsReference, gatherRowsReference, scatterAddRowsReference, sumRowsReference,
+  transposeReference,
+} from './rows.js';
 
 export type Gemm = typeof gemmReference;
 
@@ -21,6 +32,27 @@ export interface Kernels {
   sigmoid(a: Float32Array, off: number, n: number): void;
   /** a[off..off+n) = tanh(a). The wasm version is within 2 ulp of the exact value. */
   tanh(a: Float32Array, off: number, n: number): void;
+  /** x[r, :] = b (+ b2) for r < rows, rows of n floats (b2 null: none). */
+  fillRows: typeof fillRowsReference;
+  /** db[:] += Σ_r dz[r, :] over rows of n floats, in row order (float32). */
+  sumRows: typeof sumRowsReference;
+  /** x[r, :] = table[ids[r], :]. ids must be valid row indices of the table. */
+  gatherRows: typeof gatherRowsReference;
+  /** table[ids[r], :] += src[r, :], in row order. */
+  scatterAddRows: typeof scatterAddRowsReference;
+  /** dst[dOff..+n) += src[sOff..+n). Float32 adds: every path gives the same bits. */
+  accumulate: typeof accumulateReference;
+  /** dst [cols, rows] (rows ldd apart) = src [rows, cols]ᵀ (no overlap). */
+  transpose: typeof transposeReference;
+  /** LSTM step over a run of active rows (cells.ts). */
+  lstmForward: typeof lstmForwardReference;
+  lstmBackward: typeof lstmBackwardReference;
+  /** RNN (tanh or relu) step over a run of active rows. */
+  rnnForward: typeof rnnForwardReference;
+  rnnBackward: typeof rnnBackwardReference;
+  /** GRU step over a run of active rows. */
+  gruForward: typeof gruForwardReference;
+  gruBackward: typeof gruBackwardReference;
 }
 
 export const referenceKernels: Kernels = {
@@ -32,16 +64,29 @@ export const referenceKernels: Kernels = {
   tanh(a, off, n) {
     for (let i = off; i < off + n; i++) a[i] = Math.tanh(a[i]!);
   },
+  fillRows: fillRowsReference,
+  sumRows: sumRowsReference,
+  gatherRows: gatherRowsReference,
+  scatterAddRows: scatterAddRowsReference,
+  accumulate: accumulateReference,
+  transpose: transposeReference,
+  lstmForward: lstmForwardReference,
+  lstmBackward: lstmBackwardReference,
+  rnnForward: rnnForwardReference,
+  rnnBackward: rnnBackwardReference,
+  gruForward: gruForwardReference,
+  gruBackward: gruBackwardReference,
 };
 
 /** The active kernels. Mutated in place by `setKernels` so hot code can hold a reference. */
 export const kernels: Kernels = { ...referenceKernels };
 
+const KERNEL_KEYS = Object.keys(referenceKernels) as (keyof Kernels)[];
+
+/** Makes `k`'s functions (only those of the Kernels interface) the active ones. */
 export function setKernels(k: Kernels): void {
-  kernels.name = k.name;
-  kernels.gemm = k.gemm;
-  kernels.sigmoid = k.sigmoid;
-  kernels.tanh = k.tanh;
+  const dst = kernels as unknown as Record<string, unknown>;
+  for (const key of KERNEL_KEYS) dst[key] = k[key];
 }
 
 export { gemmReference };

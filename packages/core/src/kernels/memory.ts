@@ -203,6 +203,17 @@ export function allocF32(n: number): Float32Array {
   return allocF32In(attached.memory, n);
 }
 
+/** Like allocF32, for int32 data the kernels read (token ids): in the attached arena if any. */
+export function allocI32(n: number): Int32Array {
+  if (!Number.isInteger(n) || n < 0) {
+    throw new RangeError(`allocI32: n must be a non-negative integer, got ${String(n)}`);
+  }
+  if (!attached) return new Int32Array(n);
+  const a = attached;
+  const ptr = arenaAlloc(a.memory, 4 * n);
+  return new Int32Array(currentBuffer(a), ptr, n);
+}
+
 /** allocF32 in a given arena, whatever this thread has attached. */
 export function allocF32In(memory: WebAssembly.Memory, n: number): Float32Array {
   if (!Number.isInteger(n) || n < 0) {

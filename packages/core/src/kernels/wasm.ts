@@ -1,5 +1,5 @@
 /**
- * The WebAssembly SIMD fast path (gemm, sigmoid, tanh; built from packages/core/asm by
+ * The WebAssembly SIMD fast path (gemm, sigmoid, tanh, row and cell kernels; built from packages/core/asm by
  * `pnpm build` into packages/core/wasm/kernels.wasm), with the TypeScript reference as fallback.
  *
  * One module instance per (thread, memory): every worker instantiates the module on the same
@@ -36,6 +36,22 @@ interface KernelExports {
   scratchBytes(): number;
   sigmoid(x: number, n: number): void;
   tanh(x: number, n: number): void;
+  fillRows(x: number, rows: number, n: number, b: number, b2: number, hasB2: number): void;
+  sumRows(db: number, dz: number, rows: number, n: number): void;
+  gatherRows(x: number, rows: number, n: number, table: number, ids: number): void;
+  scatterAddRows(table: number, n: number, ids: number, rows: number, src: number): void;
+  accumulate(dst: number, src: number, n: number): void;
+  transpose(dst: number, ldd: number, src: number, rows: number, cols: number): void;
+  lstmForward(rows: number, H: number, g: number, cp: number, c: number, h: number, out: number, ldo: number): void;
+  lstmBackward(
+    rows: number, H: number, g: number, cp: number, c: number, dOut: number, ldd: number, dh: number, dc: number, dz: number,
+  ): void;
+  rnnForward(relu: number, rows: number, H: number, z: number, h: number, out: number, ldo: number): void;
+  rnnBackward(relu: number, rows: number, H: number, h: number, dOut: number, ldd: number, dh: number, dz: number): void;
+  gruForward(rows: number, H: number, gx: number, gh: number, hn: number, hp: number, h: number, out: number, ldo: number): void;
+  gruBackward(
+    rows: number, H: number, g: number, hn: number, hp: number, dOut: number, ldd: number, dh: number, dzx: number, dzh: number,
+  ): void;
 }
 
 // (module (func (result v128) (v128.const i32x4 0 0 0 0))): compiles only where SIMD does.
@@ -142,11 +158,206 @@ export function loadWasmKernels(memory?: WebAssembly.Memory): WasmKernels {
       fast(a.byteOffset + 4 * off, n);
     };
 
+  // The row and cell kernels: every operand must be in the arena (else the reference runs) and
+  // every window inside its array, checked before any pointer reaches WebAssembly (a stray
+  // write there would land in some other buffer of the shared memory).
+  type View = Float32Array | Int32Array;
+  const all = (...xs: View[]): boolean => {
+    for (const x of xs) if (!inMemory(x)) return false;
+    return true;
+  };
+  /** Byte address of x[off], after checking that n floats from off lie inside x. */
+  const at = (kernel: string, name: string, x: View, off: number, n: number): number => {
+    if (!Number.isInteger(off) || off < 0 || off + n > x.length) {
+      throw new RangeError(`${kernel}: ${name} needs [${off}, ${off}+${n}) inside its ${x.length} values`);
+    }
+    return x.byteOffset + 4 * off;
+  };
+  /** Floats spanned by `rows` rows of `w` floats, `ld` apart. */
+  const rowsSpan = (rows: number, w: number, ld: number): number => (rows > 0 ? (rows - 1) * ld + w : 0);
+  const sizes = (kernel: string, rows: number, H: number): boolean => {
+    if (!Number.isInteger(rows) || !Number.isInteger(H) || rows < 0 || H < 0) {
+      throw new RangeError(`${kernel}: rows and widths must be non-negative integers, got ${rows}, ${H}`);
+    }
+    return rows > 0 && H > 0;
+  };
+  const ref = referenceKernels;
+
   const k: WasmKernels = {
     name: 'wasm-simd',
     gemm,
     sigmoid: elementwise('sigmoid', ex.sigmoid, referenceKernels.sigmoid),
     tanh: elementwise('tanh', ex.tanh, referenceKernels.tanh),
+    fillRows(x, xOff, rows, n, b, bOff, b2, b2Off) {
+      if (!sizes('fillRows', rows, n)) return;
+      if (!all(x, b) || (b2 && !inMemory(b2))) {
+        calls.reference++;
+        ref.fillRows(x, xOff, rows, n, b, bOff, b2, b2Off);
+        return;
+      }
+      const px = at('fillRows', 'x', x, xOff, rows * n);
+      const pb = at('fillRows', 'b', b, bOff, n);
+      const pb2 = b2 ? at('fillRows', 'b2', b2, b2Off, n) : 0;
+      calls.wasm++;
+      ex.fillRows(px, rows, n, pb, pb2, b2 ? 1 : 0);
+    },
+    sumRows(db, dbOff, dz, dzOff, rows, n) {
+      if (!sizes('sumRows', rows, n)) return;
+      if (!all(db, dz)) {
+        calls.reference++;
+        ref.sumRows(db, dbOff, dz, dzOff, rows, n);
+        return;
+      }
+      const pdb = at('sumRows', 'db', db, dbOff, n);
+      const pdz = at('sumRows', 'dz', dz, dzOff, rows * n);
+      calls.wasm++;
+      ex.sumRows(pdb, pdz, rows, n);
+    },
+    gatherRows(x, xOff, rows, n, table, tOff, ids, idsOff) {
+      if (!sizes('gatherRows', rows, n)) return;
+      if (!all(x, table, ids)) {
+        calls.reference++;
+        ref.gatherRows(x, xOff, rows, n, table, tOff, ids, idsOff);
+        return;
+      }
+      const px = at('gatherRows', 'x', x, xOff, rows * n);
+      const pi = at('gatherRows', 'ids', ids, idsOff, rows);
+      const tRows = Math.floor((table.length - tOff) / n);
+      for (let r = 0; r < rows; r++) {
+        const id = ids[idsOff + r]!;
+        if (!(id >= 0 && id < tRows)) throw new RangeError(`gatherRows: ids[${idsOff + r}] = ${id} is not a row of the ${tRows}-row table`);
+      }
+      const pt = at('gatherRows', 'table', table, tOff, tRows * n);
+      calls.wasm++;
+      ex.gatherRows(px, rows, n, pt, pi);
+    },
+    scatterAddRows(table, tOff, n, ids, idsOff, rows, src, sOff) {
+      if (!sizes('scatterAddRows', rows, n)) return;
+      if (!all(table, ids, src)) {
+        calls.reference++;
+        ref.scatterAddRows(table, tOff, n, ids, idsOff, rows, src, sOff);
+        return;
+      }
+      const pi = at('scatterAddRows', 'ids', ids, idsOff, rows);
+      const ps = at('scatterAddRows', 'src', src, sOff, rows * n);
+      const tRows = Math.floor((table.length - tOff) / n);
+      for (let r = 0; r < rows; r++) {
+        const id = ids[idsOff + r]!;
+        if (!(id >= 0 && id < tRows)) throw new RangeError(`scatterAddRows: ids[${idsOff + r}] = ${id} is not a row of the ${tRows}-row table`);
+      }
+      const pt = at('scatterAddRows', 'table', table, tOff, tRows * n);
+      calls.wasm++;
+      ex.scatterAddRows(pt, n, pi, rows, ps);
+    },
+    accumulate(dst, dOff, src, sOff, n) {
+      if (!sizes('accumulate', 1, n)) return;
+      if (!all(dst, src)) {
+        calls.reference++;
+        ref.accumulate(dst, dOff, src, sOff, n);
+        return;
+      }
+      const pd = at('accumulate', 'dst', dst, dOff, n);
+      const ps = at('accumulate', 'src', src, sOff, n);
+      calls.wasm++;
+      ex.accumulate(pd, ps, n);
+    },
+    transpose(dst, dOff, ldd, src, sOff, rows, cols) {
+      if (!sizes('transpose', rows, cols)) return;
+      if (!Number.isInteger(ldd) || ldd < rows) throw new RangeError(`transpose: ldd (${ldd}) must be an integer ≥ rows (${rows})`);
+      if (!all(dst, src)) {
+        calls.reference++;
+        ref.transpose(dst, dOff, ldd, src, sOff, rows, cols);
+        return;
+      }
+      const dn = rowsSpan(cols, rows, ldd);
+      const pd = at('transpose', 'dst', dst, dOff, dn);
+      const ps = at('transpose', 'src', src, sOff, rows * cols);
+      if (dst.buffer === src.buffer && pd < ps + 4 * rows * cols && ps < pd + 4 * dn) {
+        throw new RangeError('transpose: dst must not overlap src');
+      }
+      calls.wasm++;
+      ex.transpose(pd, ldd, ps, rows, cols);
+    },
+    lstmForward(rows, H, g, gOff, cp, cpOff, c, cOff, h, hOff, out, oOff, ldo) {
+      if (!sizes('lstmForward', rows, H)) return;
+      if (!all(g, cp, c, h, out)) {
+        calls.reference++;
+        ref.lstmForward(rows, H, g, gOff, cp, cpOff, c, cOff, h, hOff, out, oOff, ldo);
+        return;
+      }
+      const K = 'lstmForward';
+      const n = rows * H;
+      calls.wasm++;
+      ex.lstmForward(rows, H, at(K, 'gates', g, gOff, 4 * n), at(K, 'cPrev', cp, cpOff, n), at(K, 'c', c, cOff, n),
+        at(K, 'h', h, hOff, n), at(K, 'out', out, oOff, rowsSpan(rows, H, ldo)), ldo);
+    },
+    lstmBackward(rows, H, g, gOff, cp, cpOff, c, cOff, dOut, dOff, ldd, dh, dhOff, dc, dcOff, dz, dzOff) {
+      if (!sizes('lstmBackward', rows, H)) return;
+      if (!all(g, cp, c, dOut, dh, dc, dz)) {
+        calls.reference++;
+        ref.lstmBackward(rows, H, g, gOff, cp, cpOff, c, cOff, dOut, dOff, ldd, dh, dhOff, dc, dcOff, dz, dzOff);
+        return;
+      }
+      const K = 'lstmBackward';
+      const n = rows * H;
+      calls.wasm++;
+      ex.lstmBackward(rows, H, at(K, 'gates', g, gOff, 4 * n), at(K, 'cPrev', cp, cpOff, n), at(K, 'c', c, cOff, n),
+        at(K, 'dOut', dOut, dOff, rowsSpan(rows, H, ldd)), ldd, at(K, 'dh', dh, dhOff, n), at(K, 'dc', dc, dcOff, n),
+        at(K, 'dz', dz, dzOff, 4 * n));
+    },
+    rnnForward(relu, rows, H, z, zOff, h, hOff, out, oOff, ldo) {
+      if (!sizes('rnnForward', rows, H)) return;
+      if (!all(z, h, out)) {
+        calls.reference++;
+        ref.rnnForward(relu, rows, H, z, zOff, h, hOff, out, oOff, ldo);
+        return;
+      }
+      const K = 'rnnForward';
+      const n = rows * H;
+      calls.wasm++;
+      ex.rnnForward(relu ? 1 : 0, rows, H, at(K, 'z', z, zOff, n), at(K, 'h', h, hOff, n),
+        at(K, 'out', out, oOff, rowsSpan(rows, H, ldo)), ldo);
+    },
+    rnnBackward(relu, rows, H, h, hOff, dOut, dOff, ldd, dh, dhOff, dz, dzOff) {
+      if (!sizes('rnnBackward', rows, H)) return;
+      if (!all(h, dOut, dh, dz)) {
+        calls.reference++;
+        ref.rnnBackward(relu, rows, H, h, hOff, dOut, dOff, ldd, dh, dhOff, dz, dzOff);
+        return;
+      }
+      const K = 'rnnBackward';
+      const n = rows * H;
+      calls.wasm++;
+      ex.rnnBackward(relu ? 1 : 0, rows, H, at(K, 'h', h, hOff, n), at(K, 'dOut', dOut, dOff, rowsSpan(rows, H, ldd)), ldd,
+        at(K, 'dh', dh, dhOff, n), at(K, 'dz', dz, dzOff, n));
+    },
+    gruForward(rows, H, gx, gxOff, gh, ghOff, hn, hnOff, hp, hpOff, h, hOff, out, oOff, ldo) {
+      if (!sizes('gruForward', rows, H)) return;
+      if (!all(gx, gh, hn, hp, h, out)) {
+        calls.reference++;
+        ref.gruForward(rows, H, gx, gxOff, gh, ghOff, hn, hnOff, hp, hpOff, h, hOff, out, oOff, ldo);
+        return;
+      }
+      const K = 'gruForward';
+      const n = rows * H;
+      calls.wasm++;
+      ex.gruForward(rows, H, at(K, 'gx', gx, gxOff, 3 * n), at(K, 'gh', gh, ghOff, 3 * n), at(K, 'hn', hn, hnOff, n),
+        at(K, 'hPrev', hp, hpOff, n), at(K, 'h', h, hOff, n), at(K, 'out', out, oOff, rowsSpan(rows, H, ldo)), ldo);
+    },
+    gruBackward(rows, H, g, gOff, hn, hnOff, hp, hpOff, dOut, dOff, ldd, dh, dhOff, dzx, dzxOff, dzh, dzhOff) {
+      if (!sizes('gruBackward', rows, H)) return;
+      if (!all(g, hn, hp, dOut, dh, dzx, dzh)) {
+        calls.reference++;
+        ref.gruBackward(rows, H, g, gOff, hn, hnOff, hp, hpOff, dOut, dOff, ldd, dh, dhOff, dzx, dzxOff, dzh, dzhOff);
+        return;
+      }
+      const K = 'gruBackward';
+      const n = rows * H;
+      calls.wasm++;
+      ex.gruBackward(rows, H, at(K, 'gates', g, gOff, 3 * n), at(K, 'hn', hn, hnOff, n), at(K, 'hPrev', hp, hpOff, n),
+        at(K, 'dOut', dOut, dOff, rowsSpan(rows, H, ldd)), ldd, at(K, 'dh', dh, dhOff, n), at(K, 'dzx', dzx, dzxOff, 3 * n),
+        at(K, 'dzh', dzh, dzhOff, 3 * n));
+    },
     memory: mem,
     calls,
   };

@@ -10,7 +10,7 @@ export function linearForward(
   y: Float32Array, x: Float32Array, w: Float32Array, wOff: number, b: Float32Array, bOff: number,
   rows: number, inSize: number, outSize: number,
 ): void {
-  for (let r = 0; r < rows; r++) y.set(b.subarray(bOff, bOff + outSize), r * outSize);
+  kernels.fillRows(y, 0, rows, outSize, b, bOff, null, 0);
   kernels.gemm(false, true, rows, outSize, inSize, x, 0, inSize, w, wOff, inSize, y, 0, outSize, true);
 }
 
@@ -23,9 +23,6 @@ export function linearBackward(
   rows: number, inSize: number, outSize: number,
 ): void {
   kernels.gemm(true, false, outSize, inSize, rows, dy, 0, outSize, x, 0, inSize, dW, dWOff, inSize, true);
-  for (let r = 0; r < rows; r++) {
-    const o = r * outSize;
-    for (let j = 0; j < outSize; j++) db[dbOff + j]! += dy[o + j]!;
-  }
+  kernels.sumRows(db, dbOff, dy, 0, rows, outSize);
   if (dx) kernels.gemm(false, false, rows, inSize, outSize, dy, 0, outSize, w, wOff, inSize, dx, 0, inSize, false);
 }

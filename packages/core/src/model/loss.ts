@@ -14,6 +14,14 @@ export interface LossResult {
   correct: number;
 }
 
+let expBuf = new Float64Array(0);
+
+/** A float64 row of at least n values, reused across calls (grown, never per row). */
+function expRow(n: number): Float64Array {
+  if (expBuf.length < n) expBuf = new Float64Array(n);
+  return expBuf;
+}
+
 /**
  * Softmax cross-entropy, one row of `logits` [rows, classes] per target; target -1 is ignored
  * (padding) and gets a zero gradient. dLogits may alias logits.
@@ -37,16 +45,21 @@ export function softmaxCrossEntropy(
       const v = logits[o + j]!;
       if (v > max) { max = v; arg = j; }
     }
-    let z = 0;
-    for (let j = 0; j < classes; j++) z += Math.exp(logits[o + j]! - max);
+    const lt = logits[o + t]!; // read before dLogits (which may alias logits) is written
     // log-sum-exp in float64: the loss must not lose digits to float32 on large vocabularies.
-    sum += Math.log(z) + max - logits[o + t]!;
+    // The exponentials are kept (in float64) for the gradient: one exp per logit.
+    const e = expRow(classes);
+    let z = 0;
+    for (let j = 0; j < classes; j++) {
+      const v = Math.exp(logits[o + j]! - max);
+      e[j] = v;
+      z += v;
+    }
+    sum += Math.log(z) + max - lt;
     count++;
     if (arg === t) correct++;
     const inv = 1 / z;
-    for (let j = 0; j < classes; j++) {
-      dLogits[o + j] = Math.exp(logits[o + j]! - max) * inv * scale;
-    }
+    for (let j = 0; j < classes; j++) dLogits[o + j] = e[j]! * inv * scale;
     dLogits[o + t]! -= scale;
   }
   return { sum, count, correct };

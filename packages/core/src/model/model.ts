@@ -75,6 +75,8 @@ export class SequenceModel {
   private dFeats: Float32Array = new Float32Array(0);  // [rows, featureSize]
   private dOut: Float32Array = new Float32Array(0);    // [B, T, featureSize]
   private dHN: Float32Array = new Float32Array(0);     // [L*D, B, H]
+  private tgtI: Int32Array = new Int32Array(0);        // [T, B] class targets, time-major
+  private tgtF: Float32Array = new Float32Array(0);    // [T, B, O] value targets, time-major
   private last: { b: Batch; rows: number } | null = null;
   // The stack's results of the last forward (views into its scratch).
   private stackOut: Float32Array = new Float32Array(0);
@@ -159,32 +161,37 @@ export class SequenceModel {
     return this.config.task.endsWith('per-step') ? b.batch * b.steps : b.batch;
   }
 
-  /** Forward through the whole model; leaves the head output in `this.logits`. */
-  private run(b: Batch, training: boolean, rng?: Rng): number {
+  /**
+   * Forward through the whole model; leaves the head output in `this.logits`. With `timeMajor`
+   * (per-step tasks only) the head's rows are in the stack's own order, step-major (row t*B + b):
+   * the stack's output is then used in place, and backward's dOutput needs no reordering either.
+   */
+  private run(b: Batch, training: boolean, rng?: Rng, timeMajor = false): number {
     const c = this.config;
     const B = b.batch;
     const T = b.steps;
     const I = this.stackInputSize;
     validateBatch(b, this);
-    this.x = grow(this.x, B * T * I);
-    const x = this.x;
     const inp = c.input;
-    if (inp.kind === 'dense') {
-      x.set(b.inputs.subarray(0, B * T * I));
-    } else if (this.embOffset >= 0) {
+    const opts = { batch: B, steps: T, lengths: b.lengths, h0: b.h0, c0: b.c0, training, rng, timeMajor };
+    let res;
+    if (inp.kind === 'tokens' && this.embOffset < 0) {
+      // One-hot: the stack gathers columns of W_ih by token id; no [B, T, V] matrix is built.
+      res = this.stack.forwardTokens(b.inputs.subarray(0, B * T), opts);
+    } else if (inp.kind === 'dense') {
+      res = this.stack.forward(b.inputs.subarray(0, B * T * I), opts);
+    } else {
+      this.x = grow(this.x, B * T * I);
+      const x = this.x;
       const E = I;
       const p = this.paramBuffer;
       for (let r = 0; r < B * T; r++) {
-        const tok = b.inputs[r]!;
-        x.set(p.subarray(this.embOffset + tok * E, this.embOffset + tok * E + E), r * E);
+        const e = this.embOffset + b.inputs[r]! * E;
+        for (let j = 0; j < E; j++) x[r * E + j] = p[e + j]!;
       }
-    } else {
-      x.fill(0, 0, B * T * I);
-      for (let r = 0; r < B * T; r++) x[r * I + b.inputs[r]!] = 1;
+      res = this.stack.forward(x.subarray(0, B * T * I), opts);
     }
-    const { output, hN, cN } = this.stack.forward(x.subarray(0, B * T * I), {
-      batch: B, steps: T, lengths: b.lengths, h0: b.h0, c0: b.c0, training, rng,
-    });
+    const { output, hN, cN } = res;
     this.stackOut = output;
     this.hN = hN;
     this.cN = cN;
@@ -226,18 +233,42 @@ export class SequenceModel {
     return { hN: this.hN, cN: this.cN };
   }
 
-  private loss(b: Batch, rows: number, dLogits: Float32Array, scale: number): LossResult {
+  /** Loss and dLogits of the last run; `timeMajor` as that run's (the targets are reordered to match). */
+  private loss(b: Batch, rows: number, dLogits: Float32Array, scale: number, timeMajor = false): LossResult {
     const c = this.config;
     const O = c.outputSize;
+    const B = b.batch;
+    const T = b.steps;
     if (c.task.startsWith('class')) {
-      return softmaxCrossEntropy(dLogits, this.logits, b.targets, rows, O, scale);
+      let targets: ArrayLike<number> = b.targets;
+      if (timeMajor) {
+        if (this.tgtI.length < B * T) this.tgtI = new Int32Array(B * T);
+        const tg = this.tgtI; // [T, B]
+        for (let t = 0; t < T; t++) for (let i = 0; i < B; i++) tg[t * B + i] = b.targets[i * T + t]!;
+        targets = tg;
+      }
+      return softmaxCrossEntropy(dLogits, this.logits, targets, rows, O, scale);
     }
     let mask: Uint8Array | undefined;
+    let targets: ArrayLike<number> = b.targets;
     if (c.task === 'value-per-step') {
       mask = new Uint8Array(rows);
-      for (let i = 0; i < b.batch; i++) mask.fill(1, i * b.steps, i * b.steps + b.lengths[i]!);
+      if (timeMajor) {
+        if (this.tgtF.length < B * T * O) this.tgtF = new Float32Array(B * T * O);
+        const tg = this.tgtF; // [T, B, O]
+        for (let t = 0; t < T; t++) {
+          for (let i = 0; i < B; i++) {
+            const r = t * B + i;
+            if (t < b.lengths[i]!) mask[r] = 1;
+            for (let j = 0; j < O; j++) tg[r * O + j] = b.targets[(i * T + t) * O + j]!;
+          }
+        }
+        targets = tg;
+      } else {
+        for (let i = 0; i < B; i++) mask.fill(1, i * T, i * T + b.lengths[i]!);
+      }
     }
-    return meanSquaredError(dLogits, this.logits, b.targets, rows, O, scale, mask);
+    return meanSquaredError(dLogits, this.logits, targets, rows, O, scale, mask);
   }
 
   /**
@@ -247,19 +278,22 @@ export class SequenceModel {
    */
   forwardBackward(b: Batch, scale: number, rng?: Rng): LossResult {
     const c = this.config;
-    const rows = this.run(b, true, rng);
+    const perStep = c.task.endsWith('per-step');
+    // Per-step tasks train with the head's rows in the stack's time-major order (see run).
+    const rows = this.run(b, true, rng, perStep);
     const O = c.outputSize;
     const F = this.featureSize;
     const dLogits = this.logits; // the loss overwrites logits with their gradient
-    const res = this.loss(b, rows, dLogits, scale);
+    const res = this.loss(b, rows, dLogits, scale, perStep);
     const g = this.gradBuffer;
-    const perStep = c.task.endsWith('per-step');
     const feats = perStep ? this.stackOut : this.feats;
     this.dFeats = grow(this.dFeats, rows * F);
     linearBackward(this.dFeats, g, this.headW, g, this.headB, dLogits, feats, this.paramBuffer, this.headW, rows, F, O);
+    // dL/dx is needed only to train an embedding.
+    const inputGrad = c.input.kind === 'tokens' && this.embOffset >= 0;
     let back;
     if (perStep) {
-      back = this.stack.backward({ dOutput: this.dFeats.subarray(0, rows * F) });
+      back = this.stack.backward({ dOutput: this.dFeats.subarray(0, rows * F), inputGrad });
     } else {
       const B = b.batch;
       const T = b.steps;
@@ -267,7 +301,7 @@ export class SequenceModel {
       const L = c.numLayers * (c.bidirectional ? 2 : 1);
       this.dHN = grow(this.dHN, L * B * c.hiddenSize);
       poolBackward(this.dOut, this.dHN, this.dFeats, b, this);
-      back = this.stack.backward({ dOutput: this.dOut.subarray(0, B * T * F), dHN: this.dHN.subarray(0, L * B * c.hiddenSize) });
+      back = this.stack.backward({ dOutput: this.dOut.subarray(0, B * T * F), dHN: this.dHN.subarray(0, L * B * c.hiddenSize), inputGrad });
     }
     const inp = c.input;
     if (inp.kind === 'tokens' && this.embOffset >= 0) {

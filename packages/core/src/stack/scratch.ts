@@ -7,9 +7,12 @@
  */
 import type { ResolvedStackOptions } from './config.js';
 import { GATES } from '../model/layout.js';
-import { allocF32 } from '../kernels/memory.js';
+import { allocF32, allocI32 } from '../kernels/memory.js';
 
 const EMPTY = new Float32Array(0);
+
+/** Floats of padding after each row of the transposed W_hh copy (one cache line). */
+export const WHHT_PAD = 16;
 
 /** What forward saves for one layer and direction. */
 export interface DirScratch {
@@ -47,6 +50,12 @@ export class StackScratch {
   readonly layers: LayerScratch[];
   /** Layer 0's input, time-major, padding zeroed: [T, B, I]. */
   readonly x: Float32Array;
+  /** Layer 0's input as token ids (forwardTokens), time-major, 0 at padding: [T, B]. */
+  readonly ids: Int32Array;
+  /** One-hot input: W_ihᵀ plus biases, the rows the projection gathers; in backward, dW_ihᵀ: [I, G*H]. */
+  readonly table: Float32Array;
+  /** W_hhᵀ of the layer and direction being run forward, for small batches: [H, G*H + WHHT_PAD] (rows padded). */
+  readonly whhT: Float32Array;
   /** GRU: one step's recurrent product W_hh h + b_hh: [B, 3H]. */
   readonly gh: Float32Array;
   /** Results handed to the caller (sliced to the current shape). */
@@ -63,6 +72,8 @@ export class StackScratch {
   readonly dB: Float32Array;
   /** Input dropout: one direction's dL/d(masked input) before the mask: [T, B, max(D*H, I)]. */
   readonly dXTmp: Float32Array;
+  /** Σ over rows of dz, the bias gradient of one layer and direction: [G*H]. */
+  readonly db: Float32Array;
   /** Carried dL/dh, dL/dc and one step's dz·W_hh (recurrent dropout): [B, H] each. */
   readonly dh: Float32Array;
   readonly dc: Float32Array;
@@ -110,7 +121,11 @@ export class StackScratch {
     }
     const W = Math.max(D * H, o.inputSize);
     this.x = f(TB * o.inputSize);
+    this.ids = allocI32(TB);
+    this.table = f(o.inputSize * GH);
+    this.db = f(GH);
     this.gh = o.cell === 'gru' ? f(B * GH) : EMPTY;
+    this.whhT = f(H * (GH + WHHT_PAD));
     this.output = f(TB * (o.merge === 'concat' ? D * H : H));
     this.hN = f(L * D * B * H);
     this.cN = o.cell === 'lstm' ? f(L * D * B * H) : EMPTY;

@@ -7,7 +7,14 @@
  * each step does one small product h[B, H] · W_hhᵀ and the cell's elementwise gate code.
  * Backward walks the steps in reverse doing only the gate derivatives and dh·W_hh per step;
  * the weight gradients (dZᵀ·X, dZᵀ·H_prev) and the input gradient (dZ·W_ih) are then ONE large
- * product each over all steps. Internally everything is time-major ([T, B, W]).
+ * product each over all steps. Internally everything is time-major ([T, B, W]). The gate math of
+ * a step is one fused kernel call over the batch's active rows (cells/*.ts → kernels), the biases
+ * are broadcast and summed by row kernels, and:
+ *   - one-hot inputs come as token ids (`forwardTokens`): the input projection is a gather of
+ *     W_ih's columns and dW_ih a scatter-add, with no [T, B, V] matrix and no product;
+ *   - backward skips layer 0's input gradient when nobody needs it (tokens, `inputGrad: false`);
+ *   - with `timeMajor` the output (and dOutput) stay in the internal layout, uncopied;
+ *   - small batches take h·W_hhᵀ against a transposed copy of W_hh made once per forward.
  *
  * Variable lengths follow PyTorch's packed sequences: row b is active at step t iff
  * t < lengths[b]; an inactive row carries its state unchanged and outputs 0. So h_n is the state
@@ -43,10 +50,13 @@ import { Rng } from '../rng.js';
 import { lstmBackwardStep, lstmForwardStep } from '../cells/lstm.js';
 import { gruBackwardStep, gruForwardStep } from '../cells/gru.js';
 import { rnnBackwardStep, rnnForwardStep } from '../cells/rnn.js';
-import { accumulateColumnSums, addBiasRows, copyInto, mulAddInto, mulInto } from '../cells/elementwise.js';
+import { copyInto, mulAddInto, mulInto } from '../cells/elementwise.js';
 import { positiveInt, resolveStackOptions, type ResolvedStackOptions, type StackOptions } from './config.js';
 import { accumulateSequenceMask, applySequenceMask, drawDropoutMask } from './dropout.js';
-import { StackScratch } from './scratch.js';
+import { StackScratch, WHHT_PAD } from './scratch.js';
+
+/** Batches up to this size take the per-step product against a transposed copy of W_hh. */
+const SMALL_BATCH = 8;
 
 export interface StackBuffers {
   /** Parameters (a view into a caller-owned, possibly shared buffer): used as is, NOT initialised. */
@@ -68,10 +78,16 @@ export interface ForwardOptions {
   training?: boolean;
   /** Source of the dropout masks; required when training with any dropout > 0. */
   rng?: Rng;
+  /**
+   * Return `output` time-major, [steps, batch, outputSize], the stack's own layout (default
+   * false: batch-first). With one direction or merge 'concat' it is then the top layer's output
+   * itself, not a copy. The next backward's dOutput is then time-major too.
+   */
+  timeMajor?: boolean;
 }
 
 export interface ForwardResult {
-  /** [batch, steps, outputSize], 0 at padded steps. */
+  /** [batch, steps, outputSize] ([steps, batch, outputSize] with timeMajor), 0 at padded steps. */
   output: Float32Array;
   /** [numLayers*D, batch, hiddenSize]: the state at each sequence's true last step. */
   hN: Float32Array;
@@ -80,8 +96,13 @@ export interface ForwardResult {
 }
 
 export interface BackwardInput {
-  /** dL/d(output) [batch, steps, outputSize] (default 0; ignored at padded steps). */
+  /** dL/d(output) [batch, steps, outputSize], time-major if the forward was (default 0; ignored at padded steps). */
   dOutput?: ArrayLike<number>;
+  /**
+   * Compute dL/dx (default true). false skips layer 0's input-gradient product and returns an
+   * empty dInput; so does a forward on tokens (`forwardTokens`), whose inputs have no gradient.
+   */
+  inputGrad?: boolean;
   /** dL/dh_n [numLayers*D, batch, hiddenSize] (default 0). */
   dHN?: ArrayLike<number>;
   /** dL/dc_n [numLayers*D, batch, hiddenSize] (LSTM; default 0). */
@@ -89,7 +110,7 @@ export interface BackwardInput {
 }
 
 export interface BackwardResult {
-  /** dL/dx [batch, steps, inputSize], 0 at padded steps. */
+  /** dL/dx [batch, steps, inputSize], 0 at padded steps; empty when not asked for (see BackwardInput.inputGrad). */
   dInput: Float32Array;
   /** dL/dh0 [numLayers*D, batch, hiddenSize]. */
   dH0: Float32Array;
@@ -109,6 +130,12 @@ interface DirParams {
 interface LastForward {
   B: number;
   T: number;
+  /** Layer 0's input was token ids (no input gradient)... */
+  tokens: boolean;
+  /** ...projected by gathering rows of W_ihᵀ (sc.ids holds them; not with input dropout). */
+  gather: boolean;
+  /** output and dOutput are [T, B, outputSize]. */
+  timeMajor: boolean;
   useInput: boolean;
   useRec: boolean;
   useDrop: boolean;
@@ -235,8 +262,25 @@ export class RecurrentStack {
 
   /** x: [batch, steps, inputSize], batch-first. See the file comment for semantics. */
   forward(x: ArrayLike<number>, opts: ForwardOptions): ForwardResult {
+    return this.run(x, null, opts);
+  }
+
+  /**
+   * The same as `forward` on the one-hot encoding of `tokens` [batch, steps] (ids in
+   * 0..inputSize-1; ids at padded steps are ignored), without building it: layer 0's input
+   * projection becomes a gather of W_ih's columns and its weight gradient a scatter-add, and
+   * backward returns no dInput (token ids have no gradient).
+   */
+  forwardTokens(tokens: ArrayLike<number>, opts: ForwardOptions): ForwardResult {
+    if (tokens === null || typeof tokens !== 'object') {
+      throw new TypeError('forwardTokens tokens must be an Int32Array (or array of integers) [batch, steps]');
+    }
+    return this.run(null, tokens, opts);
+  }
+
+  private run(x: ArrayLike<number> | null, tokens: ArrayLike<number> | null, opts: ForwardOptions): ForwardResult {
     const o = this.options;
-    const { B, T } = this.validateForward(x, opts);
+    const { B, T } = this.validateForward(x, tokens, opts);
     const H = o.hiddenSize;
     const D = this.numDirections;
     const L = o.numLayers;
@@ -253,13 +297,25 @@ export class RecurrentStack {
     else lens.fill(T, 0, B);
 
     // Layer 0's input, time-major; padded positions zeroed so that nothing non-finite a caller
-    // left there can reach a product.
-    const xs = sc.x; // [T, B, I0]
-    for (let t = 0; t < T; t++) {
-      for (let b = 0; b < B; b++) {
-        const dst = (t * B + b) * I0;
-        if (t < lens[b]!) for (let i = 0; i < I0; i++) xs[dst + i] = x[(b * T + t) * I0 + i]!;
-        else xs.fill(0, dst, dst + I0);
+    // left there can reach a product. Tokens stay ids (gathered), unless input dropout scales
+    // the one-hot rows: then they are expanded and take the dense path.
+    const gather = tokens !== null && !useInput;
+    if (gather) {
+      const ids = sc.ids; // [T, B]
+      for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) ids[t * B + b] = t < lens[b]! ? tokens[b * T + t]! : 0;
+    } else {
+      const xs = sc.x; // [T, B, I0]
+      for (let t = 0; t < T; t++) {
+        for (let b = 0; b < B; b++) {
+          const dst = (t * B + b) * I0;
+          if (t >= lens[b]!) xs.fill(0, dst, dst + I0);
+          else if (tokens) {
+            xs.fill(0, dst, dst + I0);
+            xs[dst + tokens[b * T + t]!] = 1;
+          } else {
+            for (let i = 0; i < I0; i++) xs[dst + i] = x![(b * T + t) * I0 + i]!;
+          }
+        }
       }
     }
 
@@ -276,7 +332,7 @@ export class RecurrentStack {
           applySequenceMask(ds.xDrop, X, ds.inMask, T, B, I);
           Xd = ds.xDrop;
         }
-        this.forwardDirection(sc, l, d, Xd, I, B, T, useRec, opts);
+        this.forwardDirection(sc, l, d, Xd, I, B, T, useRec, gather && l === 0, opts);
       }
       if (l < L - 1 && useDrop) {
         const n = T * B * D * H;
@@ -285,24 +341,27 @@ export class RecurrentStack {
       }
     }
 
-    // Top layer's output to batch-first [B, T, outputSize], merging directions if asked.
+    // Top layer's output to batch-first [B, T, outputSize] (or left time-major), merging
+    // directions if asked.
     const top = sc.layers[L - 1]!.out; // [T, B, D*H]
-    const out = sc.output;
+    const timeMajor = opts.timeMajor === true;
+    let out = sc.output;
     const W = D * H;
     if (D === 1 || o.merge === 'concat') {
-      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) copyInto(out, (b * T + t) * W, top, (t * B + b) * W, W);
+      if (timeMajor) out = top;
+      else for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) copyInto(out, (b * T + t) * W, top, (t * B + b) * W, W);
     } else {
       const s = o.merge === 'mean' ? 0.5 : 1;
       for (let b = 0; b < B; b++) {
         for (let t = 0; t < T; t++) {
           const src = (t * B + b) * W;
-          const dst = (b * T + t) * H;
+          const dst = (timeMajor ? t * B + b : b * T + t) * H;
           for (let j = 0; j < H; j++) out[dst + j] = (top[src + j]! + top[src + H + j]!) * s;
         }
       }
     }
 
-    this.last = { B, T, useInput, useRec, useDrop };
+    this.last = { B, T, tokens: tokens !== null, gather, timeMajor, useInput, useRec, useDrop };
     const n = L * D * B * H;
     return {
       output: out.subarray(0, B * T * this.outputSize),
@@ -319,7 +378,8 @@ export class RecurrentStack {
     const last = this.last;
     if (!last || !this.scratch) throw new Error('backward() needs a forward() first');
     const o = this.options;
-    const { B, T, useInput, useRec, useDrop } = last;
+    const { B, T, gather, useInput, useRec, useDrop } = last;
+    const inputGrad = !last.tokens && g.inputGrad !== false;
     const H = o.hiddenSize;
     const D = this.numDirections;
     const L = o.numLayers;
@@ -330,6 +390,9 @@ export class RecurrentStack {
     const TB = T * B;
     const I0 = o.inputSize;
     const nState = L * D * BH;
+    if (g.inputGrad !== undefined && typeof g.inputGrad !== 'boolean') {
+      throw new TypeError(`backward inputGrad must be a boolean, got ${JSON.stringify(g.inputGrad)}`);
+    }
     checkSize(g.dOutput, B * T * this.outputSize, 'backward dOutput', 'batch*steps*outputSize');
     checkSize(g.dHN, nState, 'backward dHN', 'numLayers*D*batch*hiddenSize');
     if (g.dCN !== undefined && o.cell !== 'lstm') throw new TypeError(`backward dCN is only accepted by cell 'lstm', this stack is '${o.cell}'`);
@@ -345,8 +408,12 @@ export class RecurrentStack {
     let cur = sc.dA;
     let nxt = sc.dB;
     const dOut = g.dOutput;
+    const tm = last.timeMajor;
     if (!dOut) cur.fill(0, 0, TB * W);
-    else if (D === 1 || o.merge === 'concat') {
+    else if ((D === 1 || o.merge === 'concat') && tm) {
+      if (dOut instanceof Float32Array) cur.set(dOut); // the same layout: one copy
+      else for (let i = 0; i < TB * W; i++) cur[i] = dOut[i]!;
+    } else if (D === 1 || o.merge === 'concat') {
       for (let b = 0; b < B; b++) {
         for (let t = 0; t < T; t++) {
           const src = (b * T + t) * W;
@@ -358,7 +425,7 @@ export class RecurrentStack {
       const s = o.merge === 'mean' ? 0.5 : 1;
       for (let b = 0; b < B; b++) {
         for (let t = 0; t < T; t++) {
-          const src = (b * T + t) * H;
+          const src = (tm ? t * B + b : b * T + t) * H;
           const dst = (t * B + b) * W;
           for (let j = 0; j < H; j++) {
             const v = dOut[src + j]! * s;
@@ -375,7 +442,8 @@ export class RecurrentStack {
       const layer = sc.layers[l]!;
       const I = l === 0 ? I0 : W;
       const X = this.layerInput(sc, l, useDrop); // [T, B, I]
-      nxt.fill(0, 0, TB * I); // dL/d(layer input) [T, B, I], accumulated over directions
+      const wantDx = l > 0 || inputGrad; // dL/d(layer input) needed at all?
+      if (wantDx) nxt.fill(0, 0, TB * I); // dL/d(layer input) [T, B, I], accumulated over directions
       for (let d = 0; d < D; d++) {
         const ds = layer.dirs[d]!;
         const p = this.dirParams[l * D + d]!;
@@ -410,14 +478,25 @@ export class RecurrentStack {
         if (o.cell === 'lstm') copyInto(sc.dC0, k, dc, 0, BH);
 
         // Weight, bias and input gradients: one large product each over all T*B rows.
-        const Xd = useInput ? ds.xDrop : X;
-        gemm(true, false, GH, I, TB, sc.dzx, 0, GH, Xd, 0, I, Gr, p.wih, I, true);
+        if (gather && l === 0) this.scatterInputGrad(sc, p, TB, GH);
+        else gemm(true, false, GH, I, TB, sc.dzx, 0, GH, useInput ? ds.xDrop : X, 0, I, Gr, p.wih, I, true);
         if (useRec) gemm(true, false, GH, H, TB, sc.dzh, 0, GH, ds.hDrop, 0, H, Gr, p.whh, H, true);
         else gemm(true, false, GH, H, TB, sc.dzh, 0, GH, ds.h, d === 0 ? 0 : BH, H, Gr, p.whh, H, true);
         if (p.bih >= 0) {
-          accumulateColumnSums(Gr, p.bih, sc.dzx, 0, TB, GH);
-          accumulateColumnSums(Gr, p.bhh, sc.dzh, 0, TB, GH);
+          if (sc.dzh === sc.dzx) {
+            // RNN and LSTM: db_ih = db_hh = Σ_rows dz, summed once.
+            sc.db.fill(0, 0, GH);
+            kernels.sumRows(sc.db, 0, sc.dzx, 0, TB, GH);
+            for (let j = 0; j < GH; j++) {
+              Gr[p.bih + j]! += sc.db[j]!;
+              Gr[p.bhh + j]! += sc.db[j]!;
+            }
+          } else {
+            kernels.sumRows(Gr, p.bih, sc.dzx, 0, TB, GH);
+            kernels.sumRows(Gr, p.bhh, sc.dzh, 0, TB, GH);
+          }
         }
+        if (!wantDx) continue;
         if (useInput) {
           gemm(false, false, TB, I, GH, sc.dzx, 0, GH, P, p.wih, I, sc.dXTmp, 0, I, false);
           accumulateSequenceMask(nxt, sc.dXTmp, ds.inMask, T, B, I);
@@ -434,18 +513,21 @@ export class RecurrentStack {
 
     // cur = dL/d(layer 0 input), time-major; to batch-first (0 at padding: dz rows are 0 there).
     const dIn = sc.dInput;
-    for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) copyInto(dIn, (b * T + t) * I0, cur, (t * B + b) * I0, I0);
+    if (inputGrad) for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) copyInto(dIn, (b * T + t) * I0, cur, (t * B + b) * I0, I0);
     return {
-      dInput: dIn.subarray(0, B * T * I0),
+      dInput: dIn.subarray(0, inputGrad ? B * T * I0 : 0),
       dH0: sc.dH0.subarray(0, nState),
       ...(o.cell === 'lstm' ? { dC0: sc.dC0.subarray(0, nState) } : {}),
     };
   }
 
-  /** One layer and direction forward over all steps. Xd: the direction's input [T, B, I]. */
+  /**
+   * One layer and direction forward over all steps. Xd: the direction's input [T, B, I], or,
+   * with `gather`, unused: the input is one-hot of sc.ids [T, B].
+   */
   private forwardDirection(
     sc: StackScratch, l: number, d: number, Xd: Float32Array, I: number, B: number, T: number,
-    useRec: boolean, opts: ForwardOptions,
+    useRec: boolean, gather: boolean, opts: ForwardOptions,
   ): void {
     const o = this.options;
     const H = o.hiddenSize;
@@ -463,9 +545,31 @@ export class RecurrentStack {
     const isGru = o.cell === 'gru';
 
     // Input projection of all steps: gates[T*B, GH] = Xd · W_ihᵀ + b_ih (+ b_hh, except GRU
-    // whose recurrent side must stay separate).
-    gemm(false, true, TB, GH, I, Xd, 0, I, P, p.wih, I, ds.gates, 0, GH, false);
-    if (p.bih >= 0) addBiasRows(ds.gates, 0, TB, GH, P, p.bih, P, isGru ? -1 : p.bhh);
+    // whose recurrent side must stay separate): the biases broadcast first, the product
+    // accumulated onto them. For one-hot input, row r is column ids[r] of W_ih plus the biases:
+    // a table of those rows [I, GH] is built once, then gathered.
+    if (gather) {
+      const tab = sc.table; // [I, GH]
+      for (let g = 0; g < GH; g++) {
+        const bias = p.bih >= 0 ? Math.fround(P[p.bih + g]! + (isGru ? 0 : P[p.bhh + g]!)) : 0;
+        const w = p.wih + g * I;
+        for (let v = 0; v < I; v++) tab[v * GH + g] = P[w + v]! + bias;
+      }
+      kernels.gatherRows(ds.gates, 0, TB, GH, tab, 0, sc.ids, 0);
+    } else if (p.bih >= 0) {
+      kernels.fillRows(ds.gates, 0, TB, GH, P, p.bih, isGru ? null : P, p.bhh);
+      gemm(false, true, TB, GH, I, Xd, 0, I, P, p.wih, I, ds.gates, 0, GH, true);
+    } else {
+      gemm(false, true, TB, GH, I, Xd, 0, I, P, p.wih, I, ds.gates, 0, GH, false);
+    }
+
+    // The per-step product h·W_hhᵀ. With a handful of rows there is too little work per call to
+    // pack W_hh (the gemm reads it in place), and only an untransposed operand streams well in
+    // place: so for small batches W_hhᵀ is made once here and the product taken as h·(W_hhᵀ).
+    // Its rows are padded by a cache line: a power-of-two G·H would put them all in the same cache sets.
+    const transposed = B <= SMALL_BATCH;
+    const ldT = GH + WHHT_PAD;
+    if (transposed) kernels.transpose(sc.whhT, 0, ldT, P, p.whh, GH, H);
 
     // Initial state into its slot.
     const k = (l * D + d) * BH;
@@ -492,12 +596,14 @@ export class RecurrentStack {
       }
       if (isGru) {
         const gh = sc.gh; // [B, 3H]
-        if (p.bhh >= 0) for (let b = 0; b < B; b++) copyInto(gh, b * GH, P, p.bhh, GH);
+        if (p.bhh >= 0) kernels.fillRows(gh, 0, B, GH, P, p.bhh, null, 0);
         else gh.fill(0, 0, B * GH);
-        gemm(false, true, B, GH, H, A, aOff, H, P, p.whh, H, gh, 0, GH, true);
+        if (transposed) gemm(false, false, B, GH, H, A, aOff, H, sc.whhT, 0, ldT, gh, 0, GH, true);
+        else gemm(false, true, B, GH, H, A, aOff, H, P, p.whh, H, gh, 0, GH, true);
         gruForwardStep(B, H, t, lens, ds.gates, gOff, gh, 0, ds.hn, t * BH, ds.h, prev, ds.h, next, out, oOff, W);
       } else {
-        gemm(false, true, B, GH, H, A, aOff, H, P, p.whh, H, ds.gates, gOff, GH, true);
+        if (transposed) gemm(false, false, B, GH, H, A, aOff, H, sc.whhT, 0, ldT, ds.gates, gOff, GH, true);
+        else gemm(false, true, B, GH, H, A, aOff, H, P, p.whh, H, ds.gates, gOff, GH, true);
         if (o.cell === 'lstm') {
           lstmForwardStep(B, H, t, lens, ds.gates, gOff, ds.h, prev, ds.c, prev, ds.h, next, ds.c, next, out, oOff, W);
         } else {
@@ -509,6 +615,23 @@ export class RecurrentStack {
     const final = d === 0 ? T * BH : 0;
     copyInto(sc.hN, k, ds.h, final, BH);
     if (o.cell === 'lstm') copyInto(sc.cN, k, ds.c, final, BH);
+  }
+
+  /**
+   * dW_ih of layer 0 (direction p) for one-hot input: Σ over rows of dz[r, :] into column
+   * ids[r] of dW_ih, gathered per token in the table [I, GH] first (contiguous rows), then
+   * added transposed into the gradient buffer.
+   */
+  private scatterInputGrad(sc: StackScratch, p: DirParams, TB: number, GH: number): void {
+    const I = this.options.inputSize;
+    const tab = sc.table; // [I, GH]
+    tab.fill(0, 0, I * GH);
+    kernels.scatterAddRows(tab, 0, GH, sc.ids, 0, TB, sc.dzx, 0);
+    const Gr = this._gradBuffer;
+    for (let g = 0; g < GH; g++) {
+      const w = p.wih + g * I;
+      for (let v = 0; v < I; v++) Gr[w + v]! += tab[v * GH + g]!;
+    }
   }
 
   /** Layer l's input [T, B, I_l] as forward saw it (before input dropout). */
@@ -529,19 +652,30 @@ export class RecurrentStack {
     return next;
   }
 
-  private validateForward(x: ArrayLike<number>, opts: ForwardOptions): { B: number; T: number } {
+  private validateForward(
+    x: ArrayLike<number> | null, tokens: ArrayLike<number> | null, opts: ForwardOptions,
+  ): { B: number; T: number } {
     const o = this.options;
     if (opts === null || typeof opts !== 'object') throw new TypeError('forward options must be an object');
     positiveInt(opts.batch, 'forward options.batch');
     positiveInt(opts.steps, 'forward options.steps');
     const B = opts.batch;
     const T = opts.steps;
-    if (x === null || typeof x !== 'object' || typeof x.length !== 'number') {
-      throw new TypeError('forward x must be a Float32Array (or array of numbers) [batch, steps, inputSize]');
-    }
-    const nx = B * T * o.inputSize;
-    if (x.length !== nx) {
-      throw new RangeError(`forward x has ${x.length} values, expected batch*steps*inputSize = ${B}*${T}*${o.inputSize} = ${nx}`);
+    if (tokens === null) {
+      if (x === null || typeof x !== 'object' || typeof x.length !== 'number') {
+        throw new TypeError('forward x must be a Float32Array (or array of numbers) [batch, steps, inputSize]');
+      }
+      const nx = B * T * o.inputSize;
+      if (x.length !== nx) {
+        throw new RangeError(`forward x has ${x.length} values, expected batch*steps*inputSize = ${B}*${T}*${o.inputSize} = ${nx}`);
+      }
+    } else {
+      if (typeof tokens !== 'object' || typeof tokens.length !== 'number') {
+        throw new TypeError('forwardTokens tokens must be an Int32Array (or array of integers) [batch, steps]');
+      }
+      if (tokens.length !== B * T) {
+        throw new RangeError(`forwardTokens tokens has ${tokens.length} values, expected batch*steps = ${B}*${T} = ${B * T}`);
+      }
     }
     if (opts.lengths !== undefined) {
       const len = opts.lengths;
@@ -555,12 +689,28 @@ export class RecurrentStack {
         }
       }
     }
+    if (tokens !== null) {
+      // Ids at padded steps are never read.
+      const V = o.inputSize;
+      for (let b = 0; b < B; b++) {
+        const L = opts.lengths ? opts.lengths[b]! : T;
+        for (let t = 0; t < L; t++) {
+          const v = tokens[b * T + t]!;
+          if (!Number.isInteger(v) || v < 0 || v >= V) {
+            throw new RangeError(`forwardTokens tokens[${b * T + t}] = ${v} is not a token id in 0..${V - 1}`);
+          }
+        }
+      }
+    }
     const ns = o.numLayers * this.numDirections * B * o.hiddenSize;
     checkSize(opts.h0, ns, 'forward options.h0', 'numLayers*D*batch*hiddenSize');
     if (opts.c0 !== undefined && o.cell !== 'lstm') {
       throw new TypeError(`forward options.c0 is only accepted by cell 'lstm', this stack is '${o.cell}'`);
     }
     checkSize(opts.c0, ns, 'forward options.c0', 'numLayers*D*batch*hiddenSize');
+    if (opts.timeMajor !== undefined && typeof opts.timeMajor !== 'boolean') {
+      throw new TypeError(`forward options.timeMajor must be a boolean, got ${JSON.stringify(opts.timeMajor)}`);
+    }
     if (opts.training !== undefined && typeof opts.training !== 'boolean') {
       throw new TypeError(`forward options.training must be a boolean, got ${JSON.stringify(opts.training)}`);
     }

@@ -17,6 +17,7 @@ import { SequenceModel, gatherBatch, type Batch, type ModelConfig } from '../mod
 import { arenaLayout, f64View, NORM_CHUNK, STATS_WIDTH, ShardStat, type ArenaLayout } from './arena.js';
 import type { SequenceDataset } from './dataset.js';
 import { Rng } from '../rng.js';
+import { kernels } from '../kernels/index.js';
 import { clipCoefficient, clipGradValue, normFromChunks, scaleGrads, sumSquaresChunks, type Optimizer } from '../optim/index.js';
 
 /** Loss terms (what the mean divides by) of a global batch: tokens, sequences or values. */
@@ -210,10 +211,8 @@ export class StepRunner {
       const a = c * NORM_CHUNK;
       const b = Math.min(P, a + NORM_CHUNK);
       g.set(slots[0]!.subarray(a, b), a);
-      for (let k = 1; k < shards; k++) {
-        const s = slots[k]!;
-        for (let i = a; i < b; i++) g[i]! += s[i]!;
-      }
+      // float32 adds in slot order: the same bits on every kernel path.
+      for (let k = 1; k < shards; k++) kernels.accumulate(g, a, slots[k]!, a, b - a);
       if (this.options.clipValue > 0) clipGradValue(g, this.options.clipValue, a, b);
     }
     sumSquaresChunks(g, c0 * NORM_CHUNK, Math.min(P, c1 * NORM_CHUNK), NORM_CHUNK, this.norms);

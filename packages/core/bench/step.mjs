@@ -1,0 +1,278 @@
+// Profile of one single-thread TRAINING STEP (LocalTrainer: shards → reduce → Adam update) on the
+// reference workloads of shared/WORKLOADS.md, end to end, on the WebAssembly kernels. Needs the
+// built package:
+//
+//   pnpm --filter @weft/core build && node packages/core/bench/step.mjs [options]
+//
+//   --workloads a,b,..   bilstm, charlm, rnn-small, bilstm-b256, charlm-b128 (default: the first three)
+//   --shards k,..        shard counts to run each workload with (default 16,1: 16 is what the Trainer
+//                        defaults to, ceil(B/16) sequences a shard; 1 is the whole batch in one shard)
+//   --steps N            timed steps (default 5); --warmup W untimed steps first (default 2)
+//   --kernels wasm|reference   (default wasm)
+//   --no-breakdown       skip the instrumented pass
+//   --json               one JSON line per result as well
+//
+// Prints, per workload and shard count: median step ms, tokens/s (B·T / step), GFLOP/s (WORKLOADS.md's
+// count), then a breakdown from a SEPARATE instrumented pass (methods and kernels.gemm wrapped with
+// timers, which adds a little overhead of its own; its total is shown next to the clean median):
+//
+//   fwd input projections      X·W_ihᵀ of all steps at once (gemm, bias rows; gather for tokens)
+//   fwd step products          h·W_hhᵀ, one small gemm per step
+//   fwd cell gate math         the fused gate kernels, per step
+//   fwd other (JS)             layouts, dropout, state copies, the time loop itself
+//   bwd step products          dz·W_hh per step
+//   bwd cell gate math         gate derivatives per step
+//   bwd weight/input products  dZᵀ·X, dZᵀ·H, dZ·W over all steps at once
+//   bwd bias sums, scatter     column sums of dZ; dW_ih of one-hot inputs
+//   bwd other (JS)
+//   head + loss                linear head forward/backward, softmax CE / MSE (JS)
+//   shard other                batch gathering, slot zeroing, binding
+//   reduce                     phase B: sum of the shard slots + norm chunks
+//   update                     phase C: Adam
+//
+// Workload definitions mirror packages/workers/src/bench.ts (core must not import the pool).
+// The machine may be shared: figures are medians; rerun for stability.
+import {
+  LocalTrainer, kernels, useWasmKernels, useReferenceKernels, GATES, activeKernels,
+} from '../dist/index.js';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const flag = (name) => args.includes(`--${name}`);
+const names = opt('workloads', 'bilstm,charlm,rnn-small').split(',');
+const shardCounts = opt('shards', '16,1').split(',').map(Number);
+const STEPS = Number(opt('steps', '5'));
+const WARMUP = Number(opt('warmup', '2'));
+const kernelChoice = opt('kernels', 'wasm');
+const breakdown = !flag('no-breakdown');
+const json = flag('json');
+
+// Before any model exists: buffers must be allocated in the kernels' memory.
+if (kernelChoice === 'wasm') {
+  if (!useWasmKernels()) throw new Error('wasm kernels unavailable (build with pnpm --filter @weft/core build)');
+} else useReferenceKernels();
+
+const bilstm = (batch) => ({
+  model: {
+    cell: 'lstm', hiddenSize: 128, numLayers: 2, bidirectional: true,
+    input: { kind: 'tokens', vocabSize: 64 }, task: 'class-per-step', outputSize: 64, seed: 1,
+  },
+  batch, steps: 64,
+});
+const charlm = (batch) => ({
+  model: { cell: 'lstm', hiddenSize: 256, numLayers: 2, input: { kind: 'tokens', vocabSize: 96 }, task: 'class-per-step', outputSize: 96, seed: 1 },
+  batch, steps: 100,
+});
+const WORKLOADS = {
+  bilstm: bilstm(64),
+  charlm: charlm(32),
+  'rnn-small': {
+    model: { cell: 'rnn', hiddenSize: 32, numLayers: 1, input: { kind: 'dense', size: 1 }, task: 'value-per-step', outputSize: 1, seed: 1 },
+    batch: 256, steps: 50,
+  },
+  'bilstm-b256': bilstm(256),
+  'charlm-b128': charlm(128),
+};
+
+/** WORKLOADS.md: 6·G·H·(I+H) per token per layer and direction, 6·I·O for the head. */
+function flops(w) {
+  const m = w.model;
+  const G = GATES[m.cell];
+  const H = m.hiddenSize;
+  const D = m.bidirectional ? 2 : 1;
+  const L = m.numLayers ?? 1;
+  const I0 = m.input.kind === 'tokens' ? m.input.vocabSize : m.input.size;
+  let perToken = 0;
+  for (let l = 0; l < L; l++) perToken += D * 6 * G * H * ((l === 0 ? I0 : D * H) + H);
+  perToken += 6 * D * H * m.outputSize;
+  return perToken * w.batch * w.steps;
+}
+
+/** Random data of the workload's shape (xorshift32: arbitrary and repeatable). */
+function synthesize(w, seed = 1) {
+  const B = w.batch;
+  const T = w.steps;
+  const m = w.model;
+  let s = seed;
+  const next = () => {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    return s / 4294967296;
+  };
+  const lengths = new Int32Array(B).fill(T);
+  if (m.input.kind === 'tokens') {
+    const V = m.input.vocabSize;
+    const inputs = new Int32Array(B * T).map(() => Math.floor(next() * V));
+    const targets = new Int32Array(B * T).map(() => Math.floor(next() * m.outputSize));
+    return { inputKind: 'tokens', inputSize: V, targetKind: 'class-per-step', outputSize: m.outputSize, count: B, maxSteps: T, lengths, inputs, targets };
+  }
+  const normal = () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
+  const inputs = new Float32Array(B * T).map(normal);
+  const targets = new Float32Array(B * T).map(normal);
+  return { inputKind: 'dense', inputSize: 1, targetKind: 'value-per-step', outputSize: 1, count: B, maxSteps: T, lengths, inputs, targets };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const now = () => performance.now();
+
+/** Wraps obj[name] so its time adds to acc[key] (and, while it runs, `ctx.phase` = key). */
+function timeMethod(obj, name, acc, key, ctx) {
+  const orig = obj[name];
+  if (typeof orig !== 'function') return false;
+  obj[name] = function (...a) {
+    const prev = ctx.phase;
+    ctx.phase = key;
+    const t0 = now();
+    try {
+      return orig.apply(this, a);
+    } finally {
+      acc[key] = (acc[key] ?? 0) + now() - t0;
+      ctx.phase = prev;
+    }
+  };
+  return true;
+}
+
+/**
+ * One instrumented step: returns ms per category. Every kernel of the table and the stack's
+ * phases (reached through its TypeScript-private methods; a method the code no longer has is
+ * simply not split out) are wrapped with timers.
+ */
+function instrumentedStep(trainer, data, rows) {
+  const acc = {};
+  const ctx = { phase: 'none' };
+  const add = (k, dt) => { acc[k] = (acc[k] ?? 0) + dt; };
+  const runner = trainer.runner;
+  const model = runner.model;
+  const stack = model.stack;
+  let shardB = 0;
+  const inFwd = () => ctx.phase === 'fwdDir';
+  const inBwd = () => ctx.phase === 'bwd';
+  /** Category of one kernel call, from the kernel, the phase, and for gemm the shape. */
+  const classify = (name, args) => {
+    if (name === 'gemm') {
+      const [tA, , M] = args;
+      const step = M <= shardB && !tA; // per-step products have M = B (the big ones T·B or G·H)
+      if (inFwd()) return step ? 'fwd step gemm' : 'fwd proj';
+      if (inBwd()) return step ? 'bwd step gemm' : 'bwd big gemms';
+      return 'head gemm';
+    }
+    if (/^(lstm|gru|rnn)Forward$/.test(name)) return 'fwd cells';
+    if (/^(lstm|gru|rnn)Backward$/.test(name)) return 'bwd cells';
+    if (inFwd()) return 'fwd proj'; // fillRows, gatherRows, transpose
+    if (inBwd()) return 'bwd bias+scatter'; // sumRows, scatterAddRows
+    return `${ctx.phase} ${name}`;
+  };
+  const origKernels = { ...kernels };
+  for (const name of Object.keys(origKernels)) {
+    const f = origKernels[name];
+    if (typeof f !== 'function' || name === 'sigmoid' || name === 'tanh') continue;
+    kernels[name] = (...a) => {
+      const t0 = now();
+      f(...a);
+      add(classify(name, a), now() - t0);
+    };
+  }
+  const saved = [];
+  const wrap = (obj, name, key) => {
+    saved.push([obj, name, Object.prototype.hasOwnProperty.call(obj, name) ? obj[name] : undefined]);
+    timeMethod(obj, name, acc, key, ctx);
+  };
+  const origFB = model.forwardBackward;
+  model.forwardBackward = function (b, ...a) {
+    shardB = b.batch;
+    return origFB.call(this, b, ...a);
+  };
+  wrap(runner, 'computeShard', 'shard');
+  wrap(model, 'forwardBackward', 'fb');
+  wrap(stack, typeof stack.run === 'function' ? 'run' : 'forward', 'fwd');
+  wrap(stack, 'forwardDirection', 'fwdDir');
+  wrap(stack, 'backward', 'bwd');
+  wrap(runner, 'reduceChunks', 'reduce');
+  wrap(runner, 'updateChunks', 'update');
+  const t0 = now();
+  try {
+    trainer.trainStep(data, rows);
+  } finally {
+    Object.assign(kernels, origKernels);
+    for (const [obj, name, orig] of saved.reverse()) {
+      if (orig === undefined) delete obj[name];
+      else obj[name] = orig;
+    }
+    delete model.forwardBackward;
+  }
+  const total = now() - t0;
+  const g = (k) => acc[k] ?? 0;
+  const fwdParts = ['fwd proj', 'fwd step gemm', 'fwd cells'];
+  const bwdParts = ['bwd step gemm', 'bwd cells', 'bwd big gemms', 'bwd bias+scatter'];
+  const sum = (ks) => ks.reduce((x, k) => x + g(k), 0);
+  const out = {
+    'fwd input projections': g('fwd proj'),
+    'fwd step products': g('fwd step gemm'),
+    'fwd cell gate math': g('fwd cells'),
+    'fwd other (JS)': g('fwd') - sum(fwdParts),
+    'bwd step products': g('bwd step gemm'),
+    'bwd cell gate math': g('bwd cells'),
+    'bwd weight/input products': g('bwd big gemms'),
+    'bwd bias sums, scatter': g('bwd bias+scatter'),
+    'bwd other (JS)': g('bwd') - sum(bwdParts),
+    'head + loss': g('fb') - g('fwd') - g('bwd'),
+    '  of which head products': g('head gemm'),
+    'shard other': g('shard') - g('fb'),
+    reduce: g('reduce'),
+    update: g('update'),
+    'step other': total - g('shard') - g('reduce') - g('update'),
+  };
+  return { total, parts: out };
+}
+
+const rowsOut = [];
+console.log(`kernels: ${activeKernels()}, node ${process.version}, ${STEPS} timed steps after ${WARMUP} warm-up; one thread`);
+for (const name of names) {
+  const w = WORKLOADS[name];
+  if (!w) throw new RangeError(`unknown workload '${name}'; one of ${Object.keys(WORKLOADS).join(', ')}`);
+  const data = synthesize(w);
+  const rows = Int32Array.from({ length: w.batch }, (_, i) => i);
+  for (const K of shardCounts) {
+    const shardSize = Math.ceil(w.batch / K);
+    const trainer = new LocalTrainer({ model: w.model, optimizer: { name: 'adam', lr: 1e-3 }, batchSize: w.batch, shardSize, seed: 1 });
+    for (let i = 0; i < WARMUP; i++) trainer.trainStep(data, rows);
+    const times = [];
+    for (let i = 0; i < STEPS; i++) {
+      const t0 = now();
+      trainer.trainStep(data, rows);
+      times.push(now() - t0);
+    }
+    const ms = median(times);
+    const r = {
+      workload: name, shards: Math.ceil(w.batch / shardSize), shardSize, params: trainer.layout.paramCount,
+      stepMs: ms, tokensPerSecond: (w.batch * w.steps * 1000) / ms, gflops: flops(w) / (ms * 1e6),
+      min: Math.min(...times),
+    };
+    rowsOut.push(r);
+    console.log(
+      `\n${name.padEnd(12)} shards ${String(r.shards).padStart(2)} × ${String(shardSize).padStart(3)}  ` +
+      `step ${ms.toFixed(1).padStart(8)} ms (min ${r.min.toFixed(1)})  ${Math.round(r.tokensPerSecond).toLocaleString('en-US').padStart(10)} tok/s  ` +
+      `${r.gflops.toFixed(2).padStart(6)} GFLOP/s  (${r.params.toLocaleString('en-US')} params)`,
+    );
+    if (breakdown) {
+      const runs = [];
+      for (let i = 0; i < 3; i++) runs.push(instrumentedStep(trainer, data, rows));
+      const keys = Object.keys(runs[0].parts);
+      const tot = median(runs.map((x) => x.total));
+      console.log(`  breakdown (instrumented, median of 3; total ${tot.toFixed(1)} ms):`);
+      for (const k of keys) {
+        const v = median(runs.map((x) => x.parts[k]));
+        console.log(`    ${k.padEnd(24)} ${v.toFixed(2).padStart(9)} ms  ${((100 * v) / tot).toFixed(1).padStart(5)}%`);
+      }
+      r.breakdown = Object.fromEntries(keys.map((k) => [k.trim(), median(runs.map((x) => x.parts[k]))]));
+    }
+    if (json) console.log(JSON.stringify(r));
+  }
+}
