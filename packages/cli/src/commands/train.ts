@@ -39,7 +39,26 @@ export interface TrainArgs extends DataFlags, ModelFlags {
 }
 
 /** Defaults per task that differ from the global ones (the names model must train in minutes). */
-export const TASK_EPOCHS: Record<string, number> = { names: 12, classify: 20, tag: 20, lm: 10, regress: 30 };
+export const TASK_EPOCHS: Record<string, number> = { names: 14, classify: 20, tag: 20, lm: 10, regress: 30 };
+
+/** Flags whose default depends on the task; a flag given on the command line always wins. */
+type TunedFlags = Pick<TrainArgs, 'hidden' | 'lr' | 'schedule' | 'dropout' | 'recurrentDropout' | 'embedding'>;
+const COMMON_DEFAULTS: TunedFlags = { hidden: 64, lr: 3e-3, schedule: 'constant', dropout: 0, recurrentDropout: 0, embedding: undefined };
+/**
+ * The default names model. Chosen on the validation split among a few settings (examples/names):
+ * a small embedding, dropout between layers and on the recurrent state, and a cosine schedule
+ * gave about 86% against 83-84% for the plain 64-unit model, in under a minute on 2 cores.
+ */
+export const TASK_DEFAULTS: Record<string, Partial<TunedFlags>> = {
+  names: { hidden: 96, lr: 6e-3, schedule: 'cosine', dropout: 0.3, recurrentDropout: 0.2, embedding: 16 },
+};
+
+function withTaskDefaults(a: TrainArgs, task: string): TrainArgs {
+  const out = { ...a } as TrainArgs & Record<string, unknown>;
+  const d = { ...COMMON_DEFAULTS, ...TASK_DEFAULTS[task] } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(d)) if (out[k] === undefined) out[k] = v;
+  return out;
+}
 
 /** A fresh run directory: `runs/<task>`, or `runs/<task>-2`, ... when that one holds a model already. */
 export function freshRunDir(base: string): string {
@@ -82,6 +101,7 @@ function plan(a: TrainArgs): Plan {
     return { config, data, outDir, resume };
   }
   const data = loadTrainData(a);
+  a = withTaskDefaults(a, data.task);
   const lm = data.task === 'lm';
   const batchSize = lm ? data.lm!.train.streams : (a.batch ?? 32);
   const epochs = a.epochs ?? (a.steps !== undefined ? Infinity : TASK_EPOCHS[data.task]!);
