@@ -87,8 +87,8 @@ const fmt = (x, digits) => (Number.isFinite(x) ? x.toLocaleString('en-US', { max
 /** The results as one Markdown table: ratio weft/TF.js in tokens/s; efficiency tps(N)/(N·tps(1)). */
 export function markdownTable(rows) {
   const lines = [
-    '| workload | engine | workers | step ms | tokens/s | GFLOP/s | peak RSS MB | weft/TF.js | efficiency |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| workload | engine | workers | step ms | sync+reduce ms | tokens/s | GFLOP/s | peak RSS MB | weft/TF.js | efficiency |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   const names = [...new Set(rows.map((r) => r.workload))];
   for (const name of names) {
@@ -99,7 +99,7 @@ export function markdownTable(rows) {
       const engine = r.engine === 'tfjs' ? `TF.js ${r.backend}` : `weft (${r.backend})`;
       const ratio = r.engine === 'weft' && tf ? `${fmt(r.tokensPerSecond / tf.tokensPerSecond, 1)}×` : '';
       const eff = r.engine === 'weft' && one ? `${fmt((100 * r.tokensPerSecond) / (r.workers * one.tokensPerSecond), 0)}%` : '';
-      lines.push(`| ${name} | ${engine} | ${r.workers} | ${fmt(r.stepMsMedian, 1)} | ${fmt(r.tokensPerSecond, 0)} | ${fmt(r.gflops, 2)} | ${fmt(r.peakRssMB, 0)} | ${ratio} | ${eff} |`);
+      lines.push(`| ${name} | ${engine} | ${r.workers} | ${fmt(r.stepMsMedian, 1)} | ${r.engine === 'weft' ? fmt(r.syncMsMedian, 2) : ''} | ${fmt(r.tokensPerSecond, 0)} | ${fmt(r.gflops, 2)} | ${fmt(r.peakRssMB, 0)} | ${ratio} | ${eff} |`);
     }
   }
   return lines.join('\n');

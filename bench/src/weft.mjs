@@ -30,7 +30,7 @@ export async function runWeft(name, { workers = 1, warmup = 2, steps = 5 } = {})
     // Both engines' GFLOP/s from the one formula in flops.mjs; weft's own count rides along as a check.
     gflops: gflops(w, r.tokensPerSecond),
     gflopsReported: r.gflops,
-    peakRssMB: r.peakRssMb,
+    peakRssMB: r.peakRssMB,
   };
 }
 
