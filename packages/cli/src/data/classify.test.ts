@@ -1,27 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateDataset, type SequenceDataset } from '@weft/core';
 import { describe, expect, it } from 'vitest';
 import { encodeClassifyInputs, loadClassify, loadClassifyEval, type ClassifyMeta } from './classify.js';
 import { DataError } from './errors.js';
 import { Vocab } from './vocab.js';
+import { tempFiles, dataError } from './testkit.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'weft-classify-'));
-function file(name: string, content: string): string {
-  const p = join(dir, name);
-  writeFileSync(p, content);
-  return p;
-}
-function dataError(f: () => unknown): DataError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DataError);
-    return e as DataError;
-  }
-  throw new Error('expected a DataError, nothing was thrown');
-}
+const { dir, file } = tempFiles('weft-classify-');
 
 /** The (text, label) pairs a dataset holds, decoded with its meta: the inverse of loading. */
 function decodeAll(d: SequenceDataset, meta: ClassifyMeta): [string, string][] {

@@ -1,29 +1,14 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { columnIndex, numberCell, parseCsv } from './csv.js';
 import { DataError } from './errors.js';
 import { FieldReader, parseJsonLines } from './jsonl.js';
 import { formatOf, readTextFile } from './read.js';
+import { tempFiles, dataError } from './testkit.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'weft-files-'));
-function file(name: string, content: string | Uint8Array): string {
-  const p = join(dir, name);
-  writeFileSync(p, content);
-  return p;
-}
+const { dir, file } = tempFiles('weft-files-');
 
-/** Runs f, expects a DataError, returns it. */
-function dataError(f: () => unknown): DataError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DataError);
-    return e as DataError;
-  }
-  throw new Error('expected a DataError, nothing was thrown');
-}
 
 describe('DataError', () => {
   it('prefixes file and line and keeps the parts as fields', () => {

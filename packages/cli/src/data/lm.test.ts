@@ -1,18 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateDataset, type SequenceDataset } from '@weft/core';
 import { describe, expect, it } from 'vitest';
 import { DataError } from './errors.js';
 import { loadLm, loadLmEval } from './lm.js';
 import { Vocab } from './vocab.js';
+import { tempFiles } from './testkit.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'weft-lm-'));
-function file(name: string, content: string): string {
-  const p = join(dir, name);
-  writeFileSync(p, content);
-  return p;
-}
+const { dir, file } = tempFiles('weft-lm-');
 const row = (d: SequenceDataset, which: 'inputs' | 'targets', r: number, v: Vocab): string =>
   v.decodeText(d[which].subarray(r * d.maxSteps, (r + 1) * d.maxSteps));
 

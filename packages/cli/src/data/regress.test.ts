@@ -1,26 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateDataset } from '@weft/core';
 import { describe, expect, it } from 'vitest';
 import { DataError } from './errors.js';
 import { denormalize, loadRegress, loadRegressEval, normalize } from './regress.js';
+import { tempFiles, dataError } from './testkit.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'weft-regress-'));
-function file(name: string, content: string): string {
-  const p = join(dir, name);
-  writeFileSync(p, content);
-  return p;
-}
-function dataError(f: () => unknown): DataError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DataError);
-    return e as DataError;
-  }
-  throw new Error('expected a DataError, nothing was thrown');
-}
+const { file } = tempFiles('weft-regress-');
 
 // 20 rows: a = r², b = 3r + 1 (distinct values, so any off-by-one shows), plus a date column.
 const N = 20;

@@ -1,27 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateDataset, type SequenceDataset } from '@weft/core';
 import { describe, expect, it } from 'vitest';
 import { DataError } from './errors.js';
 import { encodeTagInputs, loadTag, loadTagEval, type TagMeta } from './tag.js';
 import { Vocab } from './vocab.js';
+import { tempFiles, dataError } from './testkit.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'weft-tag-'));
-function file(name: string, content: string): string {
-  const p = join(dir, name);
-  writeFileSync(p, content);
-  return p;
-}
-function dataError(f: () => unknown): DataError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DataError);
-    return e as DataError;
-  }
-  throw new Error('expected a DataError, nothing was thrown');
-}
+const { file } = tempFiles('weft-tag-');
 function decodeAll(d: SequenceDataset, meta: TagMeta): { tokens: string[]; tags: string[] }[] {
   const v = Vocab.fromJSON(meta.vocab);
   return Array.from({ length: d.count }, (_, i) => {
