@@ -25,15 +25,16 @@
 //   bwd weight/input products  dZᵀ·X, dZᵀ·H, dZ·W over all steps at once
 //   bwd bias sums, scatter     column sums of dZ; dW_ih of one-hot inputs
 //   bwd other (JS)
-//   head + loss                linear head forward/backward, softmax CE / MSE (JS)
+//   head + loss                linear head forward/backward, softmax CE / MSE (kernels.softmaxCrossEntropy,
+//                              kernels.meanSquaredError: "of which loss kernel")
 //   shard other                batch gathering, slot zeroing, binding
 //   reduce                     phase B: sum of the shard slots + norm chunks
-//   update                     phase C: Adam
+//   update                     phase C: Adam (kernels.adamUpdate: "of which optimizer kernel")
 //
 // Workload definitions mirror packages/workers/src/bench.ts (core must not import the pool).
 // The machine may be shared: figures are medians; rerun for stability.
 import {
-  LocalTrainer, kernels, useWasmKernels, useReferenceKernels, GATES, activeKernels,
+  LocalTrainer, kernels, useWasmKernels, useReferenceKernels, activeKernels, WORKLOADS, workloadFlops, synthesizeWorkload,
 } from '../dist/index.js';
 
 const args = process.argv.slice(2);
@@ -55,64 +56,9 @@ if (kernelChoice === 'wasm') {
   if (!useWasmKernels()) throw new Error('wasm kernels unavailable (build with pnpm --filter @weft/core build)');
 } else useReferenceKernels();
 
-const bilstm = (batch) => ({
-  model: {
-    cell: 'lstm', hiddenSize: 128, numLayers: 2, bidirectional: true,
-    input: { kind: 'tokens', vocabSize: 64 }, task: 'class-per-step', outputSize: 64, seed: 1,
-  },
-  batch, steps: 64,
-});
-const charlm = (batch) => ({
-  model: { cell: 'lstm', hiddenSize: 256, numLayers: 2, input: { kind: 'tokens', vocabSize: 96 }, task: 'class-per-step', outputSize: 96, seed: 1 },
-  batch, steps: 100,
-});
-const WORKLOADS = {
-  bilstm: bilstm(64),
-  charlm: charlm(32),
-  'rnn-small': {
-    model: { cell: 'rnn', hiddenSize: 32, numLayers: 1, input: { kind: 'dense', size: 1 }, task: 'value-per-step', outputSize: 1, seed: 1 },
-    batch: 256, steps: 50,
-  },
-  'bilstm-b256': bilstm(256),
-  'charlm-b128': charlm(128),
-};
-
-/** WORKLOADS.md: 6·G·H·(I+H) per token per layer and direction, 6·I·O for the head. */
-function flops(w) {
-  const m = w.model;
-  const G = GATES[m.cell];
-  const H = m.hiddenSize;
-  const D = m.bidirectional ? 2 : 1;
-  const L = m.numLayers ?? 1;
-  const I0 = m.input.kind === 'tokens' ? m.input.vocabSize : m.input.size;
-  let perToken = 0;
-  for (let l = 0; l < L; l++) perToken += D * 6 * G * H * ((l === 0 ? I0 : D * H) + H);
-  perToken += 6 * D * H * m.outputSize;
-  return perToken * w.batch * w.steps;
-}
-
-/** Random data of the workload's shape (xorshift32: arbitrary and repeatable). */
-function synthesize(w, seed = 1) {
-  const B = w.batch;
-  const T = w.steps;
-  const m = w.model;
-  let s = seed;
-  const next = () => {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    return s / 4294967296;
-  };
-  const lengths = new Int32Array(B).fill(T);
-  if (m.input.kind === 'tokens') {
-    const V = m.input.vocabSize;
-    const inputs = new Int32Array(B * T).map(() => Math.floor(next() * V));
-    const targets = new Int32Array(B * T).map(() => Math.floor(next() * m.outputSize));
-    return { inputKind: 'tokens', inputSize: V, targetKind: 'class-per-step', outputSize: m.outputSize, count: B, maxSteps: T, lengths, inputs, targets };
-  }
-  const normal = () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
-  const inputs = new Float32Array(B * T).map(normal);
-  const targets = new Float32Array(B * T).map(normal);
-  return { inputKind: 'dense', inputSize: 1, targetKind: 'value-per-step', outputSize: 1, count: B, maxSteps: T, lengths, inputs, targets };
-}
+// The workloads, their FLOP count and their synthetic data: one table in @weft/core (train/workloads.ts).
+const flops = (w) => workloadFlops(w.name);
+const synthesize = (w) => synthesizeWorkload(w.name);
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -165,6 +111,8 @@ function instrumentedStep(trainer, data, rows) {
     }
     if (/^(lstm|gru|rnn)Forward$/.test(name)) return 'fwd cells';
     if (/^(lstm|gru|rnn)Backward$/.test(name)) return 'bwd cells';
+    if (name === 'softmaxCrossEntropy' || name === 'meanSquaredError') return 'loss kernel';
+    if (/Update$/.test(name)) return 'optimizer kernel';
     if (inFwd()) return 'fwd proj'; // fillRows, gatherRows, transpose
     if (inBwd()) return 'bwd bias+scatter'; // sumRows, scatterAddRows
     return `${ctx.phase} ${name}`;
@@ -175,8 +123,9 @@ function instrumentedStep(trainer, data, rows) {
     if (typeof f !== 'function' || name === 'sigmoid' || name === 'tanh') continue;
     kernels[name] = (...a) => {
       const t0 = now();
-      f(...a);
+      const r = f(...a); // the loss kernels return their sums
       add(classify(name, a), now() - t0);
+      return r;
     };
   }
   const saved = [];
@@ -224,9 +173,11 @@ function instrumentedStep(trainer, data, rows) {
     'bwd other (JS)': g('bwd') - sum(bwdParts),
     'head + loss': g('fb') - g('fwd') - g('bwd'),
     '  of which head products': g('head gemm'),
+    '  of which loss kernel': g('loss kernel'),
     'shard other': g('shard') - g('fb'),
     reduce: g('reduce'),
     update: g('update'),
+    '  of which optimizer kernel': g('optimizer kernel'),
     'step other': total - g('shard') - g('reduce') - g('update'),
   };
   return { total, parts: out };

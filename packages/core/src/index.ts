@@ -23,3 +23,4 @@ export * from './model/param-check.js';
 export { writeFileAtomic, writeFileAtomicSync } from './model/atomic-write.js';
 export * from './kernels/memory.js';
 export * from './kernels/wasm.js';
+export * from './train/workloads.js';

@@ -1,109 +1,12 @@
 /**
- * The reference workloads of WORKLOADS.md (shared/WORKLOADS.md) and the engine that times them
- * on the pool: one optimizer step (Adam, lr 1e-3) at a time on one synthetic global batch,
+ * The engine that times the reference workloads of WORKLOADS.md (their table is @weft/core's
+ * train/workloads.ts) on the pool: one optimizer step (Adam, lr 1e-3) at a time on one synthetic global batch,
  * median over several steps after warm-up. The CLI's `weft bench` and bench/workers.mjs call
  * `runWorkload`; nothing here is a test.
  */
-import { GATES, type ModelConfig, type SequenceDataset } from '@weft/core';
+import { synthesizeWorkload, workload, workloadFlops, type WorkloadName } from '@weft/core';
 import type { KernelChoice } from './loop.js';
 import { Trainer } from './trainer.js';
-
-export type WorkloadName = 'bilstm' | 'charlm' | 'rnn-small' | 'bilstm-b256' | 'charlm-b128';
-
-export interface Workload {
-  name: WorkloadName;
-  description: string;
-  model: ModelConfig;
-  /** Global batch B. */
-  batch: number;
-  /** Sequence length T. */
-  steps: number;
-}
-
-const bilstm = (batch: number, name: WorkloadName): Workload => ({
-  name,
-  description: `2-layer bidirectional LSTM, H=128, one-hot V=64, T=64, B=${batch}, softmax cross-entropy per step`,
-  model: {
-    cell: 'lstm', hiddenSize: 128, numLayers: 2, bidirectional: true,
-    input: { kind: 'tokens', vocabSize: 64 }, task: 'class-per-step', outputSize: 64, seed: 1,
-  },
-  batch,
-  steps: 64,
-});
-
-const charlm = (batch: number, name: WorkloadName): Workload => ({
-  name,
-  description: `2-layer LSTM, H=256, one-hot V=96, T=100, B=${batch}, softmax cross-entropy per step`,
-  model: {
-    cell: 'lstm', hiddenSize: 256, numLayers: 2,
-    input: { kind: 'tokens', vocabSize: 96 }, task: 'class-per-step', outputSize: 96, seed: 1,
-  },
-  batch,
-  steps: 100,
-});
-
-export const WORKLOADS: Readonly<Record<WorkloadName, Workload>> = {
-  bilstm: bilstm(64, 'bilstm'),
-  charlm: charlm(32, 'charlm'),
-  'rnn-small': {
-    name: 'rnn-small',
-    description: '1-layer tanh RNN, H=32, 1 scalar input, T=50, B=256, MSE per step',
-    model: {
-      cell: 'rnn', hiddenSize: 32, numLayers: 1,
-      input: { kind: 'dense', size: 1 }, task: 'value-per-step', outputSize: 1, seed: 1,
-    },
-    batch: 256,
-    steps: 50,
-  },
-  'bilstm-b256': bilstm(256, 'bilstm-b256'),
-  'charlm-b128': charlm(128, 'charlm-b128'),
-};
-
-function workload(name: string): Workload {
-  const w = (WORKLOADS as Record<string, Workload>)[name];
-  if (!w) throw new RangeError(`workload must be one of ${Object.keys(WORKLOADS).join(', ')}, got '${name}'`);
-  return w;
-}
-
-/** Training FLOPs of one step (WORKLOADS.md's count: 6·G·H·(I+H) per token per layer and direction, 6·I·O for the head). */
-export function workloadFlops(name: WorkloadName | string): number {
-  const w = workload(name);
-  const m = w.model;
-  const G = GATES[m.cell];
-  const H = m.hiddenSize;
-  const D = m.bidirectional ? 2 : 1;
-  const L = m.numLayers ?? 1;
-  const I0 = m.input.kind === 'tokens' ? (m.input.embeddingDim ?? m.input.vocabSize) : m.input.size;
-  let perToken = 0;
-  for (let l = 0; l < L; l++) perToken += D * 6 * G * H * ((l === 0 ? I0 : D * H) + H);
-  perToken += 6 * D * H * m.outputSize;
-  return perToken * w.batch * w.steps;
-}
-
-/** One batch of random data of the workload's shape: one-hot tokens and classes, or normal scalars. */
-export function synthesizeWorkload(name: WorkloadName | string, seed = 1): SequenceDataset {
-  const w = workload(name);
-  const B = w.batch;
-  const T = w.steps;
-  const m = w.model;
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    // xorshift32: data only needs to be arbitrary and repeatable.
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    return s / 4294967296;
-  };
-  const lengths = new Int32Array(B).fill(T);
-  if (m.input.kind === 'tokens') {
-    const V = m.input.vocabSize;
-    const inputs = new Int32Array(B * T).map(() => Math.floor(next() * V));
-    const targets = new Int32Array(B * T).map(() => Math.floor(next() * m.outputSize));
-    return { inputKind: 'tokens', inputSize: V, targetKind: 'class-per-step', outputSize: m.outputSize, count: B, maxSteps: T, lengths, inputs, targets };
-  }
-  const normal = () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
-  const inputs = new Float32Array(B * T).map(normal);
-  const targets = new Float32Array(B * T).map(normal);
-  return { inputKind: 'dense', inputSize: 1, targetKind: 'value-per-step', outputSize: 1, count: B, maxSteps: T, lengths, inputs, targets };
-}
 
 export interface RunWorkloadOptions {
   /** Worker threads (default: os.availableParallelism()). */

@@ -14,7 +14,9 @@ export { RemoteTrainer, createRemoteTrainer } from './remote.js';
 export type { RemoteTrainerOptions, RemoteFitOptions, RemoteEvent } from './remote.js';
 export { shareDataset } from './shared-data.js';
 export { workerExecArgv } from './paths.js';
-export { WORKLOADS, runWorkload, workloadFlops, synthesizeWorkload } from './bench.js';
-export type { Workload, WorkloadName, WorkloadResult, RunWorkloadOptions } from './bench.js';
+export { runWorkload } from './bench.js';
+export type { WorkloadResult, RunWorkloadOptions } from './bench.js';
+// The workload table lives in @weft/core; re-exported for the pool's users and `weft bench`.
+export { WORKLOADS, workloadFlops, synthesizeWorkload, type Workload, type WorkloadName } from '@weft/core';
 /** The piscina the trainer is built on, for applications that pass their own pool (`pool` option). */
 export { Piscina } from 'piscina';
