@@ -16,7 +16,9 @@ afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true 
 describe('names example helpers', () => {
   it('decodeRows gives back texts that encode to the dataset rows', () => {
     const d = loadNames({ validFraction: 0.1, seed: 0 });
-    const vocab = Vocab.fromJSON(d.meta.input.vocab);
+    const input = d.meta.input;
+    if (input.kind !== 'chars') throw new Error('the names data is made of characters');
+    const vocab = Vocab.fromJSON(input.vocab);
     const names = decodeRows(d.valid!, vocab);
     expect(names.length).toBe(d.valid!.count);
     for (let i = 0; i < names.length; i++) {
