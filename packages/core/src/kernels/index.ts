@@ -10,7 +10,9 @@
  * back to the reference for that call.
  *
  * What each kernel computes: gemm.ts (products), rows.ts (bias rows, column sums, gather and
- * scatter-add of rows), cells.ts (one step of a cell's gate math over a run of active rows).
+ * scatter-add of rows), cells.ts (one step of a cell's gate math over a run of active rows),
+ * loss.ts (softmax cross-entropy and squared error with their gradients), optimizers.ts (the
+ * element loops of Adam/AdamW, SGD and RMSprop).
  */
 import { gemmReference } from './gemm.js';
 import {
@@ -21,6 +23,8 @@ import {
   accumulateReference, fillRowsReference, gatherRowsReference, scatterAddRowsReference, sumRowsReference,
   transposeReference,
 } from './rows.js';
+import { meanSquaredErrorReference, softmaxCrossEntropyReference } from './loss.js';
+import { adamUpdateReference, rmspropUpdateReference, sgdUpdateReference } from './optimizers.js';
 
 export type Gemm = typeof gemmReference;
 
@@ -53,6 +57,20 @@ export interface Kernels {
   /** GRU step over a run of active rows. */
   gruForward: typeof gruForwardReference;
   gruBackward: typeof gruBackwardReference;
+  /**
+   * Softmax cross-entropy over `rows` rows of `classes` logits and its gradient (loss.ts);
+   * returns { sum, count, correct }. Both paths give the same bits (the wasm exp and log are
+   * ports of the fdlibm routines behind V8's Math.exp and Math.log).
+   */
+  softmaxCrossEntropy: typeof softmaxCrossEntropyReference;
+  /** Squared error and its gradient, rows masked out by mask[r] === 0 (loss.ts). Same bits on both paths. */
+  meanSquaredError: typeof meanSquaredErrorReference;
+  /** Adam / AdamW over params[start, end) (optimizers.ts). Same bits on both paths, slice-invariant. */
+  adamUpdate: typeof adamUpdateReference;
+  /** SGD with momentum, dampening, Nesterov, L2 decay over params[start, end). Same bits, slice-invariant. */
+  sgdUpdate: typeof sgdUpdateReference;
+  /** RMSprop (centered, momentum, L2 decay) over params[start, end). Same bits, slice-invariant. */
+  rmspropUpdate: typeof rmspropUpdateReference;
 }
 
 export const referenceKernels: Kernels = {
@@ -76,6 +94,11 @@ export const referenceKernels: Kernels = {
   rnnBackward: rnnBackwardReference,
   gruForward: gruForwardReference,
   gruBackward: gruBackwardReference,
+  softmaxCrossEntropy: softmaxCrossEntropyReference,
+  meanSquaredError: meanSquaredErrorReference,
+  adamUpdate: adamUpdateReference,
+  sgdUpdate: sgdUpdateReference,
+  rmspropUpdate: rmspropUpdateReference,
 };
 
 /** The active kernels. Mutated in place by `setKernels` so hot code can hold a reference. */
@@ -90,3 +113,4 @@ export function setKernels(k: Kernels): void {
 }
 
 export { gemmReference };
+export type { AdamScalars, RmspropScalars, SgdScalars } from './optimizers.js';

@@ -1,5 +1,6 @@
 /**
- * The WebAssembly SIMD fast path (gemm, sigmoid, tanh, row and cell kernels; built from packages/core/asm by
+ * The WebAssembly SIMD fast path (gemm, sigmoid, tanh, row and cell kernels, losses, optimizer
+ * updates; built from packages/core/asm by
  * `pnpm build` into packages/core/wasm/kernels.wasm), with the TypeScript reference as fallback.
  *
  * One module instance per (thread, memory): every worker instantiates the module on the same
@@ -15,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { gemmReference } from './gemm.js';
 import { kernels, referenceKernels, setKernels, type Gemm, type Kernels } from './index.js';
 import { arenaAlloc, attachMemory, attachedMemory, createSharedMemory, memoryTest } from './memory.js';
+import { checkTarget, type LossResult } from './loss.js';
 
 /** Where the build puts the module; resolves the same from src/kernels and dist/kernels. */
 export const WASM_KERNELS_URL = new URL('../../wasm/kernels.wasm', import.meta.url);
@@ -24,6 +26,8 @@ export interface WasmKernels extends Kernels {
   readonly memory: WebAssembly.Memory;
   /** Calls run by WebAssembly, and by the reference because an operand was outside `memory`. */
   readonly calls: { wasm: number; reference: number };
+  /** The module's exp and log (tests compare them with Math.exp and Math.log). */
+  readonly math: WasmMath;
 }
 
 /** What asm/index.ts exports (addresses in bytes, sizes and leading dimensions in floats). */
@@ -52,6 +56,27 @@ interface KernelExports {
   gruBackward(
     rows: number, H: number, g: number, hn: number, hp: number, dOut: number, ldd: number, dh: number, dzx: number, dzh: number,
   ): void;
+  softmaxCrossEntropy(d: number, x: number, targets: number, rows: number, classes: number, scale: number, e: number, out: number): number;
+  meanSquaredError(
+    d: number, p: number, targets: number, rows: number, size: number, scale: number, mask: number, hasMask: number, out: number,
+  ): number;
+  adamUpdate(
+    p: number, g: number, m: number, v: number, n: number, flags: number,
+    shrink: number, l2: number, w1: number, beta2: number, w2: number, stepSize: number, bc2Sqrt: number, eps: number,
+  ): void;
+  sgdUpdate(p: number, g: number, buf: number, n: number, flags: number, lr: number, wd: number, mu: number, keep: number): void;
+  rmspropUpdate(
+    p: number, g: number, sq: number, buf: number, ga: number, n: number, flags: number,
+    lr: number, alpha: number, w: number, eps: number, wd: number, mu: number,
+  ): void;
+}
+
+/** The fdlibm ports behind the loss kernels (asm/fdlibm.ts), exported for their tests. */
+export interface WasmMath {
+  expF64(x: number): number;
+  logF64(x: number): number;
+  /** x[i] = exp(x[i]) over n float64s at byte address x, two lanes at a time. */
+  expF64Array(x: number, n: number): void;
 }
 
 // (module (func (result v128) (v128.const i32x4 0 0 0 0))): compiles only where SIMD does.
@@ -115,7 +140,7 @@ export function loadWasmKernels(memory?: WebAssembly.Memory): WasmKernels {
       abort: () => { throw new Error('wasm kernels aborted'); },
     },
   });
-  const ex = instance.exports as unknown as KernelExports;
+  const ex = instance.exports as unknown as KernelExports & WasmMath;
   const wasmGemm = ex.gemm;
   // Packing buffers, private to this thread (the memory is shared, the instance is not).
   const scratch = arenaAlloc(mem, ex.scratchBytes());
@@ -182,6 +207,27 @@ export function loadWasmKernels(memory?: WebAssembly.Memory): WasmKernels {
     return rows > 0 && H > 0;
   };
   const ref = referenceKernels;
+
+  // Scratch in the arena for the loss kernels (results, one row of exponentials, targets or a
+  // mask copied in), private to this thread's instance; grown by doubling (an arena never frees).
+  let lossScratch = 0;
+  let lossScratchBytes = 0;
+  const lossArea = (bytes: number): number => {
+    if (bytes > lossScratchBytes) {
+      lossScratchBytes = Math.max(bytes, 2 * lossScratchBytes, 4096);
+      lossScratch = arenaAlloc(mem, lossScratchBytes);
+    }
+    return lossScratch;
+  };
+  /** Byte address of x[start], after checking [start, end) against x (an optimizer slice). */
+  const slice = (kernel: string, name: string, x: Float32Array, start: number, end: number): number =>
+    at(kernel, name, x, start, end - start);
+  const sliceLength = (kernel: string, start: number, end: number): number => {
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start) {
+      throw new RangeError(`${kernel}: the slice must satisfy 0 <= start <= end (integers), got ${start}, ${end}`);
+    }
+    return end - start;
+  };
 
   const k: WasmKernels = {
     name: 'wasm-simd',
@@ -358,8 +404,111 @@ export function loadWasmKernels(memory?: WebAssembly.Memory): WasmKernels {
         at(K, 'dOut', dOut, dOff, rowsSpan(rows, H, ldd)), ldd, at(K, 'dh', dh, dhOff, n), at(K, 'dzx', dzx, dzxOff, 3 * n),
         at(K, 'dzh', dzh, dzhOff, 3 * n));
     },
+    softmaxCrossEntropy(dLogits, logits, targets, rows, classes, scale): LossResult {
+      const K = 'softmaxCrossEntropy';
+      if (!sizes(K, rows, classes) || !all(dLogits, logits)) {
+        calls.reference++;
+        return ref.softmaxCrossEntropy(dLogits, logits, targets, rows, classes, scale);
+      }
+      const n = rows * classes;
+      const pd = at(K, 'dLogits', dLogits, 0, n);
+      const px = at(K, 'logits', logits, 0, n);
+      if (targets.length < rows) throw new RangeError(`${K}: targets has ${targets.length} values, expected ${rows} (one per row)`);
+      // [results 16 B][exponentials: classes float64][targets: rows int32]
+      const base = lossArea(16 + 8 * classes + 4 * rows);
+      const pt = base + 16 + 8 * classes;
+      const tg = new Int32Array(mem.buffer, pt, rows);
+      for (let r = 0; r < rows; r++) {
+        const t = targets[r]!;
+        if (t < 0) {
+          tg[r] = -1;
+        } else {
+          checkTarget(t, r, classes); // an index past the row would read and write other buffers
+          tg[r] = t;
+        }
+      }
+      calls.wasm++;
+      const sum = ex.softmaxCrossEntropy(pd, px, pt, rows, classes, scale, base + 16, base);
+      const res = new Int32Array(mem.buffer, base, 2);
+      return { sum, count: res[0]!, correct: res[1]! };
+    },
+    meanSquaredError(dPred, pred, targets, rows, size, scale, mask): LossResult {
+      const K = 'meanSquaredError';
+      // Targets must be float32 and a mask bytes for the fast path to mean the same thing.
+      if (!sizes(K, rows, size) || !all(dPred, pred) || !(targets instanceof Float32Array) ||
+        (mask !== undefined && !(mask instanceof Uint8Array))) {
+        calls.reference++;
+        return ref.meanSquaredError(dPred, pred, targets, rows, size, scale, mask);
+      }
+      const n = rows * size;
+      const pd = at(K, 'dPred', dPred, 0, n);
+      const pp = at(K, 'pred', pred, 0, n);
+      if (targets.length < n) throw new RangeError(`${K}: targets has ${targets.length} floats, expected ${n}`);
+      if (mask && mask.length < rows) throw new RangeError(`${K}: mask has ${mask.length} values, expected ${rows}`);
+      // [results 16 B][targets: n float32, unless already in the arena][mask: rows bytes]
+      const here = inMemory(targets);
+      const base = lossArea(16 + (here ? 0 : 4 * n) + (mask ? rows : 0));
+      let pt = base + 16;
+      if (here) pt = targets.byteOffset;
+      else new Float32Array(mem.buffer, pt, n).set(targets.subarray(0, n));
+      const pm = base + 16 + (here ? 0 : 4 * n);
+      if (mask) new Uint8Array(mem.buffer, pm, rows).set(mask.subarray(0, rows));
+      calls.wasm++;
+      const sum = ex.meanSquaredError(pd, pp, pt, rows, size, scale, pm, mask ? 1 : 0, base);
+      return { sum, count: new Int32Array(mem.buffer, base, 1)[0]!, correct: 0 };
+    },
+    adamUpdate(params, grads, m, v, start, end, s) {
+      const K = 'adamUpdate';
+      const n = sliceLength(K, start, end);
+      if (n === 0) return;
+      if (!all(params, grads, m, v)) {
+        calls.reference++;
+        ref.adamUpdate(params, grads, m, v, start, end, s);
+        return;
+      }
+      const flags = (s.decay ? 1 : 0) | (s.l2 !== 0 ? 2 : 0);
+      calls.wasm++;
+      ex.adamUpdate(
+        slice(K, 'params', params, start, end), slice(K, 'grads', grads, start, end), slice(K, 'exp_avg', m, start, end),
+        slice(K, 'exp_avg_sq', v, start, end), n, flags, s.shrink, s.l2, s.w1, s.beta2, s.w2, s.stepSize, s.bc2Sqrt, s.eps,
+      );
+    },
+    sgdUpdate(params, grads, buf, start, end, s) {
+      const K = 'sgdUpdate';
+      const n = sliceLength(K, start, end);
+      if (n === 0) return;
+      if (!all(params, grads) || (buf && !inMemory(buf))) {
+        calls.reference++;
+        ref.sgdUpdate(params, grads, buf, start, end, s);
+        return;
+      }
+      const flags = (buf ? 1 : 0) | (s.first ? 2 : 0) | (s.nesterov ? 4 : 0) | (s.weightDecay !== 0 ? 8 : 0);
+      calls.wasm++;
+      ex.sgdUpdate(
+        slice(K, 'params', params, start, end), slice(K, 'grads', grads, start, end),
+        buf ? slice(K, 'momentum_buffer', buf, start, end) : 0, n, flags, s.lr, s.weightDecay, s.momentum, s.keep,
+      );
+    },
+    rmspropUpdate(params, grads, sq, buf, ga, start, end, s) {
+      const K = 'rmspropUpdate';
+      const n = sliceLength(K, start, end);
+      if (n === 0) return;
+      if (!all(params, grads, sq) || (buf && !inMemory(buf)) || (ga && !inMemory(ga))) {
+        calls.reference++;
+        ref.rmspropUpdate(params, grads, sq, buf, ga, start, end, s);
+        return;
+      }
+      const flags = (buf ? 1 : 0) | (ga ? 2 : 0) | (s.weightDecay !== 0 ? 4 : 0);
+      calls.wasm++;
+      ex.rmspropUpdate(
+        slice(K, 'params', params, start, end), slice(K, 'grads', grads, start, end), slice(K, 'square_avg', sq, start, end),
+        buf ? slice(K, 'momentum_buffer', buf, start, end) : 0, ga ? slice(K, 'grad_avg', ga, start, end) : 0,
+        n, flags, s.lr, s.alpha, s.w, s.eps, s.weightDecay, s.momentum,
+      );
+    },
     memory: mem,
     calls,
+    math: { expF64: ex.expF64, logF64: ex.logF64, expF64Array: ex.expF64Array },
   };
   instances.set(mem, k);
   return k;

@@ -3,66 +3,24 @@
  * write d(loss)/d(input) already multiplied by `scale`: the trainer passes
  * scale = 1 / (number of loss terms in the GLOBAL batch), so the gradients that shards compute
  * independently add up to the gradient of the mean over the whole batch.
+ *
+ * The loops are kernels (kernels/loss.ts, the TypeScript reference; asm/loss.ts, WebAssembly):
+ * these go through the active kernel table. Both paths give the same bits.
  */
+import { kernels } from '../kernels/index.js';
+import type { LossResult } from '../kernels/loss.js';
 
-export interface LossResult {
-  /** Sum of the per-row losses (float64). */
-  sum: number;
-  /** Rows that counted (targets that were not ignored). */
-  count: number;
-  /** Rows whose arg-max equals the target (classification only). */
-  correct: number;
-}
-
-let expBuf = new Float64Array(0);
-
-/** A float64 row of at least n values, reused across calls (grown, never per row). */
-function expRow(n: number): Float64Array {
-  if (expBuf.length < n) expBuf = new Float64Array(n);
-  return expBuf;
-}
+export type { LossResult };
 
 /**
- * Softmax cross-entropy, one row of `logits` [rows, classes] per target; target -1 is ignored
- * (padding) and gets a zero gradient. dLogits may alias logits.
+ * Softmax cross-entropy, one row of `logits` [rows, classes] per target; a negative target
+ * (-1) is ignored (padding) and gets a zero gradient; any other target must be a class index
+ * (RangeError). dLogits may alias logits.
  */
 export function softmaxCrossEntropy(
   dLogits: Float32Array, logits: Float32Array, targets: ArrayLike<number>, rows: number, classes: number, scale: number,
 ): LossResult {
-  let sum = 0;
-  let count = 0;
-  let correct = 0;
-  for (let r = 0; r < rows; r++) {
-    const o = r * classes;
-    const t = targets[r]!;
-    if (t < 0) {
-      dLogits.fill(0, o, o + classes);
-      continue;
-    }
-    let max = -Infinity;
-    let arg = 0;
-    for (let j = 0; j < classes; j++) {
-      const v = logits[o + j]!;
-      if (v > max) { max = v; arg = j; }
-    }
-    const lt = logits[o + t]!; // read before dLogits (which may alias logits) is written
-    // log-sum-exp in float64: the loss must not lose digits to float32 on large vocabularies.
-    // The exponentials are kept (in float64) for the gradient: one exp per logit.
-    const e = expRow(classes);
-    let z = 0;
-    for (let j = 0; j < classes; j++) {
-      const v = Math.exp(logits[o + j]! - max);
-      e[j] = v;
-      z += v;
-    }
-    sum += Math.log(z) + max - lt;
-    count++;
-    if (arg === t) correct++;
-    const inv = 1 / z;
-    for (let j = 0; j < classes; j++) dLogits[o + j] = e[j]! * inv * scale;
-    dLogits[o + t]! -= scale;
-  }
-  return { sum, count, correct };
+  return kernels.softmaxCrossEntropy(dLogits, logits, targets, rows, classes, scale);
 }
 
 /**
@@ -73,20 +31,5 @@ export function meanSquaredError(
   dPred: Float32Array, pred: Float32Array, targets: ArrayLike<number>, rows: number, size: number, scale: number,
   mask?: ArrayLike<number>,
 ): LossResult {
-  let sum = 0;
-  let count = 0;
-  for (let r = 0; r < rows; r++) {
-    const o = r * size;
-    if (mask && mask[r] === 0) {
-      dPred.fill(0, o, o + size);
-      continue;
-    }
-    for (let j = 0; j < size; j++) {
-      const e = pred[o + j]! - targets[o + j]!;
-      sum += e * e;
-      dPred[o + j] = 2 * e * scale;
-    }
-    count += size;
-  }
-  return { sum, count, correct: 0 };
+  return kernels.meanSquaredError(dPred, pred, targets, rows, size, scale, mask);
 }

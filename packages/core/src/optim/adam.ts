@@ -13,7 +13,10 @@
  * not to the raw sqrt(v). Stored values (p, m, v) are rounded to float32 when stored, and the
  * rounded moments are what the update reads, as in torch; the rest is float64.
  * Each element depends only on its own p, g, m, v: any partition into slices gives the same bits.
+ * The element loop is a kernel (kernels/optimizers.ts; WebAssembly: asm/optimizers.ts).
  */
+import { kernels } from '../kernels/index.js';
+import type { AdamScalars } from '../kernels/optimizers.js';
 import { checkUpdateArgs, definedOnly, knownKeys, nonNegativeNumber, positiveNumber, show, unitInterval } from './validate.js';
 
 export interface AdamOptions {
@@ -50,6 +53,25 @@ export function resolveAdamOptions(o: AdamOptions = {}, where = 'optimizer', dec
   return r;
 }
 
+/**
+ * The per-step scalars of one Adam (decoupled false) or AdamW update: computed once per call
+ * from (t, lr) only, so every slice of a step sees the same values.
+ */
+export function adamScalars(o: ResolvedAdamOptions, decoupled: boolean, t: number, lr: number): AdamScalars {
+  const { beta1, beta2, eps, weightDecay } = o;
+  return {
+    decay: decoupled && weightDecay !== 0,
+    shrink: decoupled ? 1 - lr * weightDecay : 1,
+    l2: decoupled ? 0 : weightDecay,
+    w1: 1 - beta1,
+    beta2,
+    w2: 1 - beta2,
+    stepSize: lr / (1 - beta1 ** t),
+    bc2Sqrt: Math.sqrt(1 - beta2 ** t),
+    eps,
+  };
+}
+
 /** One Adam update of params[start, end); states = [exp_avg, exp_avg_sq]; t is 1-based. */
 export function adamStep(
   o: ResolvedAdamOptions,
@@ -62,7 +84,7 @@ export function adamStep(
   lr: number,
 ): void {
   checkUpdateArgs('adam.update', params, grads, states, 2, start, end, t, lr);
-  adamLoop(o, false, params, grads, states[0]!, states[1]!, start, end, t, lr);
+  kernels.adamUpdate(params, grads, states[0]!, states[1]!, start, end, adamScalars(o, false, t, lr));
 }
 
 /** One AdamW update of params[start, end); states = [exp_avg, exp_avg_sq]; t is 1-based. */
@@ -77,40 +99,5 @@ export function adamwStep(
   lr: number,
 ): void {
   checkUpdateArgs('adamw.update', params, grads, states, 2, start, end, t, lr);
-  adamLoop(o, true, params, grads, states[0]!, states[1]!, start, end, t, lr);
-}
-
-function adamLoop(
-  o: ResolvedAdamOptions,
-  decoupled: boolean,
-  params: Float32Array, // [n]
-  grads: Float32Array, // [n]
-  m: Float32Array, // [n] exp_avg
-  v: Float32Array, // [n] exp_avg_sq
-  start: number,
-  end: number,
-  t: number,
-  lr: number,
-): void {
-  const { beta1, beta2, eps, weightDecay } = o;
-  // Scalars computed once per call from (t, lr) only, so every slice sees the same values.
-  const stepSize = lr / (1 - beta1 ** t);
-  const bc2Sqrt = Math.sqrt(1 - beta2 ** t);
-  const w1 = 1 - beta1;
-  const w2 = 1 - beta2;
-  const l2 = decoupled ? 0 : weightDecay;
-  const shrink = decoupled ? 1 - lr * weightDecay : 1;
-  const decay = decoupled && weightDecay !== 0;
-  for (let i = start; i < end; i++) {
-    let p = params[i]!;
-    let g = grads[i]!;
-    if (decay) p = Math.fround(p * shrink);
-    if (l2 !== 0) g += l2 * p;
-    const mi = m[i]!;
-    const mNew = Math.fround(mi + w1 * (g - mi));
-    const vNew = Math.fround(beta2 * v[i]! + w2 * g * g);
-    m[i] = mNew;
-    v[i] = vNew;
-    params[i] = p - stepSize * (mNew / (Math.sqrt(vNew) / bc2Sqrt + eps));
-  }
+  kernels.adamUpdate(params, grads, states[0]!, states[1]!, start, end, adamScalars(o, true, t, lr));
 }

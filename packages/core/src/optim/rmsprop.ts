@@ -15,7 +15,10 @@
  * One deliberate difference: in the centered variant, sq - ga*ga can come out a few ulps below
  * zero after rounding (a nearly constant gradient); torch then produces NaN, here it is
  * clamped to 0. Each element depends only on its own values: slices give the same bits.
+ * The element loop is a kernel (kernels/optimizers.ts; WebAssembly: asm/optimizers.ts).
  */
+import { kernels } from '../kernels/index.js';
+import type { RmspropScalars } from '../kernels/optimizers.js';
 import { booleanOption, checkUpdateArgs, definedOnly, knownKeys, nonNegativeNumber, positiveNumber, show, unitInterval } from './validate.js';
 
 export interface RmspropOptions {
@@ -72,35 +75,13 @@ export function rmspropStep(
   const centered = o.centered;
   const count = 1 + (useMomentum ? 1 : 0) + (centered ? 1 : 0);
   checkUpdateArgs('rmsprop.update', params, grads, states, count, start, end, t, lr);
-  const sq = states[0]!; // [n] square_avg
-  // Unused buffers alias square_avg so the loop needs no per-element undefined checks; they are
-  // only read or written behind the constant flags.
-  const buf = useMomentum ? states[1]! : sq; // [n] momentum_buffer
-  const ga = centered ? states[useMomentum ? 2 : 1]! : sq; // [n] grad_avg
-  const { alpha, eps, weightDecay: wd, momentum: mu } = o;
-  const w = 1 - alpha;
-  for (let i = start; i < end; i++) {
-    const p = params[i]!;
-    let g = grads[i]!;
-    if (wd !== 0) g += wd * p;
-    const s = Math.fround(alpha * sq[i]! + w * g * g);
-    sq[i] = s;
-    let avg: number;
-    if (centered) {
-      const a = ga[i]!;
-      const gaNew = Math.fround(a + w * (g - a));
-      ga[i] = gaNew;
-      const variance = s - gaNew * gaNew;
-      avg = Math.sqrt(variance > 0 ? variance : 0) + eps;
-    } else {
-      avg = Math.sqrt(s) + eps;
-    }
-    if (useMomentum) {
-      const b = Math.fround(mu * buf[i]! + g / avg);
-      buf[i] = b;
-      params[i] = p - lr * b;
-    } else {
-      params[i] = p - lr * (g / avg);
-    }
-  }
+  kernels.rmspropUpdate(
+    params, grads, states[0]!, useMomentum ? states[1]! : null, centered ? states[useMomentum ? 2 : 1]! : null,
+    start, end, rmspropScalars(o, lr),
+  );
+}
+
+/** The per-step scalars of one RMSprop update (the same for every slice of a step). */
+export function rmspropScalars(o: ResolvedRmspropOptions, lr: number): RmspropScalars {
+  return { lr, alpha: o.alpha, w: 1 - o.alpha, eps: o.eps, weightDecay: o.weightDecay, momentum: o.momentum };
 }

@@ -11,7 +11,10 @@
  * Arithmetic is float64 between loads and stores; every stored value (p, buf) is rounded to
  * float32 as PyTorch stores it, and the rounded buffer is what the update uses.
  * Each element depends only on its own p, g, buf: any partition into slices gives the same bits.
+ * The element loop is a kernel (kernels/optimizers.ts; WebAssembly: asm/optimizers.ts).
  */
+import { kernels } from '../kernels/index.js';
+import type { SgdScalars } from '../kernels/optimizers.js';
 import { booleanOption, checkUpdateArgs, definedOnly, knownKeys, nonNegativeNumber, positiveNumber, show } from './validate.js';
 
 export interface SgdOptions {
@@ -67,28 +70,10 @@ export function sgdStep(
 ): void {
   const count = o.momentum !== 0 ? 1 : 0;
   checkUpdateArgs('sgd.update', params, grads, states, count, start, end, t, lr);
-  const wd = o.weightDecay;
-  if (count === 0) {
-    for (let i = start; i < end; i++) {
-      const p = params[i]!;
-      let g = grads[i]!;
-      if (wd !== 0) g += wd * p;
-      params[i] = p - lr * g;
-    }
-    return;
-  }
-  const buf = states[0]!; // [n]
-  const mu = o.momentum;
-  const keep = 1 - o.dampening;
-  const first = t === 1;
-  const nesterov = o.nesterov;
-  for (let i = start; i < end; i++) {
-    const p = params[i]!;
-    let g = grads[i]!;
-    if (wd !== 0) g += wd * p;
-    const b = Math.fround(first ? g : mu * buf[i]! + keep * g);
-    buf[i] = b;
-    const d = nesterov ? g + mu * b : b;
-    params[i] = p - lr * d;
-  }
+  kernels.sgdUpdate(params, grads, count ? states[0]! : null, start, end, sgdScalars(o, t, lr));
+}
+
+/** The per-step scalars of one SGD update (the same for every slice of a step). */
+export function sgdScalars(o: ResolvedSgdOptions, t: number, lr: number): SgdScalars {
+  return { lr, weightDecay: o.weightDecay, momentum: o.momentum, keep: 1 - o.dampening, first: t === 1, nesterov: o.nesterov };
 }
