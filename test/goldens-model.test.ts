@@ -2,24 +2,17 @@
  * PyTorch's `model_*` goldens: one-hot tokens → recurrent stack → linear head → mean softmax
  * cross-entropy, one Adam step. Run through weft's real training step (LocalTrainer), with one
  * shard and with several: the loss, every gradient by name and every parameter after the step
- * must match PyTorch.
+ * must match PyTorch, on both kernel paths.
  */
-import { describe, it, expect } from 'vitest';
+import { it, expect } from 'vitest';
+import { forEachKernelPath } from './helpers/kernel-paths.js';
 import { LocalTrainer, SequenceModel, gatherBatch } from '@weft/core';
 import { compareClose, expectAllClose, loadGolden, listGoldens } from './helpers/compare.js';
-import { goldenModelConfig, stateDict, tokenDataset, values, type GoldenModelCase } from './helpers/golden-model.js';
-
-interface ModelGolden extends GoldenModelCase {
-  steps: number;
-  inputs: number[];
-  targets: number[];
-  loss: number;
-  grads: Record<string, number[] | { value: number[] }>;
-}
+import { goldenModelConfig, stateDict, tokenDataset, values, type ModelGolden } from './helpers/golden-model.js';
 
 const cases = listGoldens('model_');
 
-describe('PyTorch model goldens (one Adam step)', () => {
+forEachKernelPath('PyTorch model goldens (one Adam step)', () => {
   it('finds the model goldens', () => {
     expect(cases.length).toBeGreaterThanOrEqual(2);
   });

@@ -2,13 +2,11 @@
  * The recurrent stack against PyTorch 2.11 (float64) on every stack case of the goldens
  * (rnn_*, lstm_*, gru_*): parameters loaded by name, forward compared on y, h_n, c_n; backward
  * with dL/dy = R, dL/dh_n = S, dL/dc_n = U compared on every parameter gradient by name and on
- * dL/dx. The stack computes in float32.
+ * dL/dx. The stack computes in float32; every case runs on both kernel paths.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  RecurrentStack, attachMemory, createSharedMemory, detachMemory, loadWasmKernels, setKernels,
-  useReferenceKernels, type CellKind, type WasmKernels,
-} from '@weft/core';
+import { expect, it } from 'vitest';
+import { RecurrentStack, type CellKind } from '@weft/core';
+import { forEachKernelPath } from './helpers/kernel-paths.js';
 import { compareClose, expectAllClose, listGoldens, loadGolden, type CloseReport } from './helpers/compare.js';
 
 interface Tensor { shape: number[]; value: number[] }
@@ -73,34 +71,9 @@ function checkCase(name: string): void {
   expectAllClose(reports);
 }
 
-describe('RecurrentStack matches PyTorch goldens', () => {
+forEachKernelPath('RecurrentStack matches PyTorch goldens', () => {
   it('finds the stack cases of every cell kind', () => {
     for (const k of ['rnn_', 'lstm_', 'gru_']) expect(cases.some((c) => c.startsWith(k)), k).toBe(true);
   });
   for (const name of cases) it(name, () => checkCase(name));
-});
-
-// The same on the WebAssembly kernels, with every buffer of the stack in the arena: all
-// products must then run in WebAssembly (none falls back to the reference).
-let wasm: WasmKernels | null = null;
-try {
-  wasm = loadWasmKernels(createSharedMemory(64));
-} catch {
-  wasm = null; // not built or no SIMD here: the reference run above still stands
-}
-
-describe.skipIf(!wasm)('RecurrentStack matches PyTorch goldens on the WebAssembly kernels', () => {
-  beforeAll(() => {
-    attachMemory(wasm!.memory);
-    setKernels(wasm!);
-  });
-  afterAll(() => {
-    useReferenceKernels();
-    detachMemory();
-  });
-  for (const name of cases) it(name, () => checkCase(name));
-  it('ran every product in WebAssembly', () => {
-    expect(wasm!.calls.wasm).toBeGreaterThan(0);
-    expect(wasm!.calls.reference).toBe(0);
-  });
 });

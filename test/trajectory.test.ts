@@ -5,14 +5,15 @@
  * workers-trajectory.test.ts). Every step's loss and pre-clip gradient norm, and the final
  * parameters, must follow PyTorch.
  */
-import { describe, it, expect } from 'vitest';
+import { it, expect } from 'vitest';
+import { forEachKernelPath } from './helpers/kernel-paths.js';
 import { LocalTrainer } from '@weft/core';
 import { compareClose, expectAllClose, loadGolden, listGoldens } from './helpers/compare.js';
 import { goldenModelConfig, stateDict, tokenDataset, trajectoryRows, values, type TrajectoryGolden } from './helpers/golden-model.js';
 
 const cases = listGoldens('trajectory_');
 
-describe('PyTorch training trajectories (40 steps, clipped Adam)', () => {
+forEachKernelPath('PyTorch training trajectories (40 steps, clipped Adam)', () => {
   it('finds the trajectory goldens', () => {
     expect(cases.length).toBeGreaterThanOrEqual(2);
   });

@@ -62,3 +62,11 @@ export function trajectoryRows(g: TrajectoryGolden, k: number): Int32Array {
   return Int32Array.from({ length: g.batch }, (_, i) => b * g.batch + i);
 }
 
+
+export interface ModelGolden extends GoldenModelCase {
+  steps: number;
+  inputs: number[];
+  targets: number[];
+  loss: number;
+  grads: Record<string, number[] | { value: number[] }>;
+}
