@@ -169,6 +169,17 @@ describe('weft CLI: bad input', () => {
     expect(readFileSync(path.join(out, 'model.weft')).equals(before)).toBe(false);
   });
 
+  it('--version prints the package version; no command is a usage error', async () => {
+    const { readFileSync: read } = await import('node:fs');
+    const pkg = JSON.parse(read(path.join(EXAMPLES, '../../packages/cli/package.json'), 'utf8'));
+    const v = weft(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toBe(pkg.version);
+    const none = weft([]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/Name a command/);
+  });
+
   it('usage errors: unknown flag, bad choice, option values', () => {
     const a = weft(['train', '--bogus-flag']);
     expect(a.code).toBe(2);

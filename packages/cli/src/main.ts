@@ -3,6 +3,7 @@
  * become one paragraph on stderr and an exit code (run/errors.ts); --json makes the last
  * stdout line the command's result as one JSON object.
  */
+import { createRequire } from 'node:module';
 import yargs, { type Argv } from 'yargs';
 import { describeFailure, EXIT } from './run/errors.js';
 import { Output } from './run/output.js';
@@ -16,6 +17,7 @@ import { exportCommand } from './commands/export.js';
 import { benchCommand, type BenchArgs } from './commands/bench.js';
 
 const KERNELS = ['auto', 'wasm', 'reference'] as const;
+const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 function dataOptions(y: Argv): Argv {
   return y
@@ -112,7 +114,7 @@ export async function main(argv: string[]): Promise<number> {
     .strict()
     .recommendCommands()
     .help()
-    .version(false)
+    .version(VERSION)
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err) throw err;
