@@ -39,6 +39,35 @@ describe('weft CLI: determinism and resume', () => {
     expect(sha(part)).toBe(sha(full));
   });
 
+  it('--resume refuses what would not continue the same run', () => {
+    const part = path.join(dir, 'part');
+    // A setting of the run itself.
+    const a = weft(['train', '--resume', part, '--lr', '0.5', '--steps', '16']);
+    expect(a.code).toBe(2);
+    expect(a.stderr).toMatch(/--lr cannot be given with --resume/);
+    // Changed training data.
+    const copy = path.join(dir, 'copy.jsonl');
+    writeFileSync(copy, readFileSync(ex('classify.jsonl')));
+    const run = path.join(dir, 'changed');
+    expect(weft(['train', ...small.map((x) => (x === ex('classify.jsonl') ? copy : x)), '--steps', '2', '--out', run]).code).toBe(0);
+    writeFileSync(copy, readFileSync(copy, 'utf8').replace('"label":"es"', '"label":"fr"'));
+    const b = weft(['train', '--resume', run, '--steps', '4']);
+    expect(b.code).toBe(1);
+    expect(b.stderr).toMatch(/copy\.jsonl is missing or has changed/);
+    // A longer run under a cosine schedule laid over the original length.
+    const cos = path.join(dir, 'cosine');
+    expect(weft(['train', ...small, '--schedule', 'cosine', '--epochs', '1', '--out', cos]).code).toBe(0);
+    const c = weft(['train', '--resume', cos, '--epochs', '3']);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toMatch(/cosine learning-rate schedule spans \d+ steps/);
+    // Another run's directory as --out.
+    const before = readFileSync(path.join(dir, 'full', 'model.weft'));
+    const d = weft(['train', '--resume', part, '--steps', '15', '--out', path.join(dir, 'full')]);
+    expect(d.code).toBe(1);
+    expect(d.stderr).toMatch(/already exists/);
+    expect(readFileSync(path.join(dir, 'full', 'model.weft')).equals(before)).toBe(true);
+  });
+
   it('lm with carried state resumes exactly too', () => {
     const lm = ['--task', 'lm', '--data', ex('lm.txt'), '--hidden', '16', '--layers', '1', '--seq-len', '16', '--batch', '4'];
     const full = path.join(dir, 'lmfull');

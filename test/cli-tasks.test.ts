@@ -3,7 +3,7 @@
  * files of every task — train briefly, then eval, predict, generate, inspect, export.
  */
 import { describe, it, expect, beforeAll } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadSafetensors } from '@weft/core';
 import { weft, tempDir, EXAMPLES } from './helpers/cli.js';
@@ -64,7 +64,39 @@ describe('weft CLI: every task end to end', () => {
     const out = path.join(dir, 'csv');
     const r = weft(['train', '--task', 'classify', '--data', ex('classify.csv'), '--text-column', 'text', '--label-column', 'label', '--hidden', '8', '--layers', '1', '--steps', '3', '--out', out, '--json']);
     expect(r.code).toBe(0);
-    expect(r.json.metrics.accuracy).toBeGreaterThanOrEqual(0);
+    // The result's metrics are those of the final validation written to metrics.jsonl.
+    const lastValid = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.split === 'valid').pop();
+    expect(lastValid.step).toBe(3);
+    expect(r.json.metrics.loss).toBe(lastValid.loss);
+    expect(r.json.metrics.accuracy).toBe(lastValid.accuracy);
+    // The model evaluates on the whole file with the CSV's own label set.
+    const e = weft(['eval', '--model', out, '--data', ex('classify.csv'), '--json']);
+    expect(e.code).toBe(0);
+    expect(e.json.classes.map((c: { label: string }) => c.label)).toEqual(['neg', 'pos']);
+  });
+
+  it('predict from a CSV file reads the text column; a model of number sequences predicts from "sequence" records', () => {
+    const csvModel = path.join(dir, 'csv');
+    const p = weft(['predict', '--model', csvModel, '--data', ex('classify.csv'), '--text-column', 'text', '--json']);
+    expect(p.code).toBe(0);
+    expect(p.json.predictions).toHaveLength(200);
+    expect(p.json.predictions.some((x: { input: string }) => x.input === 'text')).toBe(false); // not the header
+    const seqFile = path.join(dir, 'seq.jsonl');
+    const lines = Array.from({ length: 40 }, (_, i) => {
+      const s = i % 2 ? 1 : -1;
+      return JSON.stringify({ sequence: Array.from({ length: 3 + (i % 4) }, (_, t) => [s * (0.5 + t / 10), 0.1 * t]), label: s > 0 ? 'up' : 'down' });
+    });
+    writeFileSync(seqFile, lines.join('\n') + '\n');
+    const out = path.join(dir, 'seq');
+    expect(weft(['train', '--task', 'classify', '--data', seqFile, '--hidden', '8', '--layers', '1', '--epochs', '20', '--lr', '0.03', '--out', out, '--json']).code).toBe(0);
+    const q = weft(['predict', '--model', out, '--data', seqFile, '--json']);
+    expect(q.code).toBe(0);
+    expect(q.json.predictions).toHaveLength(40);
+    const right = q.json.predictions.filter((x: { label: string }, i: number) => x.label === (i % 2 ? 'up' : 'down')).length;
+    expect(right).toBeGreaterThan(30); // the sign of the first feature is easy to learn
+    const t = weft(['predict', '--model', out, '--text', 'abc']);
+    expect(t.code).toBe(1);
+    expect(t.stderr).toMatch(/number sequences; give --data FILE\.jsonl/);
   });
 
   it('learning-rate schedule: linear warm-up, then cosine decay, as the step events show', () => {

@@ -64,6 +64,20 @@ describe('fit', () => {
     }
   });
 
+  it('`steps` ending exactly at an epoch boundary reports that epoch\'s loss, not NaN', async () => {
+    const perEpoch = epochBatches(data.count, 8, cfg.seed!, 0).length;
+    const t = new Trainer({ ...cfg, workers: 2, kernels: 'reference' });
+    try {
+      const r = await t.fit(data, { epochs: 5, steps: perEpoch });
+      expect(r.steps).toBe(perEpoch);
+      expect(r.epochs).toHaveLength(1);
+      expect(Number.isFinite(r.loss)).toBe(true);
+      expect(r.loss).toBe(r.epochs[0]!.loss);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('aborting stops before the next step and leaves finite, consistent weights', async () => {
     const t = new Trainer({ ...cfg, workers: 2, kernels: 'reference' });
     const ac = new AbortController();

@@ -83,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
   // Every handler: its parsed flags (yargs gives camelCase keys too) and where to write.
   const run = <T>(fn: (args: T, out: Output) => Promise<number>) => async (args: Record<string, unknown>) => {
     json = Boolean(args.json);
-    code = await fn(args as T, new Output(json));
+    code = await fn({ ...args, rawArgv: argv } as T, new Output(json));
   };
   const cli = yargs(argv)
     .scriptName('weft')

@@ -156,6 +156,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
           epochSteps++;
           if (!r.skipped) { sum += r.loss * r.count; n += r.count; }
         }
+        // A cut at an epoch's first batch ran nothing of it: the last loss is the previous epoch's.
+        if (cut && epochSteps === 0) break;
         lastLoss = n ? sum / n : NaN;
         if (cut) break;
         o.signal?.throwIfAborted();

@@ -4,7 +4,7 @@
  * file with one input per line (for tag: tokens separated by spaces); for regress a CSV
  * series, predicted window by window.
  */
-import { encodeClassifyInputs, encodeTagInputs, parseJsonLines, readTextFile, splitLines, FieldReader, denormalize, DataError } from '../data/index.js';
+import { encodeClassifyInputs, encodeTagInputs, parseJsonLines, parseCsv, columnIndex, readTextFile, splitLines, FieldReader, denormalize, DataError } from '../data/index.js';
 import { loadModel, predictAll, softmaxRow } from '../run/model.js';
 import { loadEvalData } from '../run/task.js';
 import { InputError } from '../run/errors.js';
@@ -21,6 +21,11 @@ export interface PredictArgs {
 function readInputs(a: PredictArgs, field: string): string[] {
   if (a.text?.length) return a.text;
   if (a.data === undefined) throw new InputError('give the inputs with --text "..." (repeatable) or --data FILE');
+  if (a.data.endsWith('.csv')) {
+    const t = parseCsv(a.data, readTextFile(a.data));
+    const k = columnIndex(t, field, '--text-column');
+    return t.rows.map((r) => r.cells[k]!);
+  }
   if (a.data.endsWith('.jsonl')) {
     const r = new FieldReader(a.data);
     return parseJsonLines(a.data, readTextFile(a.data)).map((rec) => {
@@ -39,18 +44,31 @@ export async function predictCommand(a: PredictArgs, out: Output): Promise<numbe
   const meta = run.config.meta;
   const O = model.config.outputSize;
   if (meta.task === 'classify') {
-    if (meta.input.kind !== 'chars') throw new InputError(`${run.file}: this model reads number sequences; predict with --data FILE.jsonl holding "sequence" fields`);
-    const texts = readInputs(a, a.textColumn ?? 'text');
-    const inputs = texts.map((t) => (meta.input.kind === 'chars' && meta.input.lowercase ? t.toLowerCase() : t));
-    const d = encodeClassifyInputs(meta, inputs);
+    let shown: (string | number[][])[];
+    let d;
+    if (meta.input.kind === 'chars') {
+      const texts = readInputs(a, a.textColumn ?? 'text');
+      shown = texts;
+      d = encodeClassifyInputs(meta, meta.input.lowercase ? texts.map((t) => t.toLowerCase()) : texts);
+    } else {
+      // A model of number sequences: JSONL records with a "sequence" field of steps.
+      if (a.data === undefined || !a.data.endsWith('.jsonl')) {
+        throw new InputError(`${run.file}: this model reads number sequences; give --data FILE.jsonl with a "sequence" field ([[numbers], ...]) on each line`);
+      }
+      const r = new FieldReader(a.data);
+      const size = meta.input.size;
+      shown = parseJsonLines(a.data, readTextFile(a.data)).map((rec) => r.matrix(rec, 'sequence', size, `as the model (${size} per step)`));
+      d = encodeClassifyInputs(meta, shown);
+    }
     const y = predictAll(model, d);
-    const predictions = texts.map((text, i) => {
+    const predictions = shown.map((text, i) => {
       const p = softmaxRow(y, i * O, O);
       let k = 0;
       for (let j = 1; j < O; j++) if (p[j]! > p[k]!) k = j;
       return { input: text, label: meta.labels[k]!, probability: p[k]!, probabilities: Object.fromEntries(meta.labels.map((l, j) => [l, p[j]!])) };
     });
-    out.result({ command: 'predict', model: run.file, predictions }, predictions.map((p) => `${p.input}\t${p.label}\t${p.probability.toFixed(3)}`).join('\n'));
+    const label = (x: string | number[][]) => (typeof x === 'string' ? x : `[${x.length} steps]`);
+    out.result({ command: 'predict', model: run.file, predictions }, predictions.map((p) => `${label(p.input)}\t${p.label}\t${p.probability.toFixed(3)}`).join('\n'));
     return 0;
   }
   if (meta.task === 'tag') {

@@ -3,11 +3,12 @@
  * run directory. Progress goes to the terminal as a live bar, to pipes as plain lines, and with
  * --json as one JSON object per event, the result last.
  */
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { trainBatches, modelLayout, resolveTrainConfig, type ResolvedTrainConfig, type SequenceDataset, type TrainConfig } from '@weft/core';
 import { Trainer } from '@weft/workers';
-import { ProgressReporter, renderCurvesHtml, type MetricRecord } from '../report/index.js';
+import { ProgressReporter, readMetrics, renderCurvesHtml, type MetricRecord } from '../report/index.js';
 import { loadTrainData, modelConfigFor, type DataFlags, type ModelFlags, type RunData } from '../run/task.js';
 import { BEST_NAME, CHECKPOINT_NAME, loadRun, saveRun, type RunConfig, type RunProgress } from '../run/checkpoint.js';
 import { EXIT, InputError, UsageError } from '../run/errors.js';
@@ -35,6 +36,8 @@ export interface TrainArgs extends DataFlags, ModelFlags {
   out?: string;
   resume?: string;
   force?: boolean;
+  /** The command line as given (to tell flags the user named from defaults). */
+  rawArgv?: readonly string[];
   kernels: 'auto' | 'wasm' | 'reference';
 }
 
@@ -83,23 +86,67 @@ interface Plan {
   resume?: ReturnType<typeof loadRun>;
 }
 
-function plan(a: TrainArgs): Plan {
-  if (a.resume !== undefined) {
-    const resume = loadRun(a.resume);
-    const c = resume.config;
-    const flags = c.data.flags;
-    const data = loadTrainData(flags);
-    if (JSON.stringify(data.meta) !== JSON.stringify(c.meta)) {
-      throw new InputError(`${resume.file}: the training data (${c.data.file ?? 'names'}) has changed since this checkpoint was written; resuming would not continue the same run`);
-    }
-    const config: RunConfig = {
-      ...c,
-      epochs: a.epochs ?? c.epochs,
-      steps: a.steps ?? c.steps,
-    };
-    const outDir = a.out ?? path.dirname(resume.file);
-    return { config, data, outDir, resume };
+/** What may be given with --resume: how long to go on, where, and how (never what to train). */
+export const RESUME_FLAGS = ['resume', 'epochs', 'steps', 'patience', 'out', 'force', 'workers', 'kernels', 'json'];
+
+/** The flags named on the command line (`--lr 0.1`, `--lr=0.1`, `--no-bidirectional`). */
+function givenFlags(raw: readonly string[]): string[] {
+  return raw.filter((t) => t.startsWith('--') && t.length > 2).map((t) => t.slice(2).split('=')[0]!.replace(/^no-/, ''));
+}
+
+/** SHA-256 of a data file's bytes, so a resumed run can tell whether its data changed. */
+function fileSha256(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+function dataFingerprint(f: DataFlags): RunConfig['data']['sha256'] {
+  const out: Record<string, string> = {};
+  if (f.data) out.data = fileSha256(f.data);
+  if (f.valid) out.valid = fileSha256(f.valid);
+  return out;
+}
+
+function planResume(a: TrainArgs): Plan {
+  const bad = givenFlags(a.rawArgv ?? []).filter((k) => !RESUME_FLAGS.includes(k) && !RESUME_FLAGS.includes(camelToKebab(k)));
+  if (bad.length) {
+    throw new UsageError(`--${bad[0]} cannot be given with --resume: a resumed run keeps the settings and data of its checkpoint; with --resume only ${RESUME_FLAGS.filter((k) => k !== 'resume').map((k) => `--${k}`).join(', ')} may be given`);
   }
+  const resume = loadRun(a.resume);
+  const c = resume.config;
+  const flags = c.data.flags;
+  for (const [k, sha] of Object.entries(c.data.sha256 ?? {})) {
+    const file = (flags as unknown as Record<string, string>)[k]!;
+    if (!existsSync(file) || fileSha256(file) !== sha) {
+      throw new InputError(`${resume.file}: its ${k === 'data' ? 'training' : 'validation'} data ${file} is missing or has changed since the checkpoint was written; resuming would not continue the same run`);
+    }
+  }
+  const data = loadTrainData(flags);
+  if (JSON.stringify(data.meta) !== JSON.stringify(c.meta)) {
+    throw new InputError(`${resume.file}: the training data (${c.data.file ?? 'names'}) has changed since this checkpoint was written; resuming would not continue the same run`);
+  }
+  const config: RunConfig = { ...c, epochs: a.epochs ?? c.epochs, steps: a.steps ?? c.steps, patience: a.patience ?? c.patience };
+  // A cosine or linear schedule is laid over the run's length: a longer run would go on at its final rate.
+  const sched = c.train.schedule;
+  if (sched && (sched.kind === 'cosine' || sched.kind === 'linear')) {
+    const stepsPerEpoch = trainBatches(data.train, c.train, 0).length;
+    const total = Math.min(config.steps ?? Infinity, (config.epochs ?? Infinity) * stepsPerEpoch);
+    if (total !== sched.totalSteps) {
+      throw new UsageError(`this run's ${sched.kind} learning-rate schedule spans ${sched.totalSteps} steps; --epochs/--steps would make the run ${Number.isFinite(total) ? total : 'unbounded'} steps long. Resume with the run's length, or start a new run`);
+    }
+  }
+  const outDir = a.out ?? path.dirname(resume.file);
+  if (path.resolve(outDir) !== path.resolve(path.dirname(resume.file)) && existsSync(path.join(outDir, CHECKPOINT_NAME)) && !a.force) {
+    throw new InputError(`${path.join(outDir, CHECKPOINT_NAME)} already exists: choose another --out, or replace it with --force`);
+  }
+  return { config, data, outDir, resume };
+}
+
+function camelToKebab(k: string): string {
+  return k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+function plan(a: TrainArgs): Plan {
+  if (a.resume !== undefined) return planResume(a);
   const data = loadTrainData(a);
   a = withTaskDefaults(a, data.task);
   const lm = data.task === 'lm';
@@ -108,7 +155,7 @@ function plan(a: TrainArgs): Plan {
   const stepsPerEpoch = lm ? Math.floor(data.train.count / batchSize) : Math.ceil(data.train.count / batchSize);
   const totalSteps = Math.min(a.steps ?? Infinity, epochs * stepsPerEpoch);
   const trainCfg: TrainConfig = {
-    model: modelConfigFor(data.task, data.meta, a),
+    model: modelConfigFor(data.meta, a),
     optimizer: optimizerSpec(a),
     schedule: scheduleSpec(a, stepsPerEpoch, totalSteps),
     batchSize,
@@ -121,7 +168,7 @@ function plan(a: TrainArgs): Plan {
   const train: ResolvedTrainConfig = resolveTrainConfig(trainCfg);
   const config: RunConfig = {
     kind: 'weft-run', task: data.task, meta: data.meta, train, epochs, steps: a.steps ?? null, patience: a.patience ?? null,
-    data: { file: a.data ?? null, valid: a.valid ?? null, flags: dataFlags(a) },
+    data: { file: a.data ?? null, valid: a.valid ?? null, flags: dataFlags(a), sha256: dataFingerprint(a) },
   };
   const outDir = a.out ?? freshRunDir(path.join('runs', data.task));
   if (a.out !== undefined && existsSync(path.join(outDir, CHECKPOINT_NAME)) && !a.force) {
@@ -134,6 +181,8 @@ function dataFlags(a: TrainArgs): DataFlags {
   const keys: (keyof DataFlags)[] = ['task', 'data', 'valid', 'validFraction', 'seed', 'textColumn', 'labelColumn', 'maxLen', 'lowercase', 'seqLen', 'window', 'horizon', 'inputs', 'targets', 'perStep', 'batch'];
   const f: Record<string, unknown> = {};
   for (const k of keys) if (a[k] !== undefined) f[k] = a[k];
+  // Absolute, so --resume finds the files from any working directory.
+  for (const k of ['data', 'valid'] as const) if (typeof f[k] === 'string') f[k] = path.resolve(f[k] as string);
   return f as unknown as DataFlags;
 }
 
@@ -166,7 +215,6 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
   const { config, data } = p;
   const cfg = config.train;
   if (!data.valid && config.patience !== null) throw new UsageError('--patience needs validation data (--valid FILE or --valid-fraction above 0)');
-  mkdirSync(p.outDir, { recursive: true });
   const ckptFile = path.join(p.outDir, CHECKPOINT_NAME);
   const bestFile = path.join(p.outDir, BEST_NAME);
   const metricsFile = path.join(p.outDir, 'metrics.jsonl');
@@ -177,7 +225,11 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
   if (data.ambiguous) out.info(`  ${data.ambiguous.length} names are on both lists and kept with both labels (ambiguous), e.g. ${data.ambiguous.slice(0, 5).join(', ')}`);
   if (data.valid) out.info(`  validation: ${data.valid.count} sequences`);
 
+  // The trainer checks its options (--workers ...) before anything is written.
   const trainer = new Trainer({ ...cfg, workers: a.workers, kernels: a.kernels });
+  mkdirSync(p.outDir, { recursive: true });
+  // A replaced run (--force) leaves nothing of the old one behind: no stale best.weft or metrics.
+  if (!p.resume) for (const f of [bestFile, metricsFile, curvesFile]) rmSync(f, { force: true });
   let interrupted = false;
   const onSigint = () => {
     if (interrupted) process.exit(EXIT.interrupted); // a second Ctrl-C does not wait
@@ -190,8 +242,6 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
       await trainer.setState({ step: p.resume.step, params: p.resume.params, optimizer: p.resume.optimizer!, carry: p.resume.progress.carry });
       progress = { ...p.resume.progress };
       out.info(`  resuming ${p.resume.file} at step ${p.resume.step} (epoch ${progress.epoch + 1}, batch ${progress.batch + 1})`);
-    } else if (existsSync(metricsFile)) {
-      writeFileSync(metricsFile, '');
     }
     await trainer.start();
     out.info(`  model: ${describeModel(cfg)}, ${layout.size.toLocaleString('en-US')} parameters; ${trainer.workers} workers, ${trainer.kernels} kernels; saving to ${p.outDir}`);
@@ -288,14 +338,8 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
 }
 
 function writeCurves(file: string, metricsFile: string): void {
-  void metricsFile;
-  const records = readMetricsSafe(metricsFile);
+  const records = existsSync(metricsFile) ? readMetrics(metricsFile) : [];
   writeFileAtomicSync(file, new TextEncoder().encode(renderCurvesHtml(records, { title: `weft: ${path.basename(path.dirname(file))}` })));
-}
-
-import { readMetrics } from '../report/index.js';
-function readMetricsSafe(file: string): MetricRecord[] {
-  return existsSync(file) ? readMetrics(file) : [];
 }
 
 function fmt(x: number): string {

@@ -28,7 +28,7 @@ export interface RunConfig {
   steps: number | null;
   patience: number | null;
   /** The data the run was trained on (for messages and resume). */
-  data: { file: string | null; valid: string | null; flags: DataFlags };
+  data: { file: string | null; valid: string | null; flags: DataFlags; sha256?: { data?: string; valid?: string } };
 }
 
 /** Where training stands (`extra`). */

@@ -128,7 +128,7 @@ export interface ModelFlags {
 }
 
 /** The model a task's data calls for, shaped by the flags. */
-export function modelConfigFor(task: TaskName, meta: DataMeta, m: ModelFlags): ModelConfig {
+export function modelConfigFor(meta: DataMeta, m: ModelFlags): ModelConfig {
   const causal = meta.task === 'lm';
   const bidirectional = m.bidirectional ?? !(causal || meta.task === 'regress');
   if (causal && bidirectional) {
@@ -143,7 +143,6 @@ export function modelConfigFor(task: TaskName, meta: DataMeta, m: ModelFlags): M
     const dim = m.embedding ?? (vocabSize > 128 ? 64 : 0);
     return dim > 0 ? { kind: 'tokens', vocabSize, embeddingDim: dim } : { kind: 'tokens', vocabSize };
   };
-  void task;
   switch (meta.task) {
     case 'classify':
       return {
