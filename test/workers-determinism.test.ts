@@ -5,7 +5,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import {
-  LocalTrainer, SequenceModel, epochBatches, evaluateModel, gatherBatch, lossTerms, wasmSimdSupported,
+  LocalTrainer, SequenceModel, epochBatches, evaluateModel, gatherBatch, lossTerms,
   type TrainConfig,
 } from '@weft/core';
 import { Trainer, type KernelChoice, type StepEvent, type TrainerState } from '@weft/workers';
@@ -75,7 +75,7 @@ describe('worker count does not change the result', () => {
     for (const n of [1, 2, 3, 8]) expectSameRun(await poolRun(n), local, `${n} worker(s)`);
   });
 
-  it.skipIf(!wasmSimdSupported())('with the WebAssembly kernels, 1 and 3 workers are bit-identical', async () => {
+  it('with the WebAssembly kernels, 1 and 3 workers are bit-identical', async () => {
     const one = await poolRun(1, 'wasm');
     const three = await poolRun(3, 'wasm');
     expectSameRun(three, one, 'wasm, 3 vs 1 worker(s)');

@@ -36,7 +36,7 @@ function trainOptions(y: Argv): Argv {
     .option('seq-len', { type: 'number', describe: 'lm: steps per window of truncated BPTT (default 64)' })
     .option('window', { type: 'number', describe: 'regress: rows per input sequence' })
     .option('horizon', { type: 'number', describe: 'regress: rows ahead to predict (default 1)' })
-    .option('inputs', { type: 'string', array: true, describe: 'regress: input columns (default: all)' })
+    .option('inputs', { type: 'string', array: true, describe: 'regress: input columns (default: every column; name them when the file also has a date or text column)' })
     .option('targets', { type: 'string', array: true, describe: 'regress: target columns (default: the inputs)' })
     .option('per-step', { type: 'boolean', describe: 'regress: predict at every step, not only after the window' })
     .option('cell', { choices: ['rnn', 'lstm', 'gru'] as const, default: 'lstm' as const, describe: 'Recurrent cell' })

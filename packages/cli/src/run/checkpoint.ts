@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
-  loadCheckpointSync, modelLayout, paramsFromLayout, saveCheckpointSync,
+  loadCheckpointSync, modelLayout, paramsFromLayout, paramsIntoLayout, saveCheckpointSync,
   type Checkpoint, type Layout, type OptimizerSnapshot, type ResolvedTrainConfig,
 } from '@weft/core';
 import type { DataMeta } from '../data/index.js';
@@ -89,12 +89,8 @@ export function loadRun(p: string | undefined): RunCheckpoint {
   if (config.epochs === null) config.epochs = Infinity;
   const layout = modelLayout(config.train.model);
   const params = new Float32Array(layout.size);
-  for (const e of layout.entries) {
-    const v = ck.params[e.name];
-    if (!v) throw new InputError(`${file}: parameter '${e.name}' is missing`);
-    if (v.length !== e.size) throw new InputError(`${file}: parameter '${e.name}' has ${v.length} values, the model expects ${e.size}`);
-    params.set(v, e.offset);
-  }
+  // Names, shapes and optimizer-state sizes against the model the config describes.
+  paramsIntoLayout(ck, layout, params, file);
   const o = ck.optimizer;
   const optimizer = o ? { name: o.name, options: o.options, step: o.step, states: o.states } as OptimizerSnapshot : undefined;
   return { file, config, progress: ck.extra as RunProgress, layout, params, optimizer, step: ck.step };

@@ -15,11 +15,6 @@ export function copyInto(dst: Float32Array, dOff: number, src: Float32Array, sOf
   for (let i = 0; i < n; i++) dst[dOff + i] = src[sOff + i]!;
 }
 
-/** dst[dOff..+n) += src[sOff..+n). */
-export function addInto(dst: Float32Array, dOff: number, src: Float32Array, sOff: number, n: number): void {
-  for (let i = 0; i < n; i++) dst[dOff + i]! += src[sOff + i]!;
-}
-
 /** dst[dOff..+n) = a[aOff..+n) * b[bOff..+n). */
 export function mulInto(
   dst: Float32Array, dOff: number, a: Float32Array, aOff: number, b: Float32Array, bOff: number, n: number,

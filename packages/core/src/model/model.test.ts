@@ -2,7 +2,8 @@
  * SequenceModel.forwardBackward on padded batches, per-step tasks (which train with the head's
  * rows in the stack's time-major order and the targets reordered to match): the loss against
  * evaluate (batch-first rows, the oracle for the value), the gradient of every tensor against
- * finite differences of evaluate's loss. Token and dense inputs, class and value targets.
+ * finite differences of evaluate's loss. Token and dense inputs, class and value targets, per
+ * step and per sequence (final states or mean output; concat, sum and mean merges).
  */
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../rng.js';
@@ -18,6 +19,10 @@ function batchFor(c: ModelConfig, rng: Rng): Batch {
   let targets: Int32Array | Float32Array;
   if (c.task === 'class-per-step') {
     targets = Int32Array.from({ length: B * T }, (_, r) => ((r % T) < lengths[Math.floor(r / T)]! ? rng.int(c.outputSize) : -1));
+  } else if (c.task === 'class-per-sequence') {
+    targets = Int32Array.from({ length: B }, () => rng.int(c.outputSize));
+  } else if (c.task === 'value-per-sequence') {
+    targets = Float32Array.from({ length: B * c.outputSize }, () => rng.range(-1, 1));
   } else {
     targets = Float32Array.from({ length: B * T * c.outputSize }, () => rng.range(-1, 1));
   }
@@ -36,9 +41,22 @@ const CONFIGS: Array<[string, ModelConfig]> = [
     cell: 'rnn', hiddenSize: 4, numLayers: 2, bidirectional: true, merge: 'sum', input: { kind: 'tokens', vocabSize: 5, embeddingDim: 3 },
     task: 'class-per-step', outputSize: 3, seed: 5,
   }],
+  // Per-sequence heads: the default names model's kind (embedding, bidirectional, final states).
+  ['embedded LSTM, bidirectional, class per sequence from the final states', {
+    cell: 'lstm', hiddenSize: 4, numLayers: 2, bidirectional: true, input: { kind: 'tokens', vocabSize: 6, embeddingDim: 3 },
+    task: 'class-per-sequence', outputSize: 2, pooling: 'last', seed: 6,
+  }],
+  ['one-hot GRU, bidirectional merge mean, class per sequence from the mean output', {
+    cell: 'gru', hiddenSize: 4, numLayers: 1, bidirectional: true, merge: 'mean', input: { kind: 'tokens', vocabSize: 5 },
+    task: 'class-per-sequence', outputSize: 3, pooling: 'mean', seed: 7,
+  }],
+  ['dense RNN, bidirectional merge sum, value per sequence from the final states', {
+    cell: 'rnn', hiddenSize: 4, numLayers: 2, bidirectional: true, merge: 'sum', input: { kind: 'dense', size: 2 },
+    task: 'value-per-sequence', outputSize: 2, pooling: 'last', seed: 8,
+  }],
 ];
 
-describe('forwardBackward on padded per-step batches', () => {
+describe('forwardBackward on padded batches', () => {
   for (const [label, config] of CONFIGS) {
     it(`${label}: loss = evaluate's, gradients = finite differences`, () => {
       const rng = new Rng(11);
