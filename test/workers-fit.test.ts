@@ -186,6 +186,28 @@ describe('non-finite loss or gradient', () => {
     }
   });
 
+  it('a skipped step is not an optimizer update: Adam after a skip equals Adam without it (pool and LocalTrainer)', async () => {
+    const cfg = rnnConfig({ nonFinite: 'skip', optimizer: { name: 'adam', lr: 0.05 } });
+    const good = [8, 9, 10, 11];
+    const ref = new LocalTrainer(cfg);
+    ref.trainStep(bad, good);
+    const local = new LocalTrainer(cfg);
+    expect(local.trainStep(bad, rows).skipped).toBe(true);
+    local.trainStep(bad, good);
+    expect(local.updates).toBe(1);
+    expect(firstDifference(local.runner.params, ref.runner.params)).toBe(-1);
+    const t = new Trainer({ ...cfg, workers: 2, kernels: 'reference' }); // LocalTrainer runs the reference here
+    try {
+      expect((await t.trainStep(bad, rows)).skipped).toBe(true);
+      await t.trainStep(bad, good);
+      expect(t.getOptimizerState().step).toBe(1);
+      expect(t.step).toBe(2);
+      expect(firstDifference(t.getParams(), ref.runner.params)).toBe(-1);
+    } finally {
+      await t.close();
+    }
+  });
+
   it("nonFinite 'error' (the default): the step rejects with NonFiniteError, nothing changes", async () => {
     const t = new Trainer({ ...rnnConfig(), workers: 2 });
     try {

@@ -53,6 +53,8 @@ export const Ctl = {
   WASM: 19,
   /** 1: the step starts the carried states from zero (carryState, first batch of an epoch). */
   RESET: 20,
+  /** Optimizer updates applied before this step (skipped steps do not count, as in PyTorch): t - 1 of the bias corrections. */
+  UPDATES: 21,
 } as const;
 
 /** Int32 fields of worker i start at WORKER_BASE + i * WORKER_STRIDE. */

@@ -213,7 +213,7 @@ export function runLoop(init: LoopInit): string {
       if (i >= parts) break;
       Atomics.store(ctl, Ctl.UPDATING, 1);
       const [c0, c1] = chunkRange(layout.chunkCount, parts, i);
-      runner.updateChunks(c0, c1, s + 1, lr, norm);
+      runner.updateChunks(c0, c1, Atomics.load(ctl, Ctl.UPDATES) + 1, lr, norm);
       done(Ctl.DONE_C, parts);
     }
   };

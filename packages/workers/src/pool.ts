@@ -317,7 +317,7 @@ export class StepPool {
   }
 
   /** One training step on `rows` of dataset `datasetId`: phases A, B, C on all loops. */
-  async step(datasetId: number, rows: ArrayLike<number>, step: number, lr: number, scale: number, reset = false): Promise<StepOutcome> {
+  async step(datasetId: number, rows: ArrayLike<number>, step: number, lr: number, scale: number, reset = false, updates = step): Promise<StepOutcome> {
     const ctl = this.control.i32;
     const f64 = this.control.f64;
     const K = shardCount(rows.length, this.config.shardSize);
@@ -328,6 +328,7 @@ export class StepPool {
       Atomics.store(ctl, Ctl.PARTS, parts);
       Atomics.store(ctl, Ctl.ROWS, rows.length);
       Atomics.store(ctl, Ctl.STEP, step);
+      Atomics.store(ctl, Ctl.UPDATES, updates);
       Atomics.store(ctl, Ctl.DATASET, datasetId);
       Atomics.store(ctl, Ctl.RESET, reset ? 1 : 0);
       f64[F64.LR] = lr;

@@ -37,6 +37,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private readonly pool: StepPool;
   private readonly lrAt: (step: number) => number;
   private completed = 0;
+  /** Optimizer updates applied (completed steps less the skipped ones): the optimizer's step count. */
+  private updates = 0;
   private queue: Promise<unknown> = Promise.resolve();
   private inFlight = 0;
   private fitting = false;
@@ -228,7 +230,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   /** A copy of the optimizer's state (what a checkpoint stores). */
   getOptimizerState(): OptimizerSnapshot {
     this.assertIdle('getOptimizerState');
-    return { name: this.optimizer.name, options: { ...this.optimizer.options }, step: this.completed, states: this.runner.states.map((s) => s.slice()) };
+    return { name: this.optimizer.name, options: { ...this.optimizer.options }, step: this.updates, states: this.runner.states.map((s) => s.slice()) };
   }
 
   /** With carryState: a copy of the states carried into the next step; otherwise undefined. */
@@ -255,6 +257,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     opt.states.forEach((b, k) => {
       if (!b || b.length !== P) throw new RangeError(`state.optimizer.states[${k}] must have ${P} values, got ${b?.length}`);
     });
+    if (!Number.isInteger(opt.step) || opt.step < 0 || opt.step > s.step) {
+      throw new RangeError(`state.optimizer.step (updates applied) must be an integer in 0..${s.step} (state.step), got ${String(opt.step)}`);
+    }
     if (s.carry !== undefined && !this.config.carryState) throw new TypeError('state.carry is given but this trainer does not carry state (carryState: false)');
     if (s.carry !== undefined && s.carry.length !== this.layout.carrySize) {
       throw new RangeError(`state.carry must have ${this.layout.carrySize} values, got ${s.carry.length}`);
@@ -263,6 +268,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     opt.states.forEach((b, k) => this.runner.states[k]!.set(b));
     if (s.carry !== undefined) this.runner.setCarriedState(s.step, s.carry);
     this.completed = s.step;
+    this.updates = opt.step;
   }
 
   /** Ends every worker loop (and the pool, if the trainer made it). Safe to call more than once. */
@@ -316,12 +322,13 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       let tokens = 0;
       for (let i = 0; i < rows.length; i++) tokens += d.lengths[rows[i]!]!;
       const t0 = performance.now();
-      const out = await this.busy(() => this.pool.step(id, rows, step, lr, scale, reset));
+      const out = await this.busy(() => this.pool.step(id, rows, step, lr, scale, reset, this.updates));
       const stepMs = performance.now() - t0;
       const s = this.runner.stepStats(K); // the numbers every worker decided on
       if (out.result === StepResult.NON_FINITE_ERROR) throw new NonFiniteError(step, s.loss, s.gradNorm);
       const skipped = out.result === StepResult.SKIPPED;
       this.completed++;
+      if (!skipped) this.updates++;
       const ev: StepEvent = {
         ...s, step, lr, skipped, tokensPerSecond: (1000 * tokens) / stepMs, stepMs, syncMs: out.syncMs, computeMs: out.computeMs,
         ...(epoch !== undefined ? { epoch } : {}),

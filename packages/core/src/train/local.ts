@@ -64,6 +64,8 @@ export class LocalTrainer {
   private readonly lrAt: (step: number) => number;
   /** Completed steps (updates applied or skipped). */
   step = 0;
+  /** Optimizer updates applied: completed steps less the skipped ones (PyTorch counts only these). */
+  updates = 0;
 
   constructor(config: TrainConfig, arena?: Float32Array) {
     this.config = resolveTrainConfig(config);
@@ -100,7 +102,10 @@ export class LocalTrainer {
     this.runner.reduceChunks(0, this.layout.chunkCount, K);
     const lr = this.lrAt(step);
     const res = decideStep(cfg, this.runner, K, step, lr);
-    if (!res.skipped) this.runner.updateChunks(0, this.layout.chunkCount, step + 1, lr, res.gradNorm);
+    if (!res.skipped) {
+      this.runner.updateChunks(0, this.layout.chunkCount, this.updates + 1, lr, res.gradNorm);
+      this.updates++;
+    }
     this.step++;
     return res;
   }
