@@ -2,7 +2,9 @@
  * Failure handling with real threads: a worker that throws, exits or hangs in the middle of a
  * shard is replaced and the step redone from the unchanged parameters, so the run ends exactly
  * where an undisturbed one does (nothing counted twice, nothing lost: the injected fault first
- * fills the shard's slot with garbage). Past maxRetries, fit rejects naming the shard and cause.
+ * fills the shard's slot with garbage). A worker that fails after it began writing parameters
+ * (phase C) has its chunks rolled back from the arena's undo first. Past maxRetries, fit rejects
+ * naming the shard and cause.
  */
 import { describe, it, expect } from 'vitest';
 import { LocalTrainer } from '@weft/core';
@@ -47,6 +49,20 @@ describe('a worker that fails in the middle of a step', () => {
     expect(r.warnings.map((w) => w.kind)).toEqual(['worker-failed']);
     expect(r.warnings[0]!.message).toContain(`step ${fault.step}, shard ${fault.shard} failed`);
     expect(r.state.step).toBe(6);
+    expect(firstDifference(r.state.params, expected), 'first differing parameter').toBe(-1);
+  });
+
+  it.each([
+    ['throws', { step: 2, shard: 0, kind: 'throw', phase: 'update' }],
+    ['exits', { step: 4, shard: 0, kind: 'exit', phase: 'update' }],
+  ] as const)('%s while updating the parameters: what it had written is rolled back, the step redone, the result unchanged', async (_name, fault) => {
+    const r = await faultyFit(2, fault);
+    expect(r.error).toBeUndefined();
+    expect(r.warnings.length).toBeGreaterThanOrEqual(1);
+    expect(r.warnings.every((w) => w.kind === 'worker-failed')).toBe(true);
+    expect(r.warnings[0]!.message).toMatch(new RegExp(`step ${fault.step}.*(updating|injected fault at step ${fault.step}, while updating|exited)`));
+    expect(r.state.step).toBe(6);
+    expect(r.state.optimizer.step).toBe(6);
     expect(firstDifference(r.state.params, expected), 'first differing parameter').toBe(-1);
   });
 

@@ -35,7 +35,7 @@ export const Ctl = {
   DONE_B: 9,
   NEXT_C: 10,
   DONE_C: 11,
-  /** Set to 1 by the first worker that writes parameters in phase C: from then on a step cannot be redone. */
+  /** Set to 1 by the first worker that writes parameters in phase C: a redo must first roll back the undo. */
   UPDATING: 12,
   /** What phase C decided (StepResult.*); every worker writes the same value. */
   RESULT: 13,

@@ -34,6 +34,11 @@ export interface FaultInjection {
   shard: number;
   /** 'throw' an Error, 'exit' the thread (process.exit in a worker), or 'hang' (never finish: the step timeout must catch it). */
   kind: 'throw' | 'exit' | 'hang';
+  /**
+   * Where: 'shards' (default) while computing `shard`; 'update' in phase C, right after the
+   * worker has written the first chunk of its range (parameters partly updated; `shard` is ignored).
+   */
+  phase?: 'shards' | 'update';
   /** On how many attempts of the step the fault fires (default 1: the first attempt fails, the retry succeeds). */
   times?: number;
 }
@@ -135,7 +140,7 @@ export function runLoop(init: LoopInit): string {
 
   const injectFault = (step: number, k: number): void => {
     const f = init.fault;
-    if (!f || f.step !== step || f.shard !== k || Atomics.load(ctl, Ctl.ATTEMPT) >= (f.times ?? 1)) return;
+    if (!f || (f.phase ?? 'shards') !== 'shards' || f.step !== step || f.shard !== k || Atomics.load(ctl, Ctl.ATTEMPT) >= (f.times ?? 1)) return;
     // Leave garbage behind first: a redo that forgot to zero the slot would count it.
     const slot = layout.slots[k]!;
     arena.fill(1e3, slot, slot + layout.paramCount);
@@ -145,6 +150,14 @@ export function runLoop(init: LoopInit): string {
       for (;;) Atomics.wait(never, 0, 0, IDLE_SLICE_MS);
     }
     throw new Error(`injected fault at step ${step}, shard ${k}`);
+  };
+
+  /** FOR TESTS: fail in phase C with the parameters partly written. */
+  const injectUpdateFault = (step: number): void => {
+    const f = init.fault;
+    if (!f || f.phase !== 'update' || f.step !== step || Atomics.load(ctl, Ctl.ATTEMPT) >= (f.times ?? 1)) return;
+    if (f.kind === 'exit') process.exit(3);
+    throw new Error(`injected fault at step ${step}, while updating`);
   };
 
   const step = (): void => {
@@ -186,6 +199,7 @@ export function runLoop(init: LoopInit): string {
       if (i >= parts) break;
       const [c0, c1] = chunkRange(layout.chunkCount, parts, i);
       runner.reduceChunks(c0, c1, K);
+      runner.clearUndoMarks(c0, c1);
       done(Ctl.DONE_B, parts);
     }
     waitAtLeast(Ctl.DONE_B, parts);
@@ -208,12 +222,13 @@ export function runLoop(init: LoopInit): string {
     if (result !== StepResult.UPDATED) return;
     setPhase(Phase.UPDATE);
     for (;;) {
-      // No abort check from here on: once one worker has written parameters, the step must finish.
+      // No abort check from here on: the update runs to its end unless a worker dies (then the undo rolls it back).
       const i = Atomics.add(ctl, Ctl.NEXT_C, 1);
       if (i >= parts) break;
       Atomics.store(ctl, Ctl.UPDATING, 1);
       const [c0, c1] = chunkRange(layout.chunkCount, parts, i);
-      runner.updateChunks(c0, c1, Atomics.load(ctl, Ctl.UPDATES) + 1, lr, norm);
+      // With an undo, so that a worker dying half-way can be rolled back and the step redone.
+      runner.updateChunksUndoable(c0, c1, Atomics.load(ctl, Ctl.UPDATES) + 1, lr, norm, () => injectUpdateFault(s));
       done(Ctl.DONE_C, parts);
     }
   };

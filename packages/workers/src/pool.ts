@@ -10,8 +10,8 @@
  *     phase C, and phase A zeroes each slot before computing it, so nothing is counted twice.
  *   - A command that makes no progress for stepTimeoutMs: the loops still busy are terminated
  *     (their threads), which turns a hang into a failure as above.
- *   - A failure after some worker started writing parameters (phase C) cannot be redone: the
- *     command rejects and says so.
+ *   - A failure after some worker started writing parameters (phase C): the chunks it had begun
+ *     are put back from the arena's undo (rollBackUpdate), then the step is redone as above.
  *   - After maxRetries redos, the command rejects with an error naming the shard and the cause.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
@@ -45,6 +45,8 @@ export interface StepPoolOptions {
   faultInjection?: FaultInjection;
   /** A worker failed and the command is redone. */
   onWarning(message: string, cause: Error): void;
+  /** Puts back what a failed phase C had begun to update (the arena's undo); then the step is redone. */
+  rollBackUpdate(): void;
 }
 
 /** What went wrong with one loop. */
@@ -276,11 +278,9 @@ export class StepPool {
       if (drained === 'timeout') await this.terminateStuck(seq, live, outcome === 'timeout' ? this.opts.stepTimeoutMs : grace);
 
       if (complete()) return; // every item got done before the failure: nothing to redo
-      if (cmd === Command.STEP && Atomics.load(ctl, Ctl.UPDATING) !== 0) {
-        const f = this.failures[0];
-        throw new Error(`${f ? what(f) : `step ${Atomics.load(ctl, Ctl.STEP)}`}: a worker failed while updating the parameters` +
-          ` (${f?.error.message ?? 'unknown cause'}); the parameters are partly updated and the step cannot be redone`, { cause: f?.error });
-      }
+      // Phase C had begun: every loop has stopped by now, so the chunks it updated are put back
+      // from the undo, and the redo starts from the same parameters and optimizer state.
+      if (cmd === Command.STEP && Atomics.load(ctl, Ctl.UPDATING) !== 0) this.opts.rollBackUpdate();
       const f = this.failures.find((x) => !x.acked) ?? this.failures[0];
       const cause = f?.error ?? new Error('no progress and no failed worker found');
       const name = f ? what(f) : `command ${cmd}`;

@@ -54,7 +54,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.workers = o.workers;
     this.optimizer = createOptimizer(cfg.optimizer);
     this.lrAt = createSchedule(cfg.schedule ?? { kind: 'constant' }, this.optimizer.options.lr);
-    this.layout = trainArenaLayout(cfg, this.optimizer);
+    this.layout = trainArenaLayout(cfg, this.optimizer, { undo: true });
     // Room for the arena now; the memory grows as the workers allocate their scratch in it.
     this.memory = createSharedMemory(Math.ceil((4 * this.layout.size) / PAGE) + 16);
     this.arena = allocF32In(this.memory, this.layout.size);
@@ -70,6 +70,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       ...(o.pool ? { pool: o.pool } : {}),
       ...(o.faultInjection ? { faultInjection: o.faultInjection } : {}),
       onWarning: (message) => this.warn('worker-failed', message),
+      rollBackUpdate: () => { this.runner.rollBackUpdate(); },
     });
   }
 

@@ -28,6 +28,14 @@ export interface ArenaLayout {
   carry: number;
   /** Floats of ONE copy of the carried state (h and c together). */
   carrySize: number;
+  /**
+   * Undo of the update (0 floats when not kept): the parameters and optimizer state of each
+   * chunk as they were before phase C touched it, then one Int32 mark per chunk (1 = saved and
+   * being updated, 2 = updated). A worker that dies mid-update leaves marked chunks behind; the
+   * coordinator rolls exactly those back and the step is redone from the same parameters.
+   */
+  undo: number;
+  undoMarks: number;
   paramCount: number;
   shards: number;
   chunkCount: number;
@@ -46,7 +54,7 @@ export const STATS_WIDTH = 3;
  */
 export const NORM_CHUNK = CLIP_CHUNK_SIZE;
 
-export function arenaLayout(paramCount: number, shards: number, optStateCount: number, carrySize = 0): ArenaLayout {
+export function arenaLayout(paramCount: number, shards: number, optStateCount: number, carrySize = 0, undo = false): ArenaLayout {
   // Align regions to 16 floats (64 bytes): one cache line, and whole SIMD vectors.
   const align = (n: number) => Math.ceil(n / 16) * 16;
   const P = align(paramCount);
@@ -64,7 +72,9 @@ export function arenaLayout(paramCount: number, shards: number, optStateCount: n
   const stats = take(shards * STATS_WIDTH * 2);
   const normChunks = take(chunkCount * 2);
   const carry = take(2 * carrySize);
-  return { params, grad, optState, slots, stats, normChunks, carry, carrySize, paramCount, shards, chunkCount, size: off };
+  const undoAt = take(undo ? (1 + optStateCount) * P : 0);
+  const undoMarks = take(undo ? chunkCount : 0);
+  return { params, grad, optState, slots, stats, normChunks, carry, carrySize, undo: undoAt, undoMarks, paramCount, shards, chunkCount, size: off };
 }
 
 /** A float64 view of `n` values at float offset `off` of the arena (regions are 64-byte aligned). */

@@ -38,10 +38,10 @@ export interface EvalResult {
 }
 
 /** Sizes the arena of a training run from its config. */
-export function trainArenaLayout(cfg: ResolvedTrainConfig, optimizer: Optimizer): ArenaLayout {
+export function trainArenaLayout(cfg: ResolvedTrainConfig, optimizer: Optimizer, opts: { undo?: boolean } = {}): ArenaLayout {
   const P = modelLayout(cfg.model).size;
   const carry = cfg.carryState ? StepRunner.carrySize(cfg.model, cfg.batchSize) : 0;
-  return arenaLayout(P, shardCount(cfg.batchSize, cfg.shardSize), optimizer.stateCount, carry);
+  return arenaLayout(P, shardCount(cfg.batchSize, cfg.shardSize), optimizer.stateCount, carry, opts.undo ?? false);
 }
 
 /**

@@ -218,6 +218,61 @@ export class StepRunner {
     sumSquaresChunks(g, c0 * NORM_CHUNK, Math.min(P, c1 * NORM_CHUNK), NORM_CHUNK, this.norms);
   }
 
+  /** Chunk c's range of the parameter vector. */
+  private chunkBounds(c: number): [number, number] {
+    return [c * NORM_CHUNK, Math.min(this.layout.paramCount, (c + 1) * NORM_CHUNK)];
+  }
+
+  private marks(): Int32Array {
+    return new Int32Array(this.arena.buffer, this.arena.byteOffset + 4 * this.layout.undoMarks, this.layout.chunkCount);
+  }
+
+  /**
+   * Phase C of chunks [c0, c1) with an undo (the arena must keep one): each chunk's parameters
+   * and optimizer state are saved, marked, updated, marked done. See `rollBackUpdate`.
+   * `afterFirst` (tests only) runs once the first chunk is updated: parameters partly written.
+   */
+  updateChunksUndoable(c0: number, c1: number, step: number, lr: number, norm: number, afterFirst?: () => void): void {
+    if (this.layout.undoMarks === this.layout.undo) throw new Error('updateChunksUndoable: this arena keeps no undo (trainArenaLayout(..., { undo: true }))');
+    const P = this.layout.paramCount;
+    const marks = this.marks();
+    const a = this.arena;
+    for (let c = c0; c < c1; c++) {
+      const [lo, hi] = this.chunkBounds(c);
+      a.copyWithin(this.layout.undo + lo, this.layout.params + lo, this.layout.params + hi);
+      this.layout.optState.forEach((off, k) => a.copyWithin(this.layout.undo + (k + 1) * P + lo, off + lo, off + hi));
+      Atomics.store(marks, c, 1);
+      this.updateChunks(c, c + 1, step, lr, norm);
+      Atomics.store(marks, c, 2);
+      if (c === c0) afterFirst?.();
+    }
+  }
+
+  /** Clears the undo marks of chunks [c0, c1) (phase B, before any update of the step). */
+  clearUndoMarks(c0: number, c1: number): void {
+    if (this.layout.undoMarks !== this.layout.undo) this.marks().fill(0, c0, c1);
+  }
+
+  /**
+   * After a failure during phase C: puts every chunk the step had begun to update back as it
+   * was (parameters and optimizer state), so the step can be redone. Returns the chunks restored.
+   */
+  rollBackUpdate(): number {
+    const P = this.layout.paramCount;
+    const marks = this.marks();
+    const a = this.arena;
+    let n = 0;
+    for (let c = 0; c < this.layout.chunkCount; c++) {
+      if (Atomics.load(marks, c) === 0) continue;
+      const [lo, hi] = this.chunkBounds(c);
+      a.copyWithin(this.layout.params + lo, this.layout.undo + lo, this.layout.undo + hi);
+      this.layout.optState.forEach((off, k) => a.copyWithin(off + lo, this.layout.undo + (k + 1) * P + lo, this.layout.undo + (k + 1) * P + hi));
+      Atomics.store(marks, c, 0);
+      n++;
+    }
+    return n;
+  }
+
   /** The global gradient norm: chunks combined in order, so every thread gets the same bits. */
   gradNorm(): number {
     return normFromChunks(this.norms, this.layout.chunkCount);
