@@ -11,7 +11,7 @@
 import { EventEmitter } from 'node:events';
 import {
   NonFiniteError, SequenceModel, StepRunner, allocF32In, createOptimizer, createSchedule, createSharedMemory,
-  lossTerms, shardCount, trainArenaLayout, trainBatches, validateDataset,
+  batchTokens, lossScale, shardCount, trainArenaLayout, trainBatches, validateDataset,
   type ArenaLayout, type EvalResult, type Optimizer, type OptimizerSnapshot, type ResolvedTrainConfig, type SequenceDataset,
 } from '@weft/core';
 import { Ctl, StepResult } from './control.js';
@@ -316,12 +316,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private async runStep(id: number, d: SequenceDataset, rows: ArrayLike<number>, epoch: number | undefined, reset: boolean): Promise<StepEvent> {
     return this.exclusive('step', async () => {
       const K = shardCount(rows.length, this.config.shardSize);
-      const terms = lossTerms(d, rows);
-      const scale = terms > 0 ? 1 / terms : 0;
+      const scale = lossScale(d, rows);
       const step = this.completed;
       const lr = this.lrAt(step);
-      let tokens = 0;
-      for (let i = 0; i < rows.length; i++) tokens += d.lengths[rows[i]!]!;
+      const tokens = batchTokens(d, rows);
       const t0 = performance.now();
       const out = await this.busy(() => this.pool.step(id, rows, step, lr, scale, reset, this.updates));
       const stepMs = performance.now() - t0;

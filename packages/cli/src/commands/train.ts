@@ -6,14 +6,13 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { trainBatches, modelLayout, resolveTrainConfig, type ResolvedTrainConfig, type SequenceDataset, type TrainConfig } from '@weft/core';
+import { batchTokens, trainBatches, modelLayout, resolveTrainConfig, writeFileAtomicSync, type ResolvedTrainConfig, type TrainConfig } from '@weft/core';
 import { Trainer } from '@weft/workers';
 import { ProgressReporter, readMetrics, renderCurvesHtml, type MetricRecord } from '../report/index.js';
 import { loadTrainData, modelConfigFor, type DataFlags, type ModelFlags, type RunData } from '../run/task.js';
 import { BEST_NAME, CHECKPOINT_NAME, loadRun, saveRun, type RunConfig, type RunProgress } from '../run/checkpoint.js';
 import { EXIT, InputError, UsageError } from '../run/errors.js';
 import type { Output } from '../run/output.js';
-import { writeFileAtomicSync } from '@weft/core';
 
 export interface TrainArgs extends DataFlags, ModelFlags {
   optimizer: 'sgd' | 'adam' | 'adamw' | 'rmsprop';
@@ -204,12 +203,6 @@ function scheduleSpec(a: TrainArgs, stepsPerEpoch: number, totalSteps: number): 
   }
 }
 
-function tokensOf(d: SequenceDataset, rows: ArrayLike<number>): number {
-  let n = 0;
-  for (let i = 0; i < rows.length; i++) n += d.lengths[rows[i]!]!;
-  return n;
-}
-
 export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
   const p = plan(a);
   const { config, data } = p;
@@ -272,7 +265,7 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
         progress.batch = i + 1;
         const rec: MetricRecord = { step: r.step + 1, epoch: e + 1, split: 'train', loss: r.loss, ...(r.count && data.task !== 'regress' && data.task !== 'lm' ? { accuracy: r.correct / r.count } : {}) };
         appendFileSync(metricsFile, JSON.stringify(rec) + '\n');
-        reporter?.step({ epoch: e + 1, step: i + 1, loss: r.loss, tokens: tokensOf(data.train, batches[i]!) });
+        reporter?.step({ epoch: e + 1, step: i + 1, loss: r.loss, tokens: batchTokens(data.train, batches[i]!) });
         out.event('step', { step: r.step + 1, epoch: e + 1, loss: r.loss, gradNorm: r.gradNorm, lr: r.lr, tokensPerSecond: r.tokensPerSecond, skipped: r.skipped });
         if (interrupted) {
           save(ckptFile);

@@ -72,32 +72,20 @@ export function adamScalars(o: ResolvedAdamOptions, decoupled: boolean, t: numbe
   };
 }
 
-/** One Adam update of params[start, end); states = [exp_avg, exp_avg_sq]; t is 1-based. */
-export function adamStep(
-  o: ResolvedAdamOptions,
-  params: Float32Array,
-  grads: Float32Array,
-  states: readonly Float32Array[],
-  start: number,
-  end: number,
-  t: number,
-  lr: number,
-): void {
-  checkUpdateArgs('adam.update', params, grads, states, 2, start, end, t, lr);
-  kernels.adamUpdate(params, grads, states[0]!, states[1]!, start, end, adamScalars(o, false, t, lr));
+/** The update of Adam (decoupled = false) or AdamW (true): one function, the two differ only there. */
+function adamFamilyStep(decoupled: boolean) {
+  const where = decoupled ? 'adamw.update' : 'adam.update';
+  return (
+    o: ResolvedAdamOptions, params: Float32Array, grads: Float32Array, states: readonly Float32Array[],
+    start: number, end: number, t: number, lr: number,
+  ): void => {
+    checkUpdateArgs(where, params, grads, states, 2, start, end, t, lr);
+    kernels.adamUpdate(params, grads, states[0]!, states[1]!, start, end, adamScalars(o, decoupled, t, lr));
+  };
 }
 
+/** One Adam update of params[start, end); states = [exp_avg, exp_avg_sq]; t is 1-based. */
+export const adamStep = adamFamilyStep(false);
+
 /** One AdamW update of params[start, end); states = [exp_avg, exp_avg_sq]; t is 1-based. */
-export function adamwStep(
-  o: ResolvedAdamOptions,
-  params: Float32Array,
-  grads: Float32Array,
-  states: readonly Float32Array[],
-  start: number,
-  end: number,
-  t: number,
-  lr: number,
-): void {
-  checkUpdateArgs('adamw.update', params, grads, states, 2, start, end, t, lr);
-  kernels.adamUpdate(params, grads, states[0]!, states[1]!, start, end, adamScalars(o, true, t, lr));
-}
+export const adamwStep = adamFamilyStep(true);

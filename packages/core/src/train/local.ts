@@ -7,7 +7,7 @@ import { SequenceModel, gatherBatch } from '../model/model.js';
 import { createOptimizer, createSchedule, type Optimizer } from '../optim/index.js';
 import { arenaLayout, type ArenaLayout } from './arena.js';
 import type { SequenceDataset } from './dataset.js';
-import { StepRunner, lossTerms, shardCount, type StepStats } from './step.js';
+import { StepRunner, lossScale, shardCount, type StepStats } from './step.js';
 import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './config.js';
 import { epochBatches, sequentialBatches } from './batches.js';
 import { modelLayout } from '../model/model.js';
@@ -93,8 +93,7 @@ export class LocalTrainer {
     const cfg = this.config;
     const K = shardCount(rows.length, cfg.shardSize);
     if (K > this.layout.shards) throw new RangeError(`a batch of ${rows.length} sequences needs ${K} shards; the run was sized for batchSize ${cfg.batchSize}`);
-    const terms = lossTerms(d, rows);
-    const scale = terms > 0 ? 1 / terms : 0;
+    const scale = lossScale(d, rows);
     const step = this.step;
     const carry = cfg.carryState ? { reset: resetState } : undefined;
     if (carry && rows.length !== cfg.batchSize) throw new RangeError(`with carryState every batch must hold batchSize = ${cfg.batchSize} streams, got ${rows.length}`);

@@ -35,8 +35,20 @@ export function lossTerms(d: SequenceDataset, rows: ArrayLike<number>): number {
     }
     return n;
   }
+  return batchTokens(d, rows) * values;
+}
+
+/** What a shard multiplies its loss gradient by: 1 / the loss terms of the whole batch (0 if none). */
+export function lossScale(d: SequenceDataset, rows: ArrayLike<number>): number {
+  const terms = lossTerms(d, rows);
+  return terms > 0 ? 1 / terms : 0;
+}
+
+/** Tokens (sequence steps) in the given rows: what tokens per second count. */
+export function batchTokens(d: SequenceDataset, rows: ArrayLike<number>): number {
+  let n = 0;
   for (let i = 0; i < rows.length; i++) n += d.lengths[rows[i]!]!;
-  return n * values;
+  return n;
 }
 
 /** Number of shards of a batch: fixed by the batch and the shard size, never by the worker count. */
