@@ -1,11 +1,11 @@
 /**
  * Comparison of float arrays against a reference, element by element, reporting the worst
- * element by tensor name; and loading of the PyTorch goldens in /work/shared/goldens/torch.
+ * element by tensor name; and loading of the PyTorch goldens in test/goldens/torch (made by test/goldens/generate.py).
  *
  * Closeness is numpy's: |actual - expected| <= atol + rtol * |expected|. The "worst" element is
  * the one with the largest ratio |actual - expected| / (atol + rtol * |expected|) (> 1 fails).
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assert } from 'vitest';
@@ -78,29 +78,18 @@ export function expectAllClose(reports: CloseReport[]): void {
 /** The repository root (this file is test/helpers/compare.ts). */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/**
- * Where the PyTorch goldens are: $WEFT_GOLDENS if set, else ../shared/goldens/torch next to the
- * repository, else shared/goldens/torch inside it.
- */
-export function goldensDir(): string {
-  const env = process.env['WEFT_GOLDENS'];
-  if (env) return path.resolve(env);
-  const outside = path.resolve(repoRoot, '../shared/goldens/torch');
-  if (existsSync(outside)) return outside;
-  return path.resolve(repoRoot, 'shared/goldens/torch');
-}
+/** Where the PyTorch goldens are: test/goldens/torch in this repository, nothing outside it. */
+export const goldensDir = path.resolve(repoRoot, 'test/goldens/torch');
 
 /** Parsed JSON of one golden case, by file name with or without `.json`. */
 export function loadGolden<T = any>(name: string): T {
-  const file = path.join(goldensDir(), name.endsWith('.json') ? name : `${name}.json`);
+  const file = path.join(goldensDir, name.endsWith('.json') ? name : `${name}.json`);
   return JSON.parse(readFileSync(file, 'utf8')) as T;
 }
 
 /** Names of the golden cases (without `.json`) whose names start with one of `prefixes`. */
 export function listGoldens(...prefixes: string[]): string[] {
-  const dir = goldensDir();
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
+  return readdirSync(goldensDir)
     .filter((f) => f.endsWith('.json') && prefixes.some((p) => f.startsWith(p)))
     .map((f) => f.slice(0, -'.json'.length))
     .sort();

@@ -70,7 +70,7 @@ describe.each([
 });
 
 describe('adam against the PyTorch golden (model_lstm_bi: one Adam step, lr 0.01)', () => {
-  const golden = JSON.parse(readFileSync('/work/shared/goldens/torch/model_lstm_bi.json', 'utf8')) as {
+  const golden = JSON.parse(readFileSync(new URL('../../../../test/goldens/torch/model_lstm_bi.json', import.meta.url), 'utf8')) as {
     params_before: Record<string, number[]>; grads: Record<string, number[]>; params_after: Record<string, number[]>;
   };
   it('reproduces params_after for every tensor (rel 1e-4, abs floor 1e-6)', () => {
