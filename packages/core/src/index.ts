@@ -24,3 +24,4 @@ export { writeFileAtomic, writeFileAtomicSync } from './model/atomic-write.js';
 export * from './kernels/memory.js';
 export * from './kernels/wasm.js';
 export * from './train/workloads.js';
+export * from './options/errors.js';
