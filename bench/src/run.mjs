@@ -4,12 +4,14 @@
 //   pnpm bench -- --workloads bilstm,charlm,rnn-small --workers 1,2 --tfjs wasm --markdown out.md
 // Options: --workloads a,b  --workers 1,2  --warmup 2 --steps 5 (weft)
 //          --tfjs wasm|cpu|none  --tfjs-warmup 1 --tfjs-steps 1  --markdown FILE  --json FILE
+// TensorFlow.js is installed into bench/tfjs by the first run that asks for it (not by pnpm install).
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WORKLOADS, workload } from './workloads.mjs';
+import { ensureTfjs } from './tfjs-install.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const TFJS_BACKENDS = ['wasm', 'cpu', 'none'];
@@ -110,6 +112,7 @@ export async function main(argv) {
   const loadBefore = loadavg()[0].toFixed(2);
   const rows = [];
   const note = (msg) => process.stderr.write(`${msg}\n`);
+  if (o.tfjs !== 'none') ensureTfjs(note);
   for (const name of o.workloads) {
     const w = WORKLOADS[name];
     note(`${name}: B=${w.B} T=${w.T}`);

@@ -3,15 +3,17 @@
 // measurement, so its peak RSS is its own):
 //   node bench/src/tfjs.mjs --workload bilstm --backend wasm --warmup 1 --steps 1
 // prints one JSON line: { engine, backend, workload, stepMs[], stepMsMedian, tokensPerSecond, gflops, peakRssMB }.
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-// The full bundle, not tfjs-core + tfjs-layers: it registers the chained tensor methods
-// (t.flatten(), ...) that the layers' initialisers call, and the cpu backend.
-import * as tf from '@tensorflow/tfjs';
 import { workload } from './workloads.mjs';
 import { gflops } from './flops.mjs';
+import { tfjsRequire } from './tfjs-install.mjs';
+
+// TensorFlow.js lives in bench/tfjs, outside the workspace (run.mjs installs it there). The full
+// bundle, not tfjs-core + tfjs-layers: it registers the chained tensor methods (t.flatten(), ...)
+// that the layers' initialisers call, and the cpu backend.
+const tf = await import(pathToFileURL(tfjsRequire.resolve('@tensorflow/tfjs')).href);
 
 const BACKENDS = ['wasm', 'cpu'];
 
@@ -25,9 +27,10 @@ export async function useBackend(backend) {
     throw new RangeError(`backend must be one of ${BACKENDS.join(', ')}; got '${backend}'`);
   }
   if (backend === 'wasm') {
-    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const main = tfjsRequire.resolve('@tensorflow/tfjs-backend-wasm');
+    const wasm = await import(pathToFileURL(main).href);
     // The package's main file lives in dist/, beside the three .wasm binaries.
-    const dist = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
+    const dist = dirname(main);
     wasm.setWasmPaths(`${dist}/`);
     tf.env().set('WASM_HAS_SIMD_SUPPORT', true);
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
