@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { validateDataset } from '../train/dataset.js';
 import { describe, expect, it } from 'vitest';
 import { DataError } from './errors.js';
-import { denormalize, loadRegress, loadRegressEval, normalize } from './regress.js';
+import type { SequenceDataset } from '../train/dataset.js';
+import { denormalize, forecastProblem, forecastRegress, loadRegress, loadRegressEval, nextDates, normalize, readRegressSeries, regressErrors } from './regress.js';
 import { tempFiles, dataError } from './testkit.js';
 
 const { file } = tempFiles('weft-regress-');
@@ -80,5 +81,80 @@ describe('loadRegress', () => {
     expect(denormalize(meta, dataset.targets)[0]).toBeCloseTo(300, 3);
     const [ma, sa] = meanStd(a.slice(0, 16));
     expect(dataset.inputs[1]).toBeCloseTo((2 - ma) / sa, 5);
+  });
+});
+
+describe('regress prediction: rows, dates, errors, forecasts', () => {
+  const f = file('p.csv', csv);
+  const { meta } = loadRegress(f, { window: 3, horizon: 2, inputColumns: ['b'], targetColumns: ['b'], validFraction: 0.25 });
+  it('labels each window with the row it predicts, and reads the date column', () => {
+    const e = loadRegressEval(f, meta);
+    expect(e.series.dates?.column).toBe('date');
+    expect(e.series.lines[0]).toBe(2); // line 1 is the header
+    expect(Array.from(e.targetRows)).toEqual(Array.from({ length: N - 4 }, (_, i) => i + 4)); // window 3 + horizon 2 - 1
+    // The target of each window is the file's value at its row.
+    const t = denormalize(meta, e.dataset.targets);
+    e.targetRows.forEach((r, i) => expect(t[i]).toBeCloseTo(b[r]!, 3));
+    const perStep = loadRegress(f, { window: 3, horizon: 1, stride: 2, inputColumns: ['a'], perStep: true, validFraction: 0 }).meta;
+    expect(Array.from(loadRegressEval(f, perStep, { stride: 2 }).targetRows.subarray(0, 6))).toEqual([1, 2, 3, 3, 4, 5]);
+    // A column named like a date, but read by the model, is not the date column; no such column, no dates.
+    const dd = file('dd.csv', 'day,b,note\n1,1,x\n2,2,y\n3,3,z\n4,4,w\n');
+    const dayMeta = loadRegress(dd, { window: 1, inputColumns: ['day', 'b'], validFraction: 0 }).meta;
+    expect(readRegressSeries(dd, dayMeta).dates).toBeUndefined();
+    expect(readRegressSeries(dd, meta).dates).toEqual({ column: 'day', values: ['1', '2', '3', '4'] });
+  });
+  it('MAE and RMSE in the data\'s units against the file\'s values', () => {
+    const e = loadRegressEval(f, meta);
+    const outputs = normalize(meta, Array.from(e.targetRows, (r) => b[r]! + (r % 2 ? 3 : -1))); // errors 3 and -1 in the data's units
+    const [err] = regressErrors(meta, e, outputs);
+    const errs = Array.from(e.targetRows, (r) => (r % 2 ? 3 : 1));
+    expect(err!.column).toBe('b');
+    expect(err!.count).toBe(e.targetRows.length);
+    expect(err!.mae).toBeCloseTo(errs.reduce((s, x) => s + x, 0) / errs.length, 4);
+    expect(err!.rmse).toBeCloseTo(Math.sqrt(errs.reduce((s, x) => s + x * x, 0) / errs.length), 4);
+  });
+  it('forecasts row by row from windows whose rows past the end are earlier forecasts', () => {
+    // A "model" that predicts the mean of its window's inputs (normalised), so every forecast
+    // depends on the ones before it in a way the test can redo by hand.
+    const seen: number[][] = [];
+    const model = (d: SequenceDataset): Float32Array => {
+      const x = Array.from(d.inputs);
+      seen.push(Array.from(denormalize(meta, x)));
+      return Float32Array.of(x.reduce((s, v) => s + v, 0) / x.length);
+    };
+    const series = readRegressSeries(f, meta);
+    const fc = forecastRegress(meta, series, 4, model);
+    expect(fc.rows).toEqual([20, 21, 22, 23]);
+    const ext = [...b];
+    for (let k = 0; k < 4; k++) {
+      const r = N + k;
+      const win = ext.slice(r - 2 - 2, r - 2 + 1); // the 3 rows ending horizon 2 before row r
+      expect(seen[k]!.map((v) => Math.round(v * 1e3) / 1e3)).toEqual(win.map((v) => Math.round(v * 1e3) / 1e3));
+      ext.push(fc.values[k]!);
+      expect(fc.values[k]).toBeCloseTo(win.reduce((s, v) => s + v, 0) / 3, 3);
+    }
+    // The first `horizon` forecasts read only the file's rows; the third reads the first forecast.
+    expect(seen[2]![2]).toBeCloseTo(fc.values[0]!, 4);
+    expect(fc.dates).toEqual(['2024-01-21', '2024-01-22', '2024-01-23', '2024-01-24']);
+  });
+  it('refuses to forecast what it cannot: inputs that are not targets, horizon 0, too few rows, a bad count', () => {
+    const mixed = loadRegress(f, { window: 3, inputColumns: ['a', 'b'], targetColumns: ['b'], validFraction: 0 }).meta;
+    expect(forecastProblem(mixed)).toMatch(/^the model reads "a", which it does not predict \(its targets: b\)/);
+    expect(() => forecastRegress(mixed, readRegressSeries(f, mixed), 1, () => [0])).toThrow(/reads "a", which it does not predict/);
+    const now = loadRegress(f, { window: 3, horizon: 0, inputColumns: ['b'], validFraction: 0 }).meta;
+    expect(forecastProblem(now)).toMatch(/horizon 0/);
+    expect(forecastProblem(meta)).toBeUndefined();
+    const short = readRegressSeries(file('s.csv', 'b\n1\n2\n3\n'), meta);
+    expect(dataError(() => forecastRegress(meta, short, 1, () => [0])).message).toMatch(/has 3 rows; forecasting needs at least window \+ horizon - 1 = 4/);
+    expect(() => forecastRegress(meta, readRegressSeries(f, meta), 0, () => [0])).toThrow(/positive integer/);
+  });
+  it('continues dates by the step between the last two', () => {
+    expect(nextDates(['2024-01-30', '2024-01-31'], 2)).toEqual(['2024-02-01', '2024-02-02']);
+    expect(nextDates(['2024-01-01', '2024-01-08'], 1)).toEqual(['2024-01-15']);
+    expect(nextDates(['2023-11-15', '2023-12-15'], 2)).toEqual(['2024-01-15', '2024-02-15']);
+    expect(nextDates(['2023-11', '2023-12'], 1)).toEqual(['2024-01']);
+    expect(nextDates(['1999', '2000'], 2)).toEqual(['2001', '2002']);
+    expect(nextDates(['Mon', 'Tue'], 1)).toEqual([undefined]);
+    expect(nextDates(['2024-01-02', '2024-01-01'], 1)).toEqual([undefined]);
   });
 });

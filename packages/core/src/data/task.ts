@@ -6,6 +6,7 @@
  */
 import type { SequenceDataset } from '../train/dataset.js';
 import { split } from './split.js';
+import type { UnknownReport } from './vocab.js';
 
 export interface TrainData<M> {
   /** The examples to train on. */
@@ -21,6 +22,8 @@ export interface TrainData<M> {
 export interface EvalData {
   dataset: SequenceDataset;
   summary: string;
+  /** Token inputs: how many of the file's characters or words the model's vocabulary lacks. */
+  unknown?: UnknownReport;
 }
 
 /** Options shared by the loaders that split off a validation part. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildLabelSet } from './labels.js';
-import { Vocab } from './vocab.js';
+import { UnknownSymbols, Vocab, unknownWarning } from './vocab.js';
 
 describe('Vocab', () => {
   it('reserves 0 for padding and 1 for unknown, then sorted symbols', () => {
@@ -41,6 +41,58 @@ describe('Vocab', () => {
   });
   it('decode refuses ids outside the vocabulary', () => {
     expect(() => Vocab.build('char', ['ab']).decode([7])).toThrow(RangeError);
+  });
+});
+
+describe('Vocab: Unicode, words and unknown symbols', () => {
+  it('reads composed and decomposed spellings of a letter as the same symbol (NFC)', () => {
+    const v = Vocab.build('char', ['zoe\u0308']);
+    expect(v.symbols).toEqual(['o', 'z', '\u00eb']);
+    expect(Array.from(v.encode('zo\u00eb'))).toEqual(Array.from(v.encode('zoe\u0308')));
+    expect(v.encode('zoe\u0308')).not.toContain(Vocab.UNK);
+    const w = Vocab.build('word', [['cafe\u0301']]);
+    expect(w.id('caf\u00e9')).toBe(Vocab.RESERVED);
+    expect(Array.from(w.encode(['cafe\u0301']))).toEqual([Vocab.RESERVED]);
+  });
+  it('splits a text given to a word vocabulary into words and punctuation', () => {
+    const v = Vocab.build('word', [['the', 'river', '.']]);
+    expect(v.decode(v.encode('the river.'))).toEqual(['the', 'river', '.']);
+  });
+  it('looks an unknown word up once more in lowercase; characters have no fallback', () => {
+    const v = Vocab.build('word', [['they', 'Paris']]);
+    expect(v.id('They')).toBe(v.id('they'));
+    expect(v.id('THEY')).toBe(v.id('they'));
+    expect(v.id('paris')).toBe(Vocab.UNK); // only upper → lower, never the other way
+    expect(v.id('Paris')).not.toBe(Vocab.UNK);
+    const c = Vocab.build('char', ['abc']);
+    expect(c.id('A')).toBe(Vocab.UNK);
+  });
+  it('counts the symbols read and those read as <unk>, most frequent first', () => {
+    const v = Vocab.build('char', ['abc']);
+    const u = new UnknownSymbols('char');
+    v.encode('axbyy', u);
+    v.encode('zoe\u0308', u);
+    expect(u.report()).toEqual({
+      count: 6, total: 8, unit: 'characters',
+      examples: [{ symbol: 'y', count: 2 }, { symbol: 'x', count: 1 }, { symbol: 'z', count: 1 }, { symbol: 'o', count: 1 }, { symbol: '\u00eb', count: 1 }],
+    });
+    expect(u.report(2).examples.map((e) => e.symbol)).toEqual(['y', 'x']);
+    const w = Vocab.build('word', [['they', 'fish']]);
+    const uw = new UnknownSymbols('word');
+    w.encode('They fish. Zebras', uw);
+    expect(uw.report()).toEqual({ count: 2, total: 4, unit: 'words', examples: [{ symbol: '.', count: 1 }, { symbol: 'Zebras', count: 1 }] });
+  });
+  it('words the warning for people, or nothing when every symbol is known', () => {
+    const v = Vocab.build('char', ['zo']);
+    const u = new UnknownSymbols('char');
+    v.encode('zo\u00eb', u);
+    expect(unknownWarning(u.report())).toBe("1 of 3 characters not in the model's vocabulary (\u00eb ×1); they are read as <unk>");
+    const none = new UnknownSymbols('char');
+    v.encode('zoo', none);
+    expect(unknownWarning(none.report())).toBeUndefined();
+    const many = new UnknownSymbols('char');
+    v.encode('a bcdefg', many);
+    expect(unknownWarning(many.report())).toBe(`8 of 8 characters not in the model's vocabulary (a ×1, " " ×1, b ×1, c ×1, d ×1, ...); they are read as <unk>`);
   });
 });
 
