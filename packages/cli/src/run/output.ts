@@ -20,6 +20,11 @@ export class Output {
     if (this.json) this.stream.write(JSON.stringify({ event: type, ...data }) + '\n');
   }
 
+  /** A warning for people: `warning: ...` on stderr, in every mode (stdout stays clean for --json and pipes). */
+  warn(line: string): void {
+    process.stderr.write(`warning: ${line}\n`);
+  }
+
   /** The command's result: the last JSON line in --json mode; in text mode, `text` if given. */
   result(data: object, text?: string): void {
     if (this.json) this.stream.write(JSON.stringify(data) + '\n');

@@ -6,8 +6,8 @@
 import type { ModelConfig, SequenceDataset } from '@weft/core';
 import {
   loadClassify, loadClassifyEval, loadLm, loadLmEval, loadNames, loadRegress, loadRegressEval, loadTag, loadTagEval,
-  type DataMeta, type LmLayout,
-} from '../data/index.js';
+  type DataMeta, type EvalData, type LmLayout, type RegressEvalData,
+} from '@weft/core';
 import { UsageError } from './errors.js';
 
 export const TASKS = ['names', 'classify', 'tag', 'lm', 'regress'] as const;
@@ -99,7 +99,7 @@ export function loadTrainData(f: DataFlags): RunData {
 }
 
 /** Encodes a labelled file with a trained model's meta (evaluation, validation files). */
-export function loadEvalData(meta: DataMeta, file: string, f: Partial<DataFlags>): { dataset: SequenceDataset; summary: string } {
+export function loadEvalData(meta: DataMeta, file: string, f: Partial<DataFlags>): EvalData | RegressEvalData {
   switch (meta.task) {
     case 'classify':
       return loadClassifyEval(file, meta, { textField: f.textColumn, labelField: f.labelColumn, maxLen: f.maxLen });

@@ -16,8 +16,15 @@
  * Normalisation: each used column's mean and standard deviation over the TRAINING rows only
  * (std 0 becomes 1, so a constant column stays finite), stored in the meta; `denormalize` turns
  * predictions back into the targets' units. Columns not used (a date, say) are ignored.
+ *
+ * Prediction (`loadRegressEval`, `forecastRegress`): every prediction is labelled with the row it
+ * predicts (`targetRows`), and a file's date column, if it has one, gives that row's date: the
+ * first column the model does not read whose name contains date, time, day, week, month, year,
+ * period or timestamp (any case). `forecastRegress` continues past the last row, one row at a
+ * time, feeding each prediction back as the next window's last row; that needs every input
+ * column to be a target and a horizon of at least 1 (`forecastProblem` says why not otherwise).
  */
-import type { SequenceDataset } from '@weft/core';
+import type { SequenceDataset } from '../train/dataset.js';
 import { columnIndex, numberCell, parseCsv, type CsvTable } from './csv.js';
 import { DataError } from './errors.js';
 import { formatOf, readTextFile } from './read.js';
@@ -85,6 +92,34 @@ function resolve(o: Partial<RegressOptions>): Resolved {
 function readColumns(table: CsvTable, names: readonly string[], option: string): Float64Array[] {
   const idx = names.map((n) => columnIndex(table, n, option));
   return idx.map((k) => Float64Array.from(table.rows, (row) => numberCell(table, row, k)));
+}
+
+/** A CSV series as a trained regress model reads it. */
+export interface RegressSeries {
+  file: string;
+  /** Data rows (the header not counted). */
+  rows: number;
+  /** The physical CSV line of each row. */
+  lines: number[];
+  /** The model's columns (inputs and targets), raw values by name. */
+  columns: Map<string, Float64Array>;
+  /** The date column, if the file has one (see the file comment): its name and each row's cell. */
+  dates?: { column: string; values: string[] };
+}
+
+const DATE_NAME = /date|time|day|week|month|year|period|timestamp/i;
+
+/** Reads the columns a trained model uses from a CSV series, and its date column if any. */
+export function readRegressSeries(file: string, meta: RegressMeta): RegressSeries {
+  const table = loadTable(file);
+  const used = [...new Set([...meta.inputColumns, ...meta.targetColumns])];
+  const values = readColumns(table, used, 'a column the model was trained on');
+  const series: RegressSeries = {
+    file, rows: table.rows.length, lines: table.rows.map((r) => r.line), columns: new Map(used.map((n, k) => [n, values[k]!])),
+  };
+  const k = table.header.findIndex((name) => !used.includes(name) && DATE_NAME.test(name));
+  if (k >= 0) series.dates = { column: table.header[k]!, values: table.rows.map((r) => r.cells[k]!) };
+  return series;
 }
 
 function loadTable(file: string): CsvTable {
@@ -170,15 +205,159 @@ export function loadRegress(file: string, options: RegressOptions): TrainData<Re
   return { train, valid, meta, summary };
 }
 
-/** Windows over a whole series, normalised with a trained model's statistics. */
-export function loadRegressEval(file: string, meta: RegressMeta, options: { stride?: number } = {}): EvalData {
+export interface RegressEvalData extends EvalData {
+  series: RegressSeries;
+  /**
+   * The 0-based row each target (and prediction) belongs to, in the dataset's target order:
+   * [count] windows, or [count, window] steps with perStep.
+   */
+  targetRows: Int32Array;
+}
+
+/** Windows over a whole series (a file, or a series already read), normalised with a trained model's statistics. */
+export function loadRegressEval(file: string | RegressSeries, meta: RegressMeta, options: { stride?: number } = {}): RegressEvalData {
   const o = resolve({ window: meta.window, horizon: meta.horizon, perStep: meta.perStep, stride: options.stride, validFraction: 0 });
-  const table = loadTable(file);
-  const used = [...new Set([...meta.inputColumns, ...meta.targetColumns])];
-  const values = readColumns(table, used, 'a column the model was trained on');
-  const cols = new Map(used.map((n, k) => [n, values[k]!]));
-  const dataset = windows(file, 'the file', o, meta, cols, 0, table.rows.length);
-  return { dataset, summary: `${file}: ${table.rows.length} rows, ${dataset.count} windows of ${meta.window}` };
+  const series = typeof file === 'string' ? readRegressSeries(file, meta) : file;
+  const dataset = windows(series.file, 'the file', o, meta, series.columns, 0, series.rows);
+  const T = o.perStep ? o.window : 1;
+  const targetRows = new Int32Array(dataset.count * T);
+  for (let i = 0; i < dataset.count; i++) {
+    for (let t = 0; t < T; t++) targetRows[i * T + t] = i * o.stride + (o.perStep ? t : o.window - 1) + o.horizon;
+  }
+  return { dataset, series, targetRows, summary: `${series.file}: ${series.rows} rows, ${dataset.count} windows of ${meta.window}` };
+}
+
+/** A target column's errors in its own units. */
+export interface RegressErrors {
+  column: string;
+  /** Mean absolute error. */
+  mae: number;
+  /** Root mean squared error. */
+  rmse: number;
+  /** Predictions compared. */
+  count: number;
+}
+
+/**
+ * Mean absolute and root mean squared error per target column, in the data's units: `outputs`
+ * are a model's raw (normalised) outputs for `data.dataset`, compared with the file's own values
+ * at `data.targetRows`.
+ */
+export function regressErrors(meta: RegressMeta, data: RegressEvalData, outputs: ArrayLike<number>): RegressErrors[] {
+  const O = meta.targetColumns.length;
+  const n = data.targetRows.length;
+  if (outputs.length !== n * O) throw new RangeError(`regressErrors: ${outputs.length} outputs, expected ${n * O} (${n} predictions × ${O} targets)`);
+  const pred = denormalize(meta, outputs);
+  return meta.targetColumns.map((column, j) => {
+    const truth = data.series.columns.get(column)!;
+    let abs = 0;
+    let sq = 0;
+    for (let i = 0; i < n; i++) {
+      const e = pred[i * O + j]! - truth[data.targetRows[i]!]!;
+      abs += Math.abs(e);
+      sq += e * e;
+    }
+    return { column, mae: abs / n, rmse: Math.sqrt(sq / n), count: n };
+  });
+}
+
+/** Why a model cannot forecast past the end of its data, or undefined when it can. */
+export function forecastProblem(meta: RegressMeta): string | undefined {
+  if (meta.horizon < 1) return 'the model predicts the row it reads (horizon 0), so it cannot predict a row past the last one';
+  const missing = meta.inputColumns.filter((c) => !meta.targetColumns.includes(c));
+  if (missing.length === 0) return undefined;
+  const list = missing.map((c) => `"${c}"`).join(', ');
+  return `the model reads ${list}, which it does not predict (its targets: ${meta.targetColumns.join(', ')}), so past the last row it would have no ${list} to read; ` +
+    `train a model whose inputs are all among its targets (e.g. --inputs ${meta.targetColumns.join(' ')})`;
+}
+
+export interface RegressForecast {
+  /** The 0-based row each forecast is for: series.rows, series.rows + 1, ... */
+  rows: number[];
+  /** Forecast values in the targets' own units, [steps, targetColumns]. */
+  values: Float32Array;
+  /** Each forecast row's date, when the series has a date column with a regular step (see nextDates). */
+  dates?: (string | undefined)[];
+}
+
+/**
+ * Continues a series `steps` rows past its end. Row r = rows + k is predicted from the window
+ * ending at row r - horizon, whose rows past the end are earlier forecasts, each fed back in the
+ * targets' own units exactly as if the file had had that row. `predict` maps a dataset of
+ * windows to the model's raw outputs (normalised; [count, targets], or [count, window, targets]
+ * with perStep, whose last step is taken).
+ */
+export function forecastRegress(
+  meta: RegressMeta, series: RegressSeries, steps: number, predict: (windows: SequenceDataset) => ArrayLike<number>,
+): RegressForecast {
+  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`forecast steps must be a positive integer, got ${JSON.stringify(steps)}`);
+  const why = forecastProblem(meta);
+  if (why !== undefined) throw new RangeError(why);
+  const W = meta.window;
+  const h = meta.horizon;
+  const n = series.rows;
+  if (n < W + h - 1) {
+    throw new DataError(`has ${n} rows; forecasting needs at least window + horizon - 1 = ${W + h - 1} (the first forecast row is predicted from the window ending ${h} row${h > 1 ? 's' : ''} before it)`, { file: series.file });
+  }
+  const cols = new Map<string, Float64Array>();
+  for (const [name, v] of series.columns) {
+    const ext = new Float64Array(n + steps);
+    ext.set(v);
+    cols.set(name, ext);
+  }
+  const o = resolve({ window: W, horizon: h, perStep: meta.perStep, validFraction: 0 });
+  const O = meta.targetColumns.length;
+  const values = new Float32Array(steps * O);
+  const rows: number[] = [];
+  for (let k = 0; k < steps; k++) {
+    const r = n + k;
+    const end = r - h;
+    const d = windows(series.file, 'the forecast window', o, meta, cols, end - W + 1, end + 1 + h);
+    const y = predict(d);
+    const last = meta.perStep ? (W - 1) * O : 0;
+    const v = denormalize(meta, Array.from({ length: O }, (_, j) => y[last + j]!));
+    values.set(v, k * O);
+    meta.targetColumns.forEach((c, j) => { cols.get(c)![r] = v[j]!; });
+    rows.push(r);
+  }
+  const out: RegressForecast = { rows, values };
+  if (series.dates) out.dates = nextDates(series.dates.values, steps);
+  return out;
+}
+
+/**
+ * The `count` dates after a column's last value, continuing the step between its last two
+ * values: ISO days (2024-01-05), ISO months (2024-01, or days on the same day, up to the 28th, of each month)
+ * and plain integers (years, week numbers). Anything else gives undefined dates.
+ */
+export function nextDates(values: readonly string[], count: number): (string | undefined)[] {
+  const none = new Array<undefined>(count).fill(undefined);
+  if (values.length < 2) return none;
+  const a = values[values.length - 2]!;
+  const b = values[values.length - 1]!;
+  if (/^-?\d+$/.test(a) && /^-?\d+$/.test(b)) {
+    const step = Number(b) - Number(a);
+    return step > 0 ? Array.from({ length: count }, (_, k) => String(Number(b) + (k + 1) * step)) : none;
+  }
+  const ymd = (s: string) => /^(\d{4})-(\d{2})(?:-(\d{2}))?$/.exec(s);
+  const pa = ymd(a);
+  const pb = ymd(b);
+  if (!pa || !pb || (pa[3] === undefined) !== (pb[3] === undefined)) return none;
+  const pad = (x: number, w = 2) => String(x).padStart(w, '0');
+  const months = (p: RegExpExecArray) => Number(p[1]) * 12 + Number(p[2]) - 1;
+  if (pb[3] === undefined || (pa[3] === pb[3] && Number(pb[3]) <= 28)) {
+    const step = months(pb) - months(pa);
+    if (step <= 0) return none;
+    return Array.from({ length: count }, (_, k) => {
+      const m = months(pb) + (k + 1) * step;
+      const ym = `${pad(Math.floor(m / 12), 4)}-${pad((m % 12) + 1)}`;
+      return pb[3] === undefined ? ym : `${ym}-${pb[3]}`;
+    });
+  }
+  const day = (p: RegExpExecArray) => Date.UTC(Number(p[1]), Number(p[2]) - 1, Number(p[3]));
+  const step = day(pb) - day(pa);
+  if (!(step > 0)) return none;
+  return Array.from({ length: count }, (_, k) => new Date(day(pb) + (k + 1) * step).toISOString().slice(0, 10));
 }
 
 /** Predictions (or targets) in normalised units, [..., targetColumns] → the targets' own units. */

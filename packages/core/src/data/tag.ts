@@ -3,18 +3,25 @@
  *
  * Format: JSONL, one sentence per line: {"tokens": ["the", "cat", "sat"], "tags": ["DET", "NOUN", "VERB"]}
  * with as many tags as tokens. Tokens are words (word-level vocabulary, case kept unless
- * options.lowercase), so a word never seen in training encodes as Vocab.UNK; with minCount > 1
- * rare training words become UNK too, so the model learns what to do with one. The tag set is
- * the sorted set of training tags; padding steps have target -1.
+ * options.lowercase), so a word never seen in training encodes as Vocab.UNK (after one more
+ * try in lowercase, see Vocab.id); with minCount > 1 rare training words become UNK too, so the
+ * model learns what to do with one. The tag set is the sorted set of training tags; padding
+ * steps have target -1.
+ *
+ * Training and evaluation files give their tokens; free text to tag (encodeTagInputs with a
+ * string) is split into tokens by tokenizeWords (text.ts): words, numbers and each punctuation
+ * mark apart, so "They fish in the river." reads as They · fish · in · the · river · "." just as
+ * a training sentence lists them.
  */
-import type { SequenceDataset } from '@weft/core';
+import type { SequenceDataset } from '../train/dataset.js';
 import { DataError } from './errors.js';
 import { FieldReader, parseJsonLines } from './jsonl.js';
 import { buildLabelSet, labelIndex, listForMessage } from './labels.js';
 import { packDataset } from './pack.js';
 import { formatOf, readTextFile } from './read.js';
 import { countsLine, optionalPositiveInt, resolveSplit, splitIfAsked, type EvalData, type SplitOptions, type TrainData } from './task.js';
-import { Vocab, type VocabJSON } from './vocab.js';
+import { tokenizeWords } from './text.js';
+import { UnknownSymbols, Vocab, type VocabJSON } from './vocab.js';
 
 export interface TagOptions extends SplitOptions {
   /** Field with the tokens (default "tokens"). */
@@ -66,7 +73,7 @@ function parseFile(file: string, o: TagOptions, requireTags: boolean): Sentence[
   });
 }
 
-function encode(file: string, sentences: readonly Sentence[], meta: TagMeta, tagsField: string): SequenceDataset {
+function encode(file: string, sentences: readonly Sentence[], meta: TagMeta, tagsField: string, unknown?: UnknownSymbols): SequenceDataset {
   const vocab = Vocab.fromJSON(meta.vocab);
   const index = labelIndex(meta.tags);
   const targets = sentences.map((s) => {
@@ -85,7 +92,7 @@ function encode(file: string, sentences: readonly Sentence[], meta: TagMeta, tag
     inputSize: vocab.size,
     targetKind: 'class-per-step',
     outputSize: meta.tags.length,
-    inputs: sentences.map((s) => vocab.encode(s.tokens)),
+    inputs: sentences.map((s) => vocab.encode(s.tokens, unknown)),
     targets,
   });
 }
@@ -119,16 +126,30 @@ export function loadTag(file: string, options: TagOptions = {}): TrainData<TagMe
 /** Loads tagged data encoded with a trained model's meta; a tag outside the training tags is an error. */
 export function loadTagEval(file: string, meta: TagMeta, options: Omit<TagOptions, 'lowercase' | 'minCount'> = {}): EvalData {
   const sentences = parseFile(file, { ...options, lowercase: meta.lowercase }, true);
-  const dataset = encode(file, sentences, meta, options.tagsField ?? 'tags');
-  return { dataset, summary: describe(file, dataset, meta) };
+  const unknown = new UnknownSymbols('word');
+  const dataset = encode(file, sentences, meta, options.tagsField ?? 'tags', unknown);
+  return { dataset, summary: describe(file, dataset, meta), unknown: unknown.report() };
 }
 
-/** Token lists to tag, encoded with a trained model's meta (targets -1). */
-export function encodeTagInputs(meta: TagMeta, sentences: readonly (readonly string[])[]): SequenceDataset {
+/**
+ * Sentences to tag, encoded with a trained model's meta (targets -1): each a list of tokens, or
+ * a text that tokenizeWords splits (the tokens the model tags, one per step, are
+ * `tagTokens(sentence)`). Lowercased when the model was trained so. `unknown`, when given,
+ * counts the words the vocabulary lacks.
+ */
+export function encodeTagInputs(meta: TagMeta, sentences: readonly (string | readonly string[])[], unknown?: UnknownSymbols): SequenceDataset {
   if (sentences.length === 0) throw new TypeError('sentences must not be empty');
-  const parsed = sentences.map((tokens, i) => {
-    if (tokens.length === 0 || tokens.some((t) => typeof t !== 'string' || t === '')) throw new TypeError(`sentences[${i}] must be a non-empty array of non-empty strings`);
+  const parsed = sentences.map((sentence, i) => {
+    const tokens = tagTokens(sentence);
+    if (tokens.length === 0 || tokens.some((t) => typeof t !== 'string' || t === '')) {
+      throw new TypeError(`sentences[${i}] must be a text with at least one word or a non-empty array of non-empty strings`);
+    }
     return { line: i + 1, tokens: meta.lowercase ? tokens.map((t) => t.toLowerCase()) : [...tokens] };
   });
-  return encode('inputs', parsed, meta, 'tags');
+  return encode('inputs', parsed, meta, 'tags', unknown);
+}
+
+/** The tokens of a sentence to tag: a text split by tokenizeWords, or the given list as it is. */
+export function tagTokens(sentence: string | readonly string[]): readonly string[] {
+  return typeof sentence === 'string' ? tokenizeWords(sentence) : sentence;
 }

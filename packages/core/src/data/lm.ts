@@ -20,11 +20,11 @@
  * Vocabulary: the characters of the whole file (a character only in the tail would otherwise be
  * an unpredictable UNK target); '\r\n' is read as '\n'.
  */
-import type { SequenceDataset } from '@weft/core';
+import type { SequenceDataset } from '../train/dataset.js';
 import { DataError } from './errors.js';
 import { readTextFile } from './read.js';
 import { type EvalData, type TrainData } from './task.js';
-import { Vocab, type VocabJSON } from './vocab.js';
+import { UnknownSymbols, Vocab, type VocabJSON } from './vocab.js';
 
 export interface LmOptions {
   /** Steps per window (--seq-len, default 64). */
@@ -129,9 +129,8 @@ export function loadLmEval(file: string, meta: LmMeta, options: { streams?: numb
   const o = resolve({ seqLen: options.seqLen ?? meta.seqLen, streams: options.streams, validFraction: 0 });
   const vocab = Vocab.fromJSON(meta.vocab);
   const text = readText(file);
-  const ids = vocab.encode(text);
-  let unknown = 0;
-  for (const id of ids) if (id === Vocab.UNK) unknown++;
+  const unknown = new UnknownSymbols('char');
+  const ids = vocab.encode(text, unknown);
   const { dataset, layout } = lmWindows(ids, o.seqLen, o.streams, vocab.size, file, 'the text');
-  return { dataset, layout, summary: `${file}: ${ids.length} characters (${unknown} not in the vocabulary), ${layoutLine(layout)}` };
+  return { dataset, layout, summary: `${file}: ${ids.length} characters (${unknown.count} not in the vocabulary), ${layoutLine(layout)}`, unknown: unknown.report() };
 }

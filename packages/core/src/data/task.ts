@@ -4,8 +4,9 @@
  * JSON object for the checkpoint; the matching `...Eval` loader takes that meta back and
  * encodes new data exactly as the training data was encoded.
  */
-import type { SequenceDataset } from '@weft/core';
+import type { SequenceDataset } from '../train/dataset.js';
 import { split } from './split.js';
+import type { UnknownReport } from './vocab.js';
 
 export interface TrainData<M> {
   /** The examples to train on. */
@@ -21,6 +22,8 @@ export interface TrainData<M> {
 export interface EvalData {
   dataset: SequenceDataset;
   summary: string;
+  /** Token inputs: how many of the file's characters or words the model's vocabulary lacks. */
+  unknown?: UnknownReport;
 }
 
 /** Options shared by the loaders that split off a validation part. */

@@ -4,10 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { DataError } from './errors.js';
+import { nfc } from './text.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** The file's text (UTF-8, a leading byte-order mark removed). Throws DataError if missing, unreadable or empty. */
+/**
+ * The file's text (UTF-8, a leading byte-order mark removed, NFC-normalised: see text.ts).
+ * Throws DataError if missing, unreadable or empty.
+ */
 export function readTextFile(file: string): string {
   let bytes: Uint8Array;
   try {
@@ -29,7 +33,7 @@ export function readTextFile(file: string): string {
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.trim() === '') throw new DataError('file is empty', { file });
-  return text;
+  return nfc(text);
 }
 
 /** Splits text into lines, accepting \n and \r\n endings; line i of the result is physical line i + 1. */

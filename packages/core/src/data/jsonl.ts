@@ -5,6 +5,7 @@
  */
 import { DataError, describeValue } from './errors.js';
 import { splitLines } from './read.js';
+import { nfc } from './text.js';
 
 export interface JsonRecord {
   /** 1-based physical line. */
@@ -33,7 +34,7 @@ export function parseJsonLines(file: string, text: string): JsonRecord[] {
   return out;
 }
 
-/** Field accessors whose errors read `file:line: field "x" must be ..., got ...`. */
+/** Field accessors (strings come back NFC-normalised) whose errors read `file:line: field "x" must be ..., got ...`. */
 export class FieldReader {
   constructor(readonly file: string) {}
 
@@ -45,7 +46,7 @@ export class FieldReader {
   string(r: JsonRecord, field: string, nonEmpty = true): string {
     const v = r.value[field];
     if (typeof v !== 'string' || (nonEmpty && v.length === 0)) this.fail(r.line, field, nonEmpty ? 'a non-empty string' : 'a string', v);
-    return v;
+    return nfc(v); // a JSON escape (\u0308) can spell a decomposed letter that the file's NFC text did not
   }
 
   /** A non-empty array of non-empty strings. */
@@ -58,7 +59,7 @@ export class FieldReader {
         throw new DataError(`field "${field}" entry ${i} must be a non-empty string, got ${describeValue(s)}`, { file: this.file, line: r.line, field });
       }
     }
-    return v as string[];
+    return (v as string[]).map(nfc);
   }
 
   /**

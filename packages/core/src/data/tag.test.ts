@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { validateDataset, type SequenceDataset } from '@weft/core';
+import { validateDataset, type SequenceDataset } from '../train/dataset.js';
 import { describe, expect, it } from 'vitest';
 import { DataError } from './errors.js';
-import { encodeTagInputs, loadTag, loadTagEval, type TagMeta } from './tag.js';
-import { Vocab } from './vocab.js';
+import { encodeTagInputs, loadTag, loadTagEval, tagTokens, type TagMeta } from './tag.js';
+import { UnknownSymbols, Vocab } from './vocab.js';
 import { tempFiles, dataError } from './testkit.js';
 
 const { file } = tempFiles('weft-tag-');
@@ -41,6 +41,21 @@ describe('loadTag', () => {
     const d = encodeTagInputs(meta, [['the', 'zebra']]);
     expect(Array.from(d.inputs)).toEqual([Vocab.RESERVED + 1, Vocab.UNK]);
     expect(Array.from(d.targets)).toEqual([-1, -1]);
+  });
+  it('tags free text by its words and punctuation, a capitalised word read as its lowercase form, unknown words counted', () => {
+    const f = file('p.jsonl', '{"tokens": ["the", "dog", "runs", "."], "tags": ["DET", "NOUN", "VERB", "PUNCT"]}\n');
+    const { meta } = loadTag(f, { validFraction: 0 });
+    const v = Vocab.fromJSON(meta.vocab);
+    expect(tagTokens('The dog runs.')).toEqual(['The', 'dog', 'runs', '.']);
+    expect(tagTokens(['The', 'dog'])).toEqual(['The', 'dog']);
+    const u = new UnknownSymbols('word');
+    const d = encodeTagInputs(meta, ['The dog runs.', ['a', 'dog']], u);
+    expect(Array.from(d.lengths)).toEqual([4, 2]);
+    expect(Array.from(d.inputs.subarray(0, 4))).toEqual(['the', 'dog', 'runs', '.'].map((w) => v.id(w)));
+    expect(u.report()).toEqual({ count: 1, total: 6, unit: 'words', examples: [{ symbol: 'a', count: 1 }] });
+    const ev = loadTagEval(file('pe.jsonl', '{"tokens": ["The", "cat", "runs"], "tags": ["DET", "NOUN", "VERB"]}\n'), meta);
+    expect(ev.unknown).toEqual({ count: 1, total: 3, unit: 'words', examples: [{ symbol: 'cat', count: 1 }] });
+    expect(() => encodeTagInputs(meta, ['  '])).toThrow(/sentences\[0\] must be a text with at least one word/);
   });
   it('refuses tags of the wrong length, naming line and field', () => {
     const f = file('bad.jsonl', jsonl + '{"tokens": ["a", "b"], "tags": ["DET"]}\n');

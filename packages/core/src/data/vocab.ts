@@ -10,8 +10,17 @@
  * (every target is a symbol of the text), so a model learns not to predict them.
  *
  * Characters are Unicode code points (`Array.from(text)`), so an emoji or a character outside the
- * Basic Multilingual Plane is one symbol, not two surrogate halves.
+ * Basic Multilingual Plane is one symbol, not two surrogate halves. Every text and word is
+ * NFC-normalised before it is split or looked up (text.ts), so composed and decomposed spellings
+ * of the same letter are one symbol. A text given to a word vocabulary is split by
+ * `tokenizeWords` (text.ts). A word not in the vocabulary is looked up once more in lowercase
+ * ("They" → "they") before it becomes UNK; characters have no such fallback.
+ *
+ * Encoding can count what it reads as UNK (`UnknownSymbols`), so a caller can tell its user how
+ * much of an input the model never saw in training.
  */
+import { nfc, tokenizeWords } from './text.js';
+
 export type VocabKind = 'char' | 'word';
 
 /** The plain-object form stored in checkpoints. `symbols[i]` has id `2 + i`. */
@@ -72,20 +81,32 @@ export class Vocab {
     return this.symbols.length + Vocab.RESERVED;
   }
 
-  /** The id of one symbol, UNK if it was not in the training data. */
+  /**
+   * The id of one symbol (as given: not normalised here), UNK if it was not in the training data.
+   * A word vocabulary tries the lowercase form of an unknown word before answering UNK.
+   */
   id(symbol: string): number {
-    return this.ids.get(symbol) ?? Vocab.UNK;
+    const id = this.ids.get(symbol);
+    if (id !== undefined) return id;
+    return this.kind === 'word' ? (this.ids.get(symbol.toLowerCase()) ?? Vocab.UNK) : Vocab.UNK;
   }
 
   has(symbol: string): boolean {
     return this.ids.has(symbol);
   }
 
-  /** Ids of a text (split into characters) or of a list of words. */
-  encode(seq: string | readonly string[]): Int32Array {
+  /**
+   * Ids of a text (split into characters, or into words by tokenizeWords) or of a list of words,
+   * NFC-normalised first. `unknown`, when given, counts every symbol read and those read as UNK.
+   */
+  encode(seq: string | readonly string[], unknown?: UnknownSymbols): Int32Array {
     const syms = symbolsOf(this.kind, seq);
     const out = new Int32Array(syms.length);
-    for (let i = 0; i < syms.length; i++) out[i] = this.id(syms[i]!);
+    for (let i = 0; i < syms.length; i++) {
+      const id = this.id(syms[i]!);
+      out[i] = id;
+      unknown?.note(syms[i]!, id === Vocab.UNK);
+    }
     return out;
   }
 
@@ -107,10 +128,63 @@ export class Vocab {
   }
 }
 
-/** A sequence as its symbols: code points of a string for 'char', the words themselves for 'word'. */
+/**
+ * A sequence as its symbols, NFC-normalised: code points of a string for 'char', its words
+ * (tokenizeWords) for 'word'; a list of words is taken as the tokens it already is.
+ */
 export function symbolsOf(kind: VocabKind, seq: string | readonly string[]): readonly string[] {
-  if (typeof seq === 'string') return kind === 'char' ? Array.from(seq) : seq.split(/\s+/).filter((w) => w !== '');
-  return seq;
+  if (typeof seq === 'string') return kind === 'char' ? Array.from(nfc(seq)) : tokenizeWords(seq);
+  return seq.map(nfc);
+}
+
+/** What `UnknownSymbols` reports: how many symbols an input had, how many the vocabulary lacked. */
+export interface UnknownReport {
+  /** Symbols read as UNK. */
+  count: number;
+  /** Symbols read in all. */
+  total: number;
+  /** What a symbol is: 'characters' or 'words'. */
+  unit: 'characters' | 'words';
+  /** The most frequent unknown symbols (at most 10), most frequent first, ties in order of appearance. */
+  examples: { symbol: string; count: number }[];
+}
+
+/** Counts, while encoding, the symbols a vocabulary did not have (see Vocab.encode). */
+export class UnknownSymbols {
+  total = 0;
+  count = 0;
+  private readonly bySymbol = new Map<string, number>();
+
+  constructor(readonly kind: VocabKind) {}
+
+  note(symbol: string, unknown: boolean): void {
+    this.total++;
+    if (!unknown) return;
+    this.count++;
+    this.bySymbol.set(symbol, (this.bySymbol.get(symbol) ?? 0) + 1);
+  }
+
+  report(limit = 10): UnknownReport {
+    const examples = [...this.bySymbol]
+      .map(([symbol, count], order) => ({ symbol, count, order }))
+      .sort((a, b) => b.count - a.count || a.order - b.order)
+      .slice(0, limit)
+      .map(({ symbol, count }) => ({ symbol, count }));
+    return { count: this.count, total: this.total, unit: this.kind === 'char' ? 'characters' : 'words', examples };
+  }
+}
+
+/**
+ * One line for people about a report, or undefined when nothing was unknown:
+ * `1 of 3 characters not in the model's vocabulary (ë ×1); they are read as <unk>`.
+ * White space and invisible characters are shown JSON-quoted (" ", "\u200b").
+ */
+export function unknownWarning(r: UnknownReport, shown = 5): string | undefined {
+  if (r.count === 0) return undefined;
+  const show = (s: string): string => (/^[\p{L}\p{M}\p{N}\p{P}\p{S}]+$/u.test(s) ? s : JSON.stringify(s));
+  const list = r.examples.slice(0, shown).map((e) => `${show(e.symbol)} ×${e.count}`).join(', ');
+  const distinct = r.examples.length > shown ? ', ...' : '';
+  return `${r.count} of ${r.total} ${r.unit} not in the model's vocabulary (${list}${distinct}); they are read as <unk>`;
 }
 
 /** Plain code-unit order: locale-independent, so ids never depend on the machine. */

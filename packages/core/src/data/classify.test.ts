@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { validateDataset, type SequenceDataset } from '@weft/core';
+import { validateDataset, type SequenceDataset } from '../train/dataset.js';
 import { describe, expect, it } from 'vitest';
 import { encodeClassifyInputs, loadClassify, loadClassifyEval, type ClassifyMeta } from './classify.js';
 import { DataError } from './errors.js';
-import { Vocab } from './vocab.js';
+import { UnknownSymbols, Vocab } from './vocab.js';
 import { tempFiles, dataError } from './testkit.js';
 
 const { dir, file } = tempFiles('weft-classify-');
@@ -139,6 +139,29 @@ describe('loadClassifyEval', () => {
     validateDataset(dataset);
     expect(dataset.inputSize).toBe(Vocab.RESERVED + 2);
     expect(decodeAll(dataset, meta)).toEqual([['ab\uFFFD', 'y']]);
+  });
+  it('reports the characters it read as <unk>, in the file and in texts to predict', () => {
+    const f = file('ev3.jsonl', '{"text": "abz", "label": "y"}\n{"text": "zzq", "label": "x"}\n');
+    expect(loadClassifyEval(f, meta).unknown).toEqual({
+      count: 4, total: 6, unit: 'characters', examples: [{ symbol: 'z', count: 3 }, { symbol: 'q', count: 1 }],
+    });
+    const u = new UnknownSymbols('char');
+    encodeClassifyInputs(meta, ['ab', 'aq'], u);
+    expect(u.report()).toEqual({ count: 1, total: 4, unit: 'characters', examples: [{ symbol: 'q', count: 1 }] });
+  });
+  it('reads every spelling of a letter as its NFC form: file text, JSON escapes, texts to predict', () => {
+    // Training file: é precomposed in the raw text, è decomposed through a JSON escape.
+    const tr = file('nfc.jsonl', '{"text": "caf\u00e9", "label": "fr"}\n{"text": "pe\\u0300re", "label": "fr"}\n{"text": "cab", "label": "en"}\n');
+    const m = loadClassify(tr, { validFraction: 0 }).meta;
+    if (m.input.kind !== 'chars') throw new Error('chars expected');
+    expect(m.input.vocab.symbols).toContain('\u00e8');
+    expect(m.input.vocab.symbols).not.toContain('\u0300');
+    const u = new UnknownSymbols('char');
+    const d = encodeClassifyInputs(m, ['cafe\u0301', 'p\u00e8re'], u);
+    expect(u.report().count).toBe(0);
+    expect(Array.from(d.inputs.subarray(0, 4))).toEqual(Array.from(Vocab.fromJSON(m.input.vocab).encode('caf\u00e9')));
+    // An evaluation file spelling é decomposed in its raw text reads the same.
+    expect(loadClassifyEval(file('nfc-ev.jsonl', '{"text": "cafe\u0301", "label": "fr"}\n'), m).unknown!.count).toBe(0);
   });
   it('refuses a label the model was not trained on, naming line and field', () => {
     const f = file('ev2.jsonl', '{"text": "ab", "label": "x"}\n{"text": "ab", "label": "z"}\n');

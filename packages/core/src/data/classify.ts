@@ -12,7 +12,7 @@
  * The label set is the sorted set of training labels (see labels.ts); the character vocabulary
  * is built from the training texts (see vocab.ts for its reserved ids).
  */
-import type { SequenceDataset } from '@weft/core';
+import type { SequenceDataset } from '../train/dataset.js';
 import { columnIndex, parseCsv } from './csv.js';
 import { DataError } from './errors.js';
 import { FieldReader, parseJsonLines } from './jsonl.js';
@@ -20,7 +20,7 @@ import { buildLabelSet, labelIndex, listForMessage } from './labels.js';
 import { packDataset } from './pack.js';
 import { formatOf, readTextFile } from './read.js';
 import { countsLine, optionalPositiveInt, resolveSplit, splitIfAsked, type EvalData, type SplitOptions, type TrainData } from './task.js';
-import { Vocab, type VocabJSON } from './vocab.js';
+import { UnknownSymbols, Vocab, type VocabJSON } from './vocab.js';
 
 export interface ClassifyOptions extends SplitOptions {
   /** JSONL field / CSV column holding the text (--text-column, default "text"). */
@@ -118,13 +118,15 @@ function parseFile(file: string, o: ClassifyOptions, requireLabel: boolean, expe
   return { kind, width: width ?? 0, examples };
 }
 
-function encode(file: string, p: Parsed, input: ClassifyInput, labels: readonly string[] | undefined, labelField: string): SequenceDataset {
+function encode(
+  file: string, p: Parsed, input: ClassifyInput, labels: readonly string[] | undefined, labelField: string, unknown?: UnknownSymbols,
+): SequenceDataset {
   const index = labels ? labelIndex(labels) : undefined;
   const vocab = input.kind === 'chars' ? Vocab.fromJSON(input.vocab) : undefined;
   const inputs: ArrayLike<number>[] = [];
   const targets: number[] = [];
   for (const ex of p.examples) {
-    if (vocab) inputs.push(vocab.encode(input.kind === 'chars' && input.lowercase ? ex.text!.toLowerCase() : ex.text!));
+    if (vocab) inputs.push(vocab.encode(input.kind === 'chars' && input.lowercase ? ex.text!.toLowerCase() : ex.text!, unknown));
     else inputs.push(Float32Array.from(ex.sequence!.flat()));
     if (!index || ex.label === undefined) {
       targets.push(-1);
@@ -170,15 +172,19 @@ export function loadClassify(file: string, options: ClassifyOptions = {}): Train
 /** Loads labelled data encoded with a trained model's meta; a label outside the training labels is an error. */
 export function loadClassifyEval(file: string, meta: ClassifyMeta, options: ClassifyOptions = {}): EvalData {
   const p = parseFile(file, options, true, meta.input);
-  const dataset = encode(file, p, meta.input, meta.labels, options.labelField ?? 'label');
-  return { dataset, summary: describe(file, dataset, meta) };
+  const unknown = meta.input.kind === 'chars' ? new UnknownSymbols('char') : undefined;
+  const dataset = encode(file, p, meta.input, meta.labels, options.labelField ?? 'label', unknown);
+  return { dataset, summary: describe(file, dataset, meta), ...(unknown ? { unknown: unknown.report() } : {}) };
 }
 
 /**
- * Inputs to predict on (texts, or dense step arrays), encoded with a trained model's meta.
- * Targets are -1 (unknown). A character never seen in training encodes as Vocab.UNK.
+ * Inputs to predict on (texts, or dense step arrays), encoded with a trained model's meta
+ * (lowercased when the model was trained so, NFC-normalised). Targets are -1 (unknown). A
+ * character never seen in training encodes as Vocab.UNK; `unknown`, when given, counts them.
  */
-export function encodeClassifyInputs(meta: ClassifyMeta, items: readonly (string | readonly (readonly number[])[])[]): SequenceDataset {
+export function encodeClassifyInputs(
+  meta: ClassifyMeta, items: readonly (string | readonly (readonly number[])[])[], unknown?: UnknownSymbols,
+): SequenceDataset {
   const examples: Example[] = items.map((it, i) => {
     if (meta.input.kind === 'chars') {
       if (typeof it !== 'string' || it.length === 0) throw new TypeError(`inputs[${i}] must be a non-empty string for a model of characters`);
@@ -191,5 +197,5 @@ export function encodeClassifyInputs(meta: ClassifyMeta, items: readonly (string
     return { line: i + 1, sequence: it.map((s) => [...s]) };
   });
   if (examples.length === 0) throw new TypeError('inputs must not be empty');
-  return encode('inputs', { kind: meta.input.kind, width: 0, examples }, meta.input, meta.labels, 'label');
+  return encode('inputs', { kind: meta.input.kind, width: 0, examples }, meta.input, meta.labels, 'label', unknown);
 }
