@@ -25,3 +25,4 @@ export * from './kernels/memory.js';
 export * from './kernels/wasm.js';
 export * from './train/workloads.js';
 export * from './options/errors.js';
+export * from './options/validate.js';
