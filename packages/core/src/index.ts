@@ -26,3 +26,4 @@ export * from './kernels/wasm.js';
 export * from './train/workloads.js';
 export * from './options/errors.js';
 export * from './data/index.js';
+export * from './options/validate.js';

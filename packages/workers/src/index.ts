@@ -4,14 +4,15 @@
  * arena) and the API.
  */
 export { Trainer } from './trainer.js';
-export type { TrainerOptions, ResolvedTrainerOptions } from './options.js';
-export { TRAINER_DEFAULTS, resolveTrainerOptions } from './options.js';
-export type { FaultInjection, KernelChoice } from './loop.js';
 export type {
-  StepEvent, EpochEvent, WarningEvent, TrainerEvents, FitOptions, FitResult, TrainerState, Prediction,
+  TrainerOptions, ThreadOptions, ResolvedTrainerOptions, ResolvedThreadOptions, FaultInjection, KernelChoice,
+} from './options.js';
+export { TRAINER_DEFAULTS, TRAINER_KEYS, KERNEL_CHOICES, resolveTrainerOptions } from './options.js';
+export type {
+  StepEvent, EpochEvent, WarningEvent, TrainerEvents, FitOptions, EvalOptions, FitResult, TrainerState, Prediction,
 } from './events.js';
 export { RemoteTrainer, createRemoteTrainer } from './remote.js';
-export type { RemoteTrainerOptions, RemoteFitOptions, RemoteEvent } from './remote.js';
+export type { RemoteTrainerOptions, RemoteFitOptions, RemoteFitCallbacks, RemoteEvent } from './remote.js';
 export { shareDataset } from './shared-data.js';
 export { workerExecArgv } from './paths.js';
 export { runWorkload } from './bench.js';

@@ -24,24 +24,8 @@ import {
   Command, Ctl, F64, IDLE_SLICE_MS, Phase, StepResult, WAIT_SLICE_MS, WorkerF64, WorkerField,
   controlViews, wf, wi,
 } from './control.js';
+import type { FaultInjection, KernelChoice } from './options.js';
 import type { SharedDataset } from './shared-data.js';
-
-/** FOR TESTS: make a worker fail in the middle of a shard, to exercise recovery. */
-export interface FaultInjection {
-  /** 0-based step whose shard fails. */
-  step: number;
-  /** Shard that fails. */
-  shard: number;
-  /** 'throw' an Error, 'exit' the thread (process.exit in a worker), or 'hang' (never finish: the step timeout must catch it). */
-  kind: 'throw' | 'exit' | 'hang';
-  /**
-   * Where: 'shards' (default) while computing `shard`; 'update' in phase C, right after the
-   * worker has written the first chunk of its range (parameters partly updated; `shard` is ignored).
-   */
-  phase?: 'shards' | 'update';
-  /** On how many attempts of the step the fault fires (default 1: the first attempt fails, the retry succeeds). */
-  times?: number;
-}
 
 /** Everything a loop needs, sent once as the piscina task (SharedArrayBuffers arrive shared). */
 export interface LoopInit {
@@ -76,8 +60,6 @@ export interface LoopInit {
 export type LoopMessage =
   | { kind: 'load'; add: SharedDataset[]; drop: number[] }
   | { kind: 'eval'; dataset: number; batchSize: number; results: Float64Array; outputs?: Float32Array };
-
-export type KernelChoice = 'auto' | 'wasm' | 'reference';
 
 class Aborted extends Error {}
 

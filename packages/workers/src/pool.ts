@@ -20,7 +20,8 @@ import { shardCount, type ArenaLayout, type ResolvedTrainConfig, type SequenceDa
 import {
   Command, Ctl, F64, PHASE_NAMES, StepResult, WAIT_SLICE_MS, WorkerF64, WorkerField, createControl, wf, wi, type ControlViews,
 } from './control.js';
-import type { FaultInjection, KernelChoice, LoopInit, LoopMessage } from './loop.js';
+import type { LoopInit, LoopMessage } from './loop.js';
+import type { ResolvedThreadOptions } from './options.js';
 import { builtFile, workerExecArgv } from './paths.js';
 import type { SharedDataset } from './shared-data.js';
 
@@ -34,15 +35,8 @@ const GRACE_MS = 2000;
  */
 const TIMEOUT_GRACE_MS = 10 * WAIT_SLICE_MS;
 
-export interface StepPoolOptions {
-  workers: number;
-  /** The application's pool; otherwise the StepPool makes (and destroys) its own. */
-  pool?: Piscina;
-  stepTimeoutMs: number;
-  startTimeoutMs: number;
-  maxRetries: number;
-  kernels: KernelChoice;
-  faultInjection?: FaultInjection;
+/** The Trainer's resolved thread options as they are (`pool`: the application's, else the StepPool makes and destroys its own), and two callbacks. */
+export interface StepPoolOptions extends ResolvedThreadOptions {
   /** A worker failed and the command is redone. */
   onWarning(message: string, cause: Error): void;
   /** Puts back what a failed phase C had begun to update (the arena's undo); then the step is redone. */

@@ -15,8 +15,8 @@ import {
   type ArenaLayout, type EvalResult, type Optimizer, type OptimizerSnapshot, type ResolvedTrainConfig, type SequenceDataset,
 } from '@weft/core';
 import { Ctl, StepResult } from './control.js';
-import type { EpochEvent, FitOptions, FitResult, Prediction, StepEvent, TrainerEvents, TrainerState, WarningEvent } from './events.js';
-import { resolveTrainerOptions, type TrainerOptions } from './options.js';
+import type { EpochEvent, EvalOptions, FitOptions, FitResult, Prediction, StepEvent, TrainerEvents, TrainerState, WarningEvent } from './events.js';
+import { checkEvalOptions, resolveFitOptions, resolveTrainerOptions, type TrainerOptions } from './options.js';
 import { StepPool } from './pool.js';
 import { shareDataset } from './shared-data.js';
 
@@ -49,9 +49,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   constructor(options: TrainerOptions) {
     super();
-    const o = resolveTrainerOptions(options);
-    const cfg = (this.config = o.config);
-    this.workers = o.workers;
+    const { config: cfg, ...threads } = resolveTrainerOptions(options);
+    this.config = cfg;
+    this.workers = threads.workers;
     this.optimizer = createOptimizer(cfg.optimizer);
     this.lrAt = createSchedule(cfg.schedule ?? { kind: 'constant' }, this.optimizer.options.lr);
     this.layout = trainArenaLayout(cfg, this.optimizer, { undo: true });
@@ -62,13 +62,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     // Initialised exactly as a standalone model (and LocalTrainer) would be.
     this.runner.params.set(new SequenceModel(cfg.model).paramBuffer);
     this.pool = new StepPool(cfg, this.layout, this.memory, this.arena.byteOffset, {
-      workers: o.workers,
-      stepTimeoutMs: o.stepTimeoutMs,
-      startTimeoutMs: o.startTimeoutMs,
-      maxRetries: o.maxRetries,
-      kernels: o.kernels,
-      ...(o.pool ? { pool: o.pool } : {}),
-      ...(o.faultInjection ? { faultInjection: o.faultInjection } : {}),
+      ...threads,
       onWarning: (message) => this.warn('worker-failed', message),
       rollBackUpdate: () => { this.runner.rollBackUpdate(); },
     });
@@ -129,7 +123,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   async fit(data: SequenceDataset, opts: FitOptions): Promise<FitResult> {
     this.assertOpen('fit');
     if (this.fitting) throw new Error('fit: this trainer is already fitting; wait for the running fit to finish');
-    const o = checkFitOptions(opts);
+    const o = resolveFitOptions(opts);
     this.checkData(data, 'dataset');
     if (o.validation) this.checkData(o.validation, 'validation');
     o.signal?.throwIfAborted();
@@ -178,8 +172,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   }
 
   /** Mean loss (and accuracy) over the whole dataset, in batches, without dropout: LocalTrainer.evaluate's numbers. */
-  async evaluate(data: SequenceDataset, opts: { batchSize?: number } = {}): Promise<EvalResult> {
+  async evaluate(data: SequenceDataset, opts: EvalOptions = {}): Promise<EvalResult> {
     this.assertOpen('evaluate');
+    checkEvalOptions(opts, 'evaluate');
     this.checkData(data, 'dataset');
     const id = await this.exclusive('evaluate', () => this.pool.addDataset(shareDataset(data)));
     try {
@@ -190,10 +185,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   }
 
   /** The head's outputs for every sequence (logits or values), computed by the workers. */
-  async predict(data: SequenceDataset, opts: { batchSize?: number } = {}): Promise<Prediction> {
+  async predict(data: SequenceDataset, opts: EvalOptions = {}): Promise<Prediction> {
     this.assertOpen('predict');
+    const bs = checkEvalOptions(opts, 'predict').batchSize ?? this.config.batchSize;
     this.checkData(data, 'dataset', false);
-    const bs = checkBatchSize(opts.batchSize ?? this.config.batchSize);
     const O = this.config.model.outputSize;
     const perStep = this.config.model.task.endsWith('per-step');
     const shape = perStep ? [data.count, data.maxSteps, O] : [data.count, O];
@@ -341,7 +336,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   }
 
   private async evaluateShared(id: number, d: SequenceDataset, batchSize?: number): Promise<EvalResult> {
-    const bs = checkBatchSize(batchSize ?? this.config.batchSize);
+    const bs = batchSize ?? this.config.batchSize;
     const res = await this.exclusive('evaluate', () => this.busy(() => this.pool.evaluate(id, d.count, bs)));
     // Batches summed in order: the same bits as evaluateModel in one thread.
     let sum = 0;
@@ -392,32 +387,4 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       if (!Number.isInteger(r) || r < 0 || r >= d.count) throw new RangeError(`rows[${i}] = ${r} is not a row of the dataset (0..${d.count - 1})`);
     }
   }
-}
-
-function checkBatchSize(b: unknown): number {
-  if (typeof b !== 'number' || !Number.isInteger(b) || b < 1) throw new TypeError(`batchSize must be a positive integer, got ${String(b)}`);
-  return b;
-}
-
-interface CheckedFitOptions extends FitOptions {
-  startEpoch: number;
-}
-
-function checkFitOptions(o: FitOptions): CheckedFitOptions {
-  if (o === null || typeof o !== 'object') throw new TypeError('fit options must be an object { epochs, ... }');
-  if (typeof o.epochs !== 'number' || !Number.isInteger(o.epochs) || o.epochs < 1) {
-    throw new TypeError(`epochs must be a positive integer, got ${String(o.epochs)}`);
-  }
-  const startEpoch = o.startEpoch ?? 0;
-  if (typeof startEpoch !== 'number' || !Number.isInteger(startEpoch) || startEpoch < 0) {
-    throw new TypeError(`startEpoch must be a non-negative integer, got ${String(o.startEpoch)}`);
-  }
-  if (o.steps !== undefined && (typeof o.steps !== 'number' || !Number.isInteger(o.steps) || o.steps < 1)) {
-    throw new TypeError(`steps must be a positive integer, got ${String(o.steps)}`);
-  }
-  if (o.evalBatchSize !== undefined) checkBatchSize(o.evalBatchSize);
-  if (o.signal !== undefined && (o.signal === null || typeof o.signal.throwIfAborted !== 'function')) {
-    throw new TypeError('signal must be an AbortSignal');
-  }
-  return { ...o, startEpoch };
 }

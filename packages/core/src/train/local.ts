@@ -12,6 +12,7 @@ import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from '
 import { epochBatches, sequentialBatches } from './batches.js';
 import { modelLayout } from '../model/model.js';
 import { allocF32 } from '../kernels/memory.js';
+import { functionOption, keysOf, knownKeys, nonNegativeInt, objectOption, positiveInt } from '../options/validate.js';
 
 export class NonFiniteError extends Error {
   constructor(readonly step: number, readonly loss: number, readonly gradNorm: number) {
@@ -54,6 +55,18 @@ export function decideStep(cfg: ResolvedTrainConfig, runner: StepRunner, shards:
   if (!finite && cfg.nonFinite === 'error') throw new NonFiniteError(step, s.loss, s.gradNorm);
   return { ...s, step, lr, skipped: !finite };
 }
+
+/** LocalTrainer.fit's options. */
+export interface LocalFitOptions {
+  /** Train until this epoch count (0-based epochs startEpoch..epochs-1). */
+  epochs: number;
+  /** First epoch (resuming; default 0). */
+  startEpoch?: number;
+  /** Sees every step's result. */
+  onStep?: (r: TrainStepResult) => void;
+}
+
+const LOCAL_FIT_KEYS = keysOf<LocalFitOptions>({ epochs: true, startEpoch: true, onStep: true });
 
 export class LocalTrainer {
   readonly config: ResolvedTrainConfig;
@@ -110,7 +123,12 @@ export class LocalTrainer {
   }
 
   /** Train for whole epochs; `onStep` sees every step's result. Returns the last epoch's mean loss. */
-  fit(d: SequenceDataset, opts: { epochs: number; startEpoch?: number; onStep?: (r: TrainStepResult) => void }): number {
+  fit(d: SequenceDataset, opts: LocalFitOptions): number {
+    objectOption(opts, 'fit options', 'an object { epochs, ... }');
+    knownKeys(opts, LOCAL_FIT_KEYS, '', 'fit');
+    positiveInt(opts.epochs, 'epochs');
+    if (opts.startEpoch !== undefined) nonNegativeInt(opts.startEpoch, 'startEpoch');
+    if (opts.onStep !== undefined) functionOption(opts.onStep, 'onStep');
     let last = NaN;
     for (let e = opts.startEpoch ?? 0; e < opts.epochs; e++) {
       let sum = 0;
