@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataError } from '@weft/core';
 import {
-  curveSeries, curvesModel, drawCurves, niceTicks, parseMetrics, readMetrics, renderCurvesHtml, renderCurvesSvg, stepsPerEpoch, type CurvesModel, type MetricRecord,
+  curveSeries, curvesModel, drawCurves, niceTicks, parseMetrics, readMetrics, renderCurvesHtml, renderCurvesSvg, smoothSeries, stepsPerEpoch, type CurvesModel, type MetricRecord,
 } from './curves.js';
 
 /** Tags in document order; throws unless every opened tag is closed in order (XML well-nestedness). */
@@ -93,18 +93,27 @@ describe('renderCurvesSvg', () => {
     check('train accuracy per step', records.filter((r) => r.split === 'train').map((r) => r.accuracy!));
     check('valid loss', validLoss);
   });
-  it('smooths the training line: a moving mean, much calmer than the steps', () => {
+  it('smooths the training line: much calmer than the steps, a moving mean inside, true to the trend at the ends', () => {
     const noisy = records.map((r, i) => (r.split === 'train' ? { ...r, loss: r.loss + (i % 2 ? 0.3 : -0.3) } : r));
     const model = curvesModel(noisy);
     const s = model.series.find((x) => x.split === 'train' && x.metric === 'loss')!;
     const variation = (v: number[]) => v.slice(1).reduce((t, x, i) => t + Math.abs(x - v[i]!), 0);
     expect(variation(s.smooth!)).toBeLessThan(variation(s.values) / 10);
-    // The window is about an epoch (at most a tenth of the run): here 12 steps, 6 each side.
-    const half = 6;
-    for (const i of [0, 3, 50, 119]) {
-      const win = s.values.slice(Math.max(0, i - half), i + half + 1);
+    // The window is about an epoch (at most a tenth of the run): here 12 steps, 6 each side; where
+    // it is whole the result is the window's mean.
+    for (const i of [6, 50, 113]) {
+      const win = s.values.slice(i - 6, i + 7);
       expect(s.smooth![i]).toBeCloseTo(win.reduce((a, b) => a + b, 0) / win.length, 10);
     }
+    // A straight line comes through unchanged, ends included; a noisy one ends near its trend.
+    const line = Array.from({ length: 40 }, (_, i) => 3 - 0.05 * i);
+    smoothSeries(line, 6).forEach((v, i) => expect(v).toBeCloseTo(line[i]!, 10));
+    const wobbly = smoothSeries(line.map((v, i) => v + (i % 2 ? 0.2 : -0.2)), 6);
+    expect(Math.abs(wobbly[0]! - line[0]!)).toBeLessThan(0.1);
+    expect(Math.abs(wobbly[39]! - line[39]!)).toBeLessThan(0.1);
+    // ...but never beyond the values it has: a loss falling towards 0 does not end below it.
+    const toZero = [0.5, 0.4, 0.3, 0.2, 0.1, 0.01, 0, 0];
+    expect(Math.min(...smoothSeries(toZero, 3))).toBe(0);
   });
   it('marks the best validation epoch with a line and a label', () => {
     const best = attr(svg, /<line class="best" x1="([\d.]+)"/g).map(Number);

@@ -1,6 +1,6 @@
 /**
  * Learning curves: what a run's curves.html shows. Loss (and accuracy, when the records have it)
- * against epochs: the training loss as a moving mean over about a quarter of an epoch with the
+ * against epochs: the training loss smoothed over about an epoch (smoothSeries) with the
  * per-step values faint behind it, the validation line on top, the best validation epoch marked.
  * The y axes are scaled to the data (not from 0), so the part that matters fills the panel.
  *
@@ -70,7 +70,7 @@ export interface Series {
   /** Where each point is on the x axis: epochs (steps / steps per epoch), or steps. */
   x: number[];
   values: number[];
-  /** Training series: the centred moving mean of the values (computed before any averaging into buckets). */
+  /** Training series: the values smoothed by smoothSeries (before any averaging into buckets). */
   smooth?: number[];
 }
 
@@ -104,20 +104,47 @@ export function stepsPerEpoch(records: readonly MetricRecord[]): number | undefi
   return best > 0 ? best : undefined;
 }
 
-/** The mean of each value and its `half` neighbours on either side (fewer at the ends). */
-export function movingMean(values: readonly number[], half: number): number[] {
-  const prefix = [0];
-  for (const v of values) prefix.push(prefix[prefix.length - 1]! + v);
+/**
+ * Each value replaced by a straight line fitted (least squares) to it and its `half` neighbours on
+ * either side, read at its own position. Inside the series the window is centred and this is the
+ * plain moving mean; near the ends the window is cut off, and the fitted slope keeps the result
+ * true to the trend: a plain mean there would pull a falling loss curve's first point down to the
+ * later, lower values, and a window shrunk to one point would end the curve on one noisy batch.
+ * There the result is kept within the window's values, so the slope cannot carry a loss below 0
+ * or an accuracy above 1.
+ */
+export function smoothSeries(values: readonly number[], half: number): number[] {
+  const n = values.length;
+  const sv = [0]; // prefix sums of v and of j·v
+  const sjv = [0];
+  values.forEach((v, j) => {
+    sv.push(sv[j]! + v);
+    sjv.push(sjv[j]! + j * v);
+  });
   return values.map((_, i) => {
     const lo = Math.max(0, i - half);
-    const hi = Math.min(values.length, i + half + 1);
-    return (prefix[hi]! - prefix[lo]!) / (hi - lo);
+    const hi = Math.min(n - 1, i + half);
+    const m = hi - lo + 1;
+    const mean = (sv[hi + 1]! - sv[lo]!) / m;
+    if (m < 2) return mean;
+    const xm = (lo + hi) / 2;
+    const sxx = (m * (m * m - 1)) / 12;
+    const slope = (sjv[hi + 1]! - sjv[lo]! - xm * (sv[hi + 1]! - sv[lo]!)) / sxx;
+    const fit = mean + slope * (i - xm);
+    if (i === xm) return fit; // a centred window: the mean, within its values
+    let min = Infinity;
+    let max = -Infinity;
+    for (let j = lo; j <= hi; j++) {
+      min = Math.min(min, values[j]!);
+      max = Math.max(max, values[j]!);
+    }
+    return Math.min(max, Math.max(min, fit));
   });
 }
 
 /**
  * The plotted series: one per (split, metric) that has at least one finite value, sorted by step.
- * Training series get a moving mean over `2 * smoothHalf + 1` steps. A series longer than
+ * Training series are smoothed over `2 * smoothHalf + 1` steps (smoothSeries). A series longer than
  * maxPoints is then averaged over equal runs of consecutive points (mean step, mean value), which
  * keeps the shape of a noisy curve and the file small.
  */
@@ -131,7 +158,7 @@ export function curveSeries(records: readonly MetricRecord[], maxPoints = 2000, 
         .map((r) => [r.step, r[metric]!] as const)
         .sort((a, b) => a[0] - b[0]);
       if (pts.length === 0) continue;
-      const smooth = split === 'train' ? movingMean(pts.map((p) => p[1]), smoothHalf) : undefined;
+      const smooth = split === 'train' ? smoothSeries(pts.map((p) => p[1]), smoothHalf) : undefined;
       const s: Series = { split, metric, steps: [], x: [], values: [], ...(smooth ? { smooth: [] } : {}) };
       const buckets = Math.min(pts.length, maxPoints);
       for (let b = 0; b < buckets; b++) {
@@ -171,7 +198,7 @@ export interface CurvesOptions {
 export function curvesModel(records: readonly MetricRecord[], options: CurvesOptions = {}): CurvesModel {
   const perEpoch = stepsPerEpoch(records);
   const trainCount = records.filter((r) => r.split === 'train').length;
-  // A moving-mean window of about an epoch (what the epoch summaries average over), but at most
+  // A smoothing window of about an epoch (what the epoch summaries average over), but at most
   // a tenth of the run, so a run of few epochs still shows its shape.
   const half = Math.max(0, Math.floor(Math.min(perEpoch ?? Infinity, trainCount / 10) / 2));
   const series = curveSeries(records, options.maxPoints ?? 2000, half, perEpoch);
@@ -253,7 +280,7 @@ export function drawCurves(model: CurvesModel, width: number, panelHeight = 240)
     lx += w + 18;
   };
   if (series.some((s) => s.split === 'train')) {
-    item('train (moving mean)', COLORS.train, 'stroke-width="2"');
+    item('train (smoothed)', COLORS.train, 'stroke-width="2"');
     item('train (per step)', COLORS.train, 'stroke-opacity="0.3" stroke-width="1"');
   }
   if (series.some((s) => s.split === 'valid')) item('valid', COLORS.valid, 'stroke-width="2"');
@@ -412,7 +439,7 @@ function render() {
       const f = s.metric === 'accuracy' ? pct : (u) => u.toFixed(4);
       if (s.split === 'train') {
         head = head || at(s.x[i]) + ' · step ' + Math.round(s.steps[i]);
-        rows.push('train ' + s.metric + ' <b>' + f(v) + '</b> <span>(moving mean; per step ' + f(s.values[i]) + ')</span>');
+        rows.push('train ' + s.metric + ' <b>' + f(v) + '</b> <span>(smoothed; per step ' + f(s.values[i]) + ')</span>');
       } else {
         rows.push('valid ' + s.metric + ' <b>' + f(v) + '</b> <span>(' + at(s.x[i]) + ')</span>');
       }
