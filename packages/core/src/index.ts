@@ -1,3 +1,11 @@
+/**
+ * @weft/core: recurrent cells, stacks, models, losses, optimizers, checkpoints and the
+ * deterministic training step, with the text encoders that turn data into datasets. Everything
+ * public is exported from here (the package has one entry point).
+ *
+ * @packageDocumentation
+ * @module @weft/core
+ */
 export * from './kernels/index.js';
 export { Rng } from './rng.js';
 export * from './model/layout.js';

@@ -18,7 +18,7 @@ import { receiveMessageOnPort, threadId, type MessagePort } from 'node:worker_th
 import {
   StepRunner, createOptimizer, decideStep, chunkRange, gatherBatch, NonFiniteError,
   useKernels, useReferenceKernels, useWasmKernels, activeKernels, detachMemory,
-  type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset,
+  type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory,
 } from '@weft/core';
 import {
   Command, Ctl, F64, IDLE_SLICE_MS, Phase, StepResult, WAIT_SLICE_MS, WorkerF64, WorkerField,
@@ -54,7 +54,7 @@ export interface LoopInit {
    * The run's shared WebAssembly.Memory (an arena of @weft/core's createSharedMemory): the
    * kernels of every worker work on it in place, and each worker's scratch is allocated in it.
    */
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   /** Byte address in `memory` of the training arena (parameters, gradient, optimizer state, slots). */
   arenaByteOffset: number;
   layout: ArenaLayout;

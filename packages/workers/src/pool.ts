@@ -16,7 +16,7 @@
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { shardCount, type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset } from '@weft/core';
+import { shardCount, type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory } from '@weft/core';
 import {
   Command, Ctl, F64, PHASE_NAMES, StepResult, WAIT_SLICE_MS, WorkerF64, WorkerField, createControl, wf, wi, type ControlViews,
 } from './control.js';
@@ -95,7 +95,7 @@ export class StepPool {
   constructor(
     private readonly config: ResolvedTrainConfig,
     private readonly layout: ArenaLayout,
-    private readonly memory: WebAssembly.Memory,
+    private readonly memory: WasmMemory,
     private readonly arenaByteOffset: number,
     private readonly opts: StepPoolOptions,
   ) {

@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import {
   NonFiniteError, SequenceModel, StepRunner, allocF32In, createOptimizer, createSchedule, createSharedMemory,
   batchTokens, lossScale, shardCount, trainArenaLayout, trainBatches, validateDataset,
-  type ArenaLayout, type EvalResult, type Optimizer, type OptimizerSnapshot, type ResolvedTrainConfig, type SequenceDataset,
+  type ArenaLayout, type EvalResult, type Optimizer, type OptimizerSnapshot, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory,
 } from '@weft/core';
 import { Ctl, StepResult } from './control.js';
 import type { EpochEvent, FitOptions, FitResult, Prediction, StepEvent, TrainerEvents, TrainerState, WarningEvent } from './events.js';
@@ -28,7 +28,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   /** Offsets of the regions of the arena (parameters, gradient, optimizer state, slots). */
   readonly layout: ArenaLayout;
   /** The shared memory of the run: the arena, and every worker's scratch. */
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   /** The whole training arena [layout.size], shared with the workers (advanced use: tests, inspection). */
   readonly arena: Float32Array;
   /** Worker threads. */
