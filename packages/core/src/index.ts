@@ -33,3 +33,4 @@ export * from './kernels/memory.js';
 export * from './kernels/wasm.js';
 export * from './train/workloads.js';
 export * from './options/errors.js';
+export * from './data/index.js';

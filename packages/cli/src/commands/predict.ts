@@ -4,7 +4,7 @@
  * file with one input per line (for tag: tokens separated by spaces); for regress a CSV
  * series, predicted window by window.
  */
-import { encodeClassifyInputs, encodeTagInputs, parseJsonLines, parseCsv, columnIndex, readTextFile, splitLines, FieldReader, denormalize, DataError } from '../data/index.js';
+import { encodeClassifyInputs, encodeTagInputs, parseJsonLines, parseCsv, columnIndex, readTextFile, splitLines, FieldReader, denormalize, DataError } from '@weft/core';
 import { loadModel, predictAll, softmaxRow } from '../run/model.js';
 import { loadEvalData } from '../run/task.js';
 import { InputError } from '../run/errors.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DataError } from '../data/errors.js';
+import { DataError } from '@weft/core';
 import { curveSeries, niceTicks, parseMetrics, readMetrics, renderCurvesHtml, renderCurvesSvg, type MetricRecord } from './curves.js';
 
 /** Tags in document order; throws unless every opened tag is closed in order (XML well-nestedness). */

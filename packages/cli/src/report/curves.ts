@@ -8,8 +8,8 @@
  * such points are left out of the plot, as is anything not finite.
  */
 
-import { FieldReader, parseJsonLines } from '../data/jsonl.js';
-import { readTextFile } from '../data/read.js';
+import { FieldReader, parseJsonLines } from '@weft/core';
+import { readTextFile } from '@weft/core';
 
 export type MetricSplit = 'train' | 'valid';
 

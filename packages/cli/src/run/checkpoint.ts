@@ -9,7 +9,7 @@ import {
   loadCheckpointSync, modelLayout, paramsFromLayout, paramsIntoLayout, saveCheckpointSync,
   type Checkpoint, type Layout, type OptimizerSnapshot, type ResolvedTrainConfig,
 } from '@weft/core';
-import type { DataMeta } from '../data/index.js';
+import type { DataMeta } from '@weft/core';
 import { InputError } from './errors.js';
 import type { DataFlags, TaskName } from './task.js';
 

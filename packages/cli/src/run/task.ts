@@ -7,7 +7,7 @@ import type { ModelConfig, SequenceDataset } from '@weft/core';
 import {
   loadClassify, loadClassifyEval, loadLm, loadLmEval, loadNames, loadRegress, loadRegressEval, loadTag, loadTagEval,
   type DataMeta, type LmLayout,
-} from '../data/index.js';
+} from '@weft/core';
 import { UsageError } from './errors.js';
 
 export const TASKS = ['names', 'classify', 'tag', 'lm', 'regress'] as const;

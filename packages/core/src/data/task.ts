@@ -4,7 +4,7 @@
  * JSON object for the checkpoint; the matching `...Eval` loader takes that meta back and
  * encodes new data exactly as the training data was encoded.
  */
-import type { SequenceDataset } from '@weft/core';
+import type { SequenceDataset } from '../train/dataset.js';
 import { split } from './split.js';
 
 export interface TrainData<M> {

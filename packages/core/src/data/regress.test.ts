@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { validateDataset } from '@weft/core';
+import { validateDataset } from '../train/dataset.js';
 import { describe, expect, it } from 'vitest';
 import { DataError } from './errors.js';
 import { denormalize, loadRegress, loadRegressEval, normalize } from './regress.js';

@@ -17,7 +17,7 @@
  * (std 0 becomes 1, so a constant column stays finite), stored in the meta; `denormalize` turns
  * predictions back into the targets' units. Columns not used (a date, say) are ignored.
  */
-import type { SequenceDataset } from '@weft/core';
+import type { SequenceDataset } from '../train/dataset.js';
 import { columnIndex, numberCell, parseCsv, type CsvTable } from './csv.js';
 import { DataError } from './errors.js';
 import { formatOf, readTextFile } from './read.js';

@@ -7,7 +7,7 @@
  * rare training words become UNK too, so the model learns what to do with one. The tag set is
  * the sorted set of training tags; padding steps have target -1.
  */
-import type { SequenceDataset } from '@weft/core';
+import type { SequenceDataset } from '../train/dataset.js';
 import { DataError } from './errors.js';
 import { FieldReader, parseJsonLines } from './jsonl.js';
 import { buildLabelSet, labelIndex, listForMessage } from './labels.js';

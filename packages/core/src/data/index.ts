@@ -1,4 +1,4 @@
-/** The data layer of the weft CLI: data files → SequenceDataset + the meta a checkpoint stores. */
+/** The data layer: data files and texts → SequenceDataset, and the meta a checkpoint stores to encode new inputs the same way. */
 export { DataError, describeValue, type DataErrorWhere } from './errors.js';
 export { readTextFile, splitLines, formatOf } from './read.js';
 export { parseJsonLines, FieldReader, type JsonRecord } from './jsonl.js';

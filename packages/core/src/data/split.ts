@@ -2,7 +2,8 @@
  * Row selection on a SequenceDataset: `subset` copies chosen rows, `split` draws a seeded
  * validation part. Rows keep the dataset's maxSteps, so parts of one dataset have the same shape.
  */
-import { Rng, type SequenceDataset } from '@weft/core';
+import { Rng } from '../rng.js';
+import type { SequenceDataset } from '../train/dataset.js';
 
 /** The rows `indices` (in that order, repeats allowed) as a new dataset with copied arrays. */
 export function subset(d: SequenceDataset, indices: ArrayLike<number>): SequenceDataset {
