@@ -26,6 +26,8 @@ export * from './cells/gru.js';
 export { drawDropoutMask } from './stack/dropout.js';
 export * from './optim/index.js';
 export * from './model/checkpoint.js';
+export * from './model/trained.js';
+export * from './model/outputs.js';
 export * from './model/safetensors.js';
 export * from './model/param-check.js';
 export { writeFileAtomic, writeFileAtomicSync } from './model/atomic-write.js';

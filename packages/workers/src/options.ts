@@ -29,6 +29,12 @@ export interface TrainerOptions extends TrainConfig {
    * count with a given choice; across choices they agree to float rounding.
    */
   kernels?: KernelChoice;
+  /**
+   * Worker loops idle this long are parked: their tasks end, so the threads no longer keep the
+   * process alive and a program that forgets close() still exits once training is done; the
+   * next command starts them again, reusing what they had (default 1000; Infinity: never, until close()).
+   */
+  parkAfterMs?: number;
   /** FOR TESTS ONLY: make a worker fail at a given step and shard (see FaultInjection). */
   faultInjection?: FaultInjection;
 }
@@ -37,6 +43,7 @@ export const TRAINER_DEFAULTS = {
   stepTimeoutMs: 300_000,
   startTimeoutMs: 60_000,
   maxRetries: 2,
+  parkAfterMs: 1000,
 } as const;
 
 export interface ResolvedTrainerOptions {
@@ -47,6 +54,7 @@ export interface ResolvedTrainerOptions {
   startTimeoutMs: number;
   maxRetries: number;
   kernels: KernelChoice;
+  parkAfterMs: number;
   faultInjection?: FaultInjection;
 }
 
@@ -84,6 +92,10 @@ export function resolveTrainerOptions(o: TrainerOptions): ResolvedTrainerOptions
   if (typeof maxRetries !== 'number' || !Number.isInteger(maxRetries) || maxRetries < 0) {
     throw new TypeError(`maxRetries must be a non-negative integer, got ${show(maxRetries)}`);
   }
+  const parkAfterMs = o.parkAfterMs ?? TRAINER_DEFAULTS.parkAfterMs;
+  if (typeof parkAfterMs !== 'number' || !(parkAfterMs >= 0)) {
+    throw new TypeError(`parkAfterMs must be a number of milliseconds >= 0 (Infinity: never park), got ${show(parkAfterMs)}`);
+  }
   const kernels = o.kernels ?? 'auto';
   if (!['auto', 'wasm', 'reference'].includes(kernels)) throw new TypeError(`kernels must be 'auto', 'wasm' or 'reference', got ${show(kernels)}`);
   const f = o.faultInjection;
@@ -94,10 +106,10 @@ export function resolveTrainerOptions(o: TrainerOptions): ResolvedTrainerOptions
     if (!['throw', 'exit', 'hang'].includes(f.kind)) throw new TypeError(`faultInjection.kind must be 'throw', 'exit' or 'hang', got ${show(f.kind)}`);
     if (f.times !== undefined) positiveInt(f.times, 'faultInjection.times');
   }
-  const { workers: _w, pool: _p, stepTimeoutMs: _s, startTimeoutMs: _st, maxRetries: _m, kernels: _k, faultInjection: _f, ...train } = o;
+  const { workers: _w, pool: _p, stepTimeoutMs: _s, startTimeoutMs: _st, maxRetries: _m, kernels: _k, parkAfterMs: _pa, faultInjection: _f, ...train } = o;
   const config = resolveTrainConfig(train);
   return {
-    config, workers, stepTimeoutMs, startTimeoutMs, maxRetries, kernels,
+    config, workers, stepTimeoutMs, startTimeoutMs, maxRetries, kernels, parkAfterMs,
     ...(pool ? { pool } : {}),
     ...(f ? { faultInjection: { ...f } } : {}),
   };

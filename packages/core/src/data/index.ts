@@ -11,7 +11,7 @@ export type { TrainData, EvalData, SplitOptions } from './task.js';
 export { loadClassify, loadClassifyEval, encodeClassifyInputs, type ClassifyOptions, type ClassifyMeta, type ClassifyInput } from './classify.js';
 export { loadTag, loadTagEval, encodeTagInputs, type TagOptions, type TagMeta } from './tag.js';
 export { loadLm, loadLmEval, lmWindows, type LmOptions, type LmMeta, type LmLayout, type LmData } from './lm.js';
-export { loadRegress, loadRegressEval, denormalize, normalize, type RegressOptions, type RegressMeta } from './regress.js';
+export { loadRegress, loadRegressEval, encodeRegressInputs, denormalize, normalize, type RegressOptions, type RegressMeta } from './regress.js';
 export { loadNames, nameLists, type NamesOptions, type NamesData } from './names.js';
 
 import type { ClassifyMeta } from './classify.js';
