@@ -21,7 +21,8 @@ import { shardCount, type ArenaLayout, type ResolvedTrainConfig, type SequenceDa
 import {
   Command, Ctl, F64, PHASE_NAMES, StepResult, WAIT_SLICE_MS, WorkerF64, WorkerField, createControl, wf, wi, type ControlViews,
 } from './control.js';
-import type { FaultInjection, KernelChoice, LoopInit, LoopMessage } from './loop.js';
+import type { LoopInit, LoopMessage } from './loop.js';
+import type { ResolvedTrainerOptions } from './options.js';
 import { builtFile, workerExecArgv } from './paths.js';
 import type { SharedDataset } from './shared-data.js';
 
@@ -35,15 +36,11 @@ const GRACE_MS = 2000;
  */
 const TIMEOUT_GRACE_MS = 10 * WAIT_SLICE_MS;
 
-export interface StepPoolOptions {
-  workers: number;
-  /** The application's pool; otherwise the StepPool makes (and destroys) its own. */
-  pool?: Piscina;
-  stepTimeoutMs: number;
-  startTimeoutMs: number;
-  maxRetries: number;
-  kernels: KernelChoice;
-  faultInjection?: FaultInjection;
+/**
+ * The trainer's resolved options that concern the threads (`pool`: the application's pool;
+ * otherwise the StepPool makes and destroys its own), and the trainer's callbacks.
+ */
+export interface StepPoolOptions extends Omit<ResolvedTrainerOptions, 'config' | 'parkAfterMs'> {
   /** A worker failed and the command is redone. */
   onWarning(message: string, cause: Error): void;
   /** Puts back what a failed phase C had begun to update (the arena's undo); then the step is redone. */
