@@ -91,12 +91,13 @@ describe('installed in a new app', () => {
     for (let i = 0; i < 40; i++) lines.push(JSON.stringify({ text: (i % 2 ? 'x' : 'o').repeat(2 + (i % 4)), label: i % 2 ? 'ex' : 'oh' }));
     writeFileSync(path.join(app, 'data.jsonl'), lines.join('\n') + '\n');
     writeFileSync(path.join(app, 'train.mjs'), `
+import { availableParallelism } from 'node:os';
 import { loadClassify, loadModel, modelShape } from '@weft/core';
 import { Trainer } from '@weft/workers';
 const data = loadClassify('data.jsonl', { validFraction: 0 });
 const trainer = new Trainer({
   model: { cell: 'lstm', hiddenSize: 8, ...modelShape(data.meta), seed: 1 },
-  optimizer: { name: 'adam', lr: 0.05 }, batchSize: 8, workers: 2,
+  optimizer: { name: 'adam', lr: 0.05 }, batchSize: 8, workers: Math.min(2, availableParallelism()),
 });
 await trainer.fit(data.train, { epochs: 10 });
 await trainer.save('model.weft', { meta: data.meta });

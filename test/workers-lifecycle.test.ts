@@ -30,6 +30,7 @@ function trainWithoutClose(trainerOptions: string, limitMs: number): Promise<{ a
   const workers = pathToFileURL(path.join(repoRoot, 'packages/workers/dist/index.js')).href;
   const script = path.join(tmp, `no-close-${Math.random().toString(36).slice(2)}.mjs`);
   writeFileSync(script, `
+import { availableParallelism } from 'node:os';
 import { Trainer } from ${JSON.stringify(workers)};
 const T = 5, count = 16;
 const lengths = new Int32Array(count).fill(T);
@@ -38,7 +39,7 @@ const targets = Int32Array.from(inputs, (x) => (x + 1) % 5);
 const data = { inputKind: 'tokens', inputSize: 5, targetKind: 'class-per-step', outputSize: 5, count, maxSteps: T, lengths, inputs, targets };
 const trainer = new Trainer({
   model: { cell: 'lstm', hiddenSize: 8, input: { kind: 'tokens', vocabSize: 5 }, task: 'class-per-step', outputSize: 5, seed: 1 },
-  batchSize: 8, workers: 2, ${trainerOptions}
+  batchSize: 8, workers: Math.min(2, availableParallelism()), ${trainerOptions}
 });
 const r = await trainer.fit(data, { epochs: 2 });
 console.log('trained ' + r.steps);
