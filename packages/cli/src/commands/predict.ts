@@ -21,14 +21,15 @@ export interface PredictArgs {
   data?: string;
   textColumn?: string;
   forecast?: number;
+  delimiter?: string;
   kernels: 'auto' | 'wasm' | 'reference';
 }
 
 function readInputs(a: PredictArgs, field: string): string[] {
   if (a.text?.length) return a.text;
-  if (a.data === undefined) throw new InputError('give the inputs with --text "..." (repeatable) or --data FILE');
+  if (a.data === undefined) throw new UsageError('give the inputs with --text "..." (repeatable) or --data FILE');
   if (a.data.endsWith('.csv')) {
-    const t = parseCsv(a.data, readTextFile(a.data));
+    const t = parseCsv(a.data, readTextFile(a.data), a.delimiter);
     const k = columnIndex(t, field, '--text-column');
     return t.rows.map((r) => r.cells[k]!);
   }
@@ -61,9 +62,6 @@ function reportUnknown(unknown: UnknownSymbols, out: Output): UnknownReport {
 }
 
 export async function predictCommand(a: PredictArgs, out: Output): Promise<number> {
-  if (a.forecast !== undefined && !(Number.isInteger(a.forecast) && a.forecast >= 1)) {
-    throw new UsageError(`--forecast must be a positive whole number of rows, got ${a.forecast}`);
-  }
   const { run, model } = loadModel(a.model, a.kernels);
   const meta = run.config.meta;
   const O = model.config.outputSize;
@@ -81,7 +79,7 @@ export async function predictCommand(a: PredictArgs, out: Output): Promise<numbe
     } else {
       // A model of number sequences: JSONL records with a "sequence" field of steps.
       if (a.data === undefined || !a.data.endsWith('.jsonl')) {
-        throw new InputError(`${run.file}: this model reads number sequences; give --data FILE.jsonl with a "sequence" field ([[numbers], ...]) on each line`);
+        throw new UsageError(`${run.file}: this model reads number sequences; give --data FILE.jsonl with a "sequence" field ([[numbers], ...]) on each line`);
       }
       const r = new FieldReader(a.data);
       const size = meta.input.size;
@@ -131,12 +129,12 @@ export async function predictCommand(a: PredictArgs, out: Output): Promise<numbe
  * row, CSV line, date), then --forecast rows past the end.
  */
 function predictRegress(a: PredictArgs, meta: RegressMeta, file: string, model: ReturnType<typeof loadModel>['model'], out: Output): number {
-  if (a.data === undefined) throw new InputError('give the series to predict from with --data FILE.csv');
+  if (a.data === undefined) throw new UsageError(`${file}: a regress model predicts from a series: give --data FILE.csv`);
   if (a.forecast !== undefined) {
     const why = forecastProblem(meta);
     if (why !== undefined) throw new InputError(`--forecast: ${file}: ${why}`);
   }
-  const series = readRegressSeries(a.data, meta);
+  const series = readRegressSeries(a.data, meta, a.delimiter);
   const cols = meta.targetColumns;
   const n = cols.length;
   const date = (r: number): { date?: string } => (series.dates?.values[r] !== undefined ? { date: series.dates.values[r] } : {});
