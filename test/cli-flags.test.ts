@@ -67,7 +67,7 @@ describe('weft train: a bad flag value is named before any data is read', () => 
   it('--workers above the core count is a warning line, before the data is read', () => {
     const n = availableParallelism() + 1;
     const r = inEmptyDir(['train', '--task', 'classify', '--data', missing, '--workers', String(n)]);
-    expect(r.stderr).toContain(`weft: warning: --workers ${n} is more than the ${availableParallelism()} cores`);
+    expect(r.stderr).toContain(`warning: --workers ${n} is more than the ${availableParallelism()} cores`);
     expect(r.stderr.indexOf('warning')).toBeLessThan(r.stderr.indexOf('never-read.jsonl'));
     expect(r.code).toBe(1); // then the missing file: bad input
   });

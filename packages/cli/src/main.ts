@@ -157,7 +157,7 @@ export async function main(argv: string[]): Promise<number> {
   // Every handler: its parsed flags (yargs gives camelCase keys too; lists and delimiters normalised) and where to write.
   const run = (fn: CommandDef['handler']) => async (args: Record<string, unknown>) => {
     json = Boolean(args.json);
-    code = await fn({ ...normalizeArgs(args), rawArgv: argv }, new Output(json, Boolean(args.quiet)));
+    code = await fn(normalizeArgs(args), new Output(json, Boolean(args.quiet)));
   };
   let cli = globalOptions(yargs(argv)
     .scriptName('weft')
@@ -174,7 +174,7 @@ export async function main(argv: string[]): Promise<number> {
       throw new UsageError(msg.includes('--help') ? msg : `${msg}. Run 'weft --help' for the commands and options`);
     });
   try {
-    for (const w of preflight(argv)) process.stderr.write(`weft: warning: ${w}\n`);
+    for (const w of preflight(argv)) new Output(json).warn(w);
     await cli.parseAsync();
   } catch (err) {
     const f = describeFailure(err);

@@ -43,8 +43,6 @@ export interface TrainArgs extends DataFlags, ModelFlags {
   force?: boolean;
   /** Leave the last state in model.weft instead of the best epoch's. */
   keepLast?: boolean;
-  /** The command line as given (to tell flags the user named from defaults). */
-  rawArgv?: readonly string[];
   kernels: 'auto' | 'wasm' | 'reference';
 }
 
