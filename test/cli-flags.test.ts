@@ -70,6 +70,10 @@ describe('weft train: a bad flag value is named before any data is read', () => 
     expect(r.stderr).toContain(`warning: --workers ${n} is more than the ${availableParallelism()} cores`);
     expect(r.stderr.indexOf('warning')).toBeLessThan(r.stderr.indexOf('never-read.jsonl'));
     expect(r.code).toBe(1); // then the missing file: bad input
+    // A run that trains says it once (the trainer's own warning is not repeated).
+    const ok = weft(['train', '--task', 'classify', '--data', ex('classify.jsonl'), '--hidden', '4', '--layers', '1', '--steps', '1', '--workers', String(n), '--out', path.join(dir, 'many-workers')]);
+    expect(ok.code).toBe(0);
+    expect(ok.stderr.match(/warning/g)).toHaveLength(1);
   });
 });
 
