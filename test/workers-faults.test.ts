@@ -4,7 +4,7 @@
  * where an undisturbed one does (nothing counted twice, nothing lost: the injected fault first
  * fills the shard's slot with garbage). A worker that fails after it began writing parameters
  * (phase C) has its chunks rolled back from the arena's undo first. Past maxRetries, fit rejects
- * naming the shard and cause.
+ * naming the shard and cause. Memory that runs out is not a worker's fault: never redone.
  */
 import { describe, it, expect } from 'vitest';
 import { LocalTrainer } from '@weft/core';
@@ -87,5 +87,15 @@ describe('a worker that fails in the middle of a step', () => {
     expect(local.step).toBe(2);
     expect(firstDifference(r.state.params, local.runner.params)).toBe(-1);
     expect(r.state.params.every(Number.isFinite)).toBe(true);
+  });
+
+  it('runs out of memory: not a worker fault, so nothing is redone; fit rejects at once saying so, the model as before the step', async () => {
+    const t0 = performance.now();
+    const r = await faultyFit(2, { step: 2, shard: 1, kind: 'oom', times: 10 }, { maxRetries: 5 });
+    expect(r.error).toBeInstanceOf(RangeError);
+    expect(r.error?.message).toMatch(/^step 2, shard 1 ran out of memory \(out of WebAssembly memory: \d+ bytes requested, \d+ of 4294967296 left \(4 GiB is the most WebAssembly memory can hold\)\); not redone/);
+    expect(r.warnings).toEqual([]); // no 'worker-failed ... redone' as for a faulty worker
+    expect(r.state.step).toBe(2);
+    expect(performance.now() - t0).toBeLessThan(20_000);
   });
 });

@@ -8,7 +8,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { LocalTrainer, OptionError, epochBatches, type TrainStepResult } from '@weft/core';
+import { LocalTrainer, MemoryLimitError, NonFiniteError, OptionError, epochBatches, type SequenceDataset, type TrainStepResult } from '@weft/core';
 import { Piscina, Trainer, workerExecArgv, type EpochEvent, type StepEvent, type TrainerOptions, type WarningEvent } from '@weft/workers';
 import { bilstmConfig, denseData, firstDifference, rnnConfig, tokenData } from './helpers/workers-data.js';
 
@@ -223,6 +223,51 @@ describe('non-finite loss or gradient', () => {
       await t.close();
     }
   });
+
+  it("nonFinite 'error': an evaluation whose loss is not finite rejects with NonFiniteError too (LocalTrainer the same)", async () => {
+    const t = new Trainer({ ...rnnConfig(), workers: 2 });
+    try {
+      const err = await t.evaluate(bad).then(() => null, (e: Error) => e);
+      expect(err).toBeInstanceOf(NonFiniteError);
+      expect(err?.message).toMatch(/^evaluation after step 0: the loss \(NaN\) is not finite/);
+      expect((await t.evaluate(bad, { batchSize: 3 }).catch((e: Error) => e))).toBeInstanceOf(NonFiniteError);
+      expect(() => new LocalTrainer(rnnConfig()).evaluate(bad)).toThrow(NonFiniteError);
+    } finally {
+      await t.close();
+    }
+    // With 'skip' it is reported as it is: a NaN loss, for the caller to judge.
+    const s = new Trainer({ ...rnnConfig({ nonFinite: 'skip' }), workers: 1 });
+    try {
+      expect(Number.isNaN((await s.evaluate(bad)).loss)).toBe(true);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('limits: refused before a worker allocates', () => {
+  it('data with sequences too long for the memory: MemoryLimitError naming maxSteps, at once, nothing started', async () => {
+    const T = 2_000_000;
+    const long: SequenceDataset = {
+      inputKind: 'dense', inputSize: 1, targetKind: 'value-per-step', outputSize: 1, count: 2, maxSteps: T,
+      lengths: Int32Array.of(T, 3), inputs: new Float32Array(2 * T), targets: new Float32Array(2 * T),
+    };
+    const t = new Trainer({ ...rnnConfig({ model: { ...rnnConfig().model, hiddenSize: 64 } }), workers: 2 });
+    try {
+      const t0 = performance.now();
+      for (const call of [() => t.fit(long, { epochs: 1 }), () => t.trainStep(long, [0, 1]), () => t.evaluate(long), () => t.predict(long)]) {
+        const err = await call().then(() => null, (e: Error) => e);
+        expect(err).toBeInstanceOf(MemoryLimitError);
+        expect(err?.message).toMatch(/^maxSteps 2000000: training would need [\d.]+ GiB: .* of activations for \d+ sequences? of 2,000,000 steps; the limit is 4 GiB of WebAssembly memory$/);
+      }
+      expect(performance.now() - t0).toBeLessThan(5000);
+      expect(t.kernels).toBeUndefined(); // no worker was started
+      // Its short rows still train.
+      expect((await t.trainStep(long, [1])).count).toBe(3);
+    } finally {
+      await t.close();
+    }
+  });
 });
 
 describe('state, pools, options, close', () => {
@@ -282,8 +327,16 @@ describe('state, pools, options, close', () => {
     expect(make({ stepTimeoutMs: -1 })).toThrow('stepTimeoutMs must be a positive number of milliseconds, got -1');
     expect(make({ maxRetries: -1 })).toThrow('maxRetries must be a non-negative integer, got -1');
     expect(make({ kernels: 'gpu' as never })).toThrow(`kernels must be 'auto', 'wasm' or 'reference', got "gpu"`);
-    expect(make({ faultInjection: { step: 0, shard: 0, kind: 'boom' as never } })).toThrow(`faultInjection.kind must be 'throw', 'exit' or 'hang', got "boom"`);
+    expect(make({ faultInjection: { step: 0, shard: 0, kind: 'boom' as never } })).toThrow(`faultInjection.kind must be 'throw', 'exit', 'hang' or 'oom', got "boom"`);
     expect(make({ batchSize: 0 })).toThrow('batchSize must be a positive integer, got 0');
+    // Limits, before any thread starts or any memory is taken: a worker computes whole shards...
+    expect(make({ workers: 4 })).toThrow('workers is 4, more than the 3 shards of a batch (batchSize 8 in shards of 3): a worker computes whole shards, so 1 would have no work');
+    const one = new Trainer({ ...cfg, batchSize: 2, shardSize: 2 });
+    expect(one.workers).toBe(1); // the default: no more than the shards
+    await one.close();
+    // ... and the run must fit in its 4 GiB of WebAssembly memory.
+    expect(make({ model: { ...cfg.model, hiddenSize: 100_000 } })).toThrow(MemoryLimitError);
+    expect(make({ model: { ...cfg.model, hiddenSize: 100_000 } })).toThrow(/^model\.hiddenSize 100000: training would need .*; the limit is 4 GiB of WebAssembly memory$/);
     const busy = new Piscina({ maxThreads: 2, concurrentTasksPerWorker: 2 });
     try {
       expect(make({ pool: busy })).toThrow('pool must run one task per thread (concurrentTasksPerWorker 1), got concurrentTasksPerWorker 2');

@@ -19,6 +19,7 @@ export * from './train/step.js';
 export * from './train/batches.js';
 export * from './train/config.js';
 export * from './train/local.js';
+export * from './train/limits.js';
 export * from './stack/stack.js';
 export * from './cells/rnn.js';
 export * from './cells/lstm.js';

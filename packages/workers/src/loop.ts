@@ -17,7 +17,7 @@
 import { receiveMessageOnPort, threadId, type MessagePort } from 'node:worker_threads';
 import {
   StepRunner, createOptimizer, decideStep, chunkRange, gatherBatch, NonFiniteError,
-  useKernels, useReferenceKernels, useWasmKernels, activeKernels, detachMemory,
+  useKernels, useReferenceKernels, useWasmKernels, activeKernels, detachMemory, arenaAlloc, arenaUsage,
   type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory,
 } from '@weft/core';
 import {
@@ -144,6 +144,7 @@ export function runLoop(init: LoopInit): string {
       const never = new Int32Array(new SharedArrayBuffer(4));
       for (;;) Atomics.wait(never, 0, 0, IDLE_SLICE_MS);
     }
+    if (f.kind === 'oom') arenaAlloc(memory, arenaUsage(memory).maxBytes);
     throw new Error(`injected fault at step ${step}, shard ${k}`);
   };
 

@@ -7,8 +7,8 @@
 import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';
 import {
-  OptionError, TRAIN_CONFIG_KEYS, badOption, definedOnly, keysOf, knownKeys, nonNegativeInt, objectOption, oneOf,
-  positiveInt, positiveNumber, resolveTrainConfig, splitKeys,
+  OptionError, TRAIN_CONFIG_KEYS, badOption, checkTrainMemory, definedOnly, keysOf, knownKeys, nonNegativeInt, objectOption, oneOf,
+  positiveInt, positiveNumber, resolveTrainConfig, shardCount, splitKeys,
   type ResolvedTrainConfig, type TrainConfig,
 } from '@weft/core';
 import type { EvalOptions, FitOptions } from './events.js';
@@ -16,7 +16,7 @@ import type { EvalOptions, FitOptions } from './events.js';
 export const KERNEL_CHOICES = ['auto', 'wasm', 'reference'] as const;
 export type KernelChoice = (typeof KERNEL_CHOICES)[number];
 
-export const FAULT_KINDS = ['throw', 'exit', 'hang'] as const;
+export const FAULT_KINDS = ['throw', 'exit', 'hang', 'oom'] as const;
 export const FAULT_PHASES = ['shards', 'update'] as const;
 
 /** FOR TESTS: make a worker fail in the middle of a shard, to exercise recovery. */
@@ -25,7 +25,11 @@ export interface FaultInjection {
   step: number;
   /** Shard that fails. */
   shard: number;
-  /** 'throw' an Error, 'exit' the thread (process.exit in a worker), or 'hang' (never finish: the step timeout must catch it). */
+  /**
+   * 'throw' an Error, 'exit' the thread (process.exit in a worker), 'hang' (never finish: the
+   * step timeout must catch it), or 'oom' (ask the arena for more than it can hold: the real
+   * out-of-memory error of an allocation, which must not be retried).
+   */
   kind: (typeof FAULT_KINDS)[number];
   /**
    * Where: 'shards' (default) while computing `shard`; 'update' in phase C, right after the
@@ -40,7 +44,11 @@ const FAULT_KEYS = keysOf<FaultInjection>({ step: true, shard: true, kind: true,
 
 /** How to run a training config on threads: the Trainer's own options. */
 export interface ThreadOptions {
-  /** Worker threads (default: the pool's maxThreads when `pool` is given, else os.availableParallelism()). */
+  /**
+   * Worker threads: at most the shards of a batch (ceil(batchSize / shardSize)), since a worker
+   * computes whole shards (default: that many, or fewer: the pool's maxThreads when `pool` is
+   * given, else os.availableParallelism()).
+   */
   workers?: number;
   /**
    * The application's own piscina pool. The trainer runs one long task per worker on it (with
@@ -104,11 +112,21 @@ export function resolveTrainerOptions(o: TrainerOptions): ResolvedTrainerOptions
       throw new OptionError(`pool must run one task per thread (concurrentTasksPerWorker 1), got concurrentTasksPerWorker ${p.options.concurrentTasksPerWorker}`, 'pool');
     }
   }
-  const workers = t.workers ?? pool?.options.maxThreads ?? availableParallelism();
+  const config = resolveTrainConfig(train);
+  // A worker computes whole shards: more workers than shards would have nothing to do.
+  const shards = shardCount(config.batchSize, config.shardSize);
+  const workers = t.workers ?? Math.min(pool?.options.maxThreads ?? availableParallelism(), shards);
   positiveInt(workers, 'workers');
   if (pool && pool.options.maxThreads < workers) {
     throw new OptionError(`workers (${workers}) must not exceed the pool's maxThreads (${pool.options.maxThreads})`, 'workers');
   }
+  if (workers > shards) {
+    throw new OptionError(`workers is ${workers}, more than the ${shards} shard${shards === 1 ? '' : 's'} of a batch (batchSize ${config.batchSize} ` +
+      `in shards of ${config.shardSize}): a worker computes whole shards, so ${workers - shards} would have no work; ` +
+      `give at most ${shards} workers, or more shards with a smaller shardSize`, 'workers');
+  }
+  // Every worker holds its own activations: the run must fit with all of them.
+  checkTrainMemory(config, { workers });
   const r = { ...TRAINER_DEFAULTS, ...definedOnly(t), workers };
   positiveNumber(r.stepTimeoutMs, 'stepTimeoutMs', 'milliseconds');
   positiveNumber(r.startTimeoutMs, 'startTimeoutMs', 'milliseconds');
@@ -126,7 +144,7 @@ export function resolveTrainerOptions(o: TrainerOptions): ResolvedTrainerOptions
     if (f.times !== undefined) positiveInt(f.times, 'faultInjection.times');
     r.faultInjection = { ...f };
   }
-  return { ...r, config: resolveTrainConfig(train) };
+  return { ...r, config };
 }
 
 const FIT_KEYS = keysOf<FitOptions>({ epochs: true, validation: true, signal: true, startEpoch: true, steps: true, evalBatchSize: true });

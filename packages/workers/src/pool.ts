@@ -13,11 +13,13 @@
  *   - A failure after some worker started writing parameters (phase C): the chunks it had begun
  *     are put back from the arena's undo (rollBackUpdate), then the step is redone as above.
  *   - After maxRetries redos, the command rejects with an error naming the shard and the cause.
+ *   - Memory that ran out (the arena full, a buffer the host would not allocate) is not a
+ *     worker's fault and would run out again: the command rejects at once, nothing is redone.
  */
 import { randomUUID } from 'node:crypto';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { shardCount, type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory } from '@weft/core';
+import { isOutOfMemory, shardCount, type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory } from '@weft/core';
 import {
   Command, Ctl, F64, PHASE_NAMES, StepResult, WAIT_SLICE_MS, WorkerF64, WorkerField, createControl, wf, wi, type ControlViews,
 } from './control.js';
@@ -282,6 +284,11 @@ export class StepPool {
       const f = this.failures.find((x) => !x.acked) ?? this.failures[0];
       const cause = f?.error ?? new Error('no progress and no failed worker found');
       const name = f ? what(f) : `command ${cmd}`;
+      // Memory that ran out runs out again on a redo: no worker is at fault, so nothing is redone.
+      if (isOutOfMemory(cause)) {
+        throw new RangeError(`${name} ran out of memory (${cause.message}); not redone, since a redo needs the same memory: ` +
+          'use smaller batches or shards, fewer workers, or shorter sequences', { cause });
+      }
       if (attempt >= this.opts.maxRetries) {
         throw new Error(`${name} failed ${attempt + 1} time(s) (maxRetries ${this.opts.maxRetries}); last cause: ${cause.message}`, { cause });
       }

@@ -11,7 +11,7 @@
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import {
-  NonFiniteError, SequenceModel, StepRunner, allocF32In, createOptimizer, createSchedule, createSharedMemory,
+  NonFiniteError, SequenceModel, StepRunner, allocF32In, checkTrainMemory, checkedEvaluation, createOptimizer, createSchedule, createSharedMemory,
   TrainedModel, batchTokens, checkScheduleCovers, fitSteps, lossScale, shardCount, trainArenaLayout, trainBatches, validateDataset,
   type DataMeta, type ToModelOptions,
   type ArenaLayout, type EvalResult, type Optimizer, type OptimizerSnapshot, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory,
@@ -114,6 +114,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (this.fitting) throw new Error('trainStep: fit is running on this trainer; wait for it to finish');
     this.checkData(data, 'dataset');
     this.checkRows(rows, data);
+    let longest = 1;
+    for (let i = 0; i < rows.length; i++) longest = Math.max(longest, data.lengths[rows[i]!]!);
+    this.checkMemory(longest);
     if (this.config.carryState && rows.length !== this.config.batchSize) {
       throw new RangeError(`with carryState every batch must hold batchSize = ${this.config.batchSize} streams, got ${rows.length}`);
     }
@@ -141,6 +144,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const o = resolveFitOptions(opts);
     this.checkData(data, 'dataset');
     if (o.validation) this.checkData(o.validation, 'validation');
+    this.checkMemory(Math.max(data.maxSteps, o.validation?.maxSteps ?? 0), o.validation ? (o.evalBatchSize ?? this.config.batchSize) : undefined);
     checkScheduleCovers(this.config, this.completed, fitSteps(data, this.config, o.epochs, o.startEpoch, o.steps));
     o.signal?.throwIfAborted();
     this.fitting = true;
@@ -192,6 +196,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.assertOpen('evaluate');
     checkEvalOptions(opts, 'evaluate');
     this.checkData(data, 'dataset');
+    this.checkMemory(data.maxSteps, opts.batchSize ?? this.config.batchSize);
     const id = await this.exclusive('evaluate', () => this.pool.addDataset(shareDataset(data)));
     try {
       return await this.evaluateShared(id, data, opts.batchSize);
@@ -205,6 +210,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.assertOpen('predict');
     const bs = checkEvalOptions(opts, 'predict').batchSize ?? this.config.batchSize;
     this.checkData(data, 'dataset', false);
+    this.checkMemory(data.maxSteps, bs);
     const O = this.config.model.outputSize;
     const perStep = this.config.model.task.endsWith('per-step');
     const shape = perStep ? [data.count, data.maxSteps, O] : [data.count, O];
@@ -403,7 +409,15 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       correct += res[3 * b + 2]!;
     }
     const isClass = d.targetKind.startsWith('class');
-    return { loss: count ? sum / count : NaN, count, ...(isClass ? { accuracy: count ? correct / count : NaN } : {}) };
+    return checkedEvaluation({ loss: count ? sum / count : NaN, count, ...(isClass ? { accuracy: count ? correct / count : NaN } : {}) }, this.config, this.completed);
+  }
+
+  /**
+   * The run must fit in its WebAssembly memory with sequences of `steps` steps (and evaluation
+   * batches of `evalBatch`): MemoryLimitError otherwise, before a worker allocates anything.
+   */
+  private checkMemory(steps: number, evalBatch?: number): void {
+    checkTrainMemory(this.config, { workers: this.workers, steps, ...(evalBatch !== undefined ? { evalBatch } : {}) });
   }
 
   private warn(kind: WarningEvent['kind'], message: string): void {

@@ -17,6 +17,7 @@ export {
   type RegressOptions, type RegressErrors, type RegressMeta, type RegressSeries, type RegressEvalData, type RegressForecast,
 } from './regress.js';
 export { loadNames, nameLists, type NamesOptions, type NamesData } from './names.js';
+export { checkDataMeta } from './meta.js';
 
 import type { ClassifyMeta } from './classify.js';
 import type { LmMeta } from './lm.js';

@@ -4,6 +4,7 @@ import { requireWasmApi } from './webassembly.js';
 import { Rng } from '../rng.js';
 import { gemmReference } from './gemm.js';
 import {
+  ArenaOutOfMemoryError, isOutOfMemory,
   ALLOC_ALIGN, HEADER_BYTES, PAGE_BYTES, allocF32, allocF32In, arenaAlloc, arenaUsage, attachMemory,
   attachedMemory, createSharedMemory, detachMemory, isInMemory,
 } from './memory.js';
@@ -99,7 +100,14 @@ describe('allocF32', () => {
     expect(() => createSharedMemory(0)).toThrow(/initialPages must be an integer in 1\.\.65536/);
     expect(() => createSharedMemory(4, 2)).toThrow(/initialPages \(4\) must not exceed maxPages \(2\)/);
     const small = createSharedMemory(1, 2);
-    expect(() => arenaAlloc(small, 2 * PAGE_BYTES)).toThrow(/arena out of memory/);
+    expect(() => arenaAlloc(small, 2 * PAGE_BYTES)).toThrow(ArenaOutOfMemoryError);
+    expect(() => arenaAlloc(small, 2 * PAGE_BYTES)).toThrow(/out of WebAssembly memory: 131072 bytes requested, 131008 of 131072 left \(createSharedMemory\(initialPages, maxPages\): raise maxPages\)/);
+    // What a thread posts keeps the message, not the class: still recognised as memory, not a fault.
+    let posted: unknown;
+    try { arenaAlloc(small, 2 * PAGE_BYTES); } catch (e) { posted = structuredClone(e); }
+    expect(posted).not.toBeInstanceOf(ArenaOutOfMemoryError);
+    expect(isOutOfMemory(posted)).toBe(true);
+    expect(isOutOfMemory(new Error('worker 0 failed'))).toBe(false);
     // A failed request leaves the arena usable.
     expect(arenaAlloc(small, 100)).toBe(HEADER_BYTES);
     const plain = new (requireWasmApi().Memory)({ initial: 1, maximum: 2, shared: true });

@@ -44,6 +44,33 @@ export const PAGE_BYTES = 65536;
 /** wasm32 limit: 4 GiB. */
 export const MAX_PAGES = 65536;
 
+/**
+ * An allocation the arena cannot serve: it would pass the memory's maximum (at most 4 GiB), or
+ * the host refused to grow it. Not a fault of the thread that asked: asking again asks for the
+ * same bytes, so callers report it instead of retrying (the worker pool does; isOutOfMemory).
+ */
+export class ArenaOutOfMemoryError extends RangeError {
+  override name = 'ArenaOutOfMemoryError';
+  constructor(readonly requested: number, readonly left: number, readonly maxBytes: number, why?: string) {
+    super(`${OUT_OF_MEMORY}: ${requested} bytes requested, ${Math.max(0, left)} of ${maxBytes} left` +
+      (why ? ` (${why})` : maxBytes < MAX_PAGES * PAGE_BYTES ? ' (createSharedMemory(initialPages, maxPages): raise maxPages)' : ' (4 GiB is the most WebAssembly memory can hold)'));
+  }
+}
+
+const OUT_OF_MEMORY = 'out of WebAssembly memory';
+
+/**
+ * Whether an error, possibly posted from another thread (which keeps its message but not its
+ * class), says that memory ran out: the arena's ArenaOutOfMemoryError, a typed array the host
+ * could not allocate, or a worker stopped at its heap limit.
+ */
+export function isOutOfMemory(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  return err instanceof ArenaOutOfMemoryError || code === 'ERR_WORKER_OUT_OF_MEMORY' ||
+    new RegExp(`^(${OUT_OF_MEMORY}|Array buffer allocation failed)|Invalid typed array length|reaching memory limit`).test(err.message);
+}
+
 interface Arena {
   memory: WasmMemory;
   /** Header words on the memory (a view stays valid across growth of shared memory). */
@@ -156,12 +183,7 @@ export function arenaAlloc(memory: WasmMemory, byteLength: number): number {
   for (;;) {
     start = Atomics.load(a.header, W_BUMP);
     end = start + size;
-    if (end > a.maxBytes) {
-      throw new RangeError(
-        `arena out of memory: ${byteLength} bytes requested, ${a.maxBytes - start} of ${a.maxBytes} left ` +
-        '(createSharedMemory(initialPages, maxPages): raise maxPages)',
-      );
-    }
+    if (end > a.maxBytes) throw new ArenaOutOfMemoryError(byteLength, a.maxBytes - start, a.maxBytes);
     if (Atomics.compareExchange(a.header, W_BUMP, start, end) === start) break;
   }
   // Another thread may grow at the same time; both grows succeed or one finds enough room.
@@ -171,7 +193,7 @@ export function arenaAlloc(memory: WasmMemory, byteLength: number): number {
       a.memory.grow(Math.ceil((end - have) / PAGE_BYTES));
     } catch (err) {
       if (a.memory.buffer.byteLength >= end) break;
-      throw new RangeError(`arena could not grow to ${end} bytes: ${(err as Error).message}`);
+      throw new ArenaOutOfMemoryError(byteLength, a.maxBytes - start, a.maxBytes, `the memory could not grow to ${end} bytes: ${(err as Error).message}`);
     }
   }
   return start;

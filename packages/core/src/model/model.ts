@@ -428,10 +428,17 @@ export function modelLayout(config: ModelConfig): Layout {
   return planModel(resolveModelConfig(config)).layout;
 }
 
+/** The recurrent stack's options within a model config: its own, and the input width the model's input gives it. */
+export function stackOptionsOf(c: ResolvedModelConfig): ResolvedStackOptions {
+  const inp = c.input;
+  const inputSize = inp.kind === 'dense' ? inp.size : (inp.embeddingDim ?? inp.vocabSize);
+  return { ...splitKeys(c, MODEL_PARTS)[1], inputSize };
+}
+
 function planModel(c: ResolvedModelConfig) {
   const inp = c.input;
-  const stackInputSize = inp.kind === 'dense' ? inp.size : (inp.embeddingDim ?? inp.vocabSize);
-  const stackOpts: StackOptions = { ...splitKeys(c, MODEL_PARTS)[1], inputSize: stackInputSize };
+  const stackOpts = stackOptionsOf(c);
+  const stackInputSize = stackOpts.inputSize;
   const stackLayout = RecurrentStack.layoutFor(stackOpts);
   const D = c.bidirectional ? 2 : 1;
   const featureSize = c.merge === 'concat' ? D * c.hiddenSize : c.hiddenSize;

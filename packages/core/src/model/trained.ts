@@ -22,6 +22,8 @@ import { encodeTagInputs, type TagMeta } from '../data/tag.js';
 import { Vocab, symbolsOf } from '../data/vocab.js';
 import type { OptimizerSnapshot } from '../optim/index.js';
 import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from '../train/config.js';
+import { checkDataMeta } from '../data/meta.js';
+import { OptionError } from '../options/errors.js';
 import type { SequenceDataset, TargetKind } from '../train/dataset.js';
 import {
   loadCheckpoint, loadCheckpointSync, paramsFromLayout, paramsIntoLayout, saveCheckpoint, saveCheckpointSync,
@@ -86,13 +88,15 @@ export function modelFromCheckpoint(ck: Checkpoint, file = 'checkpoint'): ModelF
     throw new Error(`${file}: a weft checkpoint, but not a model (no model config inside: save models with TrainedModel.save or 'weft train')`);
   }
   const config = c as ModelFileConfig;
-  let layout: Layout;
-  try {
-    layout = modelLayout(config.train.model);
-  } catch (err) {
-    throw new Error(`${file}: the model config inside is not valid: ${(err as Error).message}`, { cause: err });
+  // The whole stored config, by the checks a trainer's options go through (the memory limits
+  // included), before anything is built from it: a damaged or hand-made file is refused with
+  // the field it gets wrong, never a hang or an allocation of its numbers.
+  stored(file, 'config.train', () => resolveTrainConfig(config.train));
+  if (config.meta !== undefined) {
+    stored(file, 'config.meta', () => checkDataMeta(config.meta, 'meta'));
+    checkMeta(config.meta, config.train.model, `${file}: config.meta`);
   }
-  if (config.meta !== undefined) checkMeta(config.meta, config.train.model, `${file}: config.meta`);
+  const layout = modelLayout(config.train.model);
   const params = new Float32Array(layout.size);
   // Names, shapes and optimizer-state sizes against the network the config describes.
   paramsIntoLayout(ck, layout, params, file);
@@ -102,6 +106,23 @@ export function modelFromCheckpoint(ck: Checkpoint, file = 'checkpoint'): ModelF
     ...(o ? { optimizer: { name: o.name, options: o.options, step: o.step, states: o.states } as OptimizerSnapshot } : {}),
     ...(ck.extra !== undefined ? { extra: ck.extra } : {}),
   };
+}
+
+/**
+ * Runs a check of a stored config part; its error becomes `file: <part>.<option> ...` (an
+ * Error, not an OptionError: the file is at fault, not the caller's options).
+ */
+function stored(file: string, part: string, check: () => void): void {
+  try {
+    check();
+  } catch (err) {
+    const e = err as Error;
+    const where = part.slice(part.lastIndexOf('.') + 1);
+    // Option paths start the messages: `model.numLayers ...`, `meta.labels ...`, `batchSize ...`.
+    const m = e.message;
+    const msg = m.startsWith(`${where}.`) || m.startsWith(`${where} `) ? m.slice(where.length) : e instanceof OptionError ? `.${m}` : `: ${m}`;
+    throw new Error(`${file}: ${part}${msg}`, { cause: err });
+  }
 }
 
 /**

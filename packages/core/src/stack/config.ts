@@ -3,6 +3,7 @@
  * messages name the option (piscina's pattern) and refuse keys the stack does not have.
  */
 import { CELL_KINDS, type CellKind } from '../model/layout.js';
+import { OptionError } from '../options/errors.js';
 import { booleanOption, definedOnly, integerOption, keysOf, knownKeys, objectOption, oneOf, positiveInt, unitInterval } from '../options/validate.js';
 
 export const MERGES = ['concat', 'sum', 'mean'] as const;
@@ -46,6 +47,13 @@ export const STACK_KEYS = keysOf<StackOptions>({
   bias: true, dropout: true, inputDropout: true, recurrentDropout: true, seed: true,
 });
 
+/**
+ * The deepest stack weft builds. Far beyond what recurrent stacks are trained with, and low
+ * enough that a mistyped depth (`--layers 3000`, a damaged checkpoint's 1e7) is refused at once
+ * rather than building layer after layer for minutes (train/limits.ts checks the memory).
+ */
+export const MAX_LAYERS = 256;
+
 export const STACK_DEFAULTS = {
   numLayers: 1,
   bidirectional: false,
@@ -67,6 +75,10 @@ export function resolveStackOptions(o: StackOptions, where = 'options'): Resolve
   positiveInt(r.inputSize, `${where}.inputSize`);
   positiveInt(r.hiddenSize, `${where}.hiddenSize`);
   positiveInt(r.numLayers, `${where}.numLayers`);
+  if (r.numLayers > MAX_LAYERS) {
+    throw new OptionError(`${where}.numLayers is ${r.numLayers}, more than the ${MAX_LAYERS} layers a stack may have: each layer adds ` +
+      'a pass over every step, so time and memory grow with the depth (recurrent stacks rarely go past 8)', `${where}.numLayers`);
+  }
   booleanOption(r.bidirectional, `${where}.bidirectional`);
   booleanOption(r.bias, `${where}.bias`);
   oneOf(r.merge, MERGES, `${where}.merge`);

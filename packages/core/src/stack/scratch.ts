@@ -7,9 +7,18 @@
  */
 import type { ResolvedStackOptions } from './config.js';
 import { GATES } from '../model/layout.js';
-import { allocF32, allocI32 } from '../kernels/memory.js';
+import { ALLOC_ALIGN, allocF32, allocI32 } from '../kernels/memory.js';
 
 const EMPTY = new Float32Array(0);
+const EMPTY_I32 = new Int32Array(0);
+
+/** Where a scratch gets its buffers: the thread's arena (allocF32/allocI32), or a counter (StackScratch.bytes). */
+interface ScratchAlloc {
+  f32(n: number): Float32Array;
+  i32(n: number): Int32Array;
+}
+
+const ARENA: ScratchAlloc = { f32: allocF32, i32: allocI32 };
 
 /** Floats of padding after each row of the transposed W_hh copy (one cache line). */
 export const WHHT_PAD = 16;
@@ -82,7 +91,22 @@ export class StackScratch {
   readonly dH0: Float32Array;      // [L*D, B, H]
   readonly dC0: Float32Array;      // [L*D, B, H] (LSTM)
 
-  constructor(o: ResolvedStackOptions, capSteps: number, capBatch: number) {
+  /**
+   * Bytes a scratch of capacity (steps, batch) takes in the arena, each buffer rounded up to the
+   * arena's alignment as arenaAlloc does: the constructor's own list of buffers, counted, not
+   * allocated (train/limits.ts sizes runs with it before anything is built).
+   */
+  static bytes(o: ResolvedStackOptions, steps: number, batch: number): number {
+    let total = 0;
+    const count = (n: number, bytesPer: number) => { total += Math.ceil((n * bytesPer) / ALLOC_ALIGN) * ALLOC_ALIGN; };
+    new StackScratch(o, steps, batch, {
+      f32: (n) => { count(n, 4); return EMPTY; },
+      i32: (n) => { count(n, 4); return EMPTY_I32; },
+    });
+    return total;
+  }
+
+  constructor(o: ResolvedStackOptions, capSteps: number, capBatch: number, alloc: ScratchAlloc = ARENA) {
     this.capSteps = capSteps;
     this.capBatch = capBatch;
     const T = capSteps;
@@ -94,7 +118,7 @@ export class StackScratch {
     const TB = T * B;
     // allocF32: in the thread's shared arena when one is attached, so the WebAssembly kernels
     // work on scratch in place.
-    const f = (n: number): Float32Array => (n > 0 ? allocF32(n) : EMPTY);
+    const f = (n: number): Float32Array => (n > 0 ? alloc.f32(n) : EMPTY);
     this.layers = [];
     for (let l = 0; l < L; l++) {
       const I = l === 0 ? o.inputSize : D * H;
@@ -121,7 +145,7 @@ export class StackScratch {
     }
     const W = Math.max(D * H, o.inputSize);
     this.x = f(TB * o.inputSize);
-    this.ids = allocI32(TB);
+    this.ids = alloc.i32(TB);
     this.table = f(o.inputSize * GH);
     this.db = f(GH);
     this.gh = o.cell === 'gru' ? f(B * GH) : EMPTY;

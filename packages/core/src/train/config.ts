@@ -4,8 +4,9 @@
  * single-thread trainer, the pool and the CLI (and stored in checkpoints).
  */
 import { resolveModelConfig, type ModelConfig } from '../model/model.js';
-import type { OptimizerSpec, ScheduleSpec } from '../optim/index.js';
+import { createOptimizer, createSchedule, type OptimizerSpec, type ScheduleSpec } from '../optim/index.js';
 import { badOption, booleanOption, integerOption, keysOf, knownKeys, objectOption, oneOf, positiveInt } from '../options/validate.js';
+import { checkTrainMemory } from './limits.js';
 import { defaultShardSize } from './step.js';
 
 export const NON_FINITE_POLICIES = ['skip', 'error'] as const;
@@ -32,7 +33,10 @@ export interface TrainConfig {
    * batch (gradients stop at the batch boundary). The state restarts at each epoch (default false).
    */
   carryState?: boolean;
-  /** A non-finite loss or gradient: skip the step with a warning, or stop with an error (default 'error'). */
+  /**
+   * A non-finite loss or gradient: skip the step with a warning, or stop with an error (default
+   * 'error'; an evaluation whose loss is not finite then throws NonFiniteError too).
+   */
   nonFinite?: (typeof NON_FINITE_POLICIES)[number];
 }
 
@@ -63,9 +67,16 @@ export function resolveTrainConfig(c: TrainConfig): ResolvedTrainConfig {
   oneOf(nonFinite, NON_FINITE_POLICIES, 'nonFinite');
   const carryState = c.carryState ?? false;
   booleanOption(carryState, 'carryState');
-  return {
+  const optimizer = c.optimizer ?? { name: 'adam', lr: 1e-3 };
+  // The optimizer and schedule are checked here too, so a stored config (a checkpoint) is checked whole.
+  const lr = createOptimizer(optimizer).options.lr;
+  if (c.schedule !== undefined) createSchedule(c.schedule, lr);
+  const resolved: ResolvedTrainConfig = {
     carryState,
-    model: c.model, optimizer: c.optimizer ?? { name: 'adam', lr: 1e-3 }, schedule: c.schedule,
+    model: c.model, optimizer, schedule: c.schedule,
     batchSize, shardSize, clipNorm, clipValue, seed, nonFinite,
   };
+  // What the config alone needs (parameters, optimizer state, one shard's activations) must fit.
+  checkTrainMemory(resolved);
+  return resolved;
 }

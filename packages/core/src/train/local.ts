@@ -16,12 +16,26 @@ import { functionOption, keysOf, knownKeys, nonNegativeInt, objectOption, positi
 import type { DataMeta } from '../data/index.js';
 import { TrainedModel } from '../model/trained.js';
 
+/**
+ * A loss or gradient norm that is not finite, under nonFinite: 'error': in a training step
+ * (`during` 'step': no update was applied), or in an evaluation (`during` 'evaluation', after
+ * `step` steps; gradNorm is NaN), where it can only come from the data or the weights.
+ */
 export class NonFiniteError extends Error {
-  constructor(readonly step: number, readonly loss: number, readonly gradNorm: number) {
-    super(`step ${step}: the loss (${loss}) or gradient norm (${gradNorm}) is not finite; no update was applied. ` +
-      `Lower the learning rate, clip gradients (clipNorm), or set nonFinite: 'skip' to skip such steps.`);
+  constructor(readonly step: number, readonly loss: number, readonly gradNorm: number, readonly during: 'step' | 'evaluation' = 'step') {
+    super(during === 'step'
+      ? `step ${step}: the loss (${loss}) or gradient norm (${gradNorm}) is not finite; no update was applied. ` +
+        `Lower the learning rate, clip gradients (clipNorm), or set nonFinite: 'skip' to skip such steps.`
+      : `evaluation after step ${step}: the loss (${loss}) is not finite: the data holds values that are not finite numbers or too large, ` +
+        'or the weights are not finite (nonFinite: \'error\')');
     this.name = 'NonFiniteError';
   }
+}
+
+/** An evaluation's result, or NonFiniteError when its loss is not finite under nonFinite: 'error'. */
+export function checkedEvaluation(r: EvalResult, cfg: Pick<ResolvedTrainConfig, 'nonFinite'>, step: number): EvalResult {
+  if (r.count > 0 && !Number.isFinite(r.loss) && cfg.nonFinite === 'error') throw new NonFiniteError(step, r.loss, NaN, 'evaluation');
+  return r;
 }
 
 export interface TrainStepResult extends StepStats {
@@ -146,8 +160,9 @@ export class LocalTrainer {
     return last;
   }
 
+  /** Mean loss (and accuracy) over `d`; NonFiniteError when the loss is not finite (nonFinite: 'error'). */
   evaluate(d: SequenceDataset, batchSize = this.config.batchSize): EvalResult {
-    return evaluateModel(this.model, d, batchSize);
+    return checkedEvaluation(evaluateModel(this.model, d, batchSize), this.config, this.step);
   }
 
   /**

@@ -1,0 +1,255 @@
+/**
+ * How much memory a configuration needs, counted before anything is built, and the refusal of
+ * one that cannot fit. Every buffer weft computes on lives in one shared WebAssembly.Memory
+ * (kernels/memory.ts), and wasm32 caps it at 4 GiB (MAX_PAGES pages of 64 KiB). A run puts in
+ * it the arena of train/arena.ts (parameters, the reduced gradient, the optimizer's state, one
+ * gradient slot per shard, the undo copy, carried states) and, in every worker, the stack's
+ * scratch (stack/scratch.ts) and the model's working buffers for its longest batch; a model
+ * that only predicts needs its parameters, their gradient buffer and the same scratch.
+ *
+ * The counts come from the code that lays those buffers out (arenaLayout, StackScratch.bytes,
+ * the model's Layout), on plain numbers: a hidden size of 100000 or an embedding of 1e9 is
+ * refused in microseconds instead of failing deep inside an allocation (`createSharedMemory:
+ * initialPages must be ...`) or after minutes of work. They are a lower bound (the JavaScript
+ * heap, datasets and small buffers are not counted), so what they refuse cannot fit, and what
+ * passes may still run out; kernels/memory.ts then says so (ArenaOutOfMemory).
+ *
+ * A refusal (MemoryLimitError, an OptionError) names the one option that accounts for most of
+ * the memory: each candidate is set to its smallest value in turn, and the one whose change
+ * saves most is named, with its value, the bytes needed and the limit. The CLI maps the option
+ * to its flag, data file line or checkpoint field.
+ */
+import { ALLOC_ALIGN, MAX_PAGES, PAGE_BYTES } from '../kernels/memory.js';
+import { modelLayout, resolveModelConfig, stackOptionsOf, type ModelConfig, type ResolvedModelConfig } from '../model/model.js';
+import { createOptimizer } from '../optim/index.js';
+import { OptionError } from '../options/errors.js';
+import { StackScratch } from '../stack/scratch.js';
+import { arenaLayout } from './arena.js';
+import type { ResolvedTrainConfig } from './config.js';
+import { StepRunner, shardCount } from './step.js';
+
+/** The most a run's WebAssembly memory can hold: 4 GiB. */
+export const MEMORY_LIMIT_BYTES = MAX_PAGES * PAGE_BYTES;
+
+/** What a configuration needs, in bytes, and what for. */
+export interface MemoryNeed {
+  /** Parameters in the model. */
+  parameters: number;
+  /** Shards of a training batch, each with its own gradient slot (1 for a model that predicts). */
+  shards: number;
+  /** Parameters, gradients and optimizer state: the training arena, or a predicting model's two buffers. */
+  model: number;
+  /** Activations and working buffers of one worker (or of the one thread that predicts). */
+  perWorker: number;
+  /** Threads that each hold `perWorker`. */
+  workers: number;
+  /** Sequences of a batch that one worker computes at once. */
+  batch: number;
+  /** Steps of the longest sequence. */
+  steps: number;
+  /** Everything. */
+  total: number;
+}
+
+/** What besides the training config decides a run's memory. */
+export interface TrainMemoryContext {
+  /** Worker threads, each with its own scratch (default 1). */
+  workers?: number;
+  /** Steps of the longest sequence (default 1: what the config alone needs). */
+  steps?: number;
+  /** Sequences per evaluation batch, when the run evaluates (default: no evaluation). */
+  evalBatch?: number;
+}
+
+/** What a model that only predicts needs: batches of `batch` sequences of up to `steps` steps. */
+export interface InferenceMemoryContext {
+  steps: number;
+  batch: number;
+}
+
+/** A configuration that cannot fit in the memory limit. `option` is the one that accounts for most of it. */
+export class MemoryLimitError extends OptionError {
+  override name = 'MemoryLimitError';
+  constructor(
+    option: string,
+    /** The option's value. */
+    readonly value: number,
+    /** What it would need, and for what. */
+    readonly need: MemoryNeed,
+    /** The message without its `option value: ` start: what would need how much, and the limit. */
+    readonly detail: string,
+    /** With `option` 'maxSteps': the longest sequence that would fit, all else equal (0: none). */
+    readonly stepsThatFit?: number,
+  ) {
+    super(`${option} ${value}: ${detail}`, option);
+  }
+}
+
+/** Bytes as people read them: 512 B, 1.5 MiB, 160 GiB. */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  let u = 0;
+  let x = n;
+  while (x >= 1024 && u < units.length - 1) {
+    x /= 1024;
+    u++;
+  }
+  const digits = u === 0 || x >= 100 ? 0 : x >= 10 ? 1 : 2;
+  return `${Number(x.toFixed(digits))} ${units[u]}`;
+}
+
+const aligned = (floats: number): number => Math.ceil((4 * floats) / ALLOC_ALIGN) * ALLOC_ALIGN;
+
+/**
+ * One thread's activations and working buffers for `batch` sequences of `steps` steps: the
+ * stack's scratch, and the buffers SequenceModel grows (embedded inputs, pooled features, head
+ * outputs, and in training the gradients sent back through them).
+ */
+function activationBytes(m: ResolvedModelConfig, steps: number, batch: number, training: boolean): number {
+  const s = stackOptionsOf(m);
+  const D = s.bidirectional ? 2 : 1;
+  const F = s.merge === 'concat' ? D * s.hiddenSize : s.hiddenSize;
+  const perStep = m.task.endsWith('per-step');
+  const rows = perStep ? batch * steps : batch;
+  const TB = steps * batch;
+  let model = aligned(rows * m.outputSize) + aligned(rows * (training ? F : m.outputSize));
+  if (m.input.kind === 'tokens' && m.input.embeddingDim) model += aligned(TB * s.inputSize);
+  if (!perStep) model += aligned(batch * F);
+  if (!perStep && training) model += aligned(TB * F) + aligned(s.numLayers * D * batch * s.hiddenSize);
+  return StackScratch.bytes(s, steps, batch) + model;
+}
+
+/** The memory a training run needs (see the file comment). */
+export function trainMemory(cfg: ResolvedTrainConfig, ctx: TrainMemoryContext = {}): MemoryNeed {
+  const m = resolveModelConfig(cfg.model);
+  const parameters = modelLayout(m).size;
+  const states = createOptimizer(cfg.optimizer).stateCount;
+  const carry = cfg.carryState ? StepRunner.carrySize(m, cfg.batchSize) : 0;
+  const shards = shardCount(cfg.batchSize, cfg.shardSize);
+  // Past the limit, a plain lower bound: arenaLayout would list every one of a billion shards.
+  const least = 4 * parameters * (2 + shards + 2 * states);
+  const arena = least > MEMORY_LIMIT_BYTES ? least : 4 * arenaLayout(parameters, shards, states, carry, true).size;
+  const workers = ctx.workers ?? 1;
+  const steps = ctx.steps ?? 1;
+  const batch = Math.max(Math.min(cfg.shardSize, cfg.batchSize), ctx.evalBatch ?? 0);
+  const perWorker = activationBytes(m, steps, batch, true);
+  return { parameters, shards, model: arena, perWorker, workers, batch, steps, total: arena + workers * perWorker };
+}
+
+/** The memory a model needs to predict or evaluate (parameters, their gradient buffer, one batch's activations). */
+export function inferenceMemory(model: ModelConfig, ctx: InferenceMemoryContext): MemoryNeed {
+  const m = resolveModelConfig(model);
+  const parameters = modelLayout(m).size;
+  const own = 2 * aligned(parameters);
+  const perWorker = activationBytes(m, ctx.steps, ctx.batch, false);
+  return { parameters, shards: 1, model: own, perWorker, workers: 1, batch: ctx.batch, steps: ctx.steps, total: own + perWorker };
+}
+
+/** One option that could be smaller: its name, value, and the config and context with it at its smallest. */
+interface Candidate<C, X> {
+  option: string;
+  value: number;
+  smallest: (c: C, x: X) => [C, X];
+}
+
+function modelCandidates<C, X>(m: ModelConfig, set: (c: C, m: ModelConfig) => C): Candidate<C, X>[] {
+  const out: Candidate<C, X>[] = [];
+  const add = (option: string, value: number | undefined, change: (m: ModelConfig) => ModelConfig) => {
+    if (value !== undefined && value > 1) out.push({ option, value, smallest: (c, x) => [set(c, change(m)), x] });
+  };
+  add('model.numLayers', m.numLayers, (c) => ({ ...c, numLayers: 1 }));
+  add('model.hiddenSize', m.hiddenSize, (c) => ({ ...c, hiddenSize: 1 }));
+  const inp = m.input;
+  if (inp.kind === 'tokens') {
+    add('model.input.embeddingDim', inp.embeddingDim, (c) => ({ ...c, input: { ...inp, embeddingDim: 1 } }));
+    add('model.input.vocabSize', inp.vocabSize, (c) => ({ ...c, input: { ...inp, vocabSize: 1 } }));
+  } else {
+    add('model.input.size', inp.size, (c) => ({ ...c, input: { ...inp, size: 1 } }));
+  }
+  add('model.outputSize', m.outputSize, (c) => ({ ...c, outputSize: 1 }));
+  return out;
+}
+
+/** The candidate whose smallest value saves the most (the first of equals). */
+function culprit<C, X>(need: (c: C, x: X) => number, c: C, x: X, candidates: Candidate<C, X>[]): Candidate<C, X> | undefined {
+  let best: Candidate<C, X> | undefined;
+  let bestTotal = need(c, x);
+  for (const k of candidates) {
+    const total = need(...k.smallest(c, x));
+    if (total < bestTotal) {
+      best = k;
+      bestTotal = total;
+    }
+  }
+  return best;
+}
+
+/** The most steps for which `need` stays within the limit (0 if not even one step fits). */
+function stepsThatFit(need: (steps: number) => number, from: number): number {
+  if (need(1) > MEMORY_LIMIT_BYTES) return 0;
+  let lo = 1;
+  let hi = from;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (need(mid) <= MEMORY_LIMIT_BYTES) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+const count = (n: number): string => (n < 1e12 ? n.toLocaleString('en-US') : n.toExponential(2));
+const LIMIT_TEXT = `the limit is ${formatBytes(MEMORY_LIMIT_BYTES)} of WebAssembly memory`;
+
+function describe(what: string, need: MemoryNeed, modelPart: string): string {
+  const acts = need.workers * need.perWorker;
+  const who = need.workers > 1 ? `${need.workers} workers × ${formatBytes(need.perWorker)}` : formatBytes(need.perWorker);
+  const seqs = `${count(need.batch)} sequence${need.batch === 1 ? '' : 's'} of ${count(need.steps)} step${need.steps === 1 ? '' : 's'}`;
+  return `${what} would need ${formatBytes(need.total)}: ${formatBytes(need.model)} for ${count(need.parameters)} parameters with ${modelPart}, ` +
+    `and ${acts === need.perWorker ? formatBytes(acts) : `${formatBytes(acts)} (${who})`} of activations for ${seqs}; ${LIMIT_TEXT}`;
+}
+
+/**
+ * Throws MemoryLimitError when a training run cannot fit (see the file comment); returns what
+ * it needs otherwise. The option it names is one of the training config's (`model.hiddenSize`,
+ * `batchSize`, `shardSize`), `workers`, or `maxSteps`: the longest sequence (`ctx.steps`).
+ */
+export function checkTrainMemory(cfg: ResolvedTrainConfig, ctx: TrainMemoryContext = {}): MemoryNeed {
+  const need = trainMemory(cfg, ctx);
+  if (need.total <= MEMORY_LIMIT_BYTES) return need;
+  type X = TrainMemoryContext;
+  const total = (c: ResolvedTrainConfig, x: X) => trainMemory(c, x).total;
+  const all: Candidate<ResolvedTrainConfig, X>[] = [
+    ...modelCandidates<ResolvedTrainConfig, X>(cfg.model, (c, model) => ({ ...c, model })),
+    { option: 'batchSize', value: cfg.batchSize, smallest: (c, x) => [{ ...c, batchSize: 1, shardSize: 1 }, { ...x, evalBatch: x.evalBatch && 1 }] },
+    { option: 'shardSize', value: cfg.shardSize, smallest: (c, x) => [{ ...c, shardSize: c.batchSize }, x] },
+    { option: 'workers', value: need.workers, smallest: (c, x) => [c, { ...x, workers: 1 }] },
+    { option: 'maxSteps', value: need.steps, smallest: (c, x) => [c, { ...x, steps: 1 }] },
+  ];
+  const candidates = all.filter((k) => k.value > 1);
+  const k = culprit(total, cfg, ctx, candidates) ?? candidates[0];
+  const fit = k?.option === 'maxSteps' ? stepsThatFit((steps) => total(cfg, { ...ctx, steps }), need.steps) : undefined;
+  const grads = need.shards > 1 ? `their gradients (one per shard: ${count(need.shards)} shards)` : 'their gradients';
+  throw new MemoryLimitError(k?.option ?? 'model', k?.value ?? need.total, need, describe('training', need, `${grads} and the optimizer's state`), fit);
+}
+
+/**
+ * Throws MemoryLimitError when a model cannot predict batches of `ctx.batch` sequences of
+ * `ctx.steps` steps within the limit. The option it names is one of the model config's
+ * (`model.hiddenSize`), `batchSize` (ctx.batch) or `maxSteps` (ctx.steps). `what` says what
+ * would need the memory ('evaluating').
+ */
+export function checkInferenceMemory(model: ModelConfig, ctx: InferenceMemoryContext, what = 'predicting'): MemoryNeed {
+  const need = inferenceMemory(model, ctx);
+  if (need.total <= MEMORY_LIMIT_BYTES) return need;
+  type X = InferenceMemoryContext;
+  const total = (m: ModelConfig, x: X) => inferenceMemory(m, x).total;
+  const all: Candidate<ModelConfig, X>[] = [
+    ...modelCandidates<ModelConfig, X>(model, (_c, m) => m),
+    { option: 'batchSize', value: ctx.batch, smallest: (m, x) => [m, { ...x, batch: 1 }] },
+    { option: 'maxSteps', value: ctx.steps, smallest: (m, x) => [m, { ...x, steps: 1 }] },
+  ];
+  const candidates = all.filter((k) => k.value > 1);
+  const k = culprit(total, model, ctx, candidates) ?? candidates[0];
+  const fit = k?.option === 'maxSteps' ? stepsThatFit((steps) => total(model, { ...ctx, steps }), ctx.steps) : undefined;
+  throw new MemoryLimitError(k?.option ?? 'model', k?.value ?? need.total, need, describe(what, need, 'their gradients'), fit);
+}
