@@ -128,6 +128,34 @@ describe('loadClassify: bad input', () => {
   it('an unknown extension', () => {
     expect(dataError(() => loadClassify(file('x.txt', 'a'))).message).toMatch(/x\.txt: cannot tell the format/);
   });
+  it('a single label: nothing to tell apart', () => {
+    const f = file('one.jsonl', '{"text": "abc", "label": "x"}\n{"text": "de", "label": "x"}\n');
+    const e = dataError(() => loadClassify(f));
+    expect(e.message).toBe(`${f}: every example has the label "x" (field "label"): a classifier learns to tell labels apart, so it needs at least two`);
+    expect(e.field).toBe('label');
+  });
+  it('a line so long that the padded dataset could not fit: refused where it is read, in bounded time', () => {
+    // 300 lines, one of 4 million characters: padded, 300 × 4e6 token ids would take 4.5 GiB.
+    const long = 'ab'.repeat(2_000_000);
+    const lines = Array.from({ length: 300 }, (_, i) => JSON.stringify({ text: i === 7 ? long : 'short', label: i % 2 ? 'x' : 'y' }));
+    const f = file('huge.jsonl', lines.join('\n') + '\n');
+    const t0 = performance.now();
+    const e = dataError(() => loadClassify(f));
+    expect(performance.now() - t0).toBeLessThan(3000);
+    expect(e.message).toBe(`${f}:8: field "text" is 4,000,000 characters long: the file's 300 sequences padded to this length would take 4.47 GiB, ` +
+      'past the 4 GiB limit; shorten or remove this line (--max-len N refuses lines longer than N as they are read)');
+    expect(e.line).toBe(8);
+  });
+  it('says where the longest sequence is, counting characters as code points', () => {
+    const f = file('longest.csv', 'text,label\nab,x\n"🦊🦊🦊",y\nabc,x\n');
+    expect(loadClassify(f).longest).toEqual({ file: f, line: 3, field: 'text', steps: 3, unit: 'characters' });
+    expect(loadClassifyEval(f, loadClassify(f).meta).longest?.line).toBe(3);
+  });
+  it('dense values past ±1e15 (float32 squares would overflow), naming line, step and value', () => {
+    const f = file('big.jsonl', '{"sequence": [[1, 2]], "label": "a"}\n{"sequence": [[1, 2], [3, 1e308]], "label": "b"}\n');
+    expect(dataError(() => loadClassify(f)).message).toBe(`${f}:2: field "sequence" step 1 value 1 must be a finite number within ±1e15 ` +
+      '(training computes in float32, where squares of larger numbers overflow: scale such a column down), got 1e+308');
+  });
 });
 
 describe('loadClassifyEval', () => {
@@ -170,7 +198,7 @@ describe('loadClassifyEval', () => {
     expect(e.field).toBe('label');
   });
   it('holds dense data to the trained width', () => {
-    const d = loadClassify(file('dt.jsonl', '{"sequence": [[1, 2, 3]], "label": "a"}\n'), { validFraction: 0 });
+    const d = loadClassify(file('dt.jsonl', '{"sequence": [[1, 2, 3]], "label": "a"}\n{"sequence": [[4, 5, 6]], "label": "b"}\n'), { validFraction: 0 });
     const f = file('de.jsonl', '{"sequence": [[1, 2]], "label": "a"}\n');
     expect(dataError(() => loadClassifyEval(f, d.meta)).message).toBe(`${f}:1: field "sequence" step 0 has 2 numbers, expected 3 (the model was trained on that many features per step)`);
   });

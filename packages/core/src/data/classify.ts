@@ -20,7 +20,9 @@ import { FieldReader, parseJsonLines } from './jsonl.js';
 import { buildLabelSet, labelIndex, listForMessage } from './labels.js';
 import { packDataset } from './pack.js';
 import { formatOf, readTextFile } from './read.js';
-import { countsLine, optionalPositiveInt, resolveSplit, splitIfAsked, type EvalData, type SplitOptions, type TrainData } from './task.js';
+import {
+  LongestTracker, codePoints, countsLine, optionalPositiveInt, resolveSplit, splitIfAsked, type EvalData, type Longest, type SplitOptions, type TrainData,
+} from './task.js';
 import { UnknownSymbols, Vocab, type VocabJSON } from './vocab.js';
 
 export interface ClassifyOptions extends SplitOptions {
@@ -58,6 +60,7 @@ interface Parsed {
   kind: 'chars' | 'dense';
   width: number;
   examples: Example[];
+  longest?: Longest;
 }
 
 function parseFile(file: string, o: ClassifyOptions, requireLabel: boolean, expect?: ClassifyInput): Parsed {
@@ -76,11 +79,13 @@ function parseFile(file: string, o: ClassifyOptions, requireLabel: boolean, expe
     const table = parseCsv(file, text, o.delimiter, format === 'tsv' ? '\t' : ',');
     const tk = columnIndex(table, textField, '--text-column');
     const lk = requireLabel ? columnIndex(table, labelField, '--label-column') : table.header.indexOf(labelField);
+    const longest = new LongestTracker(file, table.rows.length, 4);
     for (const row of table.rows) {
       const t = row.cells[tk]!;
       if (t === '') throw new DataError(`column "${textField}" must be a non-empty text, got an empty cell`, { file, line: row.line, field: textField });
-      const n = Array.from(t).length;
+      const n = codePoints(t);
       if (maxLen !== undefined && n > maxLen) tooLong(row.line, textField, n, 'characters');
+      longest.see(row.line, textField, n, 'characters');
       const ex: Example = { line: row.line, text: t };
       if (lk >= 0) {
         const l = row.cells[lk]!;
@@ -89,7 +94,7 @@ function parseFile(file: string, o: ClassifyOptions, requireLabel: boolean, expe
       }
       examples.push(ex);
     }
-    return { kind: 'chars', width: 0, examples };
+    return { kind: 'chars', width: 0, examples, longest: longest.longest };
   }
 
   const records = parseJsonLines(file, text);
@@ -98,6 +103,7 @@ function parseFile(file: string, o: ClassifyOptions, requireLabel: boolean, expe
   const kind = expect?.kind ?? (textField in first.value || !('sequence' in first.value) ? 'chars' : 'dense');
   let width = expect?.kind === 'dense' ? expect.size : undefined;
   let widthFrom = expect?.kind === 'dense' ? 'the model was trained on that many features per step' : '';
+  let longest: LongestTracker | undefined;
   for (const r of records) {
     const ex: Example = { line: r.line };
     if (kind === 'chars') {
@@ -105,20 +111,23 @@ function parseFile(file: string, o: ClassifyOptions, requireLabel: boolean, expe
         f.fail(r.line, textField, `a non-empty string (or give "sequence": [[numbers], ...] for dense features)`, undefined);
       }
       ex.text = f.string(r, textField);
-      const n = Array.from(ex.text).length;
+      const n = codePoints(ex.text);
       if (maxLen !== undefined && n > maxLen) tooLong(r.line, textField, n, 'characters');
+      (longest ??= new LongestTracker(file, records.length, 4)).see(r.line, textField, n, 'characters');
     } else {
+      const steps = r.value.sequence;
+      if (maxLen !== undefined && Array.isArray(steps) && steps.length > maxLen) tooLong(r.line, 'sequence', steps.length, 'steps');
       ex.sequence = f.matrix(r, 'sequence', width, widthFrom);
       if (width === undefined) {
         width = ex.sequence[0]!.length;
         widthFrom = `as on line ${r.line}`;
       }
-      if (maxLen !== undefined && ex.sequence.length > maxLen) tooLong(r.line, 'sequence', ex.sequence.length, 'steps');
+      (longest ??= new LongestTracker(file, records.length, 4 * width)).see(r.line, 'sequence', ex.sequence.length, 'steps');
     }
     if (requireLabel || labelField in r.value) ex.label = f.string(r, labelField);
     examples.push(ex);
   }
-  return { kind, width: width ?? 0, examples };
+  return { kind, width: width ?? 0, examples, longest: longest?.longest };
 }
 
 function encode(
@@ -158,18 +167,22 @@ function describe(file: string, d: SequenceDataset, meta: ClassifyMeta): string 
   return `${file}: ${d.count} examples, ${meta.labels.length} labels (${countsLine(meta.labels, d.targets)}), ${what}, longest ${longest} steps`;
 }
 
-/** Loads classification training data, building the vocabulary and label set from it. */
+/** Loads classification training data, building the vocabulary and label set (at least two labels) from it. */
 export function loadClassify(file: string, options: ClassifyOptions = {}): TrainData<ClassifyMeta> {
   const { validFraction, seed } = resolveSplit(options, 'classify options');
   const p = parseFile(file, options, true);
   const labels = buildLabelSet(p.examples.map((e) => e.label!));
+  if (labels.length < 2) {
+    const field = options.labelField ?? 'label';
+    throw new DataError(`every example has the label ${JSON.stringify(labels[0])} (field "${field}"): a classifier learns to tell labels apart, so it needs at least two`, { file, field });
+  }
   const lowercase = options.lowercase ?? false;
   const input: ClassifyInput = p.kind === 'chars'
     ? { kind: 'chars', vocab: Vocab.build('char', p.examples.map((e) => (lowercase ? e.text!.toLowerCase() : e.text!))).toJSON(), lowercase }
     : { kind: 'dense', size: p.width };
   const meta: ClassifyMeta = { task: 'classify', input, labels };
   const all = encode(file, p, input, labels, options.labelField ?? 'label');
-  return { ...splitIfAsked(all, validFraction, seed), meta, summary: describe(file, all, meta) };
+  return { ...splitIfAsked(all, validFraction, seed), meta, summary: describe(file, all, meta), ...(p.longest ? { longest: p.longest } : {}) };
 }
 
 /** Loads labelled data encoded with a trained model's meta; a label outside the training labels is an error. */
@@ -177,7 +190,7 @@ export function loadClassifyEval(file: string, meta: ClassifyMeta, options: Clas
   const p = parseFile(file, options, true, meta.input);
   const unknown = meta.input.kind === 'chars' ? new UnknownSymbols('char') : undefined;
   const dataset = encode(file, p, meta.input, meta.labels, options.labelField ?? 'label', unknown);
-  return { dataset, summary: describe(file, dataset, meta), ...(unknown ? { unknown: unknown.report() } : {}) };
+  return { dataset, summary: describe(file, dataset, meta), ...(unknown ? { unknown: unknown.report() } : {}), ...(p.longest ? { longest: p.longest } : {}) };
 }
 
 /**

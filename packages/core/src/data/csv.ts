@@ -9,7 +9,7 @@
  * errors that follow say which delimiter was used and which one the file seems to have, so a
  * semicolon file read with commas is told apart from a misspelt column name.
  */
-import { DataError } from './errors.js';
+import { DATA_VALUE_RULE, DataError, saneDataValue } from './errors.js';
 
 export interface CsvRow {
   /** 1-based physical line where the row starts. */
@@ -130,13 +130,17 @@ export function columnIndex(t: CsvTable, name: string, option: string): number {
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
-/** A decimal number cell; empty cells, `NaN`, hex and the like are refused with the line and column. */
+/** A decimal number cell; empty cells, `NaN`, hex, numbers past ±1e15 (saneDataValue) and the like are refused with the line and column. */
 export function numberCell(t: CsvTable, row: CsvRow, k: number): number {
   const s = row.cells[k]!;
   const x = DECIMAL.test(s) ? Number(s) : NaN;
   if (!Number.isFinite(x)) {
     const column = t.header[k]!;
     throw new DataError(`column "${column}" must be a number, got ${s === '' ? 'an empty cell' : JSON.stringify(s)}${delimiterHint(t.header, t.delimiter)}`, { file: t.file, line: row.line, field: column });
+  }
+  if (!saneDataValue(x)) {
+    const column = t.header[k]!;
+    throw new DataError(`column "${column}" must be ${DATA_VALUE_RULE}, got ${s}`, { file: t.file, line: row.line, field: column });
   }
   return x;
 }

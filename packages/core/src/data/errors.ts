@@ -41,3 +41,19 @@ export function describeValue(v: unknown): string {
   const s = typeof v === 'string' ? JSON.stringify(v) : String(v);
   return s.length > 40 ? `${s.slice(0, 37)}...` : s;
 }
+
+/**
+ * The largest magnitude a number read from a data file may have. Training computes in float32,
+ * whose largest value is about 3.4e38: the square of a value much past 1e19 overflows to
+ * Infinity and the loss becomes NaN. 1e15 leaves room for sums of squares over a batch; a
+ * column of larger numbers wants scaling (or a logarithm) before training anyway.
+ */
+export const MAX_DATA_VALUE = 1e15;
+
+/** Whether a number from a data file is finite and within ±MAX_DATA_VALUE. */
+export function saneDataValue(x: number): boolean {
+  return Number.isFinite(x) && Math.abs(x) <= MAX_DATA_VALUE;
+}
+
+/** What a data value must be, for messages. */
+export const DATA_VALUE_RULE = 'a finite number within ±1e15 (training computes in float32, where squares of larger numbers overflow: scale such a column down)';

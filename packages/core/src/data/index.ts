@@ -8,7 +8,7 @@ export { nfc, tokenizeWords } from './text.js';
 export { buildLabelSet, labelIndex } from './labels.js';
 export { packDataset, type PackSpec } from './pack.js';
 export { split, subset, type Split } from './split.js';
-export type { TrainData, EvalData, SplitOptions } from './task.js';
+export type { TrainData, EvalData, SplitOptions, Longest } from './task.js';
 export { loadClassify, loadClassifyEval, encodeClassifyInputs, type ClassifyOptions, type ClassifyMeta, type ClassifyInput } from './classify.js';
 export { loadTag, loadTagEval, encodeTagInputs, tagTokens, type TagOptions, type TagMeta } from './tag.js';
 export { loadLm, loadLmEval, lmWindows, type LmOptions, type LmMeta, type LmLayout, type LmData } from './lm.js';

@@ -3,7 +3,7 @@
  * lines a user left between records), everything else must parse and be an object; the line
  * number in every error is the physical line in the file.
  */
-import { DataError, describeValue } from './errors.js';
+import { DATA_VALUE_RULE, DataError, describeValue, saneDataValue } from './errors.js';
 import { splitLines } from './read.js';
 import { nfc } from './text.js';
 
@@ -63,7 +63,8 @@ export class FieldReader {
   }
 
   /**
-   * A non-empty array of steps, each an array of `width` finite numbers; `width` undefined
+   * A non-empty array of steps, each an array of `width` numbers (finite, within ±1e15:
+   * saneDataValue); `width` undefined
    * means "whatever the first step has" (returned so the caller can hold later lines to it).
    */
   matrix(r: JsonRecord, field: string, width: number | undefined, widthFrom: string): number[][] {
@@ -83,8 +84,8 @@ export class FieldReader {
       }
       for (let j = 0; j < step.length; j++) {
         const x = step[j];
-        if (typeof x !== 'number' || !Number.isFinite(x)) {
-          throw new DataError(`field "${field}" step ${t} value ${j} must be a finite number, got ${describeValue(x)}`, where);
+        if (typeof x !== 'number' || !saneDataValue(x)) {
+          throw new DataError(`field "${field}" step ${t} value ${j} must be ${DATA_VALUE_RULE}, got ${describeValue(x)}`, where);
         }
       }
     }

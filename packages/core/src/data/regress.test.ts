@@ -74,6 +74,18 @@ describe('loadRegress', () => {
     expect(dataError(() => loadRegress(g, { window: 3, inputColumns: ['a'], validFraction: 0.1 })).message).toMatch(/validation part .* has 2 rows, fewer than window \+ horizon = 4/);
     expect(() => loadRegress(g, { window: 0 })).toThrow(/window \(--window\) must be a positive integer/);
   });
+  it('numbers past ±1e15: refused where they are read, naming line and column (not a NaN loss later)', () => {
+    const f = file('huge.csv', 'a,b\n1,2\n3,1e308\n5,6\n');
+    expect(dataError(() => loadRegress(f, { window: 1 })).message).toBe(`${f}:3: column "b" must be a finite number within ±1e15 ` +
+      '(training computes in float32, where squares of larger numbers overflow: scale such a column down), got 1e308');
+  });
+  it('evaluation: a value that normalises past ±1e15 with the training statistics is refused, naming line and column', () => {
+    const { meta } = loadRegress(file('flat.csv', 'a\n1\n1.000000000003\n1\n1.000000000003\n'), { window: 1, validFraction: 0 });
+    const g = file('far.csv', 'a\n1\n900000000000000\n');
+    expect(dataError(() => loadRegressEval(g, meta)).message).toMatch(
+      new RegExp(`^${g.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:3: column "a" is 900000000000000, which normalises to [\\d.e+]+ with the training data's mean 1\\.00000 and standard deviation 1\\.50e-12: past ±1e15`),
+    );
+  });
   it('evaluation normalises with the stored statistics', () => {
     const { meta } = loadRegress(file('r3.csv', csv), { window: 2, inputColumns: ['a'], targetColumns: ['b'], validFraction: 0.2 });
     const { dataset } = loadRegressEval(file('e.csv', 'b,a\n100,1\n200,2\n300,3\n'), meta);

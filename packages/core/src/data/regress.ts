@@ -26,7 +26,7 @@
  */
 import type { SequenceDataset } from '../train/dataset.js';
 import { columnIndex, numberCell, parseCsv, type CsvTable } from './csv.js';
-import { DataError } from './errors.js';
+import { DataError, saneDataValue } from './errors.js';
 import { packDataset } from './pack.js';
 import { formatOf, readTextFile } from './read.js';
 import { type EvalData, type TrainData } from './task.js';
@@ -221,6 +221,7 @@ export interface RegressEvalData extends EvalData {
 export function loadRegressEval(file: string | RegressSeries, meta: RegressMeta, options: { stride?: number; delimiter?: string } = {}): RegressEvalData {
   const o = resolve({ window: meta.window, horizon: meta.horizon, perStep: meta.perStep, stride: options.stride, validFraction: 0 });
   const series = typeof file === 'string' ? readRegressSeries(file, meta, options.delimiter) : file;
+  checkNormalised(series, meta);
   const dataset = windows(series.file, 'the file', o, meta, series.columns, 0, series.rows);
   const T = o.perStep ? o.window : 1;
   const targetRows = new Int32Array(dataset.count * T);
@@ -228,6 +229,25 @@ export function loadRegressEval(file: string | RegressSeries, meta: RegressMeta,
     for (let t = 0; t < T; t++) targetRows[i * T + t] = i * o.stride + (o.perStep ? t : o.window - 1) + o.horizon;
   }
   return { dataset, series, targetRows, summary: `${series.file}: ${series.rows} rows, ${dataset.count} windows of ${meta.window}` };
+}
+
+/**
+ * Every value of a series, normalised with a trained model's statistics, must still be a sane
+ * number (saneDataValue): a value far outside what the model was trained on (a column that was
+ * near constant in training) would otherwise overflow the float32 loss.
+ */
+function checkNormalised(series: RegressSeries, meta: RegressMeta): void {
+  for (const [name, v] of series.columns) {
+    const { mean, std } = meta.stats[name]!;
+    for (let r = 0; r < v.length; r++) {
+      const z = (v[r]! - mean) / std;
+      if (!saneDataValue(z)) {
+        throw new DataError(`column "${name}" is ${v[r]}, which normalises to ${z.toPrecision(3)} with the training data's mean ${mean.toPrecision(6)} ` +
+          `and standard deviation ${std.toPrecision(3)}: past ±1e15 the model's float32 arithmetic overflows; this value is not of the data the model was trained on`,
+        { file: series.file, line: series.lines[r], field: name });
+      }
+    }
+  }
 }
 
 /** A target column's errors in its own units. */

@@ -71,6 +71,12 @@ describe('loadTag', () => {
     const h = file('long.jsonl', jsonl);
     expect(dataError(() => loadTag(h, { maxLen: 4 })).message).toBe(`${h}:2: field "tokens" has 5 tokens, more than maxLen = 4 (--max-len)`);
   });
+  it('a single tag: nothing to tell apart; says where the longest sentence is', () => {
+    const f = file('one.jsonl', '{"tokens": ["a", "b"], "tags": ["N", "N"]}\n');
+    expect(dataError(() => loadTag(f)).message).toBe(`${f}: every token has the tag "N" (field "tags"): a tagger learns to tell tags apart, so it needs at least two`);
+    const g = file('two.jsonl', '{"tokens": ["a"], "tags": ["N"]}\n{"tokens": ["a", "b", "c"], "tags": ["N", "V", "N"]}\n');
+    expect(loadTag(g).longest).toEqual({ file: g, line: 2, field: 'tokens', steps: 3, unit: 'tokens' });
+  });
   it('evaluation refuses a tag outside the training tags', () => {
     const { meta } = loadTag(file('t3.jsonl', jsonl), { validFraction: 0 });
     const f = file('ev.jsonl', '{"tokens": ["the", "dog"], "tags": ["DET", "ADJ"]}\n');

@@ -19,7 +19,7 @@ import { FieldReader, parseJsonLines } from './jsonl.js';
 import { buildLabelSet, labelIndex, listForMessage } from './labels.js';
 import { packDataset } from './pack.js';
 import { formatOf, readTextFile } from './read.js';
-import { countsLine, optionalPositiveInt, resolveSplit, splitIfAsked, type EvalData, type SplitOptions, type TrainData } from './task.js';
+import { LongestTracker, countsLine, optionalPositiveInt, resolveSplit, splitIfAsked, type EvalData, type Longest, type SplitOptions, type TrainData } from './task.js';
 import { tokenizeWords } from './text.js';
 import { UnknownSymbols, Vocab, type VocabJSON } from './vocab.js';
 
@@ -50,17 +50,21 @@ interface Sentence {
   tags?: string[];
 }
 
-function parseFile(file: string, o: TagOptions, requireTags: boolean): Sentence[] {
+function parseFile(file: string, o: TagOptions, requireTags: boolean): { sentences: Sentence[]; longest?: Longest } {
   const tokensField = o.tokensField ?? 'tokens';
   const tagsField = o.tagsField ?? 'tags';
   const maxLen = optionalPositiveInt(o.maxLen, 'maxLen', '--max-len');
   formatOf(file, ['jsonl']);
   const f: FieldReader = new FieldReader(file);
-  return parseJsonLines(file, readTextFile(file)).map((r) => {
-    const tokens = f.strings(r, tokensField);
-    if (maxLen !== undefined && tokens.length > maxLen) {
-      throw new DataError(`field "${tokensField}" has ${tokens.length} tokens, more than maxLen = ${maxLen} (--max-len)`, { file, line: r.line, field: tokensField });
+  const records = parseJsonLines(file, readTextFile(file));
+  const longest = new LongestTracker(file, records.length, 8); // token ids and tags
+  const sentences = records.map((r) => {
+    const n = Array.isArray(r.value[tokensField]) ? (r.value[tokensField] as unknown[]).length : 0;
+    if (maxLen !== undefined && n > maxLen) {
+      throw new DataError(`field "${tokensField}" has ${n} tokens, more than maxLen = ${maxLen} (--max-len)`, { file, line: r.line, field: tokensField });
     }
+    longest.see(r.line, tokensField, n, 'tokens');
+    const tokens = f.strings(r, tokensField);
     const s: Sentence = { line: r.line, tokens: o.lowercase ? tokens.map((t) => t.toLowerCase()) : tokens };
     if (requireTags || tagsField in r.value) {
       const tags = f.strings(r, tagsField);
@@ -71,6 +75,7 @@ function parseFile(file: string, o: TagOptions, requireTags: boolean): Sentence[
     }
     return s;
   });
+  return { sentences, ...(longest.longest ? { longest: longest.longest } : {}) };
 }
 
 function encode(file: string, sentences: readonly Sentence[], meta: TagMeta, tagsField: string, unknown?: UnknownSymbols): SequenceDataset {
@@ -112,23 +117,27 @@ function describe(file: string, d: SequenceDataset, meta: TagMeta): string {
 /** Loads tagging training data, building the word vocabulary and tag set from it. */
 export function loadTag(file: string, options: TagOptions = {}): TrainData<TagMeta> {
   const { validFraction, seed } = resolveSplit(options, 'tag options');
-  const sentences = parseFile(file, options, true);
+  const { sentences, longest } = parseFile(file, options, true);
   const meta: TagMeta = {
     task: 'tag',
     vocab: Vocab.build('word', sentences.map((s) => s.tokens), options.minCount ?? 1).toJSON(),
     lowercase: options.lowercase ?? false,
     tags: buildLabelSet(sentences.flatMap((s) => s.tags!)),
   };
+  if (meta.tags.length < 2) {
+    const field = options.tagsField ?? 'tags';
+    throw new DataError(`every token has the tag ${JSON.stringify(meta.tags[0])} (field "${field}"): a tagger learns to tell tags apart, so it needs at least two`, { file, field });
+  }
   const all = encode(file, sentences, meta, options.tagsField ?? 'tags');
-  return { ...splitIfAsked(all, validFraction, seed), meta, summary: describe(file, all, meta) };
+  return { ...splitIfAsked(all, validFraction, seed), meta, summary: describe(file, all, meta), ...(longest ? { longest } : {}) };
 }
 
 /** Loads tagged data encoded with a trained model's meta; a tag outside the training tags is an error. */
 export function loadTagEval(file: string, meta: TagMeta, options: Omit<TagOptions, 'lowercase' | 'minCount'> = {}): EvalData {
-  const sentences = parseFile(file, { ...options, lowercase: meta.lowercase }, true);
+  const { sentences, longest } = parseFile(file, { ...options, lowercase: meta.lowercase }, true);
   const unknown = new UnknownSymbols('word');
   const dataset = encode(file, sentences, meta, options.tagsField ?? 'tags', unknown);
-  return { dataset, summary: describe(file, dataset, meta), unknown: unknown.report() };
+  return { dataset, summary: describe(file, dataset, meta), unknown: unknown.report(), ...(longest ? { longest } : {}) };
 }
 
 /**

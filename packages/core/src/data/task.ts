@@ -7,6 +7,8 @@
 import type { SequenceDataset } from '../train/dataset.js';
 import { split } from './split.js';
 import type { UnknownReport } from './vocab.js';
+import { DataError } from './errors.js';
+import { MEMORY_LIMIT_BYTES, formatBytes } from '../train/limits.js';
 
 export interface TrainData<M> {
   /** The examples to train on. */
@@ -17,11 +19,28 @@ export interface TrainData<M> {
   meta: M;
   /** One human-readable line about what was loaded (counts, sizes, oddities). */
   summary: string;
+  /** Loaders that read one sequence per line: where the longest is (training and validation parts alike). */
+  longest?: Longest;
+}
+
+/** Where a file's longest sequence is: what a message about sequence length points at. */
+export interface Longest {
+  file: string;
+  /** Its 1-based physical line. */
+  line: number;
+  /** The JSON field or CSV column that holds it. */
+  field: string;
+  /** Its length in steps (characters, tokens, rows of numbers). */
+  steps: number;
+  /** What a step is, for messages: 'characters', 'tokens', 'steps'. */
+  unit: string;
 }
 
 export interface EvalData {
   dataset: SequenceDataset;
   summary: string;
+  /** Loaders that read one sequence per line: where the longest is. */
+  longest?: Longest;
   /** Token inputs: how many of the file's characters or words the model's vocabulary lacks. */
   unknown?: UnknownReport;
 }
@@ -63,4 +82,38 @@ export function countsLine(labels: readonly string[], ids: ArrayLike<number>): s
   for (let i = 0; i < ids.length; i++) if (ids[i]! >= 0) counts[ids[i]!]!++;
   const parts = labels.slice(0, 10).map((l, k) => `${l} ${counts[k]}`);
   return labels.length > 10 ? `${parts.join(', ')}, ...` : parts.join(', ');
+}
+
+/**
+ * Keeps the longest of the sequences it is shown, and refuses one at once, where it is read,
+ * when the file's `count` sequences padded to its length (a dataset is a [count, maxSteps]
+ * array of `bytesPerStep` per step) could not fit in memory: a 50 MB line fails in the time it
+ * takes to parse, not after minutes and gigabytes of encoding.
+ */
+export class LongestTracker {
+  longest?: Longest;
+  constructor(readonly file: string, readonly count: number, readonly bytesPerStep: number) {}
+
+  see(line: number, field: string, steps: number, unit: string): void {
+    const bytes = steps * this.count * this.bytesPerStep;
+    if (bytes > MEMORY_LIMIT_BYTES) {
+      throw new DataError(`field "${field}" is ${steps.toLocaleString('en-US')} ${unit} long: the file's ${this.count} sequences padded to this length ` +
+        `would take ${formatBytes(bytes)}, past the ${formatBytes(MEMORY_LIMIT_BYTES)} limit; shorten or remove this line (--max-len N refuses lines longer than N as they are read)`,
+      { file: this.file, line, field });
+    }
+    if (!this.longest || steps > this.longest.steps) this.longest = { file: this.file, line, field, steps, unit };
+  }
+}
+
+/** The number of Unicode code points of `s` (what a character vocabulary counts), without building an array of them. */
+export function codePoints(s: string): number {
+  let n = s.length;
+  for (let i = 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xdc00 && c <= 0xdfff) {
+      const p = s.charCodeAt(i - 1);
+      if (p >= 0xd800 && p <= 0xdbff) n--;
+    }
+  }
+  return n;
 }
