@@ -50,6 +50,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private fitting = false;
   private closed = false;
   private closing?: Promise<void>;
+  /** The largest sequence length and evaluation batch whose memory checkMemory found to fit. */
+  private checkedMemory = { steps: 0, evalBatch: 0 };
   /** The dataset trainStep last used, kept shared between calls. */
   private stepData?: { source: SequenceDataset; id: number };
 
@@ -416,8 +418,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    * The run must fit in its WebAssembly memory with sequences of `steps` steps (and evaluation
    * batches of `evalBatch`): MemoryLimitError otherwise, before a worker allocates anything.
    */
-  private checkMemory(steps: number, evalBatch?: number): void {
-    checkTrainMemory(this.config, { workers: this.workers, steps, ...(evalBatch !== undefined ? { evalBatch } : {}) });
+  private checkMemory(steps: number, evalBatch = 0): void {
+    // The need only grows with both, so a shape within one already checked fits (no recount per step).
+    const c = this.checkedMemory;
+    if (steps <= c.steps && evalBatch <= c.evalBatch) return;
+    checkTrainMemory(this.config, { workers: this.workers, steps, ...(evalBatch > 0 ? { evalBatch } : {}) });
+    if (steps >= c.steps && evalBatch >= c.evalBatch) this.checkedMemory = { steps, evalBatch };
   }
 
   private warn(kind: WarningEvent['kind'], message: string): void {

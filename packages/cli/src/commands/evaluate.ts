@@ -4,8 +4,9 @@
  * and RMSE in the data's units. Characters or words the model never saw are counted (a warning
  * on stderr, `unknown` in the --json result).
  */
-import { evaluateModel, regressErrors, unknownWarning } from '@weft/core';
-import { loadModel, predictAll, argmax } from '../run/model.js';
+import { evaluateModel, regressErrors, unknownWarning, type EvalData, type RegressEvalData } from '@weft/core';
+import { loadModel, predictAll, argmax, type LoadedModel } from '../run/model.js';
+import { withLimits, type LimitContext } from '../run/limits.js';
 import { loadEvalData, type DataFlags } from '../run/task.js';
 import type { Output } from '../run/output.js';
 
@@ -58,6 +59,16 @@ export async function evalCommand(a: EvalArgs, out: Output): Promise<number> {
   out.info(`weft eval: ${run.file} on ${summary}`);
   const warning = data.unknown && unknownWarning(data.unknown);
   if (warning !== undefined) out.warn(warning);
+  // A sequence too long for memory is named by its line, with the flag that bounds it (run/limits.ts).
+  const limits: LimitContext = { checkpoint: run.file, data: { meta, file, ...(data.longest ? { longest: data.longest } : {}) }, flags: { maxLen: true } };
+  return withLimits(limits, () => report(a, out, run, model, data));
+}
+
+/** The metrics of `model` on `data`, printed, and the result returned. */
+function report(a: EvalArgs, out: Output, run: LoadedModel['run'], model: LoadedModel['model'], data: EvalData | RegressEvalData): number {
+  const file = a.data!;
+  const meta = run.config.meta;
+  const { dataset } = data;
   const r = evaluateModel(model, dataset, run.config.train.batchSize);
   const result: Record<string, unknown> = { command: 'eval', model: run.file, data: file, metrics: { loss: r.loss, ...(r.accuracy !== undefined ? { accuracy: r.accuracy } : {}), count: r.count } };
   if (data.unknown) result.unknown = data.unknown;

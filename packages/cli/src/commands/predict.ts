@@ -9,10 +9,11 @@
 import {
   encodeClassifyInputs, encodeTagInputs, parseJsonLines, parseCsv, columnIndex, readTextFile, splitLines, FieldReader, denormalize, DataError,
   UnknownSymbols, unknownWarning, tagTokens, readRegressSeries, loadRegressEval, forecastRegress, forecastProblem,
-  type RegressMeta, type UnknownReport,
+  type DataMeta, type RegressMeta, type SequenceDataset, type UnknownReport,
 } from '@weft/core';
 import { loadModel, predictAll, softmaxRow } from '../run/model.js';
 import { InputError, UsageError } from '../run/errors.js';
+import { withLimits, type LimitContext } from '../run/limits.js';
 import type { Output } from '../run/output.js';
 
 export interface PredictArgs {
@@ -25,32 +26,57 @@ export interface PredictArgs {
   kernels: 'auto' | 'wasm' | 'reference';
 }
 
-function readInputs(a: PredictArgs, field: string): string[] {
-  if (a.text?.length) return a.text;
+/** Inputs, each with the line of --data it was read from (none for --text). */
+interface Inputs<T> {
+  items: T[];
+  lines?: number[];
+}
+
+function readInputs(a: PredictArgs, field: string): Inputs<string> {
+  if (a.text?.length) return { items: a.text };
   if (a.data === undefined) throw new UsageError('give the inputs with --text "..." (repeatable) or --data FILE');
   if (a.data.endsWith('.csv')) {
     const t = parseCsv(a.data, readTextFile(a.data), a.delimiter);
     const k = columnIndex(t, field, '--text-column');
-    return t.rows.map((r) => r.cells[k]!);
+    return { items: t.rows.map((r) => r.cells[k]!), lines: t.rows.map((r) => r.line) };
   }
   if (a.data.endsWith('.jsonl')) {
     const r = new FieldReader(a.data);
-    return parseJsonLines(a.data, readTextFile(a.data)).map((rec) => {
-      const v = rec.value[field];
-      if (typeof v !== 'string' || v.length === 0) r.fail(rec.line, field, 'a non-empty string', v);
-      return v as string;
-    });
+    const records = parseJsonLines(a.data, readTextFile(a.data));
+    return {
+      items: records.map((rec) => {
+        const v = rec.value[field];
+        if (typeof v !== 'string' || v.length === 0) r.fail(rec.line, field, 'a non-empty string', v);
+        return v as string;
+      }),
+      lines: records.map((rec) => rec.line),
+    };
   }
-  const lines = splitLines(readTextFile(a.data)).filter((l) => l.trim() !== '');
+  const all = splitLines(readTextFile(a.data));
+  const lines = all.flatMap((l, i) => (l.trim() !== '' ? [i + 1] : []));
   if (lines.length === 0) throw new DataError('file has no inputs', { file: a.data });
-  return lines;
+  return { items: lines.map((n) => all[n - 1]!), lines };
 }
 
 /** Tag inputs: texts to split into words, or, from a JSONL file, a "tokens" list where a record has one. */
-function readTagInputs(a: PredictArgs, field: string): (string | string[])[] {
+function readTagInputs(a: PredictArgs, field: string): Inputs<string | string[]> {
   if (a.data === undefined || !a.data.endsWith('.jsonl')) return readInputs(a, field);
   const r = new FieldReader(a.data);
-  return parseJsonLines(a.data, readTextFile(a.data)).map((rec) => ('tokens' in rec.value ? r.strings(rec, 'tokens') : r.string(rec, field)));
+  const records = parseJsonLines(a.data, readTextFile(a.data));
+  return { items: records.map((rec) => ('tokens' in rec.value ? r.strings(rec, 'tokens') : r.string(rec, field))), lines: records.map((rec) => rec.line) };
+}
+
+/**
+ * What a refusal for memory names (run/limits.ts): the input with the longest encoded sequence,
+ * by its line of --data, or its place among the --text inputs.
+ */
+function limitsOf(a: PredictArgs, file: string, meta: DataMeta, d: SequenceDataset, lines: number[] | undefined, field: string, unit: string): LimitContext {
+  let k = 0;
+  for (let i = 1; i < d.count; i++) if (d.lengths[i]! > d.lengths[k]!) k = i;
+  const steps = d.lengths[k]!;
+  // (run/limits.ts names an input of --text by its place, under the file name '--text'.)
+  const longest = a.data !== undefined && lines ? { file: a.data, line: lines[k]!, field, steps, unit } : { file: '--text', line: k + 1, field, steps, unit };
+  return { checkpoint: file, data: { meta, ...(a.data ? { file: a.data } : {}), longest } };
 }
 
 /** Reports unknown symbols to people (a warning) and returns the report for the --json result. */
@@ -70,11 +96,14 @@ export async function predictCommand(a: PredictArgs, out: Output): Promise<numbe
     let shown: (string | number[][])[];
     let d;
     let unknown: UnknownReport | undefined;
+    let lines: number[] | undefined;
+    const field = meta.input.kind === 'chars' ? a.textColumn ?? 'text' : 'sequence';
     if (meta.input.kind === 'chars') {
-      const texts = readInputs(a, a.textColumn ?? 'text');
-      shown = texts;
+      const texts = readInputs(a, field);
+      shown = texts.items;
+      lines = texts.lines;
       const counter = new UnknownSymbols('char');
-      d = encodeClassifyInputs(meta, texts, counter);
+      d = encodeClassifyInputs(meta, texts.items, counter);
       unknown = reportUnknown(counter, out);
     } else {
       // A model of number sequences: JSONL records with a "sequence" field of steps.
@@ -83,10 +112,13 @@ export async function predictCommand(a: PredictArgs, out: Output): Promise<numbe
       }
       const r = new FieldReader(a.data);
       const size = meta.input.size;
-      shown = parseJsonLines(a.data, readTextFile(a.data)).map((rec) => r.matrix(rec, 'sequence', size, `as the model (${size} per step)`));
+      const records = parseJsonLines(a.data, readTextFile(a.data));
+      shown = records.map((rec) => r.matrix(rec, 'sequence', size, `as the model (${size} per step)`));
+      lines = records.map((rec) => rec.line);
       d = encodeClassifyInputs(meta, shown);
     }
-    const y = predictAll(model, d);
+    const dataset = d;
+    const y = withLimits(limitsOf(a, run.file, meta, dataset, lines, field, meta.input.kind === 'chars' ? 'characters' : 'steps'), () => predictAll(model, dataset));
     const predictions = shown.map((text, i) => {
       const p = softmaxRow(y, i * O, O);
       let k = 0;
@@ -98,7 +130,8 @@ export async function predictCommand(a: PredictArgs, out: Output): Promise<numbe
     return 0;
   }
   if (meta.task === 'tag') {
-    const sentences = readTagInputs(a, a.textColumn ?? 'text').map((s, i) => {
+    const inputs = readTagInputs(a, a.textColumn ?? 'text');
+    const sentences = inputs.items.map((s, i) => {
       const tokens = tagTokens(s);
       if (tokens.length === 0) throw new InputError(`input ${i + 1} (${JSON.stringify(s)}) has no words to tag`);
       return tokens;
@@ -106,7 +139,7 @@ export async function predictCommand(a: PredictArgs, out: Output): Promise<numbe
     const counter = new UnknownSymbols('word');
     const d = encodeTagInputs(meta, sentences, counter);
     const unknown = reportUnknown(counter, out);
-    const y = predictAll(model, d);
+    const y = withLimits(limitsOf(a, run.file, meta, d, inputs.lines, a.textColumn ?? 'text', 'tokens'), () => predictAll(model, d));
     const S = d.maxSteps;
     const predictions = sentences.map((tokens, i) => ({
       tokens,

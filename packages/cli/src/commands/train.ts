@@ -12,12 +12,15 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { OptionError, batchTokens, trainBatches, modelLayout, resolveTrainConfig, writeFileAtomicSync, type ResolvedTrainConfig, type TrainConfig } from '@weft/core';
-import { Trainer } from '@weft/workers';
+import {
+  OptionError, batchTokens, checkTrainMemory, trainBatches, modelLayout, resolveTrainConfig, writeFileAtomicSync, type ResolvedTrainConfig, type TrainConfig,
+} from '@weft/core';
+import { Trainer, resolveTrainerOptions } from '@weft/workers';
 import { ProgressReporter, readMetrics, renderCurvesHtml, type MetricRecord } from '../report/index.js';
 import { loadTrainData, modelConfigFor, resolveTask, type DataFlags, type ModelFlags, type RunData } from '../run/task.js';
 import { BEST_NAME, CHECKPOINT_NAME, LAST_NAME, loadRun, resolveResumePath, saveRun, type RunConfig, type RunProgress } from '../run/checkpoint.js';
 import { EXIT, InputError, UsageError } from '../run/errors.js';
+import { withLimits, type LimitContext } from '../run/limits.js';
 import type { Output } from '../run/output.js';
 
 export interface TrainArgs extends DataFlags, ModelFlags {
@@ -122,6 +125,12 @@ function planResume(a: TrainArgs): Plan {
   if (JSON.stringify(data.meta) !== JSON.stringify(c.meta)) {
     throw new InputError(`${resume.file}: the training data (${c.data.file ?? 'names'}) has changed since this checkpoint was written; resuming would not continue the same run`);
   }
+  checkRunLimits(c.train, data, a.workers, {
+    train: c.train, checkpoint: resume.file, data: { meta: data.meta, ...(c.data.file ? { file: c.data.file } : {}), ...(data.longest ? { longest: data.longest } : {}) },
+  });
+  if (!resume.optimizer) {
+    throw new InputError(`${resume.file}: holds no optimizer state, so training cannot go on from it (a model saved to predict, not to resume); start a new run`);
+  }
   const config: RunConfig = { ...c, epochs: a.epochs ?? c.epochs, steps: a.steps ?? c.steps, patience: a.patience ?? c.patience };
   // A cosine or linear schedule is laid over the run's length: a longer run would go on at its final rate.
   const sched = c.train.schedule;
@@ -163,7 +172,11 @@ function plan(a: TrainArgs): Plan {
     seed: a.seed,
     carryState: lm,
   };
-  const train: ResolvedTrainConfig = resolveTrainConfig(trainCfg);
+  const limits: LimitContext = {
+    data: { meta: data.meta, ...(a.data ? { file: a.data } : {}), ...(data.longest ? { longest: data.longest } : {}) }, flags: { maxLen: true, batch: true },
+  };
+  const train: ResolvedTrainConfig = withLimits(limits, () => resolveTrainConfig(trainCfg));
+  checkRunLimits(train, data, a.workers, { ...limits, train });
   const config: RunConfig = {
     kind: 'weft-run', task: data.task, meta: data.meta, train, epochs, steps: a.steps ?? null, patience: a.patience ?? null,
     data: { file: a.data ?? null, valid: a.valid ?? null, flags: dataFlags(a), sha256: dataFingerprint(a) },
@@ -174,6 +187,19 @@ function plan(a: TrainArgs): Plan {
     throw new InputError(`${existing} already exists: continue that run with --resume ${outDir}, choose another --out, or replace it with --force`);
   }
   return { config, data, outDir };
+}
+
+/**
+ * The run must fit before anything is built: at most a worker per shard, and the memory of the
+ * config, the workers and the longest sequence within the limit (@weft/core's limits, said in
+ * flags, data lines or checkpoint fields by run/limits.ts).
+ */
+function checkRunLimits(train: ResolvedTrainConfig, data: RunData, workers: number | undefined, ctx: LimitContext): void {
+  withLimits(ctx, () => {
+    const w = resolveTrainerOptions({ ...train, workers }).workers;
+    const steps = Math.max(data.train.maxSteps, data.valid?.maxSteps ?? 0);
+    checkTrainMemory(train, { workers: w, steps, ...(data.valid ? { evalBatch: train.batchSize } : {}) });
+  });
 }
 
 function dataFlags(a: TrainArgs): DataFlags {

@@ -10,7 +10,7 @@
  * (normalizeArgs): column lists split on commas, delimiter names turned into the character.
  */
 import { availableParallelism } from 'node:os';
-import { OptionError, closest } from '@weft/core';
+import { MAX_LAYERS, OptionError, closest } from '@weft/core';
 import type { Argv } from 'yargs';
 
 /** What a command's yargs builder declared: its flags (kebab-case), which are booleans or lists, and choices. */
@@ -43,6 +43,8 @@ const number = (expect: string, test: (x: number) => boolean): Rule => ({ expect
 const POSITIVE_INT = number('a positive integer', (x) => Number.isSafeInteger(x) && x >= 1);
 const nonNegativeInt = (note = ''): Rule => number(`a non-negative integer${note}`, (x) => Number.isSafeInteger(x) && x >= 0);
 const INTEGER = number('an integer', Number.isSafeInteger);
+/** The depth of a stack: core's MAX_LAYERS bounds it (deeper ones take minutes per step, and the memory with them). */
+const LAYERS = number(`an integer from 1 to ${MAX_LAYERS} (the deepest stack weft builds)`, (x) => Number.isSafeInteger(x) && x >= 1 && x <= MAX_LAYERS);
 const POSITIVE = number('a number above 0', (x) => Number.isFinite(x) && x > 0);
 const nonNegative = (note = ''): Rule => number(`a number ≥ 0${note}`, (x) => Number.isFinite(x) && x >= 0);
 const FRACTION = number('a number in [0, 1)', (x) => x >= 0 && x < 1);
@@ -71,7 +73,7 @@ const DATA_RULES: Record<string, Rule> = { data: TEXT, 'text-column': TEXT, 'lab
 export const RULES: Record<string, Record<string, Rule>> = {
   train: {
     ...DATA_RULES, valid: TEXT, 'valid-fraction': FRACTION, 'seq-len': POSITIVE_INT, window: POSITIVE_INT, horizon: nonNegativeInt(),
-    inputs: COLUMNS, targets: COLUMNS, hidden: POSITIVE_INT, layers: POSITIVE_INT, dropout: FRACTION, 'input-dropout': FRACTION,
+    inputs: COLUMNS, targets: COLUMNS, hidden: POSITIVE_INT, layers: LAYERS, dropout: FRACTION, 'input-dropout': FRACTION,
     'recurrent-dropout': FRACTION, embedding: nonNegativeInt(' (0 = one-hot)'), lr: POSITIVE, momentum: FRACTION,
     'weight-decay': nonNegative(), warmup: nonNegativeInt(), 'lr-step': POSITIVE_INT, 'lr-gamma': POSITIVE, 'min-lr': nonNegative(),
     'clip-norm': nonNegative(' (0 = off)'), 'clip-value': nonNegative(' (0 = off)'), batch: POSITIVE_INT, 'shard-size': POSITIVE_INT,

@@ -6,7 +6,7 @@
 import { modelShape, type ModelConfig, type SequenceDataset } from '@weft/core';
 import {
   loadClassify, loadClassifyEval, loadLm, loadLmEval, loadNames, loadRegress, loadRegressEval, loadTag, loadTagEval,
-  type DataMeta, type EvalData, type LmLayout, type RegressEvalData,
+  type DataMeta, type EvalData, type LmLayout, type Longest, type RegressEvalData,
 } from '@weft/core';
 import { UsageError } from './errors.js';
 
@@ -45,6 +45,8 @@ export interface RunData {
   lm?: { train: LmLayout; valid?: LmLayout };
   /** names: the names on both lists. */
   ambiguous?: string[];
+  /** classify, tag: where the longest sequence of the training and validation data is. */
+  longest?: Longest;
 }
 
 export function resolveTask(f: DataFlags): TaskName {
@@ -96,7 +98,11 @@ export function loadTrainData(f: DataFlags): RunData {
       break;
     }
   }
-  if (f.valid) r.valid = loadEvalData(r.meta, f.valid, f).dataset;
+  if (f.valid) {
+    const v = loadEvalData(r.meta, f.valid, f);
+    r.valid = v.dataset;
+    if (v.longest && !(r.longest && r.longest.steps >= v.longest.steps)) r.longest = v.longest;
+  }
   return r;
 }
 

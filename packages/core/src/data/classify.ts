@@ -21,9 +21,10 @@ import { buildLabelSet, labelIndex, listForMessage } from './labels.js';
 import { packDataset } from './pack.js';
 import { formatOf, readTextFile } from './read.js';
 import {
-  LongestTracker, codePoints, countsLine, optionalPositiveInt, resolveSplit, splitIfAsked, type EvalData, type Longest, type SplitOptions, type TrainData,
+  LongestTracker, countsLine, optionalPositiveInt, resolveSplit, splitIfAsked, type EvalData, type Longest, type SplitOptions, type TrainData,
 } from './task.js';
 import { UnknownSymbols, Vocab, type VocabJSON } from './vocab.js';
+import { codePoints } from './text.js';
 
 export interface ClassifyOptions extends SplitOptions {
   /** JSONL field / CSV column holding the text (--text-column, default "text"). */

@@ -4,7 +4,7 @@ export { readTextFile, splitLines, formatOf } from './read.js';
 export { parseJsonLines, FieldReader, type JsonRecord } from './jsonl.js';
 export { parseCsv, columnIndex, numberCell, type CsvTable, type CsvRow } from './csv.js';
 export { Vocab, symbolsOf, compareCodeUnits, UnknownSymbols, unknownWarning, type VocabKind, type VocabJSON, type UnknownReport } from './vocab.js';
-export { nfc, tokenizeWords } from './text.js';
+export { codePoints, nfc, tokenizeWords } from './text.js';
 export { buildLabelSet, labelIndex } from './labels.js';
 export { packDataset, type PackSpec } from './pack.js';
 export { split, subset, type Split } from './split.js';

@@ -104,16 +104,3 @@ export class LongestTracker {
     if (!this.longest || steps > this.longest.steps) this.longest = { file: this.file, line, field, steps, unit };
   }
 }
-
-/** The number of Unicode code points of `s` (what a character vocabulary counts), without building an array of them. */
-export function codePoints(s: string): number {
-  let n = s.length;
-  for (let i = 1; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xdc00 && c <= 0xdfff) {
-      const p = s.charCodeAt(i - 1);
-      if (p >= 0xd800 && p <= 0xdbff) n--;
-    }
-  }
-  return n;
-}

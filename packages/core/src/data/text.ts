@@ -12,6 +12,19 @@ export function nfc(s: string): string {
   return s.normalize('NFC');
 }
 
+/** The number of Unicode code points of `s` (the characters a 'char' vocabulary counts), without building an array of them. */
+export function codePoints(s: string): number {
+  let n = s.length;
+  for (let i = 1; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xdc00 && c <= 0xdfff) {
+      const p = s.charCodeAt(i - 1);
+      if (p >= 0xd800 && p <= 0xdbff) n--;
+    }
+  }
+  return n;
+}
+
 /*
  * A token is, in this order of preference:
  *   - a number with inner separators: 3.14, 1,000, 12:30 (a trailing "." stays a token of its own);

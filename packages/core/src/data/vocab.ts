@@ -19,7 +19,7 @@
  * Encoding can count what it reads as UNK (`UnknownSymbols`), so a caller can tell its user how
  * much of an input the model never saw in training.
  */
-import { nfc, tokenizeWords } from './text.js';
+import { codePoints, nfc, tokenizeWords } from './text.js';
 
 export type VocabKind = 'char' | 'word';
 
@@ -53,7 +53,7 @@ export class Vocab {
     if (!Number.isInteger(minCount) || minCount < 1) throw new TypeError(`minCount must be a positive integer, got ${JSON.stringify(minCount)}`);
     const counts = new Map<string, number>();
     for (const seq of sequences) {
-      for (const s of symbolsOf(kind, seq)) counts.set(s, (counts.get(s) ?? 0) + 1);
+      for (const s of eachSymbol(kind, seq)) counts.set(s, (counts.get(s) ?? 0) + 1);
     }
     const kept = [...counts].filter(([, c]) => c >= minCount).map(([s]) => s);
     kept.sort(compareCodeUnits);
@@ -100,12 +100,13 @@ export class Vocab {
    * NFC-normalised first. `unknown`, when given, counts every symbol read and those read as UNK.
    */
   encode(seq: string | readonly string[], unknown?: UnknownSymbols): Int32Array {
-    const syms = symbolsOf(this.kind, seq);
-    const out = new Int32Array(syms.length);
-    for (let i = 0; i < syms.length; i++) {
-      const id = this.id(syms[i]!);
-      out[i] = id;
-      unknown?.note(syms[i]!, id === Vocab.UNK);
+    const syms = eachSymbol(this.kind, seq);
+    const out = new Int32Array(typeof syms === 'string' ? codePoints(syms) : syms.length);
+    let i = 0;
+    for (const s of syms) {
+      const id = this.id(s);
+      out[i++] = id;
+      unknown?.note(s, id === Vocab.UNK);
     }
     return out;
   }
@@ -135,6 +136,14 @@ export class Vocab {
 export function symbolsOf(kind: VocabKind, seq: string | readonly string[]): readonly string[] {
   if (typeof seq === 'string') return kind === 'char' ? Array.from(nfc(seq)) : tokenizeWords(seq);
   return seq.map(nfc);
+}
+
+/**
+ * symbolsOf as something to iterate: a text of characters stays a string (iterated by code
+ * point), so a 50 MB line is not first turned into an array of 50 million strings.
+ */
+function eachSymbol(kind: VocabKind, seq: string | readonly string[]): string | readonly string[] {
+  return typeof seq === 'string' && kind === 'char' ? nfc(seq) : symbolsOf(kind, seq);
 }
 
 /** What `UnknownSymbols` reports: how many symbols an input had, how many the vocabulary lacked. */

@@ -7,9 +7,14 @@
 import type { SequenceDataset } from '../train/dataset.js';
 import { sequentialBatches } from '../train/batches.js';
 import { gatherBatch, type SequenceModel } from './model.js';
+import { checkInferenceMemory } from '../train/limits.js';
+import { positiveInt } from '../options/validate.js';
 
 /** Head outputs for every row of a dataset: [count, outputSize], or [count, maxSteps, outputSize] (zero past each length). */
 export function predictAll(model: SequenceModel, d: SequenceDataset, batchSize = 64): Float32Array {
+  positiveInt(batchSize, 'batchSize');
+  // The longest sequence must fit in memory (MemoryLimitError names maxSteps or batchSize otherwise).
+  checkInferenceMemory(model.config, { steps: d.maxSteps, batch: Math.min(batchSize, d.count) });
   const O = model.config.outputSize;
   const perStep = model.config.task.endsWith('per-step');
   const S = d.maxSteps;

@@ -4,9 +4,11 @@
  * the same batches.
  */
 import { Rng } from '../rng.js';
+import { positiveInt } from '../options/validate.js';
 
 /** Batches of epoch `epoch` (0-based): a seeded permutation cut into runs of `batchSize`; the last may be short. */
 export function epochBatches(count: number, batchSize: number, seed: number, epoch: number, shuffle = true): Int32Array[] {
+  positiveInt(batchSize, 'batchSize'); // 0 would cut empty batches forever
   const order = new Int32Array(count);
   for (let i = 0; i < count; i++) order[i] = i;
   if (shuffle) Rng.keyed(seed, 0x5eed0, epoch).shuffle(order);

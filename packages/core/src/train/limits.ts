@@ -203,7 +203,8 @@ const LIMIT_TEXT = `the limit is ${formatBytes(MEMORY_LIMIT_BYTES)} of WebAssemb
 function describe(what: string, need: MemoryNeed, modelPart: string): string {
   const acts = need.workers * need.perWorker;
   const who = need.workers > 1 ? `${need.workers} workers × ${formatBytes(need.perWorker)}` : formatBytes(need.perWorker);
-  const seqs = `${count(need.batch)} sequence${need.batch === 1 ? '' : 's'} of ${count(need.steps)} step${need.steps === 1 ? '' : 's'}`;
+  const batch = `${count(need.batch)} sequence${need.batch === 1 ? '' : 's'}`;
+  const seqs = need.steps === 1 ? `one step of ${batch}` : `${batch} of ${count(need.steps)} steps`;
   return `${what} would need ${formatBytes(need.total)}: ${formatBytes(need.model)} for ${count(need.parameters)} parameters with ${modelPart}, ` +
     `and ${acts === need.perWorker ? formatBytes(acts) : `${formatBytes(acts)} (${who})`} of activations for ${seqs}; ${LIMIT_TEXT}`;
 }

@@ -15,6 +15,7 @@ import { allocF32 } from '../kernels/memory.js';
 import { functionOption, keysOf, knownKeys, nonNegativeInt, objectOption, positiveInt } from '../options/validate.js';
 import type { DataMeta } from '../data/index.js';
 import { TrainedModel } from '../model/trained.js';
+import { checkInferenceMemory } from './limits.js';
 
 /**
  * A loss or gradient norm that is not finite, under nonFinite: 'error': in a training step
@@ -225,6 +226,9 @@ export function trainBatches(d: SequenceDataset, cfg: ResolvedTrainConfig, epoch
 
 /** Mean loss (and accuracy) of a model over a whole dataset, in order, without dropout. */
 export function evaluateModel(model: SequenceModel, d: SequenceDataset, batchSize: number): EvalResult {
+  positiveInt(batchSize, 'batchSize');
+  // The longest sequence must fit in memory (MemoryLimitError names maxSteps or batchSize otherwise).
+  checkInferenceMemory(model.config, { steps: d.maxSteps, batch: Math.min(batchSize, d.count) }, 'evaluating');
   let sum = 0;
   let count = 0;
   let correct = 0;

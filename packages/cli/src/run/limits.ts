@@ -1,0 +1,98 @@
+/**
+ * @weft/core's limits (train/limits.ts: the 4 GiB of WebAssembly memory; a worker per shard at
+ * most) said in the CLI's terms. Core names an option of the training config (`model.hiddenSize
+ * 100000: training would need 6.8 TiB ...`); here that becomes what the user can change: the
+ * flag (`--hidden 100000: ...`, exit 2), the data line that holds the longest sequence with the
+ * flag that bounds it (`data.jsonl:17: field "text" is 45,454,540 characters long, the longest
+ * sequence: ...; at most 13,504 fit ... (--max-len)`, exit 1), or the checkpoint field it came
+ * from (`model.weft: config.train.batchSize ...`, exit 1). One mapping for train, eval and predict.
+ */
+import { MemoryLimitError, OptionError, shardCount, type DataMeta, type Longest, type ResolvedTrainConfig } from '@weft/core';
+import { InputError, UsageError } from './errors.js';
+
+/** Options of the training config that a flag sets. */
+const FLAG_OF: Record<string, string> = {
+  'model.hiddenSize': '--hidden', 'model.numLayers': '--layers', 'model.input.embeddingDim': '--embedding',
+  batchSize: '--batch', shardSize: '--shard-size', workers: '--workers',
+};
+
+/** Where the numbers of a refused configuration came from. */
+export interface LimitContext {
+  /** The training config (its batch and shards are quoted for a --workers refusal). */
+  train?: ResolvedTrainConfig;
+  /** The checkpoint the config came from (--resume, eval, predict): its fields are named, not flags. */
+  checkpoint?: string;
+  /** The data: its meta (vocabulary, labels), file, and where its longest sequence is. */
+  data?: { meta: DataMeta; file?: string; longest?: Longest };
+  /** The command takes --max-len (train, eval) and --batch (train): the advice names them then. */
+  flags?: { maxLen?: boolean; batch?: boolean };
+}
+
+/** What a token or a label of a task's data is, for messages. */
+function sizes(meta: DataMeta): { vocab: string; outputs: string } {
+  switch (meta.task) {
+    case 'classify': return { vocab: 'characters', outputs: 'labels' };
+    case 'tag': return { vocab: 'words', outputs: 'tags' };
+    case 'lm': return { vocab: 'characters', outputs: 'characters' };
+    case 'regress': return { vocab: 'columns', outputs: 'target columns' };
+  }
+}
+
+/** What to do about a sequence too long for memory: the longest that fits, and the flags that help. */
+function stepsAdvice(ctx: LimitContext, fit: number | undefined): string {
+  if (!fit) return '';
+  const train = !ctx.checkpoint;
+  switch (ctx.data?.meta.task) {
+    case 'lm': if (train) return `; --seq-len ${fit} or less fits`; break;
+    case 'regress': if (train) return `; --window ${fit} or less fits`; break;
+  }
+  const maxLen = ctx.flags?.maxLen ? ` (--max-len ${fit} refuses longer ones as they are read)` : '';
+  const batch = ctx.flags?.batch ? ', or use a smaller --batch' : '';
+  return `; at most ${fit.toLocaleString('en-US')} steps fit with this model: shorten or remove it${maxLen}${batch}`;
+}
+
+/**
+ * A limit error of core (MemoryLimitError, or the OptionError of too many workers) as the CLI
+ * reports it; anything else is returned as it is.
+ */
+export function limitError(err: unknown, ctx: LimitContext): unknown {
+  if (!(err instanceof OptionError)) return err;
+  const opt = err.option;
+  if (!(err instanceof MemoryLimitError)) {
+    if (opt !== 'workers' || !ctx.train) return err;
+    const t = ctx.train;
+    const shards = shardCount(t.batchSize, t.shardSize);
+    const given = /^workers is (\d+)/.exec(err.message)?.[1] ?? '?';
+    return new UsageError(`--workers ${given} is more than the ${shards} shard${shards === 1 ? '' : 's'} of a batch (a batch of ${t.batchSize} in shards of ${t.shardSize}): ` +
+      `a worker computes whole shards, so the others would have no work; give --workers ${shards} or fewer, or more shards with a smaller --shard-size`);
+  }
+  const { detail, value } = err;
+  if (opt === 'maxSteps') {
+    const L = ctx.data?.longest;
+    const advice = stepsAdvice(ctx, err.stepsThatFit);
+    const long = L && `${L.steps.toLocaleString('en-US')} ${L.unit} long, the longest sequence: ${detail}${advice}`;
+    if (L?.file === '--text') return new InputError(`--text input ${L.line} is ${long}`);
+    if (L) return new InputError(`${L.file}:${L.line}: field "${L.field}" is ${long}`);
+    const flag = ctx.data?.meta.task === 'lm' ? '--seq-len' : ctx.data?.meta.task === 'regress' ? '--window' : undefined;
+    return flag && !ctx.checkpoint ? new UsageError(`${flag} ${value}: ${detail}${advice}`) : new InputError(`sequences of ${value} steps: ${detail}${advice}`);
+  }
+  if (opt === 'workers') return new UsageError(`--workers ${value}: ${detail}`);
+  if (ctx.checkpoint) return new InputError(`${ctx.checkpoint}: config.train.${opt} ${value}: ${detail}`);
+  const flag = FLAG_OF[opt];
+  if (flag) return new UsageError(`${flag} ${value}: ${detail}`);
+  const meta = ctx.data?.meta;
+  const of = ctx.data?.file ? ` of ${ctx.data.file}` : '';
+  if (meta && opt === 'model.input.vocabSize') return new InputError(`the vocabulary${of} (${value} ${sizes(meta).vocab} and reserved ids): ${detail}`);
+  if (meta && opt === 'model.outputSize') return new InputError(`the ${value} ${sizes(meta).outputs}${of}: ${detail}`);
+  if (meta && opt === 'model.input.size') return new InputError(`the ${value} features per step${of}: ${detail}`);
+  return err;
+}
+
+/** Runs `f`; a limit error it throws is rethrown in the CLI's terms (limitError). */
+export function withLimits<T>(ctx: LimitContext, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    throw limitError(err, ctx);
+  }
+}
