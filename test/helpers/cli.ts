@@ -2,7 +2,7 @@
  * Runs the real `weft` binary (the built packages/cli/dist/bin.js) as a child process.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { repoRoot } from './compare.js';
@@ -26,6 +26,34 @@ export function weft(args: string[], opts: { cwd?: string; timeoutMs?: number } 
   let json: unknown;
   try { json = JSON.parse(lines[lines.length - 1] ?? ''); } catch { json = undefined; }
   return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '', json };
+}
+
+/** A run of weft with what it cost: wall time, and the peak resident memory of the whole process (all its threads). */
+export interface MeasuredResult extends CliResult {
+  ms: number;
+  /** Peak resident set size in MiB (process.resourceUsage().maxRSS at exit), NaN if the process was killed. */
+  maxRssMiB: number;
+}
+
+/** A module that writes the process's peak memory to $WEFT_TEST_RSS_FILE when it exits (loaded with --import). */
+const RSS_PROBE = `data:text/javascript,${encodeURIComponent(
+  "import { writeFileSync } from 'node:fs'; process.on('exit', () => writeFileSync(process.env.WEFT_TEST_RSS_FILE, String(process.resourceUsage().maxRSS)));",
+)}`;
+
+/** weft(args), timed, with its peak memory: for the limits' tests, which promise bounded time and memory. */
+export function weftMeasured(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): MeasuredResult {
+  const rssFile = path.join(mkdtempSync(path.join(tmpdir(), 'weft-rss-')), 'rss');
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ['--import', RSS_PROBE, BIN, ...args], {
+    cwd: opts.cwd ?? repoRoot, encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000, env: { ...process.env, NO_COLOR: '1', WEFT_TEST_RSS_FILE: rssFile },
+  });
+  const ms = performance.now() - t0;
+  let maxRssMiB = NaN;
+  try { maxRssMiB = Number(readFileSync(rssFile, 'utf8')) / 1024; } catch { /* killed before exit */ }
+  const lines = (r.stdout ?? '').trim().split('\n');
+  let json: unknown;
+  try { json = JSON.parse(lines[lines.length - 1] ?? ''); } catch { json = undefined; }
+  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '', json, ms, maxRssMiB };
 }
 
 /** Starts weft and resolves when `until(line)` sees a stdout line; returns the child. */

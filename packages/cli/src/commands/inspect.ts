@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { activeKernels, useKernels } from '@weft/core';
-import { loadRun } from '../run/checkpoint.js';
+import { loadRun, nonFiniteMessage, nonFiniteParameters } from '../run/checkpoint.js';
 import type { Output } from '../run/output.js';
 import { describeModel } from './train.js';
 
@@ -20,13 +20,17 @@ export function paramSha256(params: Float32Array): string {
 export async function inspectCommand(a: { model?: string; kernels: 'auto' | 'wasm' | 'reference' }, out: Output): Promise<number> {
   const run = loadRun(a.model);
   useKernels(a.kernels);
+  // Weights that are not finite are shown, and warned about: eval, predict and generate refuse them.
+  const nonFinite = nonFiniteParameters(run);
+  const warning = nonFiniteMessage(run);
+  if (warning !== undefined) out.warn(warning);
   const sha256 = paramSha256(run.params);
   const table = run.layout.describe();
   const c = run.config;
   const result = {
     command: 'inspect', model: run.file, task: c.task, config: c.train, step: run.step,
     progress: { epoch: run.progress.epoch, batch: run.progress.batch, bestValidLoss: run.progress.bestValidLoss, seconds: run.progress.seconds },
-    parameters: table, parameterCount: run.layout.size, sha256, kernels: activeKernels(),
+    parameters: table, parameterCount: run.layout.size, sha256, kernels: activeKernels(), nonFinite,
   };
   const w = Math.max(...table.map((e) => e.name.length));
   const lines = [
@@ -37,7 +41,7 @@ export async function inspectCommand(a: { model?: string; kernels: 'auto' | 'was
     `  ${'parameter'.padEnd(w)}  shape`,
     ...table.map((e) => `  ${e.name.padEnd(w)}  [${e.shape.join(', ')}]`),
     '',
-    `  ${run.layout.size.toLocaleString('en-US')} parameters`,
+    `  ${run.layout.size.toLocaleString('en-US')} parameters${nonFinite.length ? `, ${nonFinite.reduce((a, b) => a + b.count, 0)} of them not finite (NaN or infinite): ${nonFinite.map((b) => `${b.name} ${b.count}`).join(', ')}` : ''}`,
     `  sha256 ${sha256}`,
   ];
   out.result(result, lines.join('\n'));

@@ -18,7 +18,9 @@ import {
 import { Trainer, resolveTrainerOptions } from '@weft/workers';
 import { ProgressReporter, readMetrics, renderCurvesHtml, type MetricRecord } from '../report/index.js';
 import { loadTrainData, modelConfigFor, resolveTask, type DataFlags, type ModelFlags, type RunData } from '../run/task.js';
-import { BEST_NAME, CHECKPOINT_NAME, LAST_NAME, loadRun, resolveResumePath, saveRun, type RunConfig, type RunProgress } from '../run/checkpoint.js';
+import {
+  BEST_NAME, CHECKPOINT_NAME, LAST_NAME, loadRun, nonFiniteMessage, resolveResumePath, saveRun, type RunConfig, type RunProgress,
+} from '../run/checkpoint.js';
 import { EXIT, InputError, UsageError } from '../run/errors.js';
 import { withLimits, type LimitContext } from '../run/limits.js';
 import type { Output } from '../run/output.js';
@@ -128,6 +130,8 @@ function planResume(a: TrainArgs): Plan {
   checkRunLimits(c.train, data, a.workers, {
     train: c.train, checkpoint: resume.file, data: { meta: data.meta, ...(c.data.file ? { file: c.data.file } : {}), ...(data.longest ? { longest: data.longest } : {}) },
   });
+  const diverged = nonFiniteMessage(resume);
+  if (diverged !== undefined) throw new InputError(diverged);
   if (!resume.optimizer) {
     throw new InputError(`${resume.file}: holds no optimizer state, so training cannot go on from it (a model saved to predict, not to resume); start a new run`);
   }
@@ -404,6 +408,8 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
 
 function writeCurves(file: string, metricsFile: string): void {
   const records = existsSync(metricsFile) ? readMetrics(metricsFile) : [];
+  // Nothing to draw (a run resumed into a new directory with no step left to train): no page.
+  if (!records.some((r) => Number.isFinite(r.loss) || Number.isFinite(r.accuracy ?? NaN))) return;
   writeFileAtomicSync(file, new TextEncoder().encode(renderCurvesHtml(records, { title: `weft: ${path.basename(path.dirname(file))}` })));
 }
 

@@ -9,7 +9,7 @@
  *      another task, an existing one in --out), anything else that fails at run time.
  *   130  interrupted (Ctrl-C) after saving a resumable checkpoint
  */
-import { OptionError } from '@weft/core';
+import { NonFiniteError, OptionError } from '@weft/core';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -25,6 +25,7 @@ export const EXIT = { ok: 0, input: 1, usage: 2, interrupted: 130 } as const;
 /** Exit code and one-paragraph message for an error thrown by a command. */
 export function describeFailure(err: unknown): { code: number; message: string } {
   if (err instanceof UsageError || err instanceof OptionError) return { code: EXIT.usage, message: err.message.replace(/\s*\n\s*/g, ' ') };
+  if (err instanceof NonFiniteError) return { code: EXIT.input, message: nonFiniteText(err) };
   if (err instanceof Error) {
     // Errors raised on purpose by weft (data, options, checkpoints, shapes) carry a message made
     // for the user; anything else is still reported in one paragraph, with its type.
@@ -34,4 +35,16 @@ export function describeFailure(err: unknown): { code: number; message: string }
     return { code: EXIT.input, message: msg.replace(/\s*\n\s*/g, ' ') };
   }
   return { code: EXIT.input, message: String(err) };
+}
+
+/**
+ * A loss that is not finite, in the CLI's terms (the library's message speaks of its options,
+ * clipNorm and nonFinite: 'skip', which are not flags). Data files are checked for values that
+ * are not finite or too large when they are read, so here the weights have diverged.
+ */
+function nonFiniteText(e: NonFiniteError): string {
+  const advice = 'lower the learning rate (--lr), or clip the gradients harder (--clip-norm)';
+  return e.during === 'step'
+    ? `step ${e.step}: the loss (${e.loss}) or the gradient norm (${e.gradNorm}) is not finite, so training stopped without applying that step: the weights diverged; ${advice}`
+    : `validation after step ${e.step}: the loss (${e.loss}) is not finite: the weights diverged; ${advice}`;
 }

@@ -12,6 +12,7 @@
 import { availableParallelism } from 'node:os';
 import { MAX_LAYERS, OptionError, closest } from '@weft/core';
 import type { Argv } from 'yargs';
+import { TASKS, type TaskName } from './task.js';
 
 /** What a command's yargs builder declared: its flags (kebab-case), which are booleans or lists, and choices. */
 export interface FlagSpec {
@@ -266,6 +267,33 @@ function workersWarning(flags: Map<string, Given[]>): string[] {
   const g = flags.get('workers')?.[0];
   const most = Math.max(...(flags.get('workers') ?? []).flatMap((x) => x.values.map(Number)));
   return g && most > cores ? [`${g.typed} ${most} is more than the ${cores} cores of this machine: the extra workers share cores and slow each step down`] : [];
+}
+
+/**
+ * A run's data flags as its checkpoint stores them (camelCase keys, values as parsed: numbers,
+ * column lists, the delimiter's character), checked by the rules of the flags they came from,
+ * so a stored `--batch 0` is refused as a typed one is. The first problem, as
+ * `batch must be a positive integer, got 0`; undefined when there is none.
+ */
+export function storedFlagsProblem(flags: Record<string, unknown>): string | undefined {
+  for (const [key, v] of Object.entries(flags)) {
+    const name = kebab(key);
+    if (name === 'task') {
+      if (!TASKS.includes(v as TaskName)) return `${key} must be one of ${TASKS.join(', ')}, got ${JSON.stringify(v)}`;
+      continue;
+    }
+    if (name === 'lowercase' || name === 'per-step') {
+      if (typeof v !== 'boolean') return `${key} must be true or false, got ${JSON.stringify(v)}`;
+      continue;
+    }
+    const rule = RULES.train![name];
+    if (!rule || name === 'resume' || name === 'out') return `${key} is not a data flag of weft train`;
+    const values = Array.isArray(v) && (name === 'inputs' || name === 'targets') ? v : [v];
+    for (const x of values) {
+      if ((typeof x !== 'string' && typeof x !== 'number') || !rule.ok(String(x))) return `${key} must be ${rule.expect}, got ${JSON.stringify(x)}`;
+    }
+  }
+  return undefined;
 }
 
 /** The parsed flags a command gets, with column lists split and the delimiter as its character. */

@@ -1,9 +1,10 @@
 /**
  * A trained model in this process, for the commands that only read a checkpoint (eval,
- * predict, generate, inspect, export): no pool, no optimizer.
+ * predict, generate): no pool, no optimizer; refused when its weights are not all finite.
  */
 import { SequenceModel, useWasmKernels } from '@weft/core';
-import { loadRun, type RunCheckpoint } from './checkpoint.js';
+import { loadRun, nonFiniteMessage, type RunCheckpoint } from './checkpoint.js';
+import { InputError } from './errors.js';
 
 export interface LoadedModel {
   run: RunCheckpoint;
@@ -16,6 +17,9 @@ export function loadModel(p: string | undefined, kernels: 'auto' | 'wasm' | 'ref
     if (!ok && kernels === 'wasm') throw new Error('--kernels wasm: WebAssembly SIMD is not available in this Node.js');
   }
   const run = loadRun(p);
+  // NaN weights give NaN outputs, which argmax reads as the first label: refused, not answered.
+  const bad = nonFiniteMessage(run);
+  if (bad !== undefined) throw new InputError(bad);
   const model = new SequenceModel(run.config.train.model);
   model.paramBuffer.set(run.params);
   return { run, model };

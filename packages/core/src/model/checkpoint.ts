@@ -134,7 +134,9 @@ export function decodeCheckpoint(bytes: Uint8Array, file = 'checkpoint', expect:
   try {
     p = packr.unpack(bytes.subarray(HEADER_BYTES));
   } catch (err) {
-    throw new Error(`${file}: corrupted payload (${(err as Error).message})`);
+    // msgpackr's messages can carry what it decoded (`... not reached {"format":...}`): the cause, not the contents.
+    const why = (err as Error).message.replace(/\s*[{[][\s\S]*$/, '');
+    throw new Error(`${file}: corrupted payload (${why.length > 120 ? `${why.slice(0, 120)}...` : why})`, { cause: err });
   }
   const ckpt = parsePayload(p, file, version);
   if (expect.layout !== undefined) checkAgainstLayout(ckpt, expect.layout, file);
