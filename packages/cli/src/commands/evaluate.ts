@@ -4,7 +4,7 @@
  * and RMSE in the data's units. Characters or words the model never saw are counted (a warning
  * on stderr, `unknown` in the --json result).
  */
-import { evaluateModel, regressErrors, unknownWarning } from '@weft/core';
+import { evaluateModel, regressErrors } from '@weft/core';
 import { loadModel, predictAll, argmax } from '../run/model.js';
 import { loadEvalData, type DataFlags } from '../run/task.js';
 import type { Output } from '../run/output.js';
@@ -56,8 +56,7 @@ export async function evalCommand(a: EvalArgs, out: Output): Promise<number> {
   const data = loadEvalData(meta, file, { ...run.config.data.flags, ...definedOnly(a), delimiter: a.delimiter });
   const { dataset, summary } = data;
   out.info(`weft eval: ${run.file} on ${summary}`);
-  const warning = data.unknown && unknownWarning(data.unknown);
-  if (warning !== undefined) out.warn(warning);
+  if (data.unknown) out.unknown(data.unknown);
   const r = evaluateModel(model, dataset, run.config.train.batchSize);
   const result: Record<string, unknown> = { command: 'eval', model: run.file, data: file, metrics: { loss: r.loss, ...(r.accuracy !== undefined ? { accuracy: r.accuracy } : {}), count: r.count } };
   if (data.unknown) result.unknown = data.unknown;

@@ -8,7 +8,7 @@
  */
 import {
   encodeClassifyInputs, encodeTagInputs, parseJsonLines, parseCsv, columnIndex, readTextFile, splitLines, FieldReader, denormalize, DataError,
-  UnknownSymbols, unknownWarning, tagTokens, readRegressSeries, loadRegressEval, forecastRegress, forecastProblem,
+  UnknownSymbols, tagTokens, readRegressSeries, loadRegressEval, forecastRegress, forecastProblem,
   type RegressMeta, type UnknownReport,
 } from '@weft/core';
 import { loadModel, predictAll, softmaxRow } from '../run/model.js';
@@ -53,14 +53,6 @@ function readTagInputs(a: PredictArgs, field: string): (string | string[])[] {
   return parseJsonLines(a.data, readTextFile(a.data)).map((rec) => ('tokens' in rec.value ? r.strings(rec, 'tokens') : r.string(rec, field)));
 }
 
-/** Reports unknown symbols to people (a warning) and returns the report for the --json result. */
-function reportUnknown(unknown: UnknownSymbols, out: Output): UnknownReport {
-  const report = unknown.report();
-  const line = unknownWarning(report);
-  if (line !== undefined) out.warn(line);
-  return report;
-}
-
 export async function predictCommand(a: PredictArgs, out: Output): Promise<number> {
   const { run, model } = loadModel(a.model, a.kernels);
   const meta = run.config.meta;
@@ -75,7 +67,7 @@ export async function predictCommand(a: PredictArgs, out: Output): Promise<numbe
       shown = texts;
       const counter = new UnknownSymbols('char');
       d = encodeClassifyInputs(meta, texts, counter);
-      unknown = reportUnknown(counter, out);
+      unknown = out.unknown(counter.report());
     } else {
       // A model of number sequences: JSONL records with a "sequence" field of steps.
       if (a.data === undefined || !a.data.endsWith('.jsonl')) {
@@ -105,7 +97,7 @@ export async function predictCommand(a: PredictArgs, out: Output): Promise<numbe
     });
     const counter = new UnknownSymbols('word');
     const d = encodeTagInputs(meta, sentences, counter);
-    const unknown = reportUnknown(counter, out);
+    const unknown = out.unknown(counter.report());
     const y = predictAll(model, d);
     const S = d.maxSteps;
     const predictions = sentences.map((tokens, i) => ({
