@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import yargs, { type Argv } from 'yargs';
 import { OptionError, closest } from '@weft/core';
 import { describeFailure, EXIT, UsageError } from './run/errors.js';
-import { checkFlags, flagSpecOf, normalizeArgs, type FlagSpec } from './run/flags.js';
+import { checkFlags, flagSpecOf, normalizeArgs, type DeclaredOptions, type FlagSpec } from './run/flags.js';
 import { Output } from './run/output.js';
 import { TASKS } from './run/task.js';
 import { trainCommand, type TrainArgs } from './commands/train.js';
@@ -147,7 +147,7 @@ function preflight(argv: string[]): string[] {
 export function commandFlags(name: string): FlagSpec {
   const c = COMMANDS.find((k) => k.name === name);
   if (!c) throw new RangeError(`no command ${name}`);
-  return flagSpecOf(c.builder(globalOptions(yargs([]))));
+  return flagSpecOf(c.builder(globalOptions(yargs([]))) as unknown as DeclaredOptions);
 }
 
 /** Runs the CLI; resolves with the exit code. */

@@ -11,7 +11,6 @@
  */
 import { availableParallelism } from 'node:os';
 import { OptionError, closest } from '@weft/core';
-import type { Argv } from 'yargs';
 
 /** What a command's yargs builder declared: its flags (kebab-case), which are booleans or lists, and choices. */
 export interface FlagSpec {
@@ -21,10 +20,18 @@ export interface FlagSpec {
   choices: ReadonlyMap<string, readonly string[]>;
 }
 
+/**
+ * What flagSpecOf reads of a yargs instance: its own record of the declared options (public in
+ * yargs 18, absent from @types/yargs 17). Typed here, so weft's published typings do not
+ * depend on yargs' (an app type-checking against @weft/cli needs no @types/yargs).
+ */
+export interface DeclaredOptions {
+  getOptions(): { key: Record<string, unknown>; boolean: string[]; array: string[]; choices: Record<string, unknown[]> };
+}
+
 /** The FlagSpec of a yargs instance after its builders ran. */
-export function flagSpecOf(y: Argv): FlagSpec {
-  // yargs' own record of the declared options (public in yargs 18, absent from @types/yargs 17).
-  const o = (y as unknown as { getOptions(): { key: Record<string, unknown>; boolean: string[]; array: string[]; choices: Record<string, unknown[]> } }).getOptions();
+export function flagSpecOf(y: DeclaredOptions): FlagSpec {
+  const o = y.getOptions();
   return {
     names: new Set(Object.keys(o.key)),
     booleans: new Set(o.boolean),
