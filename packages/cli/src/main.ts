@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import yargs, { type Argv } from 'yargs';
+import { KERNEL_CHOICES } from '@weft/core';
 import { describeFailure, EXIT } from './run/errors.js';
 import { Output } from './run/output.js';
 import { TASKS } from './run/task.js';
@@ -16,7 +17,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { exportCommand } from './commands/export.js';
 import { benchCommand, type BenchArgs } from './commands/bench.js';
 
-const KERNELS = ['auto', 'wasm', 'reference'] as const;
+const KERNELS = KERNEL_CHOICES;
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 function dataOptions(y: Argv): Argv {
@@ -89,7 +90,7 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName('weft')
     .usage('$0 <command> [options]\n\nTrain recurrent networks (RNN, LSTM, GRU) on every core.')
     .option('json', { type: 'boolean', default: false, describe: 'One JSON object per event; the result as the last line' })
-    .option('kernels', { choices: KERNELS, default: 'auto' as const, describe: 'Matrix kernels: WebAssembly SIMD where available, or the TypeScript reference' })
+    .option('kernels', { choices: KERNELS, default: 'auto' as const, describe: 'Kernels: auto (WEFT_KERNELS if set, else native where its addon is built, else WebAssembly SIMD), native, wasm or the TypeScript reference' })
     .command('train', 'Train a model (with no options: the English first-names classifier)', trainOptions, run(trainCommand))
     .command('eval', 'Loss, accuracy, per-class precision/recall and confusion matrix on a labelled file', (y) => modelOption(dataOptions(y)), run(evalCommand))
     .command('predict', 'Labels, tags or values for new inputs', (y) => modelOption(y)

@@ -17,8 +17,8 @@
 import { receiveMessageOnPort, threadId, type MessagePort } from 'node:worker_threads';
 import {
   StepRunner, createOptimizer, decideStep, chunkRange, gatherBatch, NonFiniteError,
-  useKernels, useReferenceKernels, useWasmKernels, activeKernels, detachMemory,
-  type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset,
+  useKernels, activeKernels, KERNEL_NAMES,
+  type ArenaLayout, type KernelChoice, type ResolvedTrainConfig, type SequenceDataset,
 } from '@weft/core';
 import {
   Command, Ctl, F64, IDLE_SLICE_MS, Phase, StepResult, WAIT_SLICE_MS, WorkerF64, WorkerField,
@@ -77,7 +77,7 @@ export type LoopMessage =
   | { kind: 'load'; add: SharedDataset[]; drop: number[] }
   | { kind: 'eval'; dataset: number; batchSize: number; results: Float64Array; outputs?: Float32Array };
 
-export type KernelChoice = 'auto' | 'wasm' | 'reference';
+export type { KernelChoice };
 
 class Aborted extends Error {}
 
@@ -86,12 +86,9 @@ export function runLoop(init: LoopInit): string {
   const w = init.index;
   const cfg = init.config;
   const layout = init.layout;
-  if (init.kernels === 'reference') {
-    useReferenceKernels();
-    detachMemory(); // a pool thread may still be attached to an earlier trainer's memory
-  } else if (!useWasmKernels(init.memory) && init.kernels === 'wasm') {
-    useKernels('wasm'); // throws with the reason
-  }
+  // The path the coordinator resolved for every worker (throws where it cannot run here); with
+  // 'reference' a pool thread also detaches from an earlier trainer's memory.
+  useKernels(init.kernels, init.memory);
   const arena = new Float32Array(init.memory.buffer, init.arenaByteOffset, layout.size); // [layout.size]
   const runner = new StepRunner(cfg.model, arena, layout, createOptimizer(cfg.optimizer), cfg);
   const rowsAll = new Int32Array(init.rows);
@@ -283,7 +280,7 @@ export function runLoop(init: LoopInit): string {
     Atomics.notify(ctl, Ctl.ACKS);
   };
 
-  Atomics.store(ctl, Ctl.WASM, activeKernels() === 'reference' ? 0 : 1);
+  Atomics.store(ctl, Ctl.KERNELS, KERNEL_NAMES.indexOf(activeKernels() as (typeof KERNEL_NAMES)[number]));
   Atomics.store(ctl, wi(w, WorkerField.THREAD), threadId);
   Atomics.store(ctl, wi(w, WorkerField.ACK), init.seq);
   setItem(-1);

@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';
-import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from '@weft/core';
+import { KERNEL_CHOICES, resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from '@weft/core';
 import type { FaultInjection, KernelChoice } from './loop.js';
 
 export interface TrainerOptions extends TrainConfig {
@@ -24,9 +24,10 @@ export interface TrainerOptions extends TrainConfig {
   /** Redos of a step whose worker failed, before fit rejects (default 2). */
   maxRetries?: number;
   /**
-   * Kernels of the workers: 'auto' (WebAssembly SIMD where available, default), 'wasm' (fail
-   * where unavailable) or 'reference' (TypeScript). Results are bit-identical for any worker
-   * count with a given choice; across choices they agree to float rounding.
+   * Kernels of the workers: 'auto' (default: WEFT_KERNELS if set, else native where the addon
+   * is built, else WebAssembly SIMD), 'native' or 'wasm' (fail where unavailable) or 'reference'
+   * (TypeScript). The coordinator resolves it once for all workers. Results are bit-identical
+   * for any worker count with a given path; across paths they agree to float rounding.
    */
   kernels?: KernelChoice;
   /** FOR TESTS ONLY: make a worker fail at a given step and shard (see FaultInjection). */
@@ -85,7 +86,7 @@ export function resolveTrainerOptions(o: TrainerOptions): ResolvedTrainerOptions
     throw new TypeError(`maxRetries must be a non-negative integer, got ${show(maxRetries)}`);
   }
   const kernels = o.kernels ?? 'auto';
-  if (!['auto', 'wasm', 'reference'].includes(kernels)) throw new TypeError(`kernels must be 'auto', 'wasm' or 'reference', got ${show(kernels)}`);
+  if (!KERNEL_CHOICES.includes(kernels)) throw new TypeError(`kernels must be one of ${KERNEL_CHOICES.join(', ')}, got ${show(kernels)}`);
   const f = o.faultInjection;
   if (f !== undefined) {
     if (f === null || typeof f !== 'object') throw new TypeError(`faultInjection must be an object { step, shard, kind }, got ${show(f)}`);

@@ -16,7 +16,7 @@
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { shardCount, type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset } from '@weft/core';
+import { resolveKernels, shardCount, type ArenaLayout, type KernelPath, type ResolvedTrainConfig, type SequenceDataset } from '@weft/core';
 import {
   Command, Ctl, F64, PHASE_NAMES, StepResult, WAIT_SLICE_MS, WorkerF64, WorkerField, createControl, wf, wi, type ControlViews,
 } from './control.js';
@@ -91,6 +91,8 @@ export class StepPool {
   private readonly datasets = new Map<number, SequenceDataset>();
   private nextDatasetId = 1;
   private closed = false;
+  /** The kernel path of every worker, resolved once here so that workers never mix paths. */
+  private readonly kernels: KernelPath;
 
   constructor(
     private readonly config: ResolvedTrainConfig,
@@ -100,6 +102,7 @@ export class StepPool {
     private readonly opts: StepPoolOptions,
   ) {
     this.workers = opts.workers;
+    this.kernels = resolveKernels(opts.kernels);
     this.control = createControl(opts.workers);
     this.rowsBuffer = new SharedArrayBuffer(4 * config.batchSize);
     this.rows = new Int32Array(this.rowsBuffer); // [batchSize] row indices of the current batch
@@ -171,7 +174,7 @@ export class StepPool {
       control: this.control.buffer,
       memory: this.memory,
       arenaByteOffset: this.arenaByteOffset,
-      kernels: this.opts.kernels,
+      kernels: this.kernels,
       layout: this.layout,
       rows: this.rowsBuffer,
       config: this.config,

@@ -11,7 +11,7 @@
 import { EventEmitter } from 'node:events';
 import {
   NonFiniteError, SequenceModel, StepRunner, allocF32In, createOptimizer, createSchedule, createSharedMemory,
-  batchTokens, lossScale, shardCount, trainArenaLayout, trainBatches, validateDataset,
+  batchTokens, lossScale, shardCount, trainArenaLayout, trainBatches, validateDataset, KERNEL_NAMES,
   type ArenaLayout, type EvalResult, type Optimizer, type OptimizerSnapshot, type ResolvedTrainConfig, type SequenceDataset,
 } from '@weft/core';
 import { Ctl, StepResult } from './control.js';
@@ -84,10 +84,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return this.runner.model.parameters;
   }
 
-  /** Which kernels the workers run: 'wasm-simd' or 'reference'; undefined until the workers started (`await start()`). */
+  /** Which kernels the workers run: 'native', 'wasm-simd' or 'reference'; undefined until the workers started (`await start()`). */
   get kernels(): string | undefined {
     return Atomics.load(this.pool.control.i32, Ctl.READY) > 0
-      ? (Atomics.load(this.pool.control.i32, Ctl.WASM) ? 'wasm-simd' : 'reference') : undefined;
+      ? KERNEL_NAMES[Atomics.load(this.pool.control.i32, Ctl.KERNELS)] : undefined;
   }
 
   /** Starts the worker threads now (otherwise the first command does). */

@@ -2,7 +2,7 @@
  * `weft eval`: loss and accuracy of a trained model on a labelled file; for classification and
  * tagging also per-class precision, recall and F1 and the confusion matrix.
  */
-import { evaluateModel } from '@weft/core';
+import { evaluateModel, type KernelChoice } from '@weft/core';
 import { loadModel, predictAll, argmax } from '../run/model.js';
 import { loadEvalData, type DataFlags } from '../run/task.js';
 import { InputError } from '../run/errors.js';
@@ -11,7 +11,7 @@ import type { Output } from '../run/output.js';
 export interface EvalArgs extends Partial<DataFlags> {
   model?: string;
   data?: string;
-  kernels: 'auto' | 'wasm' | 'reference';
+  kernels: KernelChoice;
 }
 
 export interface ClassReport {

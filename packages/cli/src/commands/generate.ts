@@ -4,7 +4,7 @@
  * logits divided by the temperature (only the k most likely when --top-k is set) and fed
  * back, with the recurrent state carried from step to step.
  */
-import { Rng, type Batch } from '@weft/core';
+import { Rng, type Batch, type KernelChoice } from '@weft/core';
 import { Vocab } from '../data/index.js';
 import { loadModel, softmaxRow } from '../run/model.js';
 import { InputError, UsageError } from '../run/errors.js';
@@ -17,7 +17,7 @@ export interface GenerateArgs {
   temperature: number;
   topK: number;
   seed: number;
-  kernels: 'auto' | 'wasm' | 'reference';
+  kernels: KernelChoice;
 }
 
 export async function generateCommand(a: GenerateArgs, out: Output): Promise<number> {

@@ -4,6 +4,7 @@
  * file with one input per line (for tag: tokens separated by spaces); for regress a CSV
  * series, predicted window by window.
  */
+import type { KernelChoice } from '@weft/core';
 import { encodeClassifyInputs, encodeTagInputs, parseJsonLines, parseCsv, columnIndex, readTextFile, splitLines, FieldReader, denormalize, DataError } from '../data/index.js';
 import { loadModel, predictAll, softmaxRow } from '../run/model.js';
 import { loadEvalData } from '../run/task.js';
@@ -15,7 +16,7 @@ export interface PredictArgs {
   text?: string[];
   data?: string;
   textColumn?: string;
-  kernels: 'auto' | 'wasm' | 'reference';
+  kernels: KernelChoice;
 }
 
 function readInputs(a: PredictArgs, field: string): string[] {

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { batchTokens, trainBatches, modelLayout, resolveTrainConfig, writeFileAtomicSync, type ResolvedTrainConfig, type TrainConfig } from '@weft/core';
+import { batchTokens, trainBatches, modelLayout, resolveTrainConfig, writeFileAtomicSync, type ResolvedTrainConfig, type TrainConfig, type KernelChoice } from '@weft/core';
 import { Trainer } from '@weft/workers';
 import { ProgressReporter, readMetrics, renderCurvesHtml, type MetricRecord } from '../report/index.js';
 import { loadTrainData, modelConfigFor, type DataFlags, type ModelFlags, type RunData } from '../run/task.js';
@@ -37,7 +37,7 @@ export interface TrainArgs extends DataFlags, ModelFlags {
   force?: boolean;
   /** The command line as given (to tell flags the user named from defaults). */
   rawArgv?: readonly string[];
-  kernels: 'auto' | 'wasm' | 'reference';
+  kernels: KernelChoice;
 }
 
 /** Defaults per task that differ from the global ones (the names model must train in minutes). */

@@ -5,9 +5,8 @@ import { Rng } from '../rng.js';
 import { gemmReference } from './gemm.js';
 import { kernels, referenceKernels, setKernels } from './index.js';
 import { allocF32In, createSharedMemory, detachMemory } from './memory.js';
-import {
-  activeKernels, loadWasmKernels, useKernels, useReferenceKernels, useWasmKernels, wasmSimdSupported,
-} from './wasm.js';
+import { activeKernels } from './choose.js';
+import { loadWasmKernels, useReferenceKernels, useWasmKernels, wasmSimdSupported } from './wasm.js';
 
 const U = 2 ** -24; // unit roundoff of float32
 
@@ -235,12 +234,5 @@ describe('choosing the kernels', () => {
     expect(activeKernels()).toBe('reference');
     expect(kernels.gemm).toBe(gemmReference);
   });
-
-  it("useKernels('auto' | 'wasm' | 'reference') returns the active name and rejects anything else", () => {
-    expect(useKernels('auto')).toBe('wasm-simd');
-    expect(useKernels('reference')).toBe('reference');
-    expect(useKernels('wasm')).toBe('wasm-simd');
-    expect(() => useKernels('fast' as 'wasm')).toThrow(/kernels must be 'reference', 'wasm' or 'auto', got fast/);
-    useReferenceKernels();
-  });
+});
 });

@@ -1,0 +1,169 @@
+/**
+ * The native path: the matrix product runs in weft's Node-API addon (packages/core/native, C with
+ * AVX-512, AVX2 + FMA or portable code chosen by CPUID), every other kernel of the table is the
+ * WebAssembly one. Both work on the same shared WebAssembly.Memory arena in place: the addon is
+ * bound to the memory once per thread and takes byte addresses, like the WebAssembly module.
+ *
+ * The addon is built when @weft/core is installed (native/build.mjs); that build may fail (no
+ * compiler, no Node headers) without failing the install, and then this path is unavailable
+ * and `nativeUnavailableReason()` says why. WEFT_NATIVE=0 turns it off on purpose;
+ * WEFT_NATIVE_ADDON names another addon file (tests use it to stand in for a failed build).
+ *
+ * A call whose operands are not all in the arena runs the TypeScript reference, as on the
+ * WebAssembly path. One variant per process (`nativeAddon().variants[0]`, the best this CPU
+ * runs): variants round differently, and the workers of a run must not mix them.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { checkGemm, gemmReference } from './gemm.js';
+import { setKernels, type Gemm, type Kernels } from './index.js';
+import { attachMemory, attachedMemory, createSharedMemory, memoryTest } from './memory.js';
+import { loadWasmKernels, wasmSimdSupported } from './wasm.js';
+
+/** Where native/build.mjs puts the addon; resolves the same from src/kernels and dist/kernels. */
+export const NATIVE_ADDON_FILE = fileURLToPath(new URL('../../native/build/Release/weft_native.node', import.meta.url));
+/** What native/build.mjs says about its last run (why it failed, say). */
+const BUILD_LOG = fileURLToPath(new URL('../../native/build.log', import.meta.url));
+
+/** The addon's exports (native/src/addon.c). */
+export interface NativeAddon {
+  /** Variants this CPU runs, best first: 'avx512', 'avx2', 'generic'. */
+  readonly variants: readonly string[];
+  /** Variants for tests only ('wide-on-avx2': the AVX-512 code compiled for AVX2). */
+  readonly testVariants: readonly string[];
+  /** gemm on the memory that `view` belongs to; addresses in bytes, flags 0 or 1. */
+  bind(view: ArrayBufferView, variant: string): NativeGemm;
+  /** Address of view's first byte. */
+  address(view: ArrayBufferView): number;
+}
+
+type NativeGemm = (
+  transA: number, transB: number, M: number, N: number, K: number,
+  a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number,
+) => void;
+
+export interface NativeKernels extends Kernels {
+  readonly memory: WebAssembly.Memory;
+  /** The addon's variant that runs the product. */
+  readonly variant: string;
+  /** Products run natively; calls of the WebAssembly kernels; calls that fell back to the reference. */
+  readonly calls: { readonly native: number; readonly wasm: number; readonly reference: number };
+}
+
+let loaded: { addon: NativeAddon } | { reason: string } | undefined;
+
+/** Whether WEFT_NATIVE=0 turns the native path off on purpose. */
+export function nativeTurnedOff(): boolean {
+  return process.env.WEFT_NATIVE === '0';
+}
+
+function load(): { addon: NativeAddon } | { reason: string } {
+  if (nativeTurnedOff()) return { reason: 'turned off by WEFT_NATIVE=0' };
+  if (!wasmSimdSupported()) return { reason: 'it needs WebAssembly SIMD and shared memory for its other kernels' };
+  const named = process.env.WEFT_NATIVE_ADDON;
+  const file = named || NATIVE_ADDON_FILE;
+  if (!existsSync(file)) {
+    if (named) return { reason: `WEFT_NATIVE_ADDON names ${named}, which does not exist` };
+    let said = '';
+    try {
+      said = readFileSync(BUILD_LOG, 'utf8').split('\n')[0]!.replace(/^weft native: /, '');
+    } catch { /* no log: never built */ }
+    if (said.startsWith('built')) said = ''; // since removed
+    return {
+      reason: `the addon is not built (${said || `no ${file}`}); ` +
+        'build it with `pnpm --filter @weft/core run build:native`',
+    };
+  }
+  try {
+    const addon = createRequire(import.meta.url)(file) as NativeAddon;
+    if (!addon.variants?.length) return { reason: `${file} offers no variant for this CPU` };
+    return { addon };
+  } catch (err) {
+    return { reason: `cannot load ${file}: ${(err as Error).message.split('\n')[0]}` };
+  }
+}
+
+/** The addon, or null where it is unavailable (then `nativeUnavailableReason()` says why). */
+export function nativeAddon(): NativeAddon | null {
+  loaded ??= load();
+  return 'addon' in loaded ? loaded.addon : null;
+}
+
+/** Why the native path cannot run here, or null where it can. */
+export function nativeUnavailableReason(): string | null {
+  loaded ??= load();
+  return 'reason' in loaded ? loaded.reason : null;
+}
+
+const instances = new WeakMap<WebAssembly.Memory, Map<string, NativeKernels>>();
+
+/**
+ * The native kernels on `memory` (default: the attached arena, else a new one), once per memory,
+ * variant and thread. `variant` defaults to the best this CPU runs. Throws where the addon is
+ * unavailable.
+ */
+export function loadNativeKernels(memory?: WebAssembly.Memory, variant?: string): NativeKernels {
+  const addon = nativeAddon();
+  if (!addon) throw new Error(`native kernels are unavailable: ${nativeUnavailableReason()}`);
+  const v = variant ?? addon.variants[0]!;
+  if (![...addon.variants, ...addon.testVariants].includes(v)) {
+    throw new RangeError(`native variant '${v}' does not run on this CPU (it runs ${addon.variants.join(', ')})`);
+  }
+  const mem = memory ?? attachedMemory() ?? createSharedMemory();
+  let byVariant = instances.get(mem);
+  if (!byVariant) instances.set(mem, (byVariant = new Map()));
+  const cached = byVariant.get(v);
+  if (cached) return cached;
+
+  const wasm = loadWasmKernels(mem); // every kernel but the product; also checks that mem is an arena
+  const inMemory = memoryTest(mem);
+  const nativeGemm = addon.bind(new Uint8Array(mem.buffer, 0, 1), v);
+  let native = 0;
+  let reference = 0;
+
+  const gemm: Gemm = (transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate) => {
+    if (!inMemory(A) || !inMemory(B) || !inMemory(C)) {
+      reference++;
+      gemmReference(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate);
+      return;
+    }
+    if (!checkGemm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc)) return;
+    native++;
+    nativeGemm(
+      transA ? 1 : 0, transB ? 1 : 0, M, N, K,
+      A.byteOffset + 4 * aOff, lda, B.byteOffset + 4 * bOff, ldb, C.byteOffset + 4 * cOff, ldc,
+      accumulate ? 1 : 0,
+    );
+  };
+
+  const k: NativeKernels = {
+    ...wasm,
+    name: 'native',
+    detail: `native ${v} product; WebAssembly SIMD for the rest`,
+    gemm,
+    memory: mem,
+    variant: v,
+    calls: {
+      get native() { return native; },
+      get wasm() { return wasm.calls.wasm; },
+      get reference() { return reference + wasm.calls.reference; },
+    },
+  };
+  byVariant.set(v, k);
+  return k;
+}
+
+/**
+ * Switches `kernels` to the native path on `memory` (default: the attached arena, else a new
+ * one) and makes `allocF32` allocate there. Returns false, leaving everything as it was, where
+ * the addon is unavailable.
+ */
+export function useNativeKernels(memory?: WebAssembly.Memory): boolean {
+  if (!nativeAddon()) return false;
+  const mem = memory ?? attachedMemory() ?? createSharedMemory();
+  const k = loadNativeKernels(mem);
+  attachMemory(mem);
+  setKernels(k);
+  return true;
+}
