@@ -5,10 +5,12 @@
  *
  *   variants          names of the variants this CPU runs, best first
  *   testVariants      further variants for tests only ("wide-on-avx2": the AVX-512 code for AVX2)
- *   bind(view, name)  a function gemm(transA, transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate)
- *                     over the memory that `view` (any typed array on it) belongs to: a, b, c
- *                     are byte addresses in that memory, lda, ldb, ldc leading dimensions in
- *                     floats; the JavaScript side has checked every window against its array
+ *   bind(args, name)  a function gemm() over the memory that `args` (a Uint32Array of 12 in
+ *                     it, private to the calling thread) belongs to; gemm reads its arguments
+ *                     from `args`: transA, transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate,
+ *                     where a, b, c are byte addresses in the memory and lda, ldb, ldc leading
+ *                     dimensions in floats. The JavaScript side has checked every window
+ *                     against its array.
  *   address(view)     the address of view's first byte (tests: it never moves)
  *
  * The memory's address is read once, at bind: a shared WebAssembly.Memory reserves its maximum
@@ -74,6 +76,7 @@ struct env_data {
 
 struct bound {
   char *base;
+  const uint32_t *args;
   const struct variant *v;
   struct env_data *ed;
 };
@@ -94,22 +97,14 @@ static void free_env_data(napi_env env, void *data, void *hint) {
 
 static void free_bound(napi_env env, void *data, void *hint) { free(data); }
 
+/*
+ * gemm(): the twelve arguments are in the bound argument block (uint32 each, in the order of
+ * the header comment), written there by the caller just before: a call with no arguments costs
+ * a fraction of one with twelve numbers to convert.
+ */
 static napi_value call_gemm(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
-  napi_value argv[12];
   void *data;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, &data));
-  if (argc != 12) {
-    napi_throw_type_error(env, NULL, "weft native gemm: expected 12 arguments");
-    return NULL;
-  }
-  uint32_t x[12];
-  for (int i = 0; i < 12; i++) {
-    if (napi_get_value_uint32(env, argv[i], &x[i]) != napi_ok) {
-      napi_throw_type_error(env, NULL, "weft native gemm: every argument must be a number");
-      return NULL;
-    }
-  }
+  CHECK(napi_get_cb_info(env, info, NULL, NULL, NULL, &data));
   struct bound *b = data;
   struct env_data *ed = b->ed;
   const size_t need = b->v->scratch();
@@ -122,6 +117,7 @@ static napi_value call_gemm(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
+  const uint32_t *x = b->args;
   b->v->gemm((int)x[0], (int)x[1], (int)x[2], (int)x[3], (int)x[4], (const float *)(b->base + x[5]), (long)x[6],
              (const float *)(b->base + x[7]), (long)x[8], (float *)(b->base + x[9]), (long)x[10], (int)x[11],
              ed->scratch);
@@ -149,11 +145,21 @@ static napi_value bind(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  char *base, *first;
-  if (argc < 2 || !view_data(env, argv[0], &base, &first)) {
-    if (argc < 2) napi_throw_type_error(env, NULL, "weft native bind(view, variant): two arguments");
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "weft native bind(args, variant): expected 2 arguments");
     return NULL;
   }
+  napi_typedarray_type type;
+  size_t length;
+  bool is_ta;
+  CHECK(napi_is_typedarray(env, argv[0], &is_ta));
+  if (!is_ta || napi_get_typedarray_info(env, argv[0], &type, &length, NULL, NULL, NULL) != napi_ok ||
+      type != napi_uint32_array || length < 12) {
+    napi_throw_type_error(env, NULL, "weft native bind: args must be a Uint32Array of at least 12 values in the arena");
+    return NULL;
+  }
+  char *base, *args;
+  if (!view_data(env, argv[0], &base, &args)) return NULL;
   char name[32];
   size_t len;
   if (napi_get_value_string_utf8(env, argv[1], name, sizeof name, &len) != napi_ok) {
@@ -175,6 +181,7 @@ static napi_value bind(napi_env env, napi_callback_info info) {
     return NULL;
   }
   b->base = base;
+  b->args = (const uint32_t *)args;
   b->v = v;
   b->ed = ed;
   napi_value fn;
