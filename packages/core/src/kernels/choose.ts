@@ -37,9 +37,9 @@ function envPath(): KernelPath | undefined {
 
 /**
  * The path a choice means here: an explicit path stays as it is; 'auto' is WEFT_KERNELS if set,
- * else native, wasm or reference, the first available. When 'auto' passes over native because
- * its addon is missing (not turned off with WEFT_NATIVE=0), prints one line saying so, once per
- * process.
+ * else native, wasm or reference, the first available. Throws, saying why, when native is asked
+ * for and unavailable. When 'auto' passes over native because its addon is missing (not turned
+ * off with WEFT_NATIVE=0), prints one line saying so, once per process.
  */
 export function resolveKernels(choice: KernelChoice = 'auto'): KernelPath {
   if (!(KERNEL_CHOICES as readonly string[]).includes(choice)) {
@@ -49,9 +49,11 @@ export function resolveKernels(choice: KernelChoice = 'auto'): KernelPath {
       'kernels', near,
     );
   }
-  if (choice !== 'auto') return choice;
-  const env = envPath();
-  if (env) return env;
+  const chosen = choice !== 'auto' ? choice : envPath();
+  if (chosen === 'native' && !nativeAddon()) {
+    throw new Error(`native kernels are unavailable: ${nativeUnavailableReason()}`);
+  }
+  if (chosen) return chosen;
   if (nativeAddon()) return 'native';
   const path: KernelPath = wasmSimdSupported() ? 'wasm' : 'reference';
   if (!noticed && !nativeTurnedOff() && isMainThread) {

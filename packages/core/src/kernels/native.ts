@@ -9,7 +9,8 @@
  * The addon is built when @weft/core is installed (native/build.mjs); that build may fail (no
  * compiler, no Node headers) without failing the install, and then this path is unavailable
  * and `nativeUnavailableReason()` says why. WEFT_NATIVE=0 turns it off on purpose;
- * WEFT_NATIVE_ADDON names another addon file (tests use it to stand in for a failed build).
+ * WEFT_NATIVE_DIR names another native folder to load from (its build/Release/weft_native.node
+ * and build.log: tests build a copy there to stand in for a failed build).
  *
  * A call whose operands are not all in the arena runs the TypeScript reference, as on the
  * WebAssembly path. One variant per process (`nativeAddon().variants[0]`, the best this CPU
@@ -17,16 +18,15 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkGemm, gemmReference } from './gemm.js';
 import { setKernels, type Gemm, type Kernels } from './index.js';
 import { arenaAlloc, attachMemory, attachedMemory, createSharedMemory, memoryTest } from './memory.js';
 import { loadWasmKernels, wasmSimdSupported } from './wasm.js';
 
-/** Where native/build.mjs puts the addon; resolves the same from src/kernels and dist/kernels. */
-export const NATIVE_ADDON_FILE = fileURLToPath(new URL('../../native/build/Release/weft_native.node', import.meta.url));
-/** What native/build.mjs says about its last run (why it failed, say). */
-const BUILD_LOG = fileURLToPath(new URL('../../native/build.log', import.meta.url));
+/** This package's native folder (binding.gyp, build.mjs); resolves the same from src/kernels and dist/kernels. */
+export const NATIVE_DIR = fileURLToPath(new URL('../../native', import.meta.url));
 
 /** The addon's exports (native/src/addon.c). */
 export interface NativeAddon {
@@ -62,13 +62,13 @@ export function nativeTurnedOff(): boolean {
 function load(): { addon: NativeAddon } | { reason: string } {
   if (nativeTurnedOff()) return { reason: 'turned off by WEFT_NATIVE=0' };
   if (!wasmSimdSupported()) return { reason: 'it needs WebAssembly SIMD and shared memory for its other kernels' };
-  const named = process.env.WEFT_NATIVE_ADDON;
-  const file = named || NATIVE_ADDON_FILE;
+  const dir = process.env.WEFT_NATIVE_DIR || NATIVE_DIR;
+  // Where native/build.mjs puts the addon, and what it says about its last run (why it failed, say).
+  const file = join(dir, 'build', 'Release', 'weft_native.node');
   if (!existsSync(file)) {
-    if (named) return { reason: `WEFT_NATIVE_ADDON names ${named}, which does not exist` };
     let said = '';
     try {
-      said = readFileSync(BUILD_LOG, 'utf8').split('\n')[0]!.replace(/^weft native: /, '');
+      said = readFileSync(join(dir, 'build.log'), 'utf8').split('\n')[0]!.replace(/^weft native: /, '');
     } catch { /* no log: never built */ }
     if (said.startsWith('built')) said = ''; // since removed
     return {
