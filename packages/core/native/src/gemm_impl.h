@@ -15,7 +15,9 @@
  * the B strip and broadcasts MR values of the A panel, one fused multiply-add per pair.
  * With M ≤ 3 (a batch of one or two) there is too little reuse to pay for packing: rows of C
  * are made straight from op(B) in place (sums of scaled rows of B, or dot products with rows
- * of B for op(B) = Bᵀ).
+ * of B for op(B) = Bᵀ). With op(B) = B and one block of M, the micro-kernel reads B in place
+ * too (a strip of B is then read once per panel of A, from L1 or L2; packing it cost more than
+ * that for every M measured, 4 to 240); only the ragged right edge is packed.
  *
  * Determinism: the order of every sum depends on (form, M, N, K, accumulate) only, never on
  * addresses, alignment or the thread, so any worker computing a shard gets the same bits.
@@ -32,7 +34,8 @@
 #define KC 256
 #define MC 240 /* a multiple of every MR (4, 6, 8) */
 #define NC 1024
-#define ROWS_M 3
+#define ROWS_M 3 /* op(B) = B: rows_nn up to here */
+#define DOTS_M 3 /* op(B) = Bᵀ: dots up to here (above, packing Bᵀ costs less than the sums across lanes) */
 
 typedef float vf __attribute__((vector_size(VW * 4)));
 typedef float vfu __attribute__((vector_size(VW * 4), aligned(4), may_alias));
@@ -174,11 +177,12 @@ static void pack_b(int tB, const float *B, long ldb, int p0, int kb, int j0, int
 /* ---- micro-kernel ---------------------------------------------------------------------------- */
 
 /*
- * C[0..R, 0..NR) (+)= Σ_k ap[k][r] · bp[k][0..NR) for the first R (≤ MR) rows of a panel: the
- * tile sums in registers from zero, then is stored (first) or added to C.
+ * C[0..R, 0..NR) (+)= Σ_k ap[k][r] · bp[k·bs + 0..NR) for the first R (≤ MR) rows of a panel: the
+ * tile sums in registers from zero, then is stored (first) or added to C. bs is NR for a packed
+ * strip, ldb for one read in place.
  */
-INLINE void micro(int R, int kb, const float *restrict ap, const float *restrict bp, float *restrict c, long ldc,
-                  int first) {
+INLINE void micro(int R, int kb, const float *restrict ap, const float *restrict bp, long bs, float *restrict c,
+                  long ldc, int first) {
   vf acc[MR][NV];
   for (int r = 0; r < R; r++)
     for (int v = 0; v < NV; v++) acc[r][v] = (vf){0};
@@ -190,7 +194,7 @@ INLINE void micro(int R, int kb, const float *restrict ap, const float *restrict
       for (int v = 0; v < NV; v++) acc[r][v] += b[v] * a;
     }
     ap += MR;
-    bp += NR;
+    bp += bs;
   }
   for (int r = 0; r < R; r++) {
     float *cr = c + r * ldc;
@@ -199,36 +203,29 @@ INLINE void micro(int R, int kb, const float *restrict ap, const float *restrict
 }
 
 /* micro for the last mr < MR rows of M, with the row count a constant in each copy. */
-static void micro_rows(int mr, int kb, const float *ap, const float *bp, float *c, long ldc, int first) {
+static void micro_rows(int mr, int kb, const float *ap, const float *bp, long bs, float *c, long ldc, int first) {
 #define ROWS_CASE(n) \
-  case n: micro((n) < MR ? (n) : MR, kb, ap, bp, c, ldc, first); break;
+  case n: micro((n) < MR ? (n) : MR, kb, ap, bp, bs, c, ldc, first); break;
   switch (mr) {
     ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6) ROWS_CASE(7)
-    default: micro(MR, kb, ap, bp, c, ldc, first);
+    default: micro(MR, kb, ap, bp, bs, c, ldc, first);
   }
 #undef ROWS_CASE
 }
 
 /* An mr × nr corner (mr ≤ MR, nr ≤ NR). A narrow one goes through `tile`, then the part inside C. */
-static void micro_edge(int mr, int nr, int kb, const float *ap, const float *bp, float *c, long ldc, int first,
-                       float *tile) {
+static void micro_edge(int mr, int nr, int kb, const float *ap, const float *bp, long bs, float *c, long ldc,
+                       int first, float *tile) {
   if (nr == NR) {
-    micro_rows(mr, kb, ap, bp, c, ldc, first);
+    micro_rows(mr, kb, ap, bp, bs, c, ldc, first);
     return;
   }
-  micro_rows(mr, kb, ap, bp, tile, NR, 1);
+  micro_rows(mr, kb, ap, bp, bs, tile, NR, 1);
   for (int r = 0; r < mr; r++)
     for (int j = 0; j < nr; j++) c[r * ldc + j] = first ? tile[r * NR + j] : c[r * ldc + j] + tile[r * NR + j];
 }
 
-/* ---- a few rows (M ≤ ROWS_M): op(B) read in place ------------------------------------------ */
-
-/* Σ of v's lanes, in lane order. */
-INLINE float hsum(vf v) {
-  float s = v[0];
-  for (int l = 1; l < VW; l++) s += v[l];
-  return s;
-}
+/* ---- a few rows: op(B) read in place ----------------------------------------------------------- */
 
 /*
  * op(B) = B: C[r, :] (+)= Σ_k a(r, k)·B[k, :] for R rows, a(r, k) at A + r·ar + k·ak. JV vectors
@@ -279,24 +276,43 @@ INLINE void rows_nn(int R, int N, int K, const float *A, long ar, long ak, const
   }
 }
 
-/* op(B) = Bᵀ, op(A) = A: C[r, j] (+)= A[r, :]·B[j, :], four rows of B at a time. */
-INLINE void rows_nt(int R, int N, int K, const float *A, long lda, const float *B, long ldb, float *C, long ldc,
-                    int first) {
+/* v's lanes folded to four: lane l of the result is the sum of lanes l, l+4, l+8, ... in order. */
+INLINE v4 fold4(vf v) {
+  v4 s = {v[0], v[1], v[2], v[3]};
+  for (int l = 4; l < VW; l += 4) s += (v4){v[l], v[l + 1], v[l + 2], v[l + 3]};
+  return s;
+}
+
+/* The sums of the lanes of a, b, c, d, as one vector (a fixed order: fold, transpose, add). */
+INLINE v4 hsum4(vf a, vf b, vf c, vf d) {
+  v4 c0, c1, c2, c3;
+  transpose4(fold4(a), fold4(b), fold4(c), fold4(d), &c0, &c1, &c2, &c3);
+  return (c0 + c1) + (c2 + c3);
+}
+
+/*
+ * op(A) = A, op(B) = Bᵀ with few rows: C[r, j] (+)= A[r, :]·B[j, :] as dot products along k, both
+ * operands read in place (rows contiguous in k), R ≤ 4 rows of A against Q rows of B at a time
+ * (R·Q accumulators), so each row of B is read once per call of this function.
+ */
+INLINE void dots(int R, int N, int K, const float *A, long lda, const float *B, long ldb, float *C, long ldc,
+                 int first) {
+  enum { QMAX = 4 };
+  const int Q = (R == 4 && VW < 16) ? 3 : QMAX; /* 16 vector registers below AVX-512 */
   const int kv = K - K % VW;
-  int j = 0;
-  for (; j < N; j += 4) {
-    const int q4 = imin(4, N - j);
-    vf acc[ROWS_M][4];
+  for (int j = 0; j < N; j += Q) {
+    const int q4 = imin(Q, N - j);
+    vf acc[4][QMAX];
     for (int r = 0; r < R; r++)
-      for (int q = 0; q < 4; q++) acc[r][q] = (vf){0};
+      for (int q = 0; q < QMAX; q++) acc[r][q] = (vf){0};
     const float *b = B + (long)j * ldb;
-    if (q4 == 4) {
+    if (q4 == Q) {
       for (int k = 0; k < kv; k += VW) {
-        vf bv[4];
-        for (int q = 0; q < 4; q++) bv[q] = LD(b + q * ldb + k);
+        vf bv[QMAX];
+        for (int q = 0; q < Q; q++) bv[q] = LD(b + q * ldb + k);
         for (int r = 0; r < R; r++) {
           const vf a = LD(A + r * lda + k);
-          for (int q = 0; q < 4; q++) acc[r][q] += a * bv[q];
+          for (int q = 0; q < Q; q++) acc[r][q] += a * bv[q];
         }
       }
     } else {
@@ -305,8 +321,9 @@ INLINE void rows_nt(int R, int N, int K, const float *A, long lda, const float *
           for (int q = 0; q < q4; q++) acc[r][q] += LD(A + r * lda + k) * LD(b + q * ldb + k);
     }
     for (int r = 0; r < R; r++) {
+      const v4 sum = hsum4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
       for (int q = 0; q < q4; q++) {
-        float s = hsum(acc[r][q]);
+        float s = sum[q];
         for (int k = kv; k < K; k++) s += A[r * lda + k] * b[q * ldb + k];
         float *cp = C + r * ldc + j + q;
         *cp = first ? s : *cp + s;
@@ -315,19 +332,31 @@ INLINE void rows_nt(int R, int N, int K, const float *A, long lda, const float *
   }
 }
 
-static void rows(int R, int tA, int tB, int N, int K, const float *A, long lda, const float *B, long ldb, float *C,
-                 long ldc, int first) {
-  const long ar = tA ? 1 : lda, ak = tA ? lda : 1;
-  if (!tB) {
-    /* One call per row count, so that R is a constant in each copy. */
-    if (R == 1) rows_nn(1, N, K, A, ar, ak, B, ldb, C, ldc, first);
-    else if (R == 2) rows_nn(2, N, K, A, ar, ak, B, ldb, C, ldc, first);
-    else rows_nn(3, N, K, A, ar, ak, B, ldb, C, ldc, first);
-  } else {
-    if (R == 1) rows_nt(1, N, K, A, lda, B, ldb, C, ldc, first);
-    else if (R == 2) rows_nt(2, N, K, A, lda, B, ldb, C, ldc, first);
-    else rows_nt(3, N, K, A, lda, B, ldb, C, ldc, first);
+/* dots over any M, in groups of at most four rows, as even as can be (each group reads all of B). */
+static void dots_rows(int M, int N, int K, const float *A, long lda, const float *B, long ldb, float *C, long ldc,
+                      int first) {
+  const int groups = (M + 3) / 4;
+  for (int g = 0, i = 0; g < groups; g++) {
+    const int R = (M - i + (groups - g) - 1) / (groups - g);
+    const float *a = A + (long)i * lda;
+    float *c = C + (long)i * ldc;
+    switch (R) {
+      case 1: dots(1, N, K, a, lda, B, ldb, c, ldc, first); break;
+      case 2: dots(2, N, K, a, lda, B, ldb, c, ldc, first); break;
+      case 3: dots(3, N, K, a, lda, B, ldb, c, ldc, first); break;
+      default: dots(4, N, K, a, lda, B, ldb, c, ldc, first); break;
+    }
+    i += R;
   }
+}
+
+/* op(B) = B with R ≤ ROWS_M rows, with R a constant in each copy of rows_nn. */
+static void rows(int R, int tA, int N, int K, const float *A, long lda, const float *B, long ldb, float *C, long ldc,
+                 int first) {
+  const long ar = tA ? 1 : lda, ak = tA ? lda : 1;
+  if (R == 1) rows_nn(1, N, K, A, ar, ak, B, ldb, C, ldc, first);
+  else if (R == 2) rows_nn(2, N, K, A, ar, ak, B, ldb, C, ldc, first);
+  else rows_nn(3, N, K, A, ar, ak, B, ldb, C, ldc, first);
 }
 
 /* ---- driver ---------------------------------------------------------------------------------- */
@@ -343,8 +372,12 @@ void WEFT_NAME(weft_gemm)(int tA, int tB, int M, int N, int K, const float *A, l
       for (int i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
     return;
   }
-  if (M <= ROWS_M && !(tA && tB)) {
-    rows(M, tA, tB, N, K, A, lda, B, ldb, C, ldc, !accumulate);
+  if (M <= ROWS_M && !tB) {
+    rows(M, tA, N, K, A, lda, B, ldb, C, ldc, !accumulate);
+    return;
+  }
+  if (M <= DOTS_M && tB && !tA) {
+    dots_rows(M, N, K, A, lda, B, ldb, C, ldc, !accumulate);
     return;
   }
   float *bblock = scratch;                           /* [strips][kb][NR] */
@@ -352,6 +385,7 @@ void WEFT_NAME(weft_gemm)(int tA, int tB, int M, int N, int K, const float *A, l
   float *tile = ablock + (size_t)MC * KC;            /* [MR][NR] */
   float *strip = tile + (size_t)MR * NR;             /* [kb][NR] */
   const int oneblock = M <= MC;
+  const int inplace = !tB && oneblock; /* op(B) = B is read in place but at the ragged right edge */
   for (int jc = 0; jc < N; jc += NC) {
     const int nb = imin(NC, N - jc);
     for (int pc = 0; pc < K; pc += KC) {
@@ -365,14 +399,22 @@ void WEFT_NAME(weft_gemm)(int tA, int tB, int M, int N, int K, const float *A, l
           /* Each strip is packed just before its first use (while M's first block runs), so it is
              still in L1 for that pass; later blocks of M read it back from L2. With one block of
              M there are no later ones: every strip goes through the same L1-sized buffer. */
-          float *bp = oneblock ? strip : bblock + (size_t)jr * kb;
-          if (ic == 0) pack_b(tB, B, ldb, pc, kb, j0, nr, bp);
+          const float *bp;
+          long bs = NR;
+          if (inplace && nr == NR) {
+            bp = B + (long)pc * ldb + j0;
+            bs = ldb;
+          } else {
+            float *dst = oneblock ? strip : bblock + (size_t)jr * kb;
+            if (ic == 0) pack_b(tB, B, ldb, pc, kb, j0, nr, dst);
+            bp = dst;
+          }
           for (int ir = 0; ir < mb; ir += MR) {
             const int mr = imin(MR, mb - ir);
             const float *ap = ablock + (size_t)ir * kb;
             float *cp = C + (long)(ic + ir) * ldc + j0;
-            if (mr == MR && nr == NR) micro(MR, kb, ap, bp, cp, ldc, first);
-            else micro_edge(mr, nr, kb, ap, bp, cp, ldc, first, tile);
+            if (mr == MR && nr == NR) micro(MR, kb, ap, bp, bs, cp, ldc, first);
+            else micro_edge(mr, nr, kb, ap, bp, bs, cp, ldc, first, tile);
           }
         }
       }
