@@ -139,7 +139,7 @@ describe('weft CLI: every task end to end', () => {
     expect(r.json.metrics.loss).toBeGreaterThan(0);
     const p = weft(['predict', '--model', out, '--data', ex('regress.csv'), '--json']);
     expect(p.code).toBe(0);
-    const values = p.json.predictions.map((x: { demand: number }) => x.demand);
+    const values = p.json.predictions.map((x: { values: { demand: number } }) => x.values.demand);
     const mean = values.reduce((a: number, b: number) => a + b, 0) / values.length;
     // Demand is around 520-800 MWh; a normalised (unconverted) output would be near 0.
     expect(mean).toBeGreaterThan(300);

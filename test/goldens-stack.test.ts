@@ -1,5 +1,5 @@
 /**
- * The recurrent stack against PyTorch 2.11 (float64) on every stack case of the goldens
+ * The recurrent stack against PyTorch (float64; test/goldens/generate.py) on every stack case of the goldens
  * (rnn_*, lstm_*, gru_*): parameters loaded by name, forward compared on y, h_n, c_n; backward
  * with dL/dy = R, dL/dh_n = S, dL/dc_n = U compared on every parameter gradient by name and on
  * dL/dx. The stack computes in float32; every case runs on both kernel paths.

@@ -8,7 +8,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { LocalTrainer, epochBatches, type TrainStepResult } from '@weft/core';
+import { LocalTrainer, OptionError, epochBatches, type TrainStepResult } from '@weft/core';
 import { Piscina, Trainer, workerExecArgv, type EpochEvent, type StepEvent, type TrainerOptions, type WarningEvent } from '@weft/workers';
 import { bilstmConfig, denseData, firstDifference, rnnConfig, tokenData } from './helpers/workers-data.js';
 
@@ -276,12 +276,13 @@ describe('state, pools, options, close', () => {
 
   it('validates options with messages that name the option', async () => {
     const make = (o: Partial<TrainerOptions>) => () => new Trainer({ ...cfg, ...o });
-    expect(make({ workers: 0 })).toThrow(new TypeError('workers must be a positive integer, got 0'));
+    expect(make({ workers: 0 })).toThrow(OptionError);
+    expect(make({ workers: 0 })).toThrow('workers must be a positive integer, got 0');
     expect(make({ workers: 1.5 })).toThrow('workers must be a positive integer, got 1.5');
     expect(make({ stepTimeoutMs: -1 })).toThrow('stepTimeoutMs must be a positive number of milliseconds, got -1');
     expect(make({ maxRetries: -1 })).toThrow('maxRetries must be a non-negative integer, got -1');
-    expect(make({ kernels: 'gpu' as never })).toThrow("kernels must be 'auto', 'wasm' or 'reference', got 'gpu'");
-    expect(make({ faultInjection: { step: 0, shard: 0, kind: 'boom' as never } })).toThrow("faultInjection.kind must be 'throw', 'exit' or 'hang', got 'boom'");
+    expect(make({ kernels: 'gpu' as never })).toThrow(`kernels must be 'auto', 'native', 'wasm' or 'reference', got "gpu"`);
+    expect(make({ faultInjection: { step: 0, shard: 0, kind: 'boom' as never } })).toThrow(`faultInjection.kind must be 'throw', 'exit' or 'hang', got "boom"`);
     expect(make({ batchSize: 0 })).toThrow('batchSize must be a positive integer, got 0');
     const busy = new Piscina({ maxThreads: 2, concurrentTasksPerWorker: 2 });
     try {
@@ -303,6 +304,45 @@ describe('state, pools, options, close', () => {
       await expect(t.trainStep(data, [0, 24])).rejects.toThrow('rows[1] = 24 is not a row of the dataset (0..23)');
       await expect(t.trainStep(data, new Array(9).fill(0))).rejects.toThrow('rows must hold 1..batchSize (8) row indices, got 9');
       await expect(t.evaluate(denseData(4))).rejects.toThrow("dataset.inputKind is 'dense' but model.input.kind is 'tokens'");
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('refuses misspelt trainer, fit, evaluate and predict options with the closest valid one', async () => {
+    const misspelt = () => new Trainer({ ...cfg, worker: 1 } as never);
+    expect(misspelt).toThrow(OptionError);
+    expect(misspelt).toThrow(expect.objectContaining({
+      message: 'worker is not an option of the trainer; did you mean workers?', option: 'worker', suggestion: 'workers',
+    }));
+    expect(() => new Trainer({ ...cfg, model: { ...cfg.model, bidirectinal: true } as never })).toThrow(expect.objectContaining({
+      message: 'model.bidirectinal is not an option of the model config; did you mean bidirectional?', suggestion: 'bidirectional',
+    }));
+    expect(() => new Trainer({ ...cfg, faultInjection: { step: 0, shard: 0, kind: 'throw', phse: 'update' } as never })).toThrow(
+      'faultInjection.phse is not an option of a fault injection; did you mean phase?',
+    );
+    expect(() => new Trainer({ ...cfg, epochs: 3 } as never)).toThrow(expect.objectContaining({
+      message: 'epochs is not an option of the trainer; expected one of: model, optimizer, schedule, batchSize, shardSize, clipNorm, ' +
+        'clipValue, seed, carryState, nonFinite, workers, pool, stepTimeoutMs, startTimeoutMs, maxRetries, kernels, parkAfterMs, faultInjection',
+      suggestion: undefined,
+    }));
+
+    const t = new Trainer({ ...cfg, workers: 1 });
+    try {
+      await expect(t.fit(data, { epochs: 1, step: 1 } as never)).rejects.toThrow(expect.objectContaining({
+        name: 'OptionError', message: 'step is not an option of fit; did you mean steps?', suggestion: 'steps',
+      }));
+      await expect(t.fit(data, { epochs: 1, validation: valData, evalBatch: 4 } as never)).rejects.toThrow(
+        'evalBatch is not an option of fit; expected one of: epochs, validation, signal, startEpoch, steps, evalBatchSize',
+      );
+      await expect(t.evaluate(valData, { batch_size: 4 } as never)).rejects.toThrow(expect.objectContaining({
+        name: 'OptionError', message: 'batch_size is not an option of evaluate; did you mean batchSize?',
+      }));
+      await expect(t.predict(valData, { batchsize: 4 } as never)).rejects.toThrow('batchsize is not an option of predict; did you mean batchSize?');
+      expect(t.step).toBe(0);
+      // The right keys work.
+      expect((await t.fit(data, { epochs: 1, steps: 1 })).steps).toBe(1);
+      expect((await t.evaluate(valData, { batchSize: 4 })).count).toBeGreaterThan(0);
     } finally {
       await t.close();
     }

@@ -3,7 +3,7 @@
  * LocalTrainer, progress through proxied callbacks and events, abort, errors, close.
  */
 import { describe, it, expect } from 'vitest';
-import { LocalTrainer, type TrainStepResult } from '@weft/core';
+import { LocalTrainer, OptionError, type TrainStepResult } from '@weft/core';
 import { createRemoteTrainer, type EpochEvent, type StepEvent } from '@weft/workers';
 import { bilstmConfig, firstDifference, tokenData } from './helpers/workers-data.js';
 
@@ -63,8 +63,16 @@ describe('RemoteTrainer', () => {
   });
 
   it('validates options on the calling thread and fails cleanly after close', async () => {
-    await expect(createRemoteTrainer({ ...cfg, workers: 0 })).rejects.toThrow(new TypeError('workers must be a positive integer, got 0'));
+    await expect(createRemoteTrainer({ ...cfg, workers: 0 })).rejects.toThrow(OptionError);
+    await expect(createRemoteTrainer({ ...cfg, workers: 0 })).rejects.toThrow('workers must be a positive integer, got 0');
+    await expect(createRemoteTrainer({ ...cfg, wokers: 1 } as never)).rejects.toThrow(expect.objectContaining({
+      message: 'wokers is not an option of the trainer; did you mean workers?', suggestion: 'workers',
+    }));
     const t = await createRemoteTrainer({ ...cfg, workers: 1 });
+    // The OptionError itself, thrown on this thread, not a copy sent back from the trainer's thread.
+    await expect(t.fit(data, { epochs: 1, onstep: () => {} } as never)).rejects.toThrow(OptionError);
+    await expect(t.fit(data, { epochs: 1, onstep: () => {} } as never)).rejects.toThrow('onstep is not an option of fit; did you mean onStep?');
+    await expect(t.evaluate(data, { batchSise: 4 } as never)).rejects.toThrow(OptionError);
     await t.close();
     await expect(t.getStep()).rejects.toThrow('the remote trainer is closed');
   });

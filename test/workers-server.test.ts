@@ -42,6 +42,17 @@ describe('example server', () => {
       }
       expect(first.state).toBe('training');
       expect(Number.isFinite(first.loss)).toBe(true);
+      // A query string names the same resource; HEAD answers its headers alone; other methods 405.
+      const query = await fetch(`${url}?x=1`);
+      expect(query.status).toBe(200);
+      expect(((await query.json()) as Progress).state).toBe('training');
+      const head = await fetch(url, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-type')).toBe('application/json');
+      expect(await head.text()).toBe('');
+      const put = await fetch(url, { method: 'PUT' });
+      expect(put.status).toBe(405);
+      expect(put.headers.get('allow')).toBe('GET, HEAD');
       let later: Progress;
       do {
         await new Promise((r) => setTimeout(r, 50));
@@ -52,6 +63,47 @@ describe('example server', () => {
       expect(await exited).toBe(0);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
+
+/** Runs the server to its exit with `env`, returning its exit code and stderr (bounded in time). */
+async function runToExit(env: Record<string, string>): Promise<{ code: number | null; stderr: string; ms: number }> {
+  const t0 = Date.now();
+  const child = spawn(process.execPath, [server], { env: { ...process.env, HOST: '127.0.0.1', NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (b) => (stderr += b));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, stderr, ms: Date.now() - t0 };
+}
+
+describe('example server: bad settings end it with one line, before training', () => {
+  it.each([
+    ['PORT', 'abc', /PORT must be an integer from 0 to 65535, got "abc"/],
+    ['PORT', '99999', /PORT must be an integer from 0 to 65535, got "99999"/],
+    ['WORKERS', '1000', /WORKERS must be an integer from 1 to \d+, got "1000"/],
+    ['EPOCHS', '-3', /EPOCHS must be an integer from 1 to/],
+  ])('%s=%s', async (name, value, message) => {
+    const r = await runToExit({ PORT: '0', [name]: value });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('a port in use', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const r = await runToExit({ PORT: String(port) });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`port ${port} on 127.0.0.1 is in use`);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      blocker.close();
     }
   });
 });

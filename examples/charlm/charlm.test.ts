@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, it, expect } from 'vitest';
-import { loadLm, lmWindows, Vocab } from '@weft/cli';
+import { loadLm, lmWindows, Vocab } from '@weft/core';
 import { mergeFlags, ngramBaselines, runCharLm, splitText } from './run.mjs';
 
 const LM_TXT = fileURLToPath(new URL('../data/lm.txt', import.meta.url));

@@ -6,7 +6,7 @@
 //   2. the held-out tail is written to valid.txt (the training part to train.txt) and scored with
 //      `weft eval` (nats per character → bits per character),
 //   3. unigram and bigram models (add-one smoothing) are counted on the training part and scored
-//      on the very windows `weft eval` scores: the script builds them with the CLI's own loader
+//      on the very windows `weft eval` scores: the script builds them with the loader the CLI uses
 //      (`loadLmEval`), so the characters, and the one character of context a bigram sees, are the same,
 //   4. `weft generate` samples text at two temperatures,
 //   5. a Markdown report, then the summary as one JSON line (the last line of stdout).
@@ -21,7 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadLm, loadLmEval, readTextFile, Vocab } from '@weft/cli';
+import { loadLm, loadLmEval, readTextFile, Vocab } from '@weft/core';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = path.join(ROOT, 'packages/cli/dist/bin.js');

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, it, expect } from 'vitest';
-import { loadNames, Vocab } from '@weft/cli';
+import { loadNames, Vocab } from '@weft/core';
 import { affixFeatures, decodeRows, fitNaiveBayes, pairedComparison, runNames } from './run.mjs';
 
 const dirs: string[] = [];

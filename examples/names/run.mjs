@@ -3,7 +3,7 @@
 // BiLSTM to tell female from male English first names (@stdlib's two name lists; a name on both
 // lists is kept once per label and reported as ambiguous). This script
 //   1. runs `weft train --out DIR --json` (extra flags are passed through),
-//   2. rebuilds the SAME train/validation split with the CLI's own data layer (`loadNames`) and
+//   2. rebuilds the SAME train/validation split with the data layer the CLI uses (`loadNames` from @weft/core) and
 //      fits a naive-Bayes baseline on name suffixes and prefixes to the training part,
 //   3. writes the validation names to a JSONL file and scores the model on it with `weft eval`
 //      (confusion matrix, per-class precision/recall; its loss must equal the validation loss
@@ -21,7 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadNames, Vocab } from '@weft/cli';
+import { loadNames, Vocab } from '@weft/core';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = path.join(ROOT, 'packages/cli/dist/bin.js');

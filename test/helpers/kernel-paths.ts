@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   attachMemory, createSharedMemory, detachMemory, loadNativeKernels, loadWasmKernels, nativeTurnedOff, setKernels,
-  useReferenceKernels, type NativeKernels, type WasmKernels,
+  useReferenceKernels, type NativeKernels, type WasmKernels, type WasmMemory,
 } from '@weft/core';
 
 export function forEachKernelPath(title: string, body: () => void): void {
@@ -18,7 +18,7 @@ export function forEachKernelPath(title: string, body: () => void): void {
   if (!nativeTurnedOff()) fastPath(`${title} (native kernels)`, (memory) => loadNativeKernels(memory), body);
 }
 
-function fastPath(title: string, load: (memory: WebAssembly.Memory) => WasmKernels | NativeKernels, body: () => void): void {
+function fastPath(title: string, load: (memory: WasmMemory) => WasmKernels | NativeKernels, body: () => void): void {
   describe(title, () => {
     let fast: WasmKernels | NativeKernels;
     beforeAll(() => {

@@ -84,19 +84,21 @@ export async function main(argv: string[]): Promise<number> {
   // Every handler: its parsed flags (yargs gives camelCase keys too) and where to write.
   const run = <T>(fn: (args: T, out: Output) => Promise<number>) => async (args: Record<string, unknown>) => {
     json = Boolean(args.json);
-    code = await fn({ ...args, rawArgv: argv } as T, new Output(json));
+    code = await fn({ ...args, rawArgv: argv } as T, new Output(json, Boolean(args.quiet)));
   };
   const cli = yargs(argv)
     .scriptName('weft')
     .usage('$0 <command> [options]\n\nTrain recurrent networks (RNN, LSTM, GRU) on every core.')
     .option('json', { type: 'boolean', default: false, describe: 'One JSON object per event; the result as the last line' })
+    .option('quiet', { type: 'boolean', default: false, describe: 'Only errors and the result: no progress or other lines' })
     .option('kernels', { choices: KERNELS, default: 'auto' as const, describe: 'Kernels: auto (WEFT_KERNELS if set, else native where its addon is built, else WebAssembly SIMD), native, wasm or the TypeScript reference' })
     .command('train', 'Train a model (with no options: the English first-names classifier)', trainOptions, run(trainCommand))
     .command('eval', 'Loss, accuracy, per-class precision/recall and confusion matrix on a labelled file', (y) => modelOption(dataOptions(y)), run(evalCommand))
     .command('predict', 'Labels, tags or values for new inputs', (y) => modelOption(y)
       .option('text', { type: 'string', array: true, describe: 'An input (repeatable)' })
       .option('data', { type: 'string', describe: 'A file of inputs: JSONL, one per line, or CSV (regress)' })
-      .option('text-column', { type: 'string', describe: 'JSONL field with the text (default "text")' }), run(predictCommand))
+      .option('text-column', { type: 'string', describe: 'JSONL field with the text (default "text")' })
+      .option('forecast', { type: 'number', describe: 'regress: continue N rows past the last row of --data, each prediction fed back as input' }), run(predictCommand))
     .command('generate', 'Sample text from a character language model', (y) => modelOption(y)
       .option('prime', { type: 'string', default: '', describe: 'Text to start from' })
       .option('length', { type: 'number', default: 200, describe: 'Characters to generate' })

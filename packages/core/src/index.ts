@@ -1,3 +1,11 @@
+/**
+ * @weft/core: recurrent cells, stacks, models, losses, optimizers, checkpoints and the
+ * deterministic training step, with the text encoders that turn data into datasets. Everything
+ * public is exported from here (the package has one entry point).
+ *
+ * @packageDocumentation
+ * @module @weft/core
+ */
 export * from './kernels/index.js';
 export { Rng } from './rng.js';
 export * from './model/layout.js';
@@ -18,6 +26,8 @@ export * from './cells/gru.js';
 export { drawDropoutMask } from './stack/dropout.js';
 export * from './optim/index.js';
 export * from './model/checkpoint.js';
+export * from './model/trained.js';
+export * from './model/outputs.js';
 export * from './model/safetensors.js';
 export * from './model/param-check.js';
 export { writeFileAtomic, writeFileAtomicSync } from './model/atomic-write.js';
@@ -27,3 +37,5 @@ export * from './kernels/native.js';
 export * from './kernels/choose.js';
 export * from './train/workloads.js';
 export * from './options/errors.js';
+export * from './data/index.js';
+export * from './options/validate.js';

@@ -4,8 +4,8 @@
  * median over several steps after warm-up. The CLI's `weft bench` and bench/workers.mjs call
  * `runWorkload`; nothing here is a test.
  */
-import { synthesizeWorkload, workload, workloadFlops, type WorkloadName } from '@weft/core';
-import type { KernelChoice } from './loop.js';
+import { keysOf, knownKeys, nonNegativeInt, objectOption, positiveInt, synthesizeWorkload, workload, workloadFlops, type WorkloadName } from '@weft/core';
+import type { KernelChoice } from './options.js';
 import { Trainer } from './trainer.js';
 
 export interface RunWorkloadOptions {
@@ -19,6 +19,8 @@ export interface RunWorkloadOptions {
   shardSize?: number;
   kernels?: KernelChoice;
 }
+
+const RUN_WORKLOAD_KEYS = keysOf<RunWorkloadOptions>({ workers: true, steps: true, warmup: true, shardSize: true, kernels: true });
 
 export interface WorkloadResult {
   name: WorkloadName;
@@ -52,10 +54,12 @@ const median = (xs: number[]): number => {
 /** Times the workload on a fresh Trainer with `workers` threads. */
 export async function runWorkload(name: WorkloadName | string, opts: RunWorkloadOptions = {}): Promise<WorkloadResult> {
   const w = workload(name);
+  objectOption(opts, 'options');
+  knownKeys(opts, RUN_WORKLOAD_KEYS, '', 'runWorkload');
   const steps = opts.steps ?? 5;
   const warmup = opts.warmup ?? 1;
-  if (!Number.isInteger(steps) || steps < 1) throw new TypeError(`steps must be a positive integer, got ${steps}`);
-  if (!Number.isInteger(warmup) || warmup < 0) throw new TypeError(`warmup must be a non-negative integer, got ${warmup}`);
+  positiveInt(steps, 'steps');
+  nonNegativeInt(warmup, 'warmup');
   const data = synthesizeWorkload(w.name);
   const rows = Int32Array.from({ length: w.batch }, (_, i) => i);
   const trainer = new Trainer({

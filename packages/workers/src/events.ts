@@ -59,6 +59,12 @@ export interface FitOptions {
   evalBatchSize?: number;
 }
 
+/** evaluate's and predict's options. */
+export interface EvalOptions {
+  /** Sequences per batch (default: the training batchSize). */
+  batchSize?: number;
+}
+
 export interface FitResult {
   /** Mean training loss of the last epoch run (over the steps run, if `steps` cut it short). */
   loss: number;

@@ -2,16 +2,20 @@
  * @weft/workers: deterministic data-parallel training of @weft/core models on all cores.
  * See README.md for the design (loop tasks on piscina, Atomics on a control block, one shared
  * arena) and the API.
+ *
+ * @packageDocumentation
+ * @module @weft/workers
  */
 export { Trainer } from './trainer.js';
-export type { TrainerOptions, ResolvedTrainerOptions } from './options.js';
-export { TRAINER_DEFAULTS, resolveTrainerOptions } from './options.js';
-export type { FaultInjection, KernelChoice } from './loop.js';
 export type {
-  StepEvent, EpochEvent, WarningEvent, TrainerEvents, FitOptions, FitResult, TrainerState, Prediction,
+  TrainerOptions, ThreadOptions, ResolvedTrainerOptions, ResolvedThreadOptions, FaultInjection, KernelChoice,
+} from './options.js';
+export { TRAINER_DEFAULTS, TRAINER_KEYS, KERNEL_CHOICES, resolveTrainerOptions } from './options.js';
+export type {
+  StepEvent, EpochEvent, WarningEvent, TrainerEvents, FitOptions, EvalOptions, FitResult, TrainerState, Prediction,
 } from './events.js';
 export { RemoteTrainer, createRemoteTrainer } from './remote.js';
-export type { RemoteTrainerOptions, RemoteFitOptions, RemoteEvent } from './remote.js';
+export type { RemoteTrainerOptions, RemoteFitOptions, RemoteFitCallbacks, RemoteEvent } from './remote.js';
 export { shareDataset } from './shared-data.js';
 export { workerExecArgv } from './paths.js';
 export { runWorkload } from './bench.js';

@@ -18,30 +18,14 @@ import { receiveMessageOnPort, threadId, type MessagePort } from 'node:worker_th
 import {
   StepRunner, createOptimizer, decideStep, chunkRange, gatherBatch, NonFiniteError,
   useKernels, activeKernels, KERNEL_NAMES,
-  type ArenaLayout, type KernelChoice, type ResolvedTrainConfig, type SequenceDataset,
+  type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory,
 } from '@weft/core';
 import {
   Command, Ctl, F64, IDLE_SLICE_MS, Phase, StepResult, WAIT_SLICE_MS, WorkerF64, WorkerField,
   controlViews, wf, wi,
 } from './control.js';
+import type { FaultInjection, KernelChoice } from './options.js';
 import type { SharedDataset } from './shared-data.js';
-
-/** FOR TESTS: make a worker fail in the middle of a shard, to exercise recovery. */
-export interface FaultInjection {
-  /** 0-based step whose shard fails. */
-  step: number;
-  /** Shard that fails. */
-  shard: number;
-  /** 'throw' an Error, 'exit' the thread (process.exit in a worker), or 'hang' (never finish: the step timeout must catch it). */
-  kind: 'throw' | 'exit' | 'hang';
-  /**
-   * Where: 'shards' (default) while computing `shard`; 'update' in phase C, right after the
-   * worker has written the first chunk of its range (parameters partly updated; `shard` is ignored).
-   */
-  phase?: 'shards' | 'update';
-  /** On how many attempts of the step the fault fires (default 1: the first attempt fails, the retry succeeds). */
-  times?: number;
-}
 
 /** Everything a loop needs, sent once as the piscina task (SharedArrayBuffers arrive shared). */
 export interface LoopInit {
@@ -54,7 +38,7 @@ export interface LoopInit {
    * The run's shared WebAssembly.Memory (an arena of @weft/core's createSharedMemory): the
    * kernels of every worker work on it in place, and each worker's scratch is allocated in it.
    */
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   /** Byte address in `memory` of the training arena (parameters, gradient, optimizer state, slots). */
   arenaByteOffset: number;
   layout: ArenaLayout;
@@ -63,6 +47,8 @@ export interface LoopInit {
   /** Row indices of the current global batch: Int32 [batchSize]. */
   rows: SharedArrayBuffer;
   config: ResolvedTrainConfig;
+  /** The run (StepPool) this loop belongs to: a parked loop's StepRunner is handed only to a loop of the same run. */
+  run: string;
   /** SEQ when the loop was launched: commands issued before it are not this loop's. */
   seq: number;
   /** Port for the rare bulky messages (datasets, evaluation specs). */
@@ -77,20 +63,29 @@ export type LoopMessage =
   | { kind: 'load'; add: SharedDataset[]; drop: number[] }
   | { kind: 'eval'; dataset: number; batchSize: number; results: Float64Array; outputs?: Float32Array };
 
-export type { KernelChoice };
-
 class Aborted extends Error {}
+
+/**
+ * What a parked loop leaves on its thread for the next loop of the same run (StepPool.park): the
+ * memory object its kernels were instantiated on and its StepRunner, whose scratch was allocated
+ * in the run's arena. The arena never frees, so a loop that built these anew at every restart
+ * would grow it each time.
+ */
+let parked: { run: string; memory: WasmMemory; runner: StepRunner } | undefined;
 
 export function runLoop(init: LoopInit): string {
   const { i32: ctl, f64 } = controlViews(init.control, init.workers);
   const w = init.index;
   const cfg = init.config;
   const layout = init.layout;
+  const reuse = parked?.run === init.run ? parked : undefined;
+  parked = undefined;
+  const memory = reuse?.memory ?? init.memory;
   // The path the coordinator resolved for every worker (throws where it cannot run here); with
   // 'reference' a pool thread also detaches from an earlier trainer's memory.
-  useKernels(init.kernels, init.memory);
-  const arena = new Float32Array(init.memory.buffer, init.arenaByteOffset, layout.size); // [layout.size]
-  const runner = new StepRunner(cfg.model, arena, layout, createOptimizer(cfg.optimizer), cfg);
+  useKernels(init.kernels, memory);
+  const arena = new Float32Array(memory.buffer, init.arenaByteOffset, layout.size); // [layout.size]
+  const runner = reuse?.runner ?? new StepRunner(cfg.model, arena, layout, createOptimizer(cfg.optimizer), cfg);
   const rowsAll = new Int32Array(init.rows);
   const datasets = new Map<number, SequenceDataset>(init.datasets.map((s) => [s.id, s.data]));
   const port = init.port;
@@ -294,9 +289,10 @@ export function runLoop(init: LoopInit): string {
     seen = Atomics.load(ctl, Ctl.SEQ);
     const cmd = Atomics.load(ctl, Ctl.CMD);
     if (cmd === Command.STOP) {
+      if (Atomics.load(ctl, Ctl.KEEP) === 1) parked = { run: init.run, memory, runner };
       ack(seen);
       port.close();
-      return 'stopped';
+      return Atomics.load(ctl, Ctl.KEEP) === 1 ? 'parked' : 'stopped';
     }
     try {
       if (cmd === Command.STEP) {

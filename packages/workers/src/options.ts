@@ -1,14 +1,45 @@
 /**
  * The Trainer's options: everything of a training run (@weft/core's TrainConfig) plus how to
- * run it on threads. One type, one defaults table, one validator whose messages name the option
- * (piscina's pattern), run in the constructor so a mistake surfaces before any thread starts.
+ * run it on threads, and the options of its calls (fit, evaluate, predict). One type, one
+ * defaults table and one validator each, built on @weft/core's option checks, so a mistake
+ * (a misspelt key included) surfaces as an OptionError before any thread starts.
  */
 import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';
-import { KERNEL_CHOICES, resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from '@weft/core';
-import type { FaultInjection, KernelChoice } from './loop.js';
+import {
+  KERNEL_CHOICES, OptionError, TRAIN_CONFIG_KEYS, badOption, definedOnly, keysOf, knownKeys, nonNegativeInt, objectOption, oneOf,
+  positiveInt, positiveNumber, resolveTrainConfig, splitKeys,
+  type KernelChoice, type ResolvedTrainConfig, type TrainConfig,
+} from '@weft/core';
+import type { EvalOptions, FitOptions } from './events.js';
 
-export interface TrainerOptions extends TrainConfig {
+// The kernel paths are @weft/core's (kernels/choose.ts); the pool resolves 'auto' once for all workers.
+export { KERNEL_CHOICES, type KernelChoice };
+
+export const FAULT_KINDS = ['throw', 'exit', 'hang'] as const;
+export const FAULT_PHASES = ['shards', 'update'] as const;
+
+/** FOR TESTS: make a worker fail in the middle of a shard, to exercise recovery. */
+export interface FaultInjection {
+  /** 0-based step whose shard fails. */
+  step: number;
+  /** Shard that fails. */
+  shard: number;
+  /** 'throw' an Error, 'exit' the thread (process.exit in a worker), or 'hang' (never finish: the step timeout must catch it). */
+  kind: (typeof FAULT_KINDS)[number];
+  /**
+   * Where: 'shards' (default) while computing `shard`; 'update' in phase C, right after the
+   * worker has written the first chunk of its range (parameters partly updated; `shard` is ignored).
+   */
+  phase?: (typeof FAULT_PHASES)[number];
+  /** On how many attempts of the step the fault fires (default 1: the first attempt fails, the retry succeeds). */
+  times?: number;
+}
+
+const FAULT_KEYS = keysOf<FaultInjection>({ step: true, shard: true, kind: true, phase: true, times: true });
+
+/** How to run a training config on threads: the Trainer's own options. */
+export interface ThreadOptions {
   /** Worker threads (default: the pool's maxThreads when `pool` is given, else os.availableParallelism()). */
   workers?: number;
   /**
@@ -30,76 +61,99 @@ export interface TrainerOptions extends TrainConfig {
    * for any worker count with a given path; across paths they agree to float rounding.
    */
   kernels?: KernelChoice;
+  /**
+   * Worker loops idle this long are parked: their tasks end, so the threads no longer keep the
+   * process alive and a program that forgets close() still exits once training is done; the
+   * next command starts them again, reusing what they had (default 1000; Infinity: never, until close()).
+   */
+  parkAfterMs?: number;
   /** FOR TESTS ONLY: make a worker fail at a given step and shard (see FaultInjection). */
   faultInjection?: FaultInjection;
 }
+
+const THREAD_KEYS = keysOf<ThreadOptions>({
+  workers: true, pool: true, stepTimeoutMs: true, startTimeoutMs: true, maxRetries: true, kernels: true, parkAfterMs: true, faultInjection: true,
+});
+
+export interface TrainerOptions extends TrainConfig, ThreadOptions {}
+
+/** Every key of TrainerOptions: the training config's and the threads'. */
+export const TRAINER_KEYS: readonly (keyof TrainerOptions)[] = [...TRAIN_CONFIG_KEYS, ...THREAD_KEYS];
 
 export const TRAINER_DEFAULTS = {
   stepTimeoutMs: 300_000,
   startTimeoutMs: 60_000,
   maxRetries: 2,
-} as const;
+  kernels: 'auto',
+  parkAfterMs: 1000,
+} as const satisfies ThreadOptions;
 
-export interface ResolvedTrainerOptions {
-  config: ResolvedTrainConfig;
-  workers: number;
-  pool?: Piscina;
-  stepTimeoutMs: number;
-  startTimeoutMs: number;
-  maxRetries: number;
-  kernels: KernelChoice;
-  faultInjection?: FaultInjection;
-}
+/** The thread options with their defaults filled in: what the worker pool runs with, as they are. */
+export type ResolvedThreadOptions = Required<Omit<ThreadOptions, 'pool' | 'faultInjection'>> & Pick<ThreadOptions, 'pool' | 'faultInjection'>;
 
-const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : typeof v === 'number' || v == null || typeof v === 'boolean' ? String(v) : JSON.stringify(v) ?? String(v));
-
-function positiveInt(v: unknown, name: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new TypeError(`${name} must be a positive integer, got ${show(v)}`);
-  return v;
-}
-
-function positiveNumber(v: unknown, name: string): number {
-  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw new TypeError(`${name} must be a positive number of milliseconds, got ${show(v)}`);
-  return v;
-}
+export type ResolvedTrainerOptions = ResolvedThreadOptions & { config: ResolvedTrainConfig };
 
 export function resolveTrainerOptions(o: TrainerOptions): ResolvedTrainerOptions {
-  if (o === null || typeof o !== 'object') throw new TypeError(`options must be an object, got ${show(o)}`);
-  const pool = o.pool;
+  objectOption(o, 'options');
+  knownKeys(o, TRAINER_KEYS, '', 'the trainer');
+  const [t, train] = splitKeys(o, THREAD_KEYS);
+  const pool = t.pool;
   if (pool !== undefined) {
     const p = pool as Partial<Piscina>;
-    if (p === null || typeof p !== 'object' || typeof p.run !== 'function' || !p.options) {
-      throw new TypeError('pool must be a Piscina instance');
-    }
+    if (p === null || typeof p !== 'object' || typeof p.run !== 'function' || !p.options) throw new OptionError('pool must be a Piscina instance', 'pool');
     if (p.options.concurrentTasksPerWorker !== 1) {
-      throw new RangeError(`pool must run one task per thread (concurrentTasksPerWorker 1), got concurrentTasksPerWorker ${p.options.concurrentTasksPerWorker}`);
+      throw new OptionError(`pool must run one task per thread (concurrentTasksPerWorker 1), got concurrentTasksPerWorker ${p.options.concurrentTasksPerWorker}`, 'pool');
     }
   }
-  const workers = positiveInt(o.workers ?? pool?.options.maxThreads ?? availableParallelism(), 'workers');
+  const workers = t.workers ?? pool?.options.maxThreads ?? availableParallelism();
+  positiveInt(workers, 'workers');
   if (pool && pool.options.maxThreads < workers) {
-    throw new RangeError(`workers (${workers}) must not exceed the pool's maxThreads (${pool.options.maxThreads})`);
+    throw new OptionError(`workers (${workers}) must not exceed the pool's maxThreads (${pool.options.maxThreads})`, 'workers');
   }
-  const stepTimeoutMs = positiveNumber(o.stepTimeoutMs ?? TRAINER_DEFAULTS.stepTimeoutMs, 'stepTimeoutMs');
-  const startTimeoutMs = positiveNumber(o.startTimeoutMs ?? TRAINER_DEFAULTS.startTimeoutMs, 'startTimeoutMs');
-  const maxRetries = o.maxRetries ?? TRAINER_DEFAULTS.maxRetries;
-  if (typeof maxRetries !== 'number' || !Number.isInteger(maxRetries) || maxRetries < 0) {
-    throw new TypeError(`maxRetries must be a non-negative integer, got ${show(maxRetries)}`);
-  }
-  const kernels = o.kernels ?? 'auto';
-  if (!KERNEL_CHOICES.includes(kernels)) throw new TypeError(`kernels must be one of ${KERNEL_CHOICES.join(', ')}, got ${show(kernels)}`);
-  const f = o.faultInjection;
+  const r = { ...TRAINER_DEFAULTS, ...definedOnly(t), workers };
+  positiveNumber(r.stepTimeoutMs, 'stepTimeoutMs', 'milliseconds');
+  positiveNumber(r.startTimeoutMs, 'startTimeoutMs', 'milliseconds');
+  nonNegativeInt(r.maxRetries, 'maxRetries');
+  oneOf(r.kernels, KERNEL_CHOICES, 'kernels');
+  if (typeof r.parkAfterMs !== 'number' || !(r.parkAfterMs >= 0)) badOption('parkAfterMs', 'a number of milliseconds >= 0 (Infinity: never park)', r.parkAfterMs);
+  const f = r.faultInjection;
   if (f !== undefined) {
-    if (f === null || typeof f !== 'object') throw new TypeError(`faultInjection must be an object { step, shard, kind }, got ${show(f)}`);
-    if (typeof f.step !== 'number' || !Number.isInteger(f.step) || f.step < 0) throw new TypeError(`faultInjection.step must be a non-negative integer, got ${show(f.step)}`);
-    if (typeof f.shard !== 'number' || !Number.isInteger(f.shard) || f.shard < 0) throw new TypeError(`faultInjection.shard must be a non-negative integer, got ${show(f.shard)}`);
-    if (!['throw', 'exit', 'hang'].includes(f.kind)) throw new TypeError(`faultInjection.kind must be 'throw', 'exit' or 'hang', got ${show(f.kind)}`);
+    objectOption(f, 'faultInjection', 'an object { step, shard, kind }');
+    knownKeys(f, FAULT_KEYS, 'faultInjection', 'a fault injection');
+    nonNegativeInt(f.step, 'faultInjection.step');
+    nonNegativeInt(f.shard, 'faultInjection.shard');
+    oneOf(f.kind, FAULT_KINDS, 'faultInjection.kind');
+    if (f.phase !== undefined) oneOf(f.phase, FAULT_PHASES, 'faultInjection.phase');
     if (f.times !== undefined) positiveInt(f.times, 'faultInjection.times');
+    r.faultInjection = { ...f };
   }
-  const { workers: _w, pool: _p, stepTimeoutMs: _s, startTimeoutMs: _st, maxRetries: _m, kernels: _k, faultInjection: _f, ...train } = o;
-  const config = resolveTrainConfig(train);
-  return {
-    config, workers, stepTimeoutMs, startTimeoutMs, maxRetries, kernels,
-    ...(pool ? { pool } : {}),
-    ...(f ? { faultInjection: { ...f } } : {}),
-  };
+  return { ...r, config: resolveTrainConfig(train) };
+}
+
+const FIT_KEYS = keysOf<FitOptions>({ epochs: true, validation: true, signal: true, startEpoch: true, steps: true, evalBatchSize: true });
+
+/** fit's options with the defaults filled in. */
+export type ResolvedFitOptions = FitOptions & { startEpoch: number };
+
+/** `extraKeys`: keys a wrapper adds to FitOptions (RemoteTrainer's event callbacks). */
+export function resolveFitOptions(o: FitOptions, extraKeys: readonly string[] = []): ResolvedFitOptions {
+  objectOption(o, 'fit options', 'an object { epochs, ... }');
+  knownKeys(o, [...FIT_KEYS, ...extraKeys], '', 'fit');
+  positiveInt(o.epochs, 'epochs');
+  const startEpoch = o.startEpoch ?? 0;
+  nonNegativeInt(startEpoch, 'startEpoch');
+  if (o.steps !== undefined) positiveInt(o.steps, 'steps');
+  if (o.evalBatchSize !== undefined) positiveInt(o.evalBatchSize, 'evalBatchSize');
+  if (o.signal !== undefined && (o.signal === null || typeof o.signal.throwIfAborted !== 'function')) badOption('signal', 'an AbortSignal', o.signal);
+  return { ...o, startEpoch };
+}
+
+const EVAL_KEYS = keysOf<EvalOptions>({ batchSize: true });
+
+/** evaluate's and predict's options; `what` names the call in messages. */
+export function checkEvalOptions(o: EvalOptions, what: 'evaluate' | 'predict'): EvalOptions {
+  objectOption(o, `${what} options`);
+  knownKeys(o, EVAL_KEYS, '', what);
+  if (o.batchSize !== undefined) positiveInt(o.batchSize, 'batchSize');
+  return o;
 }

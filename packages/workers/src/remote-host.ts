@@ -8,7 +8,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { EvalResult, SequenceDataset } from '@weft/core';
 import { Trainer } from './trainer.js';
-import type { EpochEvent, FitOptions, FitResult, Prediction, StepEvent, TrainerState, WarningEvent } from './events.js';
+import type { EpochEvent, EvalOptions, FitOptions, FitResult, Prediction, StepEvent, TrainerState, WarningEvent } from './events.js';
 import type { TrainerOptions } from './options.js';
 import type { RemoteEvent } from './remote.js';
 
@@ -52,11 +52,11 @@ export class TrainerHost {
     return this.t.trainStep(data, rows, resetState);
   }
 
-  evaluate(data: SequenceDataset, opts?: { batchSize?: number }): Promise<EvalResult> {
+  evaluate(data: SequenceDataset, opts?: EvalOptions): Promise<EvalResult> {
     return this.t.evaluate(data, opts);
   }
 
-  async predict(data: SequenceDataset, opts?: { batchSize?: number }): Promise<Prediction> {
+  async predict(data: SequenceDataset, opts?: EvalOptions): Promise<Prediction> {
     const p = await this.t.predict(data, opts);
     return Comlink.transfer(p, [p.outputs.buffer as ArrayBuffer]);
   }

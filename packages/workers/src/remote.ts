@@ -16,9 +16,9 @@ import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import type { EvalResult, SequenceDataset } from '@weft/core';
-import type { EpochEvent, FitOptions, FitResult, Prediction, StepEvent, TrainerEvents, TrainerState, WarningEvent } from './events.js';
-import { resolveTrainerOptions, type TrainerOptions } from './options.js';
+import { OptionError, functionOption, keysOf, type EvalResult, type SequenceDataset } from '@weft/core';
+import type { EpochEvent, EvalOptions, FitOptions, FitResult, Prediction, StepEvent, TrainerEvents, TrainerState, WarningEvent } from './events.js';
+import { checkEvalOptions, resolveFitOptions, resolveTrainerOptions, type TrainerOptions } from './options.js';
 import { builtFile, workerExecArgv } from './paths.js';
 import type { TrainerHost } from './remote-host.js';
 
@@ -31,11 +31,16 @@ export type RemoteEvent =
 /** The Trainer's options, except `pool` (a pool cannot move to another thread). */
 export type RemoteTrainerOptions = Omit<TrainerOptions, 'pool'>;
 
-export interface RemoteFitOptions extends FitOptions {
+/** What RemoteTrainer.fit adds to fit's options: callbacks for the events. */
+export interface RemoteFitCallbacks {
   onStep?: (e: StepEvent) => void;
   onEpoch?: (e: EpochEvent) => void;
   onWarning?: (e: WarningEvent) => void;
 }
+
+export interface RemoteFitOptions extends FitOptions, RemoteFitCallbacks {}
+
+const CALLBACK_KEYS = keysOf<RemoteFitCallbacks>({ onStep: true, onEpoch: true, onWarning: true });
 
 export class RemoteTrainer extends EventEmitter<TrainerEvents> {
   private readonly dead: Promise<never>;
@@ -57,7 +62,7 @@ export class RemoteTrainer extends EventEmitter<TrainerEvents> {
   /** Starts the trainer thread and the Trainer in it (options are validated here first). */
   static async create(options: RemoteTrainerOptions): Promise<RemoteTrainer> {
     if ((options as TrainerOptions | undefined)?.pool !== undefined) {
-      throw new TypeError('pool cannot be given to a remote trainer: its worker pool lives on the trainer thread');
+      throw new OptionError('pool cannot be given to a remote trainer: its worker pool lives on the trainer thread', 'pool');
     }
     resolveTrainerOptions(options); // the same messages as Trainer, thrown on this thread
     const thread = new Worker(builtFile('remote-host.js'), { execArgv: workerExecArgv() });
@@ -80,6 +85,9 @@ export class RemoteTrainer extends EventEmitter<TrainerEvents> {
 
   /** Like Trainer.fit; events arrive as this object's 'step', 'epoch' and 'warning' events and the on* callbacks. */
   async fit(data: SequenceDataset, opts: RemoteFitOptions): Promise<FitResult> {
+    // Checked on this thread, so a mistake throws the OptionError itself, not a copy from the other thread.
+    resolveFitOptions(opts, CALLBACK_KEYS);
+    for (const k of CALLBACK_KEYS) if (opts[k] !== undefined) functionOption(opts[k], k);
     const { signal, onStep, onEpoch, onWarning, ...rest } = opts;
     signal?.throwIfAborted();
     const onEvent = Comlink.proxy((e: RemoteEvent) => {
@@ -108,11 +116,13 @@ export class RemoteTrainer extends EventEmitter<TrainerEvents> {
     });
   }
 
-  evaluate(data: SequenceDataset, opts: { batchSize?: number } = {}): Promise<EvalResult> {
+  async evaluate(data: SequenceDataset, opts: EvalOptions = {}): Promise<EvalResult> {
+    checkEvalOptions(opts, 'evaluate');
     return this.call(() => this.remote.evaluate(data, opts));
   }
 
-  predict(data: SequenceDataset, opts: { batchSize?: number } = {}): Promise<Prediction> {
+  async predict(data: SequenceDataset, opts: EvalOptions = {}): Promise<Prediction> {
+    checkEvalOptions(opts, 'predict');
     return this.call(() => this.remote.predict(data, opts));
   }
 

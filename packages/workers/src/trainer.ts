@@ -9,14 +9,16 @@
  * on the main thread except as the shared arena the workers wrote.
  */
 import { EventEmitter } from 'node:events';
+import { availableParallelism } from 'node:os';
 import {
   NonFiniteError, SequenceModel, StepRunner, allocF32In, createOptimizer, createSchedule, createSharedMemory,
-  batchTokens, lossScale, shardCount, trainArenaLayout, trainBatches, validateDataset, KERNEL_NAMES,
-  type ArenaLayout, type EvalResult, type Optimizer, type OptimizerSnapshot, type ResolvedTrainConfig, type SequenceDataset,
+  TrainedModel, batchTokens, checkScheduleCovers, fitSteps, lossScale, shardCount, trainArenaLayout, trainBatches, validateDataset, KERNEL_NAMES,
+  type DataMeta, type ToModelOptions,
+  type ArenaLayout, type EvalResult, type Optimizer, type OptimizerSnapshot, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory,
 } from '@weft/core';
 import { Ctl, StepResult } from './control.js';
-import type { EpochEvent, FitOptions, FitResult, Prediction, StepEvent, TrainerEvents, TrainerState, WarningEvent } from './events.js';
-import { resolveTrainerOptions, type TrainerOptions } from './options.js';
+import type { EpochEvent, EvalOptions, FitOptions, FitResult, Prediction, StepEvent, TrainerEvents, TrainerState, WarningEvent } from './events.js';
+import { checkEvalOptions, resolveFitOptions, resolveTrainerOptions, type TrainerOptions } from './options.js';
 import { StepPool } from './pool.js';
 import { shareDataset } from './shared-data.js';
 
@@ -28,7 +30,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   /** Offsets of the regions of the arena (parameters, gradient, optimizer state, slots). */
   readonly layout: ArenaLayout;
   /** The shared memory of the run: the arena, and every worker's scratch. */
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   /** The whole training arena [layout.size], shared with the workers (advanced use: tests, inspection). */
   readonly arena: Float32Array;
   /** Worker threads. */
@@ -40,6 +42,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   /** Optimizer updates applied (completed steps less the skipped ones): the optimizer's step count. */
   private updates = 0;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Commands queued or running (exclusive); at 0 the park timer starts. */
+  private pending = 0;
+  private readonly parkAfterMs: number;
+  private parkTimer?: NodeJS.Timeout;
   private inFlight = 0;
   private fitting = false;
   private closed = false;
@@ -49,9 +55,18 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   constructor(options: TrainerOptions) {
     super();
-    const o = resolveTrainerOptions(options);
-    const cfg = (this.config = o.config);
-    this.workers = o.workers;
+    const { config: cfg, ...threads } = resolveTrainerOptions(options);
+    this.config = cfg;
+    this.workers = threads.workers;
+    this.parkAfterMs = threads.parkAfterMs;
+    const cores = availableParallelism();
+    if (threads.workers > cores) {
+      process.emitWarning(
+        `workers is ${threads.workers}, more than the ${cores} cores of this machine (os.availableParallelism()): the extra threads ` +
+        'only take turns on the same cores, so training is no faster (usually slower); the results are the same with any worker count',
+        { type: 'WeftWarning', code: 'WEFT_WORKERS_EXCEED_CORES' },
+      );
+    }
     this.optimizer = createOptimizer(cfg.optimizer);
     this.lrAt = createSchedule(cfg.schedule ?? { kind: 'constant' }, this.optimizer.options.lr);
     this.layout = trainArenaLayout(cfg, this.optimizer, { undo: true });
@@ -62,13 +77,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     // Initialised exactly as a standalone model (and LocalTrainer) would be.
     this.runner.params.set(new SequenceModel(cfg.model).paramBuffer);
     this.pool = new StepPool(cfg, this.layout, this.memory, this.arena.byteOffset, {
-      workers: o.workers,
-      stepTimeoutMs: o.stepTimeoutMs,
-      startTimeoutMs: o.startTimeoutMs,
-      maxRetries: o.maxRetries,
-      kernels: o.kernels,
-      ...(o.pool ? { pool: o.pool } : {}),
-      ...(o.faultInjection ? { faultInjection: o.faultInjection } : {}),
+      ...threads,
       onWarning: (message) => this.warn('worker-failed', message),
       rollBackUpdate: () => { this.runner.rollBackUpdate(); },
     });
@@ -129,9 +138,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   async fit(data: SequenceDataset, opts: FitOptions): Promise<FitResult> {
     this.assertOpen('fit');
     if (this.fitting) throw new Error('fit: this trainer is already fitting; wait for the running fit to finish');
-    const o = checkFitOptions(opts);
+    const o = resolveFitOptions(opts);
     this.checkData(data, 'dataset');
     if (o.validation) this.checkData(o.validation, 'validation');
+    checkScheduleCovers(this.config, this.completed, fitSteps(data, this.config, o.epochs, o.startEpoch, o.steps));
     o.signal?.throwIfAborted();
     this.fitting = true;
     const t0 = performance.now();
@@ -178,8 +188,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   }
 
   /** Mean loss (and accuracy) over the whole dataset, in batches, without dropout: LocalTrainer.evaluate's numbers. */
-  async evaluate(data: SequenceDataset, opts: { batchSize?: number } = {}): Promise<EvalResult> {
+  async evaluate(data: SequenceDataset, opts: EvalOptions = {}): Promise<EvalResult> {
     this.assertOpen('evaluate');
+    checkEvalOptions(opts, 'evaluate');
     this.checkData(data, 'dataset');
     const id = await this.exclusive('evaluate', () => this.pool.addDataset(shareDataset(data)));
     try {
@@ -190,10 +201,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   }
 
   /** The head's outputs for every sequence (logits or values), computed by the workers. */
-  async predict(data: SequenceDataset, opts: { batchSize?: number } = {}): Promise<Prediction> {
+  async predict(data: SequenceDataset, opts: EvalOptions = {}): Promise<Prediction> {
     this.assertOpen('predict');
+    const bs = checkEvalOptions(opts, 'predict').batchSize ?? this.config.batchSize;
     this.checkData(data, 'dataset', false);
-    const bs = checkBatchSize(opts.batchSize ?? this.config.batchSize);
     const O = this.config.model.outputSize;
     const perStep = this.config.model.task.endsWith('per-step');
     const shape = perStep ? [data.count, data.maxSteps, O] : [data.count, O];
@@ -272,10 +283,29 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.updates = opt.step;
   }
 
+  /**
+   * The model as trained so far (a copy; call it between steps, like getState): with the data
+   * loader's `meta` it can `predict` raw inputs; with `optimizer: true` it keeps the optimizer's
+   * state, so that a saved file can resume training.
+   */
+  toModel<M extends DataMeta | undefined = undefined>(options: ToModelOptions<M> = {}): TrainedModel<M> {
+    return new TrainedModel<M>({
+      train: this.config, params: this.getParams(), step: this.completed,
+      ...(options.meta !== undefined ? { meta: options.meta } : {}),
+      ...(options.optimizer ? { optimizer: this.getOptimizerState() } : {}),
+    });
+  }
+
+  /** `toModel(options).save(path)`: the model file that `loadModel` (@weft/core) and the CLI read. */
+  async save(path: string, options: ToModelOptions<DataMeta | undefined> = {}): Promise<void> {
+    await this.toModel(options).save(path);
+  }
+
   /** Ends every worker loop (and the pool, if the trainer made it). Safe to call more than once. */
   close(): Promise<void> {
     if (!this.closing) {
       this.closed = true;
+      clearTimeout(this.parkTimer);
       this.closing = (async () => {
         await this.queue.catch(() => {});
         await this.pool.close();
@@ -295,12 +325,32 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    * (after the command finished, before the next may start), so they see a consistent state.
    */
   private exclusive<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    this.pending++;
+    clearTimeout(this.parkTimer);
     const run = this.queue.catch(() => {}).then(() => {
       if (this.pool.isClosed) throw new Error(`${what}: the trainer is closed`);
       return fn();
     });
     this.queue = run.catch(() => {});
+    void this.queue.then(() => {
+      if (--this.pending === 0) this.armPark();
+    });
     return run;
+  }
+
+  /**
+   * Once nothing is queued, parks the worker loops after parkAfterMs (StepPool.park): running
+   * loops keep the process alive, parked ones do not, so a program that never calls close()
+   * still exits once its training is done. Any command cancels the timer; the next one after a
+   * park starts the loops again.
+   */
+  private armPark(): void {
+    if (this.closed || !Number.isFinite(this.parkAfterMs) || !this.pool.running) return;
+    this.parkTimer = setTimeout(() => {
+      if (this.pending || this.fitting || this.closed) return;
+      this.exclusive('park', () => this.pool.park()).catch((e: unknown) => this.warn('worker-failed', `parking the worker loops failed: ${String(e)}`));
+    }, this.parkAfterMs);
+    this.parkTimer.unref();
   }
 
   /** A command the workers are running: state read meanwhile could be half updated. */
@@ -341,7 +391,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   }
 
   private async evaluateShared(id: number, d: SequenceDataset, batchSize?: number): Promise<EvalResult> {
-    const bs = checkBatchSize(batchSize ?? this.config.batchSize);
+    const bs = batchSize ?? this.config.batchSize;
     const res = await this.exclusive('evaluate', () => this.busy(() => this.pool.evaluate(id, d.count, bs)));
     // Batches summed in order: the same bits as evaluateModel in one thread.
     let sum = 0;
@@ -392,32 +442,4 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       if (!Number.isInteger(r) || r < 0 || r >= d.count) throw new RangeError(`rows[${i}] = ${r} is not a row of the dataset (0..${d.count - 1})`);
     }
   }
-}
-
-function checkBatchSize(b: unknown): number {
-  if (typeof b !== 'number' || !Number.isInteger(b) || b < 1) throw new TypeError(`batchSize must be a positive integer, got ${String(b)}`);
-  return b;
-}
-
-interface CheckedFitOptions extends FitOptions {
-  startEpoch: number;
-}
-
-function checkFitOptions(o: FitOptions): CheckedFitOptions {
-  if (o === null || typeof o !== 'object') throw new TypeError('fit options must be an object { epochs, ... }');
-  if (typeof o.epochs !== 'number' || !Number.isInteger(o.epochs) || o.epochs < 1) {
-    throw new TypeError(`epochs must be a positive integer, got ${String(o.epochs)}`);
-  }
-  const startEpoch = o.startEpoch ?? 0;
-  if (typeof startEpoch !== 'number' || !Number.isInteger(startEpoch) || startEpoch < 0) {
-    throw new TypeError(`startEpoch must be a non-negative integer, got ${String(o.startEpoch)}`);
-  }
-  if (o.steps !== undefined && (typeof o.steps !== 'number' || !Number.isInteger(o.steps) || o.steps < 1)) {
-    throw new TypeError(`steps must be a positive integer, got ${String(o.steps)}`);
-  }
-  if (o.evalBatchSize !== undefined) checkBatchSize(o.evalBatchSize);
-  if (o.signal !== undefined && (o.signal === null || typeof o.signal.throwIfAborted !== 'function')) {
-    throw new TypeError('signal must be an AbortSignal');
-  }
-  return { ...o, startEpoch };
 }

@@ -1,8 +1,10 @@
 /**
  * `weft eval`: loss and accuracy of a trained model on a labelled file; for classification and
- * tagging also per-class precision, recall and F1 and the confusion matrix.
+ * tagging also per-class precision, recall and F1 and the confusion matrix; for regression MAE
+ * and RMSE in the data's units. Characters or words the model never saw are counted (a warning
+ * on stderr, `unknown` in the --json result).
  */
-import { evaluateModel, type KernelChoice } from '@weft/core';
+import { evaluateModel, regressErrors, unknownWarning, type KernelChoice } from '@weft/core';
 import { loadModel, predictAll, argmax } from '../run/model.js';
 import { loadEvalData, type DataFlags } from '../run/task.js';
 import { InputError } from '../run/errors.js';
@@ -51,11 +53,21 @@ export async function evalCommand(a: EvalArgs, out: Output): Promise<number> {
   if (a.data === undefined) throw new InputError('--data is required: the labelled file to evaluate on');
   const { run, model } = loadModel(a.model, a.kernels);
   const meta = run.config.meta;
-  const { dataset, summary } = loadEvalData(meta, a.data, { ...run.config.data.flags, ...definedOnly(a) });
+  const data = loadEvalData(meta, a.data, { ...run.config.data.flags, ...definedOnly(a) });
+  const { dataset, summary } = data;
   out.info(`weft eval: ${run.file} on ${summary}`);
+  const warning = data.unknown && unknownWarning(data.unknown);
+  if (warning !== undefined) out.warn(warning);
   const r = evaluateModel(model, dataset, run.config.train.batchSize);
   const result: Record<string, unknown> = { command: 'eval', model: run.file, data: a.data, metrics: { loss: r.loss, ...(r.accuracy !== undefined ? { accuracy: r.accuracy } : {}), count: r.count } };
-  const lines = [`  loss ${r.loss.toFixed(4)}${r.accuracy !== undefined ? `, accuracy ${(100 * r.accuracy).toFixed(2)}%` : ''} over ${r.count} ${meta.task === 'classify' ? 'sequences' : meta.task === 'regress' ? 'values' : 'tokens'}`];
+  if (data.unknown) result.unknown = data.unknown;
+  const lossName = meta.task === 'regress' ? 'loss (mean squared error of the normalised values)' : 'loss';
+  const lines = [`  ${lossName} ${r.loss.toFixed(4)}${r.accuracy !== undefined ? `, accuracy ${(100 * r.accuracy).toFixed(2)}%` : ''} over ${r.count} ${meta.task === 'classify' ? 'sequences' : meta.task === 'regress' ? 'values' : 'tokens'}`];
+  if (meta.task === 'regress' && 'targetRows' in data) {
+    const errors = regressErrors(meta, data, predictAll(model, dataset));
+    result.errors = errors;
+    for (const e of errors) lines.push(`  ${e.column}: MAE ${e.mae.toPrecision(4)}, RMSE ${e.rmse.toPrecision(4)} (in the data's units, over ${e.count} predictions)`);
+  }
   if (meta.task === 'classify' || meta.task === 'tag') {
     const labels = meta.task === 'classify' ? meta.labels : meta.tags;
     const O = labels.length;

@@ -5,7 +5,7 @@
  * back, with the recurrent state carried from step to step.
  */
 import { Rng, type Batch, type KernelChoice } from '@weft/core';
-import { Vocab } from '../data/index.js';
+import { Vocab } from '@weft/core';
 import { loadModel, softmaxRow } from '../run/model.js';
 import { InputError, UsageError } from '../run/errors.js';
 import type { Output } from '../run/output.js';

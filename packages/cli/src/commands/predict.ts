@@ -1,14 +1,18 @@
 /**
  * `weft predict`: labels (classify), tags (tag) or values (regress) for new inputs, given as
- * --text (repeatable) or a --data file: JSONL records with the text field, or a plain text
- * file with one input per line (for tag: tokens separated by spaces); for regress a CSV
- * series, predicted window by window.
+ * --text (repeatable) or a --data file: JSONL records with the text field (for tag also a
+ * "tokens" list), or a plain text file with one input per line; for regress a CSV series,
+ * predicted window by window, each prediction labelled with the row it predicts (and its date),
+ * and --forecast N rows past the end. Characters or words the model never saw in training are
+ * counted: a warning on stderr and `unknown` in the --json result.
  */
-import type { KernelChoice } from '@weft/core';
-import { encodeClassifyInputs, encodeTagInputs, parseJsonLines, parseCsv, columnIndex, readTextFile, splitLines, FieldReader, denormalize, DataError } from '../data/index.js';
+import {
+  encodeClassifyInputs, encodeTagInputs, parseJsonLines, parseCsv, columnIndex, readTextFile, splitLines, FieldReader, denormalize, DataError,
+  UnknownSymbols, unknownWarning, tagTokens, readRegressSeries, loadRegressEval, forecastRegress, forecastProblem,
+  type KernelChoice, type RegressMeta, type UnknownReport,
+} from '@weft/core';
 import { loadModel, predictAll, softmaxRow } from '../run/model.js';
-import { loadEvalData } from '../run/task.js';
-import { InputError } from '../run/errors.js';
+import { InputError, UsageError } from '../run/errors.js';
 import type { Output } from '../run/output.js';
 
 export interface PredictArgs {
@@ -16,6 +20,7 @@ export interface PredictArgs {
   text?: string[];
   data?: string;
   textColumn?: string;
+  forecast?: number;
   kernels: KernelChoice;
 }
 
@@ -40,17 +45,39 @@ function readInputs(a: PredictArgs, field: string): string[] {
   return lines;
 }
 
+/** Tag inputs: texts to split into words, or, from a JSONL file, a "tokens" list where a record has one. */
+function readTagInputs(a: PredictArgs, field: string): (string | string[])[] {
+  if (a.data === undefined || !a.data.endsWith('.jsonl')) return readInputs(a, field);
+  const r = new FieldReader(a.data);
+  return parseJsonLines(a.data, readTextFile(a.data)).map((rec) => ('tokens' in rec.value ? r.strings(rec, 'tokens') : r.string(rec, field)));
+}
+
+/** Reports unknown symbols to people (a warning) and returns the report for the --json result. */
+function reportUnknown(unknown: UnknownSymbols, out: Output): UnknownReport {
+  const report = unknown.report();
+  const line = unknownWarning(report);
+  if (line !== undefined) out.warn(line);
+  return report;
+}
+
 export async function predictCommand(a: PredictArgs, out: Output): Promise<number> {
+  if (a.forecast !== undefined && !(Number.isInteger(a.forecast) && a.forecast >= 1)) {
+    throw new UsageError(`--forecast must be a positive whole number of rows, got ${a.forecast}`);
+  }
   const { run, model } = loadModel(a.model, a.kernels);
   const meta = run.config.meta;
   const O = model.config.outputSize;
+  if (a.forecast !== undefined && meta.task !== 'regress') throw new InputError(`--forecast: ${run.file} is a ${meta.task} model; only regress models forecast`);
   if (meta.task === 'classify') {
     let shown: (string | number[][])[];
     let d;
+    let unknown: UnknownReport | undefined;
     if (meta.input.kind === 'chars') {
       const texts = readInputs(a, a.textColumn ?? 'text');
       shown = texts;
-      d = encodeClassifyInputs(meta, meta.input.lowercase ? texts.map((t) => t.toLowerCase()) : texts);
+      const counter = new UnknownSymbols('char');
+      d = encodeClassifyInputs(meta, texts, counter);
+      unknown = reportUnknown(counter, out);
     } else {
       // A model of number sequences: JSONL records with a "sequence" field of steps.
       if (a.data === undefined || !a.data.endsWith('.jsonl')) {
@@ -69,12 +96,18 @@ export async function predictCommand(a: PredictArgs, out: Output): Promise<numbe
       return { input: text, label: meta.labels[k]!, probability: p[k]!, probabilities: Object.fromEntries(meta.labels.map((l, j) => [l, p[j]!])) };
     });
     const label = (x: string | number[][]) => (typeof x === 'string' ? x : `[${x.length} steps]`);
-    out.result({ command: 'predict', model: run.file, predictions }, predictions.map((p) => `${label(p.input)}\t${p.label}\t${p.probability.toFixed(3)}`).join('\n'));
+    out.result({ command: 'predict', model: run.file, predictions, ...(unknown ? { unknown } : {}) }, predictions.map((p) => `${label(p.input)}\t${p.label}\t${p.probability.toFixed(3)}`).join('\n'));
     return 0;
   }
   if (meta.task === 'tag') {
-    const sentences = readInputs(a, a.textColumn ?? 'text').map((s) => s.trim().split(/\s+/));
-    const d = encodeTagInputs(meta, sentences.map((s) => (meta.lowercase ? s.map((w) => w.toLowerCase()) : s)));
+    const sentences = readTagInputs(a, a.textColumn ?? 'text').map((s, i) => {
+      const tokens = tagTokens(s);
+      if (tokens.length === 0) throw new InputError(`input ${i + 1} (${JSON.stringify(s)}) has no words to tag`);
+      return tokens;
+    });
+    const counter = new UnknownSymbols('word');
+    const d = encodeTagInputs(meta, sentences, counter);
+    const unknown = reportUnknown(counter, out);
     const y = predictAll(model, d);
     const S = d.maxSteps;
     const predictions = sentences.map((tokens, i) => ({
@@ -86,19 +119,49 @@ export async function predictCommand(a: PredictArgs, out: Output): Promise<numbe
         return meta.tags[k]!;
       }),
     }));
-    out.result({ command: 'predict', model: run.file, predictions }, predictions.map((p) => p.tokens.map((w, t) => `${w}/${p.tags[t]}`).join(' ')).join('\n'));
+    out.result({ command: 'predict', model: run.file, predictions, unknown }, predictions.map((p) => p.tokens.map((w, t) => `${w}/${p.tags[t]}`).join(' ')).join('\n'));
     return 0;
   }
-  if (meta.task === 'regress') {
-    if (a.data === undefined) throw new InputError('give the series to predict from with --data FILE.csv');
-    const { dataset } = loadEvalData(meta, a.data, {});
-    const y = predictAll(model, dataset);
-    const values = denormalize(meta, y);
-    const n = meta.targetColumns.length;
-    const rows = dataset.count * (meta.perStep ? dataset.maxSteps : 1);
-    const predictions = Array.from({ length: rows }, (_, i) => Object.fromEntries(meta.targetColumns.map((c, j) => [c, values[i * n + j]!])));
-    out.result({ command: 'predict', model: run.file, predictions }, predictions.map((p) => Object.values(p).map((v) => v.toPrecision(6)).join('\t')).join('\n'));
-    return 0;
-  }
+  if (meta.task === 'regress') return predictRegress(a, meta, run.file, model, out);
   throw new InputError(`${run.file}: a language model; use 'weft generate' to sample text from it`);
+}
+
+/**
+ * Regress: one prediction per window of --data, labelled with the row it predicts (1-based data
+ * row, CSV line, date), then --forecast rows past the end.
+ */
+function predictRegress(a: PredictArgs, meta: RegressMeta, file: string, model: ReturnType<typeof loadModel>['model'], out: Output): number {
+  if (a.data === undefined) throw new InputError('give the series to predict from with --data FILE.csv');
+  if (a.forecast !== undefined) {
+    const why = forecastProblem(meta);
+    if (why !== undefined) throw new InputError(`--forecast: ${file}: ${why}`);
+  }
+  const series = readRegressSeries(a.data, meta);
+  const cols = meta.targetColumns;
+  const n = cols.length;
+  const date = (r: number): { date?: string } => (series.dates?.values[r] !== undefined ? { date: series.dates.values[r] } : {});
+  // With --forecast, a file too short for one full window-plus-horizon still forecasts.
+  const inFile = a.forecast === undefined || series.rows >= meta.window + meta.horizon;
+  const predictions: { row: number; line: number; date?: string; values: Record<string, number> }[] = [];
+  if (inFile) {
+    const data = loadRegressEval(series, meta);
+    const values = denormalize(meta, predictAll(model, data.dataset));
+    data.targetRows.forEach((r, i) => {
+      predictions.push({ row: r + 1, line: series.lines[r]!, ...date(r), values: Object.fromEntries(cols.map((c, j) => [c, values[i * n + j]!])) });
+    });
+  }
+  let forecast: { row: number; date?: string; values: Record<string, number> }[] | undefined;
+  if (a.forecast !== undefined) {
+    const f = forecastRegress(meta, series, a.forecast, (d) => predictAll(model, d));
+    forecast = f.rows.map((r, k) => ({
+      row: r + 1, ...(f.dates?.[k] !== undefined ? { date: f.dates[k] } : {}), values: Object.fromEntries(cols.map((c, j) => [c, f.values[k * n + j]!])),
+    }));
+  }
+  const dated = series.dates !== undefined;
+  const line = (p: { row: number; date?: string; values: Record<string, number> }): string =>
+    [String(p.row), ...(dated ? [p.date ?? ''] : []), ...cols.map((c) => p.values[c]!.toPrecision(6))].join('\t');
+  const text = [['row', ...(dated ? [series.dates!.column] : []), ...cols].join('\t'), ...predictions.map(line)];
+  if (forecast) text.push(`forecast past row ${series.rows} (each prediction fed back as the next input):`, ...forecast.map(line));
+  out.result({ command: 'predict', model: file, predictions, ...(forecast ? { forecast } : {}) }, text.join('\n'));
+  return 0;
 }

@@ -5,6 +5,8 @@
  *   2  usage: unknown command or flag, missing required flag
  *   130  interrupted (Ctrl-C) after saving a resumable checkpoint
  */
+import { OptionError } from '@weft/core';
+
 export class UsageError extends Error {
   override name = 'UsageError';
 }
@@ -19,6 +21,7 @@ export const EXIT = { ok: 0, input: 1, usage: 2, interrupted: 130 } as const;
 /** Exit code and one-paragraph message for an error thrown by a command. */
 export function describeFailure(err: unknown): { code: number; message: string } {
   if (err instanceof UsageError) return { code: EXIT.usage, message: err.message };
+  if (err instanceof OptionError) return { code: EXIT.input, message: err.message };
   if (err instanceof Error) {
     // Errors raised on purpose by weft (data, options, checkpoints, shapes) carry a message made
     // for the user; anything else is still reported in one paragraph, with its type.

@@ -8,7 +8,7 @@
 import { isMainThread } from 'node:worker_threads';
 import { OptionError, closest } from '../options/errors.js';
 import { kernels } from './index.js';
-import { detachMemory } from './memory.js';
+import { detachMemory, type WasmMemory } from './memory.js';
 import { nativeAddon, nativeTurnedOff, nativeUnavailableReason, useNativeKernels } from './native.js';
 import { loadWasmKernels, useReferenceKernels, useWasmKernels, wasmSimdSupported } from './wasm.js';
 
@@ -69,7 +69,7 @@ export function resolveKernels(choice: KernelChoice = 'auto'): KernelPath {
  * is given, as a pool worker must). Throws, naming the reason, where an explicit path is
  * unavailable. Returns the name of the kernels now active: 'native', 'wasm-simd' or 'reference'.
  */
-export function useKernels(choice: KernelChoice = 'auto', memory?: WebAssembly.Memory): string {
+export function useKernels(choice: KernelChoice = 'auto', memory?: WasmMemory): string {
   const path = resolveKernels(choice);
   if (path === 'native') {
     if (!useNativeKernels(memory)) throw new Error(`native kernels are unavailable: ${nativeUnavailableReason()}`);

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkGemm, gemmReference } from './gemm.js';
 import { setKernels, type Gemm, type Kernels } from './index.js';
-import { arenaAlloc, attachMemory, attachedMemory, createSharedMemory, memoryTest } from './memory.js';
+import { arenaAlloc, attachMemory, attachedMemory, createSharedMemory, memoryTest, type WasmMemory } from './memory.js';
 import { loadWasmKernels, wasmSimdSupported } from './wasm.js';
 
 /** This package's native folder (binding.gyp, build.mjs); resolves the same from src/kernels and dist/kernels. */
@@ -45,7 +45,7 @@ export interface NativeAddon {
 }
 
 export interface NativeKernels extends Kernels {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   /** The addon's variant that runs the product. */
   readonly variant: string;
   /** Products run natively; calls of the WebAssembly kernels; calls that fell back to the reference. */
@@ -97,14 +97,14 @@ export function nativeUnavailableReason(): string | null {
   return 'reason' in loaded ? loaded.reason : null;
 }
 
-const instances = new WeakMap<WebAssembly.Memory, Map<string, NativeKernels>>();
+const instances = new WeakMap<WasmMemory, Map<string, NativeKernels>>();
 
 /**
  * The native kernels on `memory` (default: the attached arena, else a new one), once per memory,
  * variant and thread. `variant` defaults to the best this CPU runs. Throws where the addon is
  * unavailable.
  */
-export function loadNativeKernels(memory?: WebAssembly.Memory, variant?: string): NativeKernels {
+export function loadNativeKernels(memory?: WasmMemory, variant?: string): NativeKernels {
   const addon = nativeAddon();
   if (!addon) throw new Error(`native kernels are unavailable: ${nativeUnavailableReason()}`);
   const v = variant ?? addon.variants[0]!;
@@ -150,7 +150,7 @@ export function loadNativeKernels(memory?: WebAssembly.Memory, variant?: string)
   const k: NativeKernels = {
     ...wasm,
     name: 'native',
-    detail: `native ${v} product; WebAssembly SIMD for the rest`,
+    detail: `${v} product; WebAssembly SIMD for the rest`,
     gemm,
     memory: mem,
     variant: v,
@@ -169,7 +169,7 @@ export function loadNativeKernels(memory?: WebAssembly.Memory, variant?: string)
  * one) and makes `allocF32` allocate there. Returns false, leaving everything as it was, where
  * the addon is unavailable.
  */
-export function useNativeKernels(memory?: WebAssembly.Memory): boolean {
+export function useNativeKernels(memory?: WasmMemory): boolean {
   if (!nativeAddon()) return false;
   const mem = memory ?? attachedMemory() ?? createSharedMemory();
   const k = loadNativeKernels(mem);

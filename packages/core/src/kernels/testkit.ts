@@ -11,7 +11,7 @@ import { expect, it } from 'vitest';
 import { Rng } from '../rng.js';
 import { gemmReference } from './gemm.js';
 import type { Gemm } from './index.js';
-import { allocF32In } from './memory.js';
+import { allocF32In, type WasmMemory } from './memory.js';
 
 /** Unit roundoff of float32. */
 export const U = 2 ** -24;
@@ -23,7 +23,7 @@ export interface GemmCase {
 
 /** A fast gemm on `memory`, with its counters: calls it ran, calls that fell back to the reference. */
 export interface FastGemm {
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   gemm: Gemm;
   ran(): number;
   fellBack(): number;
@@ -43,7 +43,7 @@ export function randomGemmCase(rng: Rng, M: number, N: number, K: number): GemmC
 }
 
 /** Operands of a case in `memory`, filled from rng; C's buffer has room around its window. */
-export function gemmOperands(memory: WebAssembly.Memory, c: GemmCase, rng: Rng) {
+export function gemmOperands(memory: WasmMemory, c: GemmCase, rng: Rng) {
   const { tA, tB, M, N, K } = c;
   const [aRows, aCols] = tA ? [K, M] : [M, K];
   const [bRows, bCols] = tB ? [N, K] : [K, N];
@@ -173,7 +173,7 @@ type Reply = Record<string, unknown>;
  * `memory` with the kernels of `path` and answers requests; `next()` is its next reply.
  */
 export function spawnKernelWorker(
-  memory: WebAssembly.Memory, path: 'wasm' | 'native' = 'wasm',
+  memory: WasmMemory, path: 'wasm' | 'native' = 'wasm',
 ): { worker: Worker; next: () => Promise<Reply> } {
   const worker = new Worker(fileURLToPath(new URL('./fixtures/gemm-worker.mjs', import.meta.url)), { workerData: { memory, path } });
   const queue: Reply[] = [];

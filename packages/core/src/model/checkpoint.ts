@@ -27,6 +27,7 @@ import { writeFileAtomic, writeFileAtomicSync } from './atomic-write.js';
 import { bytesLEToF32, f32ToBytesLE } from './bytes.js';
 import type { Layout } from './layout.js';
 import { checkParamShapes, formatShape } from './param-check.js';
+import { keysOf, knownKeys, objectOption } from '../options/validate.js';
 
 export const CHECKPOINT_FORMAT = 'weft-checkpoint';
 /** The newest format version this weft reads and the one it writes. */
@@ -72,6 +73,8 @@ export interface CheckpointExpect {
   layout?: Layout;
 }
 
+const EXPECT_KEYS = keysOf<CheckpointExpect>({ layout: true });
+
 // Buffers encode as msgpack bin (portable); moreTypes lets typed arrays in config/extra round-trip.
 const packr = new Packr({ useRecords: false, moreTypes: true });
 
@@ -107,6 +110,8 @@ export function encodeCheckpoint(ckpt: CheckpointData): Uint8Array {
 
 /** Parse a checkpoint's bytes; `file` names it in error messages. */
 export function decodeCheckpoint(bytes: Uint8Array, file = 'checkpoint', expect: CheckpointExpect = {}): Checkpoint {
+  objectOption(expect, 'expect');
+  knownKeys(expect, EXPECT_KEYS, 'expect', 'a checkpoint load');
   const n = bytes.byteLength;
   if (!MAGIC.every((b, i) => i >= n || bytes[i] === b)) throw new Error(`${file}: not a weft checkpoint`);
   if (n < HEADER_BYTES) throw new Error(`${file}: truncated or corrupted (${n} bytes, shorter than the ${HEADER_BYTES}-byte header)`);

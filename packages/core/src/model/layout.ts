@@ -93,7 +93,9 @@ export class Layout {
   }
 }
 
-export type CellKind = 'rnn' | 'lstm' | 'gru';
+export const CELL_KINDS = ['rnn', 'lstm', 'gru'] as const;
+
+export type CellKind = (typeof CELL_KINDS)[number];
 
 /** Gates per cell: the G in PyTorch's weight shapes (G*H, in). */
 export const GATES: Record<CellKind, number> = { rnn: 1, lstm: 4, gru: 3 };

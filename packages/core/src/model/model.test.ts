@@ -54,6 +54,10 @@ const CONFIGS: Array<[string, ModelConfig]> = [
     cell: 'rnn', hiddenSize: 4, numLayers: 2, bidirectional: true, merge: 'sum', input: { kind: 'dense', size: 2 },
     task: 'value-per-sequence', outputSize: 2, pooling: 'last', seed: 8,
   }],
+  ['one-hot LSTM without biases (bias false), class per step', {
+    cell: 'lstm', hiddenSize: 4, numLayers: 2, bias: false, input: { kind: 'tokens', vocabSize: 5 },
+    task: 'class-per-step', outputSize: 3, seed: 9,
+  }],
 ];
 
 describe('forwardBackward on padded batches', () => {

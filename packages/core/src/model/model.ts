@@ -8,37 +8,60 @@
  */
 import { Layout, type ParamSpec } from './layout.js';
 import { RecurrentStack } from '../stack/stack.js';
-import { resolveStackOptions, positiveInt, type Merge } from '../stack/config.js';
-import type { CellKind } from './layout.js';
-import type { SequenceDataset, TargetKind } from '../train/dataset.js';
+import { resolveStackOptions, STACK_KEYS, type ResolvedStackOptions, type StackOptions } from '../stack/config.js';
+import { BUFFER_KEYS, type StackBuffers } from '../stack/stack.js';
+import { INPUT_KINDS, TARGET_KINDS, type SequenceDataset, type TargetKind } from '../train/dataset.js';
+import { keysOf, knownKeys, objectOption, oneOf, positiveInt, splitKeys } from '../options/validate.js';
 import { linearForward, linearBackward } from './linear.js';
 import { softmaxCrossEntropy, meanSquaredError, type LossResult } from './loss.js';
 import { Rng } from '../rng.js';
 import { allocF32 } from '../kernels/memory.js';
 
-export type ModelInput =
-  | { kind: 'tokens'; vocabSize: number; embeddingDim?: number }
-  | { kind: 'dense'; size: number };
+export interface TokenInput {
+  kind: 'tokens';
+  /** Token ids are 0..vocabSize-1. */
+  vocabSize: number;
+  /** Width of a trained embedding; without it the tokens enter the stack one-hot. */
+  embeddingDim?: number;
+}
 
-export interface ModelConfig {
-  cell: CellKind;
-  hiddenSize: number;
-  numLayers?: number;
-  bidirectional?: boolean;
-  nonlinearity?: 'tanh' | 'relu';
-  merge?: Merge;
-  dropout?: number;
-  inputDropout?: number;
-  recurrentDropout?: number;
+export interface DenseInput {
+  kind: 'dense';
+  /** Features per step. */
+  size: number;
+}
+
+export type ModelInput = TokenInput | DenseInput;
+
+const INPUT_KEYS = {
+  tokens: keysOf<TokenInput>({ kind: true, vocabSize: true, embeddingDim: true }),
+  dense: keysOf<DenseInput>({ kind: true, size: true }),
+};
+
+export const POOLINGS = ['last', 'mean'] as const;
+export type Pooling = (typeof POOLINGS)[number];
+
+/** What a model adds to its recurrent stack's options: the input, what it predicts, the head. */
+export interface ModelParts {
+  /** How a step's input enters the stack (which also sets the stack's inputSize). */
   input: ModelInput;
   /** What the head predicts, and so which loss applies. */
   task: TargetKind;
   /** Classes, or values per target. */
   outputSize: number;
   /** For per-sequence tasks: the last states of the top layer (h_n, both directions) or the mean of its outputs. */
-  pooling?: 'last' | 'mean';
-  seed?: number;
+  pooling?: Pooling;
 }
+
+/** The recurrent stack's options (all but inputSize, which the input sets) and the model's own parts. */
+export interface ModelConfig extends Omit<StackOptions, 'inputSize'>, ModelParts {}
+
+const MODEL_PARTS = keysOf<ModelParts>({ input: true, task: true, outputSize: true, pooling: true });
+/** Every key of ModelConfig (what knownKeys accepts). */
+export const MODEL_KEYS: readonly (keyof ModelConfig)[] = [...STACK_KEYS.filter((k) => k !== 'inputSize'), ...MODEL_PARTS] as (keyof ModelConfig)[];
+
+/** A model config with every default filled in. */
+export type ResolvedModelConfig = Omit<ResolvedStackOptions, 'inputSize'> & Required<ModelParts>;
 
 /** One (shard of a) batch in the model's padded, batch-first form. */
 export interface Batch {
@@ -52,7 +75,7 @@ export interface Batch {
 }
 
 export class SequenceModel {
-  readonly config: Required<Omit<ModelConfig, 'input'>> & { input: ModelInput };
+  readonly config: ResolvedModelConfig;
   readonly layout: Layout;
   readonly stack: RecurrentStack;
   readonly paramBuffer: Float32Array;
@@ -83,8 +106,10 @@ export class SequenceModel {
   private hN: Float32Array = new Float32Array(0);
   private cN: Float32Array | undefined;
 
-  constructor(config: ModelConfig, buffers: { params?: Float32Array; grads?: Float32Array } = {}) {
+  constructor(config: ModelConfig, buffers: StackBuffers = {}) {
     this.config = resolveModelConfig(config);
+    objectOption(buffers, 'buffers');
+    knownKeys(buffers, BUFFER_KEYS, 'buffers', 'the model\'s buffers');
     const c = this.config;
     const plan = planModel(this.config);
     const { stackOpts, stackLayout } = plan;
@@ -403,14 +428,10 @@ export function modelLayout(config: ModelConfig): Layout {
   return planModel(resolveModelConfig(config)).layout;
 }
 
-function planModel(c: SequenceModel['config']) {
+function planModel(c: ResolvedModelConfig) {
   const inp = c.input;
   const stackInputSize = inp.kind === 'dense' ? inp.size : (inp.embeddingDim ?? inp.vocabSize);
-  const stackOpts = {
-    cell: c.cell, inputSize: stackInputSize, hiddenSize: c.hiddenSize, numLayers: c.numLayers,
-    bidirectional: c.bidirectional, nonlinearity: c.nonlinearity, merge: c.merge, dropout: c.dropout,
-    inputDropout: c.inputDropout, recurrentDropout: c.recurrentDropout, seed: c.seed,
-  };
+  const stackOpts: StackOptions = { ...splitKeys(c, MODEL_PARTS)[1], inputSize: stackInputSize };
   const stackLayout = RecurrentStack.layoutFor(stackOpts);
   const D = c.bidirectional ? 2 : 1;
   const featureSize = c.merge === 'concat' ? D * c.hiddenSize : c.hiddenSize;
@@ -426,31 +447,27 @@ function planModel(c: SequenceModel['config']) {
   return { stackInputSize, stackOpts, stackLayout, featureSize, layout: new Layout(specs) };
 }
 
-export function resolveModelConfig(c: ModelConfig): SequenceModel['config'] {
-  if (c === null || typeof c !== 'object') throw new TypeError('model config must be an object');
-  const s = resolveStackOptions({
-    cell: c.cell, inputSize: 1, hiddenSize: c.hiddenSize, numLayers: c.numLayers, bidirectional: c.bidirectional,
-    nonlinearity: c.nonlinearity, merge: c.merge, dropout: c.dropout, inputDropout: c.inputDropout,
-    recurrentDropout: c.recurrentDropout, seed: c.seed,
-  }, 'model');
-  const inp = c.input;
-  if (!inp || (inp.kind !== 'tokens' && inp.kind !== 'dense')) throw new TypeError(`model.input.kind must be 'tokens' or 'dense', got ${JSON.stringify((inp as { kind?: unknown } | undefined)?.kind)}`);
+export function resolveModelConfig(c: ModelConfig): ResolvedModelConfig {
+  objectOption(c, 'model');
+  knownKeys(c, MODEL_KEYS, 'model', 'the model config');
+  const [parts, stack] = splitKeys(c, MODEL_PARTS);
+  // The input sets the stack's inputSize; 1 stands in for it while the other options are checked.
+  const { inputSize: _, ...s } = resolveStackOptions({ ...stack, inputSize: 1 }, 'model');
+  const inp = parts.input;
+  objectOption(inp, 'model.input', "an object { kind: 'tokens', vocabSize } or { kind: 'dense', size }");
+  oneOf(inp.kind, INPUT_KINDS, 'model.input.kind');
+  knownKeys(inp, INPUT_KEYS[inp.kind], 'model.input', `a '${inp.kind}' input`);
   if (inp.kind === 'tokens') {
     positiveInt(inp.vocabSize, 'model.input.vocabSize');
     if (inp.embeddingDim !== undefined) positiveInt(inp.embeddingDim, 'model.input.embeddingDim');
   } else {
     positiveInt(inp.size, 'model.input.size');
   }
-  const tasks: TargetKind[] = ['class-per-sequence', 'class-per-step', 'value-per-sequence', 'value-per-step'];
-  if (!tasks.includes(c.task)) throw new TypeError(`model.task must be one of ${tasks.join(', ')}, got ${JSON.stringify(c.task)}`);
-  positiveInt(c.outputSize, 'model.outputSize');
-  const pooling = c.pooling ?? 'last';
-  if (pooling !== 'last' && pooling !== 'mean') throw new TypeError(`model.pooling must be 'last' or 'mean', got ${JSON.stringify(pooling)}`);
-  return {
-    cell: s.cell, hiddenSize: s.hiddenSize, numLayers: s.numLayers, bidirectional: s.bidirectional,
-    nonlinearity: s.nonlinearity, merge: s.merge, dropout: s.dropout, inputDropout: s.inputDropout,
-    recurrentDropout: s.recurrentDropout, seed: s.seed, input: { ...inp }, task: c.task, outputSize: c.outputSize, pooling,
-  };
+  oneOf(parts.task, TARGET_KINDS, 'model.task');
+  positiveInt(parts.outputSize, 'model.outputSize');
+  const pooling = parts.pooling ?? 'last';
+  oneOf(pooling, POOLINGS, 'model.pooling');
+  return { ...s, input: { ...inp }, task: parts.task, outputSize: parts.outputSize, pooling };
 }
 
 /** Gather dataset rows [start, end) of `rows` into a Batch, trimmed to the longest sequence. */

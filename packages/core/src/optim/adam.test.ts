@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../rng.js';
 import { adamStep, adamwStep, resolveAdamOptions, type ResolvedAdamOptions } from './adam.js';
+import { OptionError } from '../options/errors.js';
 
 /**
  * Float64 reference written from the algorithm boxes of torch.optim.Adam / AdamW's
@@ -145,7 +146,7 @@ describe('adam options and arguments', () => {
   it('names the bad option', () => {
     expect(() => resolveAdamOptions({ lr: -1 })).toThrow('optimizer.lr must be a positive number, got -1');
     expect(() => resolveAdamOptions({ beta2: 1 })).toThrow('optimizer.beta2 must be a number in [0, 1), got 1');
-    expect(() => resolveAdamOptions({ eps: Number.NaN })).toThrow(TypeError);
+    expect(() => resolveAdamOptions({ eps: Number.NaN })).toThrow(OptionError);
     expect(() => resolveAdamOptions({ momentum: 0.9 } as never)).toThrow('optimizer.momentum is not an option of adam');
   });
   it('refuses mismatched buffers and bad slices', () => {

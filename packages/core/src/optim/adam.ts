@@ -17,7 +17,8 @@
  */
 import { kernels } from '../kernels/index.js';
 import type { AdamScalars } from '../kernels/optimizers.js';
-import { checkUpdateArgs, definedOnly, knownKeys, nonNegativeNumber, positiveNumber, show, unitInterval } from './validate.js';
+import { definedOnly, knownKeys, nonNegativeNumber, objectOption, positiveNumber, unitInterval } from '../options/validate.js';
+import { checkUpdateArgs } from './update-args.js';
 
 export interface AdamOptions {
   /** Learning rate (default 1e-3). */
@@ -41,7 +42,7 @@ export const ADAMW_DEFAULTS: ResolvedAdamOptions = { ...ADAM_DEFAULTS, weightDec
 export const ADAM_STATE_NAMES: readonly string[] = ['exp_avg', 'exp_avg_sq'];
 
 export function resolveAdamOptions(o: AdamOptions = {}, where = 'optimizer', decoupled = false): ResolvedAdamOptions {
-  if (o === null || typeof o !== 'object') throw new TypeError(`${where} must be an object, got ${show(o)}`);
+  objectOption(o, where);
   const defaults = decoupled ? ADAMW_DEFAULTS : ADAM_DEFAULTS;
   knownKeys(o, Object.keys(defaults), where, decoupled ? 'adamw' : 'adam');
   const r: ResolvedAdamOptions = { ...defaults, ...definedOnly(o) };

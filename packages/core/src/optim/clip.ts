@@ -12,14 +12,14 @@
  * shared Float64Array of C partials; barrier; every worker computes normFromChunks (same bits
  * everywhere), clipCoefficient, and scaleGrads on its own slice.
  */
-import { show } from './validate.js';
+import { positiveInt, positiveNumber, show } from '../options/validate.js';
 
 /** Default chunk size (floats) of the partial sums; slices handed to workers should be multiples of it. */
 export const CLIP_CHUNK_SIZE = 4096;
 
 /** How many chunks (= partial sums) cover n floats. */
 export function clipChunkCount(n: number, chunkSize: number = CLIP_CHUNK_SIZE): number {
-  checkChunkSize(chunkSize);
+  positiveInt(chunkSize, 'chunkSize');
   return Math.ceil(n / chunkSize);
 }
 
@@ -29,7 +29,7 @@ export function clipChunkCount(n: number, chunkSize: number = CLIP_CHUNK_SIZE): 
  * between two callers. `out` is indexed by the absolute chunk number (length >= clipChunkCount).
  */
 export function sumSquaresChunks(grads: Float32Array, start: number, end: number, chunkSize: number, out: Float64Array): void {
-  checkChunkSize(chunkSize);
+  positiveInt(chunkSize, 'chunkSize');
   const n = grads.length;
   if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > n) {
     throw new RangeError(`sumSquaresChunks: the slice must satisfy 0 <= start <= end <= ${n} (integers), got start ${show(start)}, end ${show(end)}`);
@@ -62,7 +62,7 @@ export function normFromChunks(partials: Float64Array, count: number = partials.
  * checks the norm before updating.
  */
 export function clipCoefficient(totalNorm: number, maxNorm: number): number {
-  checkMaxNorm(maxNorm);
+  positiveNumber(maxNorm, 'maxNorm');
   const coef = Math.fround(maxNorm / Math.fround(Math.fround(totalNorm) + 1e-6));
   return coef < 1 ? coef : Number.isNaN(coef) ? NaN : 1;
 }
@@ -80,8 +80,8 @@ export function scaleGrads(grads: Float32Array, coef: number, start = 0, end: nu
  * Same chunking as sumSquaresChunks, so it gives the same norm bits as any parallel run.
  */
 export function clipGradNorm(grads: Float32Array, maxNorm: number, chunkSize: number = CLIP_CHUNK_SIZE): number {
-  checkMaxNorm(maxNorm);
-  checkChunkSize(chunkSize);
+  positiveNumber(maxNorm, 'maxNorm');
+  positiveInt(chunkSize, 'chunkSize');
   const n = grads.length;
   let total = 0;
   for (let a = 0; a < n; a += chunkSize) total += chunkSumSquares(grads, a, Math.min(n, a + chunkSize));
@@ -93,9 +93,7 @@ export function clipGradNorm(grads: Float32Array, maxNorm: number, chunkSize: nu
 
 /** torch.nn.utils.clip_grad_value_ on grads[start, end): clamp to [-clipValue, clipValue] (NaN stays NaN). */
 export function clipGradValue(grads: Float32Array, clipValue: number, start = 0, end: number = grads.length): void {
-  if (typeof clipValue !== 'number' || !Number.isFinite(clipValue) || clipValue <= 0) {
-    throw new RangeError(`clipValue must be a positive number, got ${show(clipValue)}`);
-  }
+  positiveNumber(clipValue, 'clipValue');
   checkSlice('clipGradValue', grads.length, start, end);
   const hi = Math.fround(clipValue);
   const lo = -hi;
@@ -113,16 +111,6 @@ function chunkSumSquares(grads: Float32Array, a: number, b: number): number {
     s += g * g;
   }
   return s;
-}
-
-function checkChunkSize(chunkSize: number): void {
-  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, got ${show(chunkSize)}`);
-}
-
-function checkMaxNorm(maxNorm: number): void {
-  if (typeof maxNorm !== 'number' || !Number.isFinite(maxNorm) || maxNorm <= 0) {
-    throw new RangeError(`maxNorm must be a positive number, got ${show(maxNorm)}`);
-  }
 }
 
 function checkSlice(who: string, n: number, start: number, end: number): void {

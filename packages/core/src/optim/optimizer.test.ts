@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../rng.js';
 import { createOptimizer, OptimizerState, type OptimizerSpec } from './optimizer.js';
+import { OptionError } from '../options/errors.js';
 
 function randomArray(rng: Rng, n: number, scale: number): Float32Array {
   const a = new Float32Array(n);
@@ -35,10 +36,26 @@ describe('createOptimizer', () => {
 
   it('names the bad option', () => {
     expect(() => createOptimizer({ name: 'adam', lr: -1 })).toThrow('optimizer.lr must be a positive number, got -1');
-    expect(() => createOptimizer({ name: 'lion' } as never)).toThrow(`optimizer.name must be one of 'sgd', 'adam', 'adamw', 'rmsprop', got "lion"`);
+    expect(() => createOptimizer({ name: 'lion' } as never)).toThrow(`optimizer.name must be 'sgd', 'adam', 'adamw' or 'rmsprop', got "lion"`);
+    expect(() => createOptimizer({ name: 'adamm' } as never)).toThrow(`optimizer.name must be 'sgd', 'adam', 'adamw' or 'rmsprop', got "adamm"; did you mean 'adam'?`);
     expect(() => createOptimizer({ name: 'adam', betas: [0.9, 0.99] } as never)).toThrow('optimizer.betas is not an option of adam');
     expect(() => createOptimizer({ name: 'sgd', lr: 1, momentum: 0.5 }, 'config.optimizer')).not.toThrow();
     expect(() => createOptimizer({ name: 'sgd', lr: 'x' } as never, 'config.optimizer')).toThrow('config.optimizer.lr must be a positive number, got "x"');
+  });
+
+  it('refuses a misspelt option with the closest valid one, a far-off one with the list', () => {
+    const misspelt = () => createOptimizer({ name: 'adam', weight_decay: 0.1 } as never);
+    expect(misspelt).toThrow(OptionError);
+    expect(misspelt).toThrow(expect.objectContaining({
+      message: 'optimizer.weight_decay is not an option of adam; did you mean weightDecay?',
+      option: 'optimizer.weight_decay', suggestion: 'weightDecay',
+    }));
+    expect(createOptimizer({ name: 'adam', weightDecay: 0.1 }).options.weightDecay).toBe(0.1);
+    const far = () => createOptimizer({ name: 'sgd', lr: 0.1, schedule: 'cosine' } as never);
+    expect(far).toThrow(expect.objectContaining({
+      message: 'optimizer.schedule is not an option of sgd; expected one of: lr, momentum, dampening, weightDecay, nesterov',
+      suggestion: undefined,
+    }));
   });
 
   it.each(SPECS.map((s) => [JSON.stringify(s), s] as const))('%s: any partition into slices gives bit-identical results', (_, spec) => {

@@ -8,11 +8,11 @@
 import { ADAM_STATE_NAMES, adamStep, adamwStep, resolveAdamOptions, type AdamOptions, type ResolvedAdamOptions } from './adam.js';
 import { resolveRmspropOptions, rmspropStateNames, rmspropStep, type ResolvedRmspropOptions, type RmspropOptions } from './rmsprop.js';
 import { resolveSgdOptions, sgdStateNames, sgdStep, type ResolvedSgdOptions, type SgdOptions } from './sgd.js';
-import { show } from './validate.js';
+import { objectOption, oneOf, show } from '../options/validate.js';
 
-export type OptimizerName = 'sgd' | 'adam' | 'adamw' | 'rmsprop';
+export const OPTIMIZER_NAMES = ['sgd', 'adam', 'adamw', 'rmsprop'] as const;
 
-export const OPTIMIZER_NAMES: readonly OptimizerName[] = ['sgd', 'adam', 'adamw', 'rmsprop'];
+export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
 
 export type OptimizerSpec =
   | ({ name: 'sgd' } & SgdOptions)
@@ -49,8 +49,9 @@ export interface Optimizer {
 }
 
 export function createOptimizer(options: OptimizerSpec, where = 'optimizer'): Optimizer {
-  if (options === null || typeof options !== 'object') throw new TypeError(`${where} must be an object, got ${show(options)}`);
+  objectOption(options, where);
   const { name, ...rest } = options as { name: unknown } & Record<string, unknown>;
+  oneOf(name, OPTIMIZER_NAMES, `${where}.name`);
   switch (name) {
     case 'sgd': {
       const o = resolveSgdOptions(rest as SgdOptions, where);
@@ -68,8 +69,6 @@ export function createOptimizer(options: OptimizerSpec, where = 'optimizer'): Op
       const o = resolveRmspropOptions(rest as RmspropOptions, where);
       return make('rmsprop', o, rmspropStateNames(o), (p, g, s, a, b, t, lr) => rmspropStep(o, p, g, s, a, b, t, lr));
     }
-    default:
-      throw new TypeError(`${where}.name must be one of ${OPTIMIZER_NAMES.map((n) => `'${n}'`).join(', ')}, got ${show(name)}`);
   }
 }
 

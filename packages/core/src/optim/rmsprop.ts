@@ -19,7 +19,8 @@
  */
 import { kernels } from '../kernels/index.js';
 import type { RmspropScalars } from '../kernels/optimizers.js';
-import { booleanOption, checkUpdateArgs, definedOnly, knownKeys, nonNegativeNumber, positiveNumber, show, unitInterval } from './validate.js';
+import { booleanOption, definedOnly, knownKeys, nonNegativeNumber, objectOption, positiveNumber, unitInterval } from '../options/validate.js';
+import { checkUpdateArgs } from './update-args.js';
 
 export interface RmspropOptions {
   /** Learning rate (default 1e-2, PyTorch's). */
@@ -41,7 +42,7 @@ export type ResolvedRmspropOptions = Required<RmspropOptions>;
 export const RMSPROP_DEFAULTS: ResolvedRmspropOptions = { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false };
 
 export function resolveRmspropOptions(o: RmspropOptions = {}, where = 'optimizer'): ResolvedRmspropOptions {
-  if (o === null || typeof o !== 'object') throw new TypeError(`${where} must be an object, got ${show(o)}`);
+  objectOption(o, where);
   knownKeys(o, Object.keys(RMSPROP_DEFAULTS), where, 'rmsprop');
   const r: ResolvedRmspropOptions = { ...RMSPROP_DEFAULTS, ...definedOnly(o) };
   positiveNumber(r.lr, `${where}.lr`);

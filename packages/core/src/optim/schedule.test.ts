@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createSchedule } from './schedule.js';
+import { OptionError } from '../options/errors.js';
 
 // Expected values come from the formulas (StepLR, CosineAnnealingLR's closed form, linear
 // warmup reaching the peak on its last step), worked out by hand here.
@@ -73,10 +74,25 @@ describe('createSchedule', () => {
       'schedule.totalSteps must be an integer greater than warmupSteps (5), got 5',
     );
     expect(() => createSchedule({ kind: 'cosine', lr: 1, stepSize: 3, totalSteps: 9 })).toThrow("schedule.stepSize does not apply to kind 'cosine'");
-    expect(() => createSchedule({ kind: 'constant', lr: 1, warmup: 3 } as never)).toThrow('schedule.warmup is not a schedule option');
-    expect(() => createSchedule({ kind: 'exp' } as never, 1)).toThrow("schedule.kind must be one of 'constant', 'linear-warmup', 'step', 'cosine', 'linear', got \"exp\"");
+    expect(() => createSchedule({ kind: 'constant', lr: 1, warmup: 3 } as never)).toThrow('schedule.warmup is not an option of the schedule; expected one of: kind, lr, warmupSteps');
+    expect(() => createSchedule({ kind: 'exp' } as never, 1)).toThrow("schedule.kind must be 'constant', 'linear-warmup', 'step', 'cosine' or 'linear', got \"exp\"");
     expect(() => createSchedule({ kind: 'linear-warmup', lr: 1 })).toThrow("schedule.warmupSteps must be at least 1 for kind 'linear-warmup'");
     expect(() => createSchedule({ kind: 'cosine', lr: 1, totalSteps: 9, minLr: 2 })).toThrow('schedule.minLr must be a number in [0, lr = 1], got 2');
     expect(() => createSchedule({ kind: 'constant', lr: 1 })(-1)).toThrow('schedule: step must be a non-negative integer, got -1');
+  });
+
+  it('refuses a misspelt option with the closest valid one, a far-off one with the list', () => {
+    const misspelt = () => createSchedule({ kind: 'cosine', lr: 1, totalStep: 10 } as never);
+    expect(misspelt).toThrow(OptionError);
+    expect(misspelt).toThrow(expect.objectContaining({
+      message: 'schedule.totalStep is not an option of the schedule; did you mean totalSteps?',
+      option: 'schedule.totalStep', suggestion: 'totalSteps',
+    }));
+    expect(createSchedule({ kind: 'cosine', lr: 1, totalSteps: 10 })(10)).toBe(0);
+    const far = () => createSchedule({ kind: 'constant', lr: 1, momentum: 0.9 } as never);
+    expect(far).toThrow(expect.objectContaining({
+      message: 'schedule.momentum is not an option of the schedule; expected one of: kind, lr, warmupSteps, stepSize, gamma, totalSteps, minLr',
+      suggestion: undefined,
+    }));
   });
 });

@@ -13,11 +13,12 @@
  *                       then minLr from step totalSteps on (torch CosineAnnealingLR's closed form)
  *   'linear':           lr + (minLr - lr) * u / T, then minLr from step totalSteps on
  */
-import { show } from './validate.js';
+import { OptionError } from '../options/errors.js';
+import { badOption, keysOf, knownKeys, nonNegativeInt, objectOption, oneOf, optionPath, positiveInt, positiveNumber, show } from '../options/validate.js';
 
-export type ScheduleKind = 'constant' | 'linear-warmup' | 'step' | 'cosine' | 'linear';
+export const SCHEDULE_KINDS = ['constant', 'linear-warmup', 'step', 'cosine', 'linear'] as const;
 
-export const SCHEDULE_KINDS: readonly ScheduleKind[] = ['constant', 'linear-warmup', 'step', 'cosine', 'linear'];
+export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
 
 export interface ScheduleSpec {
   kind: ScheduleKind;
@@ -37,8 +38,10 @@ export interface ScheduleSpec {
 
 export type Schedule = (step: number) => number;
 
+const SCHEDULE_KEYS = keysOf<ScheduleSpec>({ kind: true, lr: true, warmupSteps: true, stepSize: true, gamma: true, totalSteps: true, minLr: true });
+
 /** Which optional options each kind uses; any other one given is a mistake worth reporting. */
-const USES: Record<ScheduleKind, readonly string[]> = {
+const USES: Record<ScheduleKind, readonly (keyof ScheduleSpec)[]> = {
   constant: ['warmupSteps'],
   'linear-warmup': ['warmupSteps'],
   step: ['warmupSteps', 'stepSize', 'gamma'],
@@ -51,26 +54,20 @@ const USES: Record<ScheduleKind, readonly string[]> = {
  * `baseLr` (typically the optimizer's options.lr) when the spec leaves it out.
  */
 export function createSchedule(o: ScheduleSpec, baseLr?: number, where = 'schedule'): Schedule {
-  if (o === null || typeof o !== 'object') throw new TypeError(`${where} must be an object, got ${show(o)}`);
+  objectOption(o, where);
+  knownKeys(o, SCHEDULE_KEYS, where, 'the schedule');
   const kind = o.kind;
-  if (!SCHEDULE_KINDS.includes(kind)) {
-    throw new TypeError(`${where}.kind must be one of ${SCHEDULE_KINDS.map((k) => `'${k}'`).join(', ')}, got ${show(kind)}`);
-  }
-  for (const [k, v] of Object.entries(o)) {
-    if (k === 'kind' || k === 'lr' || v === undefined) continue;
-    if (!USES[kind].includes(k)) {
-      const known = Object.values(USES).some((ks) => ks.includes(k));
-      throw new TypeError(known ? `${where}.${k} does not apply to kind '${kind}'` : `${where}.${k} is not a schedule option`);
-    }
+  oneOf(kind, SCHEDULE_KINDS, `${where}.kind`);
+  for (const [k, v] of Object.entries(o) as [keyof ScheduleSpec, unknown][]) {
+    if (k === 'kind' || k === 'lr' || v === undefined || USES[kind].includes(k)) continue;
+    throw new OptionError(`${optionPath(where, k)} does not apply to kind '${kind}'`, optionPath(where, k));
   }
   const lr = o.lr ?? baseLr;
-  if (lr === undefined) throw new TypeError(`${where}.lr is required (no base learning rate was given)`);
-  if (typeof lr !== 'number' || !Number.isFinite(lr) || lr <= 0) {
-    throw new RangeError(`${o.lr !== undefined ? `${where}.lr` : 'the base learning rate'} must be a positive number, got ${show(lr)}`);
-  }
+  if (lr === undefined) throw new OptionError(`${where}.lr is required (no base learning rate was given)`, `${where}.lr`);
+  positiveNumber(lr, o.lr !== undefined ? `${where}.lr` : 'the base learning rate');
   const W = o.warmupSteps ?? 0;
   nonNegativeInt(W, `${where}.warmupSteps`);
-  if (kind === 'linear-warmup' && W < 1) throw new RangeError(`${where}.warmupSteps must be at least 1 for kind 'linear-warmup', got ${show(W)}`);
+  if (kind === 'linear-warmup' && W < 1) badOption(`${where}.warmupSteps`, "at least 1 for kind 'linear-warmup'", W);
 
   let after: (u: number) => number;
   switch (kind) {
@@ -80,26 +77,20 @@ export function createSchedule(o: ScheduleSpec, baseLr?: number, where = 'schedu
       break;
     case 'step': {
       const stepSize = o.stepSize;
-      if (stepSize === undefined) throw new TypeError(`${where}.stepSize is required for kind 'step'`);
-      if (!Number.isInteger(stepSize) || stepSize < 1) throw new RangeError(`${where}.stepSize must be a positive integer, got ${show(stepSize)}`);
+      if (stepSize === undefined) throw new OptionError(`${where}.stepSize is required for kind 'step'`, `${where}.stepSize`);
+      positiveInt(stepSize, `${where}.stepSize`);
       const gamma = o.gamma ?? 0.1;
-      if (typeof gamma !== 'number' || !Number.isFinite(gamma) || gamma <= 0) {
-        throw new RangeError(`${where}.gamma must be a positive number, got ${show(gamma)}`);
-      }
+      positiveNumber(gamma, `${where}.gamma`);
       after = (u) => lr * gamma ** Math.floor(u / stepSize);
       break;
     }
     case 'cosine':
     case 'linear': {
       const total = o.totalSteps;
-      if (total === undefined) throw new TypeError(`${where}.totalSteps is required for kind '${kind}'`);
-      if (!Number.isInteger(total) || total <= W) {
-        throw new RangeError(`${where}.totalSteps must be an integer greater than warmupSteps (${W}), got ${show(total)}`);
-      }
+      if (total === undefined) throw new OptionError(`${where}.totalSteps is required for kind '${kind}'`, `${where}.totalSteps`);
+      if (!Number.isInteger(total) || total <= W) badOption(`${where}.totalSteps`, `an integer greater than warmupSteps (${W})`, total);
       const minLr = o.minLr ?? 0;
-      if (typeof minLr !== 'number' || !Number.isFinite(minLr) || minLr < 0 || minLr > lr) {
-        throw new RangeError(`${where}.minLr must be a number in [0, lr = ${lr}], got ${show(minLr)}`);
-      }
+      if (typeof minLr !== 'number' || !Number.isFinite(minLr) || minLr < 0 || minLr > lr) badOption(`${where}.minLr`, `a number in [0, lr = ${lr}]`, minLr);
       const T = total - W;
       after =
         kind === 'cosine'
@@ -113,8 +104,4 @@ export function createSchedule(o: ScheduleSpec, baseLr?: number, where = 'schedu
     if (!Number.isInteger(step) || step < 0) throw new RangeError(`${where}: step must be a non-negative integer, got ${show(step)}`);
     return step < W ? (lr * (step + 1)) / W : after(step - W);
   };
-}
-
-function nonNegativeInt(v: unknown, name: string): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new RangeError(`${name} must be a non-negative integer, got ${show(v)}`);
 }

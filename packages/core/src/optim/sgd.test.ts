@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../rng.js';
 import { resolveSgdOptions, sgdStateNames, sgdStep, type ResolvedSgdOptions } from './sgd.js';
+import { OptionError } from '../options/errors.js';
 
 /** Float64 reference written from torch.optim.SGD's documented algorithm (b_1 = g_1, then b_t = μ b + (1-τ) g). */
 function referenceSgd(o: ResolvedSgdOptions, theta: number[], b: number[], grads: number[], t: number, lr: number): void {
@@ -81,7 +82,7 @@ describe('sgd', () => {
 
   it('validates options with PyTorch rules', () => {
     expect(() => resolveSgdOptions({ nesterov: true })).toThrow('optimizer.nesterov needs momentum > 0 and dampening 0');
-    expect(() => resolveSgdOptions({ nesterov: true, momentum: 0.9, dampening: 0.1 })).toThrow(RangeError);
+    expect(() => resolveSgdOptions({ nesterov: true, momentum: 0.9, dampening: 0.1 })).toThrow(OptionError);
     expect(() => resolveSgdOptions({ momentum: -0.1 })).toThrow('optimizer.momentum must be a non-negative number, got -0.1');
     expect(() => resolveSgdOptions({ lr: 0 })).toThrow('optimizer.lr must be a positive number, got 0');
     expect(() => resolveSgdOptions({ nesterov: 'yes' } as never)).toThrow('optimizer.nesterov must be a boolean, got "yes"');

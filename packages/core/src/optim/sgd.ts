@@ -15,7 +15,9 @@
  */
 import { kernels } from '../kernels/index.js';
 import type { SgdScalars } from '../kernels/optimizers.js';
-import { booleanOption, checkUpdateArgs, definedOnly, knownKeys, nonNegativeNumber, positiveNumber, show } from './validate.js';
+import { OptionError } from '../options/errors.js';
+import { booleanOption, definedOnly, knownKeys, nonNegativeNumber, objectOption, positiveNumber } from '../options/validate.js';
+import { checkUpdateArgs } from './update-args.js';
 
 export interface SgdOptions {
   /** Learning rate (default 1e-3, PyTorch's); a schedule may pass another per step. */
@@ -35,7 +37,7 @@ export type ResolvedSgdOptions = Required<SgdOptions>;
 export const SGD_DEFAULTS: ResolvedSgdOptions = { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false };
 
 export function resolveSgdOptions(o: SgdOptions = {}, where = 'optimizer'): ResolvedSgdOptions {
-  if (o === null || typeof o !== 'object') throw new TypeError(`${where} must be an object, got ${show(o)}`);
+  objectOption(o, where);
   knownKeys(o, Object.keys(SGD_DEFAULTS), where, 'sgd');
   const r: ResolvedSgdOptions = { ...SGD_DEFAULTS, ...definedOnly(o) };
   positiveNumber(r.lr, `${where}.lr`);
@@ -44,7 +46,7 @@ export function resolveSgdOptions(o: SgdOptions = {}, where = 'optimizer'): Reso
   nonNegativeNumber(r.weightDecay, `${where}.weightDecay`);
   booleanOption(r.nesterov, `${where}.nesterov`);
   if (r.nesterov && (r.momentum <= 0 || r.dampening !== 0)) {
-    throw new RangeError(`${where}.nesterov needs momentum > 0 and dampening 0, got momentum ${r.momentum}, dampening ${r.dampening}`);
+    throw new OptionError(`${where}.nesterov needs momentum > 0 and dampening 0, got momentum ${r.momentum}, dampening ${r.dampening}`, `${where}.nesterov`);
   }
   return r;
 }

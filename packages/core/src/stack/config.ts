@@ -1,10 +1,15 @@
 /**
  * The recurrent stack's options: one typed object, one defaults table, one validator whose
- * messages name the option (piscina's pattern).
+ * messages name the option (piscina's pattern) and refuse keys the stack does not have.
  */
-import type { CellKind } from '../model/layout.js';
+import { CELL_KINDS, type CellKind } from '../model/layout.js';
+import { booleanOption, definedOnly, integerOption, keysOf, knownKeys, objectOption, oneOf, positiveInt, unitInterval } from '../options/validate.js';
 
-export type Merge = 'concat' | 'sum' | 'mean';
+export const MERGES = ['concat', 'sum', 'mean'] as const;
+export type Merge = (typeof MERGES)[number];
+
+export const NONLINEARITIES = ['tanh', 'relu'] as const;
+export type Nonlinearity = (typeof NONLINEARITIES)[number];
 
 export interface StackOptions {
   /** 'rnn' (Elman), 'lstm' or 'gru'. */
@@ -20,7 +25,7 @@ export interface StackOptions {
   /** How the two directions' outputs are combined (default 'concat', forward half first, as PyTorch). */
   merge?: Merge;
   /** Activation of the vanilla RNN (default 'tanh'). */
-  nonlinearity?: 'tanh' | 'relu';
+  nonlinearity?: Nonlinearity;
   /** Include bias_ih and bias_hh (default true). */
   bias?: boolean;
   /** PyTorch/Zaremba dropout on each layer's output except the last, in training (default 0). */
@@ -35,6 +40,12 @@ export interface StackOptions {
 
 export type ResolvedStackOptions = Required<StackOptions>;
 
+/** Every key of StackOptions (what knownKeys accepts). */
+export const STACK_KEYS = keysOf<StackOptions>({
+  cell: true, inputSize: true, hiddenSize: true, numLayers: true, bidirectional: true, merge: true, nonlinearity: true,
+  bias: true, dropout: true, inputDropout: true, recurrentDropout: true, seed: true,
+});
+
 export const STACK_DEFAULTS = {
   numLayers: 1,
   bidirectional: false,
@@ -47,39 +58,20 @@ export const STACK_DEFAULTS = {
   seed: 0,
 } as const satisfies Partial<StackOptions>;
 
+/** `where` is how the caller names the object in messages: `options`, `model`. */
 export function resolveStackOptions(o: StackOptions, where = 'options'): ResolvedStackOptions {
-  if (o === null || typeof o !== 'object') throw new TypeError(`${where} must be an object`);
-  const r: ResolvedStackOptions = { ...STACK_DEFAULTS, ...stripUndefined(o) } as ResolvedStackOptions;
-  if (!['rnn', 'lstm', 'gru'].includes(r.cell)) {
-    throw new TypeError(`${where}.cell must be 'rnn', 'lstm' or 'gru', got ${JSON.stringify(r.cell)}`);
-  }
+  objectOption(o, where);
+  knownKeys(o, STACK_KEYS, where, 'the recurrent stack');
+  const r: ResolvedStackOptions = { ...STACK_DEFAULTS, ...definedOnly(o) } as ResolvedStackOptions;
+  oneOf(r.cell, CELL_KINDS, `${where}.cell`);
   positiveInt(r.inputSize, `${where}.inputSize`);
   positiveInt(r.hiddenSize, `${where}.hiddenSize`);
   positiveInt(r.numLayers, `${where}.numLayers`);
-  if (typeof r.bidirectional !== 'boolean') throw new TypeError(`${where}.bidirectional must be a boolean, got ${JSON.stringify(r.bidirectional)}`);
-  if (typeof r.bias !== 'boolean') throw new TypeError(`${where}.bias must be a boolean, got ${JSON.stringify(r.bias)}`);
-  if (!['concat', 'sum', 'mean'].includes(r.merge)) {
-    throw new TypeError(`${where}.merge must be 'concat', 'sum' or 'mean', got ${JSON.stringify(r.merge)}`);
-  }
-  if (!['tanh', 'relu'].includes(r.nonlinearity)) {
-    throw new TypeError(`${where}.nonlinearity must be 'tanh' or 'relu', got ${JSON.stringify(r.nonlinearity)}`);
-  }
-  for (const k of ['dropout', 'inputDropout', 'recurrentDropout'] as const) {
-    const p = r[k];
-    if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw new RangeError(`${where}.${k} must be a number in [0, 1), got ${JSON.stringify(p)}`);
-  }
-  if (!Number.isInteger(r.seed)) throw new TypeError(`${where}.seed must be an integer, got ${JSON.stringify(r.seed)}`);
+  booleanOption(r.bidirectional, `${where}.bidirectional`);
+  booleanOption(r.bias, `${where}.bias`);
+  oneOf(r.merge, MERGES, `${where}.merge`);
+  oneOf(r.nonlinearity, NONLINEARITIES, `${where}.nonlinearity`);
+  for (const k of ['dropout', 'inputDropout', 'recurrentDropout'] as const) unitInterval(r[k], `${where}.${k}`);
+  integerOption(r.seed, `${where}.seed`);
   return r;
-}
-
-export function positiveInt(v: unknown, name: string): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    throw new TypeError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
-  }
-}
-
-export function stripUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
 }

@@ -51,7 +51,9 @@ import { lstmBackwardStep, lstmForwardStep } from '../cells/lstm.js';
 import { gruBackwardStep, gruForwardStep } from '../cells/gru.js';
 import { rnnBackwardStep, rnnForwardStep } from '../cells/rnn.js';
 import { copyInto, mulAddInto, mulInto } from '../cells/elementwise.js';
-import { positiveInt, resolveStackOptions, type ResolvedStackOptions, type StackOptions } from './config.js';
+import { resolveStackOptions, type ResolvedStackOptions, type StackOptions } from './config.js';
+import { OptionError } from '../options/errors.js';
+import { booleanOption, keysOf, knownKeys, objectOption, positiveInt } from '../options/validate.js';
 import { accumulateSequenceMask, applySequenceMask, drawDropoutMask } from './dropout.js';
 import { StackScratch, WHHT_PAD } from './scratch.js';
 
@@ -64,6 +66,8 @@ export interface StackBuffers {
   /** Gradients accumulate here (allocated zeroed if absent). */
   grads?: Float32Array;
 }
+
+export const BUFFER_KEYS = keysOf<StackBuffers>({ params: true, grads: true });
 
 export interface ForwardOptions {
   batch: number;
@@ -86,10 +90,12 @@ export interface ForwardOptions {
   timeMajor?: boolean;
 }
 
+const FORWARD_KEYS = keysOf<ForwardOptions>({ batch: true, steps: true, lengths: true, h0: true, c0: true, training: true, rng: true, timeMajor: true });
+
 export interface ForwardResult {
   /** [batch, steps, outputSize] ([steps, batch, outputSize] with timeMajor), 0 at padded steps. */
   output: Float32Array;
-  /** [numLayers*D, batch, hiddenSize]: the state at each sequence's true last step. */
+  /** The state at each sequence's true last step, [numLayers*D, batch, hiddenSize]. */
   hN: Float32Array;
   /** LSTM only: [numLayers*D, batch, hiddenSize]. */
   cN?: Float32Array;
@@ -108,6 +114,8 @@ export interface BackwardInput {
   /** dL/dc_n [numLayers*D, batch, hiddenSize] (LSTM; default 0). */
   dCN?: ArrayLike<number>;
 }
+
+const BACKWARD_KEYS = keysOf<BackwardInput>({ dOutput: true, inputGrad: true, dHN: true, dCN: true });
 
 export interface BackwardResult {
   /** dL/dx [batch, steps, inputSize], 0 at padded steps; empty when not asked for (see BackwardInput.inputGrad). */
@@ -172,6 +180,8 @@ export class RecurrentStack {
 
   constructor(options: StackOptions, buffers: StackBuffers = {}) {
     const o = resolveStackOptions(options);
+    objectOption(buffers, 'buffers');
+    knownKeys(buffers, BUFFER_KEYS, 'buffers', 'the stack\'s buffers');
     this.options = o;
     this.layout = RecurrentStack.layoutFor(o);
     this.numDirections = o.bidirectional ? 2 : 1;
@@ -377,6 +387,8 @@ export class RecurrentStack {
   backward(g: BackwardInput = {}): BackwardResult {
     const last = this.last;
     if (!last || !this.scratch) throw new Error('backward() needs a forward() first');
+    objectOption(g, 'backward input');
+    knownKeys(g, BACKWARD_KEYS, 'backward input', 'backward');
     const o = this.options;
     const { B, T, gather, useInput, useRec, useDrop } = last;
     const inputGrad = !last.tokens && g.inputGrad !== false;
@@ -390,12 +402,10 @@ export class RecurrentStack {
     const TB = T * B;
     const I0 = o.inputSize;
     const nState = L * D * BH;
-    if (g.inputGrad !== undefined && typeof g.inputGrad !== 'boolean') {
-      throw new TypeError(`backward inputGrad must be a boolean, got ${JSON.stringify(g.inputGrad)}`);
-    }
+    if (g.inputGrad !== undefined) booleanOption(g.inputGrad, 'backward inputGrad');
     checkSize(g.dOutput, B * T * this.outputSize, 'backward dOutput', 'batch*steps*outputSize');
     checkSize(g.dHN, nState, 'backward dHN', 'numLayers*D*batch*hiddenSize');
-    if (g.dCN !== undefined && o.cell !== 'lstm') throw new TypeError(`backward dCN is only accepted by cell 'lstm', this stack is '${o.cell}'`);
+    if (g.dCN !== undefined && o.cell !== 'lstm') throw new OptionError(`backward dCN is only accepted by cell 'lstm', this stack is '${o.cell}'`, 'backward dCN');
     checkSize(g.dCN, nState, 'backward dCN', 'numLayers*D*batch*hiddenSize');
 
     const sc = this.scratch;
@@ -656,7 +666,8 @@ export class RecurrentStack {
     x: ArrayLike<number> | null, tokens: ArrayLike<number> | null, opts: ForwardOptions,
   ): { B: number; T: number } {
     const o = this.options;
-    if (opts === null || typeof opts !== 'object') throw new TypeError('forward options must be an object');
+    objectOption(opts, 'forward options');
+    knownKeys(opts, FORWARD_KEYS, 'forward options', 'forward');
     positiveInt(opts.batch, 'forward options.batch');
     positiveInt(opts.steps, 'forward options.steps');
     const B = opts.batch;
@@ -705,18 +716,14 @@ export class RecurrentStack {
     const ns = o.numLayers * this.numDirections * B * o.hiddenSize;
     checkSize(opts.h0, ns, 'forward options.h0', 'numLayers*D*batch*hiddenSize');
     if (opts.c0 !== undefined && o.cell !== 'lstm') {
-      throw new TypeError(`forward options.c0 is only accepted by cell 'lstm', this stack is '${o.cell}'`);
+      throw new OptionError(`forward options.c0 is only accepted by cell 'lstm', this stack is '${o.cell}'`, 'forward options.c0');
     }
     checkSize(opts.c0, ns, 'forward options.c0', 'numLayers*D*batch*hiddenSize');
-    if (opts.timeMajor !== undefined && typeof opts.timeMajor !== 'boolean') {
-      throw new TypeError(`forward options.timeMajor must be a boolean, got ${JSON.stringify(opts.timeMajor)}`);
-    }
-    if (opts.training !== undefined && typeof opts.training !== 'boolean') {
-      throw new TypeError(`forward options.training must be a boolean, got ${JSON.stringify(opts.training)}`);
-    }
+    if (opts.timeMajor !== undefined) booleanOption(opts.timeMajor, 'forward options.timeMajor');
+    if (opts.training !== undefined) booleanOption(opts.training, 'forward options.training');
     const anyDropout = o.inputDropout > 0 || o.recurrentDropout > 0 || (o.dropout > 0 && o.numLayers > 1);
     if (opts.training && anyDropout && !(opts.rng instanceof Rng)) {
-      throw new TypeError('forward options.rng must be an Rng when training with dropout, inputDropout or recurrentDropout > 0');
+      throw new OptionError('forward options.rng must be an Rng when training with dropout, inputDropout or recurrentDropout > 0', 'forward options.rng');
     }
     return { B, T };
   }

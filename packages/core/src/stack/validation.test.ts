@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../rng.js';
 import { RecurrentStack } from './stack.js';
 import type { StackOptions } from './config.js';
+import { OptionError } from '../options/errors.js';
 
 const base: StackOptions = { cell: 'lstm', inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true };
 
@@ -53,18 +54,47 @@ describe('loadStateDict', () => {
 
 describe('constructor options', () => {
   it.each([
-    [{ ...base, cell: 'rnnn' as never }, TypeError, "options.cell must be 'rnn', 'lstm' or 'gru'"],
-    [{ ...base, hiddenSize: 0 }, TypeError, 'options.hiddenSize must be a positive integer, got 0'],
-    [{ ...base, inputSize: 2.5 }, TypeError, 'options.inputSize must be a positive integer, got 2.5'],
-    [{ ...base, numLayers: -1 }, TypeError, 'options.numLayers must be a positive integer'],
-    [{ ...base, merge: 'max' as never }, TypeError, "options.merge must be 'concat', 'sum' or 'mean'"],
-    [{ ...base, nonlinearity: 'sigmoid' as never }, TypeError, "options.nonlinearity must be 'tanh' or 'relu'"],
-    [{ ...base, dropout: 1 }, RangeError, 'options.dropout must be a number in [0, 1), got 1'],
-    [{ ...base, recurrentDropout: -0.1 }, RangeError, 'options.recurrentDropout must be a number in [0, 1)'],
-    [{ ...base, inputDropout: Number.NaN }, RangeError, 'options.inputDropout must be a number in [0, 1)'],
+    [{ ...base, cell: 'rnnn' as never }, OptionError, "options.cell must be 'rnn', 'lstm' or 'gru'"],
+    [{ ...base, hiddenSize: 0 }, OptionError, 'options.hiddenSize must be a positive integer, got 0'],
+    [{ ...base, inputSize: 2.5 }, OptionError, 'options.inputSize must be a positive integer, got 2.5'],
+    [{ ...base, numLayers: -1 }, OptionError, 'options.numLayers must be a positive integer'],
+    [{ ...base, merge: 'max' as never }, OptionError, "options.merge must be 'concat', 'sum' or 'mean'"],
+    [{ ...base, nonlinearity: 'sigmoid' as never }, OptionError, "options.nonlinearity must be 'tanh' or 'relu'"],
+    [{ ...base, dropout: 1 }, OptionError, 'options.dropout must be a number in [0, 1), got 1'],
+    [{ ...base, recurrentDropout: -0.1 }, OptionError, 'options.recurrentDropout must be a number in [0, 1)'],
+    [{ ...base, inputDropout: Number.NaN }, OptionError, 'options.inputDropout must be a number in [0, 1)'],
   ])('%#: rejects %o', (o, type, message) => {
     expect(() => new RecurrentStack(o)).toThrow(type);
     expect(() => new RecurrentStack(o)).toThrow(message);
+  });
+
+  it('refuses a misspelt option with the closest valid one, a far-off one with the list', () => {
+    const misspelt = () => new RecurrentStack({ ...base, bidirectinal: false } as never);
+    expect(misspelt).toThrow(OptionError);
+    expect(misspelt).toThrow(expect.objectContaining({
+      message: 'options.bidirectinal is not an option of the recurrent stack; did you mean bidirectional?',
+      option: 'options.bidirectinal', suggestion: 'bidirectional',
+    }));
+    expect(new RecurrentStack({ ...base, bidirectional: false }).numDirections).toBe(1);
+    const far = () => new RecurrentStack({ ...base, learningRate: 0.1 } as never);
+    expect(far).toThrow(expect.objectContaining({
+      message: 'options.learningRate is not an option of the recurrent stack; expected one of: cell, inputSize, hiddenSize, ' +
+        'numLayers, bidirectional, merge, nonlinearity, bias, dropout, inputDropout, recurrentDropout, seed',
+      suggestion: undefined,
+    }));
+  });
+
+  it('suggests the closest choice for a misspelt value', () => {
+    expect(() => new RecurrentStack({ ...base, cell: 'lstn' as never })).toThrow(expect.objectContaining({
+      message: `options.cell must be 'rnn', 'lstm' or 'gru', got "lstn"; did you mean 'lstm'?`, option: 'options.cell', suggestion: "'lstm'",
+    }));
+  });
+
+  it('refuses a misspelt buffer', () => {
+    const n = RecurrentStack.layoutFor(base).size;
+    expect(() => new RecurrentStack(base, { param: new Float32Array(n) } as never)).toThrow(
+      "buffers.param is not an option of the stack's buffers; did you mean params?",
+    );
   });
 
   it('rejects buffers that are too small', () => {
@@ -84,18 +114,29 @@ describe('forward and backward inputs', () => {
 
   it.each([
     [x.subarray(1), { batch: B, steps: T }, RangeError, 'forward x has 17 values, expected batch*steps*inputSize = 2*3*3 = 18'],
-    [x, { batch: 0, steps: T }, TypeError, 'forward options.batch must be a positive integer, got 0'],
-    [x, { batch: B, steps: 1.5 }, TypeError, 'forward options.steps must be a positive integer, got 1.5'],
+    [x, { batch: 0, steps: T }, OptionError, 'forward options.batch must be a positive integer, got 0'],
+    [x, { batch: B, steps: 1.5 }, OptionError, 'forward options.steps must be a positive integer, got 1.5'],
     [x, { batch: B, steps: T, lengths: [3] }, RangeError, 'forward options.lengths must have batch = 2 entries, got 1'],
     [x, { batch: B, steps: T, lengths: [3, 0] }, RangeError, 'forward options.lengths[1] must be an integer in [1, steps = 3], got 0'],
     [x, { batch: B, steps: T, lengths: [4, 1] }, RangeError, 'forward options.lengths[0] must be an integer in [1, steps = 3], got 4'],
     [x, { batch: B, steps: T, h0: new Float32Array(5) }, RangeError, 'forward options.h0 has 5 values, expected numLayers*D*batch*hiddenSize = 32'],
     [x, { batch: B, steps: T, c0: new Float32Array(31) }, RangeError, 'forward options.c0 has 31 values, expected numLayers*D*batch*hiddenSize = 32'],
-    [x, { batch: B, steps: T, training: 1 as never }, TypeError, 'forward options.training must be a boolean, got 1'],
-    [x, { batch: B, steps: T, training: true }, TypeError, 'forward options.rng must be an Rng when training with dropout'],
+    [x, { batch: B, steps: T, training: 1 as never }, OptionError, 'forward options.training must be a boolean, got 1'],
+    [x, { batch: B, steps: T, training: true }, OptionError, 'forward options.rng must be an Rng when training with dropout'],
   ])('%#: rejects bad forward input', (xx, o, type, message) => {
     expect(() => net.forward(xx, o)).toThrow(type);
     expect(() => net.forward(xx, o)).toThrow(message);
+  });
+
+  it('refuses misspelt forward options and backward inputs', () => {
+    expect(() => net.forward(x, { batch: B, steps: T, lenghts: [3, 2] } as never)).toThrow(expect.objectContaining({
+      message: 'forward options.lenghts is not an option of forward; did you mean lengths?', suggestion: 'lengths',
+    }));
+    const fresh = new RecurrentStack(base);
+    fresh.forward(x, { batch: B, steps: T, lengths: [3, 2] });
+    expect(() => fresh.backward({ dOuput: new Float32Array(48) } as never)).toThrow(expect.objectContaining({
+      message: 'backward input.dOuput is not an option of backward; did you mean dOutput?', suggestion: 'dOutput',
+    }));
   });
 
   it('c0 and dCN only for LSTM', () => {

@@ -3,10 +3,12 @@
  * batch, shards, clipping, seed. One typed object with one defaults table, shared by the
  * single-thread trainer, the pool and the CLI (and stored in checkpoints).
  */
-import type { ModelConfig } from '../model/model.js';
+import { resolveModelConfig, type ModelConfig } from '../model/model.js';
 import type { OptimizerSpec, ScheduleSpec } from '../optim/index.js';
-import { positiveInt } from '../stack/config.js';
+import { badOption, booleanOption, integerOption, keysOf, knownKeys, objectOption, oneOf, positiveInt } from '../options/validate.js';
 import { defaultShardSize } from './step.js';
+
+export const NON_FINITE_POLICIES = ['skip', 'error'] as const;
 
 export interface TrainConfig {
   model: ModelConfig;
@@ -31,28 +33,36 @@ export interface TrainConfig {
    */
   carryState?: boolean;
   /** A non-finite loss or gradient: skip the step with a warning, or stop with an error (default 'error'). */
-  nonFinite?: 'skip' | 'error';
+  nonFinite?: (typeof NON_FINITE_POLICIES)[number];
 }
+
+/** Every key of TrainConfig (what knownKeys accepts). */
+export const TRAIN_CONFIG_KEYS = keysOf<TrainConfig>({
+  model: true, optimizer: true, schedule: true, batchSize: true, shardSize: true, clipNorm: true, clipValue: true,
+  seed: true, carryState: true, nonFinite: true,
+});
 
 export type ResolvedTrainConfig = Required<Omit<TrainConfig, 'schedule'>> & { schedule?: ScheduleSpec };
 
+/** Messages name the options as written at the top level (`batchSize`, `model.hiddenSize`). */
 export function resolveTrainConfig(c: TrainConfig): ResolvedTrainConfig {
-  if (c === null || typeof c !== 'object') throw new TypeError('train config must be an object');
-  if (!c.model || typeof c.model !== 'object') throw new TypeError('model must be an object (the model config)');
+  objectOption(c, 'train config');
+  knownKeys(c, TRAIN_CONFIG_KEYS, '', 'the training config');
+  resolveModelConfig(c.model); // checked here, so a bad model fails before anything is built
   const batchSize = c.batchSize ?? 32;
   positiveInt(batchSize, 'batchSize');
   const shardSize = c.shardSize ?? defaultShardSize(batchSize);
   positiveInt(shardSize, 'shardSize');
   const clipNorm = c.clipNorm ?? 0;
   const clipValue = c.clipValue ?? 0;
-  if (typeof clipNorm !== 'number' || !(clipNorm >= 0)) throw new RangeError(`clipNorm must be a number >= 0 (0 = off), got ${JSON.stringify(c.clipNorm)}`);
-  if (typeof clipValue !== 'number' || !(clipValue >= 0)) throw new RangeError(`clipValue must be a number >= 0 (0 = off), got ${JSON.stringify(c.clipValue)}`);
+  if (typeof clipNorm !== 'number' || !(clipNorm >= 0)) badOption('clipNorm', 'a number >= 0 (0 = off)', c.clipNorm);
+  if (typeof clipValue !== 'number' || !(clipValue >= 0)) badOption('clipValue', 'a number >= 0 (0 = off)', c.clipValue);
   const seed = c.seed ?? c.model.seed ?? 0;
-  if (!Number.isInteger(seed)) throw new TypeError(`seed must be an integer, got ${JSON.stringify(seed)}`);
+  integerOption(seed, 'seed');
   const nonFinite = c.nonFinite ?? 'error';
-  if (nonFinite !== 'skip' && nonFinite !== 'error') throw new TypeError(`nonFinite must be 'skip' or 'error', got ${JSON.stringify(nonFinite)}`);
+  oneOf(nonFinite, NON_FINITE_POLICIES, 'nonFinite');
   const carryState = c.carryState ?? false;
-  if (typeof carryState !== 'boolean') throw new TypeError(`carryState must be a boolean, got ${JSON.stringify(c.carryState)}`);
+  booleanOption(carryState, 'carryState');
   return {
     carryState,
     model: c.model, optimizer: c.optimizer ?? { name: 'adam', lr: 1e-3 }, schedule: c.schedule,

@@ -11,8 +11,10 @@
  *            'value-per-sequence'   Float32Array [count, outputSize]
  *            'value-per-step'       Float32Array [count, maxSteps, outputSize]
  */
-export type InputKind = 'tokens' | 'dense';
-export type TargetKind = 'class-per-sequence' | 'class-per-step' | 'value-per-sequence' | 'value-per-step';
+export const INPUT_KINDS = ['tokens', 'dense'] as const;
+export type InputKind = (typeof INPUT_KINDS)[number];
+export const TARGET_KINDS = ['class-per-sequence', 'class-per-step', 'value-per-sequence', 'value-per-step'] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
 
 export interface SequenceDataset {
   inputKind: InputKind;
