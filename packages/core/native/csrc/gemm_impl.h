@@ -120,6 +120,20 @@ static void zero_columns(float *dst, long ld, int c0, int c1, int kb) {
   for (int k = 0; k < kb; k++) memset(dst + k * ld + c0, 0, (size_t)(c1 - c0) * sizeof(float));
 }
 
+/*
+ * dst[k*W + c] = src[k*lds + c] for c < n (≤ W), 0 for n ≤ c < W, k < kb: kb rows of n floats
+ * copied as they are into rows of W (the panel's width), zero-padded.
+ */
+INLINE void copy_rows(const float *src, long lds, int n, int kb, float *dst, int W) {
+  for (int k = 0; k < kb; k++, src += lds, dst += W) {
+    int c = 0;
+    if (n == W)
+      for (; c + 4 <= W; c += 4) *(v4u *)(dst + c) = *(const v4u *)(src + c);
+    for (; c < n; c++) dst[c] = src[c];
+    for (; c < W; c++) dst[c] = 0.0f;
+  }
+}
+
 /* ---- packing --------------------------------------------------------------------------------- */
 
 /* op(A)[i0.., p0..] (mb × kb) → panels of MR rows, each [k][MR]; rows past mb are zero. */
@@ -128,21 +142,7 @@ static void pack_a(int tA, const float *A, long lda, int i0, int mb, int p0, int
     const int mr = imin(MR, mb - ip);
     if (tA) {
       /* op(A)(i, k) = A[k, i]: the panel's rows are adjacent floats of each row of A. */
-      const float *src = A + (long)p0 * lda + i0 + ip;
-      float *d = dst;
-      if (mr == MR) {
-        for (int k = 0; k < kb; k++, src += lda, d += MR) {
-          int r = 0;
-          for (; r + 4 <= MR; r += 4) *(v4u *)(d + r) = *(const v4u *)(src + r);
-          for (; r < MR; r++) d[r] = src[r];
-        }
-      } else {
-        for (int k = 0; k < kb; k++, src += lda, d += MR) {
-          int r = 0;
-          for (; r < mr; r++) d[r] = src[r];
-          for (; r < MR; r++) d[r] = 0.0f;
-        }
-      }
+      copy_rows(A + (long)p0 * lda + i0 + ip, lda, mr, kb, dst, MR);
       continue;
     }
     /* op(A)(i, k) = A[i, k]: rows of A, each contiguous in k, transposed four at a time. */
@@ -155,17 +155,7 @@ static void pack_a(int tA, const float *A, long lda, int i0, int mb, int p0, int
 /* op(B)[p0..p0+kb, j0..j0+nr] → dst as [k][NR]; columns past nr are zero. */
 static void pack_b(int tB, const float *B, long ldb, int p0, int kb, int j0, int nr, float *dst) {
   if (!tB) {
-    const float *src = B + (long)p0 * ldb + j0;
-    if (nr == NR) {
-      for (int k = 0; k < kb; k++, src += ldb, dst += NR)
-        for (int v = 0; v < NV; v++) ST(dst + v * VW, LD(src + v * VW));
-    } else {
-      for (int k = 0; k < kb; k++, src += ldb, dst += NR) {
-        int c = 0;
-        for (; c < nr; c++) dst[c] = src[c];
-        for (; c < NR; c++) dst[c] = 0.0f;
-      }
-    }
+    copy_rows(B + (long)p0 * ldb + j0, ldb, nr, kb, dst, NR);
     return;
   }
   /* op(B)(k, j) = B[j, k]: nr rows of B, each contiguous in k, transposed four at a time. */
