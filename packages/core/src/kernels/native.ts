@@ -119,13 +119,26 @@ export function loadNativeKernels(memory?: WasmMemory, variant?: string): Native
 
   const wasm = loadWasmKernels(mem); // every kernel but the product; also checks that mem is an arena
   const inMemory = memoryTest(mem);
+  // Byte address of each array's first float in the arena, or -1 for an array outside it, cached
+  // per array: both are fixed for the array's life, and reading .buffer and .byteOffset of a view
+  // on a growable shared buffer costs ~100 ns a call (most of a small product's overhead).
+  const addresses = new WeakMap<Float32Array, number>();
+  const addressOf = (x: Float32Array): number => {
+    let a = addresses.get(x);
+    if (a === undefined) {
+      a = inMemory(x) ? x.byteOffset : -1;
+      addresses.set(x, a);
+    }
+    return a;
+  };
   const args = new Uint32Array(mem.buffer, arenaAlloc(mem, 64), 12);
   const nativeGemm = addon.bind(args, v);
   let native = 0;
   let reference = 0;
 
   const gemm: Gemm = (transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate) => {
-    if (!inMemory(A) || !inMemory(B) || !inMemory(C)) {
+    const a = addressOf(A), b = addressOf(B), c = addressOf(C);
+    if (a < 0 || b < 0 || c < 0) {
       reference++;
       gemmReference(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate);
       return;
@@ -137,11 +150,11 @@ export function loadNativeKernels(memory?: WasmMemory, variant?: string): Native
     args[2] = M;
     args[3] = N;
     args[4] = K;
-    args[5] = A.byteOffset + 4 * aOff;
+    args[5] = a + 4 * aOff;
     args[6] = lda;
-    args[7] = B.byteOffset + 4 * bOff;
+    args[7] = b + 4 * bOff;
     args[8] = ldb;
-    args[9] = C.byteOffset + 4 * cOff;
+    args[9] = c + 4 * cOff;
     args[10] = ldc;
     args[11] = accumulate ? 1 : 0;
     nativeGemm();
