@@ -6,7 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import yargs, { type Argv } from 'yargs';
-import { OptionError, closest } from '@weft/core';
+import { KERNEL_CHOICES, OptionError, closest } from '@weft/core';
 import { describeFailure, EXIT, UsageError } from './run/errors.js';
 import { checkFlags, flagSpecOf, normalizeArgs, type DeclaredOptions, type FlagSpec } from './run/flags.js';
 import { Output } from './run/output.js';
@@ -19,7 +19,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { exportCommand } from './commands/export.js';
 import { benchCommand, type BenchArgs } from './commands/bench.js';
 
-const KERNELS = ['auto', 'wasm', 'reference'] as const;
+const KERNELS = KERNEL_CHOICES;
 const DELIMITER_HELP = "CSV field delimiter: one character (';'), or tab, comma, semicolon, pipe (default: guessed from the header)";
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
@@ -124,7 +124,7 @@ function globalOptions(y: Argv): Argv {
   return y
     .option('json', { type: 'boolean', default: false, describe: 'One JSON object per event; the result as the last line' })
     .option('quiet', { type: 'boolean', default: false, describe: 'Only errors and the result: no progress or other lines' })
-    .option('kernels', { choices: KERNELS, default: 'auto' as const, describe: 'Matrix kernels: WebAssembly SIMD where available, or the TypeScript reference' });
+    .option('kernels', { choices: KERNELS, default: 'auto' as const, describe: 'Kernels: auto (WEFT_KERNELS if set, else native where its addon is built, else WebAssembly SIMD), native, wasm or the TypeScript reference' });
 }
 
 /**

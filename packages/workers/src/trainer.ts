@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import {
   NonFiniteError, SequenceModel, StepRunner, allocF32In, createOptimizer, createSchedule, createSharedMemory,
-  TrainedModel, batchTokens, checkScheduleCovers, fitSteps, lossScale, shardCount, trainArenaLayout, trainBatches, validateDataset,
+  TrainedModel, batchTokens, checkScheduleCovers, fitSteps, lossScale, shardCount, trainArenaLayout, trainBatches, validateDataset, KERNEL_NAMES,
   type DataMeta, type ToModelOptions,
   type ArenaLayout, type EvalResult, type Optimizer, type OptimizerSnapshot, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory,
 } from '@weft/core';
@@ -93,10 +93,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return this.runner.model.parameters;
   }
 
-  /** Which kernels the workers run: 'wasm-simd' or 'reference'; undefined until the workers started (`await start()`). */
+  /** Which kernels the workers run: 'native', 'wasm-simd' or 'reference'; undefined until the workers started (`await start()`). */
   get kernels(): string | undefined {
     return Atomics.load(this.pool.control.i32, Ctl.READY) > 0
-      ? (Atomics.load(this.pool.control.i32, Ctl.WASM) ? 'wasm-simd' : 'reference') : undefined;
+      ? KERNEL_NAMES[Atomics.load(this.pool.control.i32, Ctl.KERNELS)] : undefined;
   }
 
   /** Starts the worker threads now (otherwise the first command does). */

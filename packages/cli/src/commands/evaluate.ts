@@ -5,6 +5,7 @@
  * on stderr, `unknown` in the --json result).
  */
 import { evaluateModel, regressErrors } from '@weft/core';
+import type { KernelChoice } from '@weft/core';
 import { loadModel, predictAll, argmax } from '../run/model.js';
 import { loadEvalData, type DataFlags } from '../run/task.js';
 import type { Output } from '../run/output.js';
@@ -12,7 +13,7 @@ import type { Output } from '../run/output.js';
 export interface EvalArgs extends Partial<DataFlags> {
   model?: string;
   data?: string;
-  kernels: 'auto' | 'wasm' | 'reference';
+  kernels: KernelChoice;
 }
 
 export interface ClassReport {

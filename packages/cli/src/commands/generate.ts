@@ -6,6 +6,7 @@
  * takes the most likely character each time instead: the same text for every seed.
  */
 import { Rng, UnknownSymbols, Vocab, type Batch } from '@weft/core';
+import type { KernelChoice } from '@weft/core';
 import { argmax, loadModel, softmaxRow } from '../run/model.js';
 import { InputError } from '../run/errors.js';
 import type { Output } from '../run/output.js';
@@ -18,7 +19,7 @@ export interface GenerateArgs {
   topK: number;
   greedy?: boolean;
   seed: number;
-  kernels: 'auto' | 'wasm' | 'reference';
+  kernels: KernelChoice;
 }
 
 export async function generateCommand(a: GenerateArgs, out: Output): Promise<number> {

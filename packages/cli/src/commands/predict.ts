@@ -11,6 +11,7 @@ import {
   UnknownSymbols, tagTokens, readRegressSeries, loadRegressEval, forecastRegress, forecastProblem,
   type RegressMeta, type UnknownReport,
 } from '@weft/core';
+import type { KernelChoice } from '@weft/core';
 import { loadModel, predictAll, softmaxRow } from '../run/model.js';
 import { InputError, UsageError } from '../run/errors.js';
 import type { Output } from '../run/output.js';
@@ -22,7 +23,7 @@ export interface PredictArgs {
   textColumn?: string;
   forecast?: number;
   delimiter?: string;
-  kernels: 'auto' | 'wasm' | 'reference';
+  kernels: KernelChoice;
 }
 
 function readInputs(a: PredictArgs, field: string): string[] {

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { OptionError, batchTokens, trainBatches, modelLayout, resolveTrainConfig, writeFileAtomicSync, type ResolvedTrainConfig, type TrainConfig } from '@weft/core';
+import type { KernelChoice } from '@weft/core';
 import { Trainer } from '@weft/workers';
 import { ProgressReporter, readMetrics, renderCurvesHtml, type MetricRecord } from '../report/index.js';
 import { loadTrainData, modelConfigFor, resolveTask, type DataFlags, type ModelFlags, type RunData } from '../run/task.js';
@@ -43,7 +44,7 @@ export interface TrainArgs extends DataFlags, ModelFlags {
   force?: boolean;
   /** Leave the last state in model.weft instead of the best epoch's. */
   keepLast?: boolean;
-  kernels: 'auto' | 'wasm' | 'reference';
+  kernels: KernelChoice;
 }
 
 /** Defaults per task that differ from the global ones (the names model must train in minutes). */
