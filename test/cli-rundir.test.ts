@@ -162,6 +162,26 @@ describe('--force replaces a run only once the new run has saved its first check
     expect(expectEachStepOnce(out)).toBe(STEPS_PER_EPOCH + 2);
   });
 
+  it('Ctrl-C before its first step (while it reads the data): exit 130, nothing saved, the old run as it was', async () => {
+    const out = path.join(dir, 'force-sigint');
+    expect(weft(['train', ...tiny, '--epochs', '1', '--out', out]).code).toBe(0);
+    const before = snapshot(out);
+    const valid = path.join(dir, 'slow-valid.jsonl');
+    writeFileSync(valid, readFileSync(ex('classify.jsonl'), 'utf8').repeat(300)); // takes a while to read
+    const lock = path.join(out, 'run.lock');
+    const started = weftAsync(['train', ...tiny, '--valid', valid, '--seed', '4', '--epochs', '1000', '--out', out, '--force', '--json']);
+    // The lock is taken before the data is read: Ctrl-C then.
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(lock) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    const pid = JSON.parse(readFileSync(lock, 'utf8')).pid as number;
+    process.kill(pid, 'SIGINT');
+    const r = await started;
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stdout).not.toMatch(/"event":"step"/);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toMatchObject({ interrupted: true, step: 0, checkpoint: null });
+    expect(snapshot(out)).toEqual(before);
+  });
+
   it('failing at its first step (values that overflow to a non-finite loss): the old run is as it was', () => {
     const out = path.join(dir, 'force-failed');
     const csv = (value: (i: number) => string) => {

@@ -245,7 +245,6 @@ function openRunDir(a: TrainArgs, out: Output): RunDir {
 export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
   if (a.data !== undefined) checkRegularFile(a.data, '--data');
   if (a.valid !== undefined) checkRegularFile(a.valid, '--valid');
-  const run = openRunDir(a, out);
   let interrupted = false;
   const onSigint = () => {
     if (interrupted) process.exit(EXIT.interrupted); // a second Ctrl-C does not wait (the lock goes on exit)
@@ -253,10 +252,14 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   try {
-    return await trainIn(run, a, out, () => interrupted);
+    const run = openRunDir(a, out);
+    try {
+      return await trainIn(run, a, out, () => interrupted);
+    } finally {
+      run.release();
+    }
   } finally {
     process.off('SIGINT', onSigint);
-    run.release();
   }
 }
 
@@ -360,6 +363,13 @@ async function trainIn(run: RunDir, a: TrainArgs, out: Output, interrupted: () =
       process.stderr.write(`weft train: stdout was closed (${out.closed!.code ?? out.closed!.message}) at step ${trainer.step}; stopped and saved ${lastFile}. ${resume}\n`);
       return EXIT.stdoutClosed;
     };
+    if (interrupted()) {
+      // Ctrl-C while the data was read or the workers started: nothing trained, nothing to save,
+      // and a run that --force was to replace stays as it was.
+      out.result({ interrupted: true, step: trainer.step, checkpoint: null },
+        `weft train: interrupted before the first step; nothing was saved${p.resume ? ` (${p.resume.file} is as it was)` : ''}`);
+      return EXIT.interrupted;
+    }
     let lastTrain = NaN;
     let lastValid: { loss: number; accuracy?: number } | undefined;
     let stop: 'epochs' | 'steps' | 'early-stopping' = 'epochs';
