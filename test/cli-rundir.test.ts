@@ -90,6 +90,17 @@ describe('one run per directory', () => {
     expect(JSON.parse(winner.stdout.trim().split('\n').pop()!).step).toBe(2 * STEPS_PER_EPOCH);
   });
 
+  it('two runs at once without --out: one directory each (runs/classify, runs/classify-2)', async () => {
+    const cwd = path.join(dir, 'cwd');
+    mkdirSync(cwd);
+    const args = (seed: string) => ['train', ...tiny, '--epochs', '1', '--seed', seed, '--json'];
+    const results = await Promise.all([weftAsync(args('0'), undefined, cwd), weftAsync(args('1'), undefined, cwd)]);
+    expect(results.map((r) => r.code), results.map((r) => r.stderr).join('')).toEqual([0, 0]);
+    const outs = results.map((r) => JSON.parse(r.stdout.trim().split('\n').pop()!).out as string).sort();
+    expect(outs).toEqual([path.join('runs', 'classify'), path.join('runs', 'classify-2')]);
+    for (const o of outs) expect(expectEachStepOnce(path.join(cwd, o))).toBe(STEPS_PER_EPOCH);
+  });
+
   it('a lock of a live process refuses the run and stays; one of another host too; a stale one is taken over with a notice', () => {
     const out = path.join(dir, 'locks');
     expect(weft(['train', ...tiny, '--steps', '2', '--out', out]).code).toBe(0);

@@ -45,9 +45,9 @@ export interface CliRun extends Omit<CliResult, 'json'> {
  * Runs weft without blocking this process (for runs side by side), calling `onLine` with each
  * complete stdout line and the child, so a test can act at a given event (kill it, fill its disk).
  */
-export function weftAsync(args: string[], onLine?: (line: string, child: ChildProcessWithoutNullStreams) => void): Promise<CliRun> {
+export function weftAsync(args: string[], onLine?: (line: string, child: ChildProcessWithoutNullStreams) => void, cwd = repoRoot): Promise<CliRun> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
   child.stdin.end();
   let stdout = '';
   let stderr = '';
