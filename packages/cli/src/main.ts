@@ -9,7 +9,7 @@ import yargs, { type Argv } from 'yargs';
 import { KERNEL_CHOICES, OptionError, closest } from '@weft/core';
 import { describeFailure, EXIT, UsageError } from './run/errors.js';
 import { checkFlags, flagSpecOf, normalizeArgs, type DeclaredOptions, type FlagSpec } from './run/flags.js';
-import { Output } from './run/output.js';
+import { Output, streamFailure, watchStream } from './run/output.js';
 import { TASKS } from './run/task.js';
 import { trainCommand, type TrainArgs } from './commands/train.js';
 import { evalCommand, type EvalArgs } from './commands/evaluate.js';
@@ -73,7 +73,7 @@ function trainOptions(y: Argv): Argv {
     .option('workers', { type: 'number', describe: 'Worker threads (default: all cores)' })
     .option('seed', { type: 'number', default: 0, describe: 'Seed of initialisation, split, data order and dropout' })
     .option('out', { type: 'string', describe: 'Run directory (default runs/<task>; model.weft inside)' })
-    .option('force', { type: 'boolean', describe: 'Replace a model already in --out' })
+    .option('force', { type: 'boolean', describe: 'Replace a run already in --out (once this run has saved its first checkpoint)' })
     .option('keep-last', { type: 'boolean', describe: "Leave the last epoch's weights in model.weft, not the best epoch's" })
     .option('resume', { type: 'string', describe: 'Continue a run exactly: its run directory (its last.weft) or a checkpoint' });
 }
@@ -112,7 +112,8 @@ const COMMANDS: CommandDef[] = [
     .option('seed', { type: 'number', default: 0 }), generateCommand),
   command('inspect', 'Config, parameter table (PyTorch names, shapes), count and SHA-256 of a checkpoint', modelOption, inspectCommand),
   command('export', 'Write the weights as safetensors with PyTorch names', (y) => modelOption(y)
-    .option('out', { type: 'string', describe: 'Output file (default: model.safetensors beside the checkpoint)' }), exportCommand),
+    .option('out', { type: 'string', describe: 'Output file (default: model.safetensors beside the checkpoint)' })
+    .option('force', { type: 'boolean', describe: 'Replace the output file if it exists' }), exportCommand),
   command<BenchArgs>('bench', 'Training throughput on the reference workloads', (y) => y
     .option('workload', { type: 'string', array: true, default: ['bilstm', 'charlm', 'rnn-small'], describe: 'bilstm, charlm, rnn-small, bilstm-b256, charlm-b128' })
     .option('workers', { type: 'number', array: true, describe: 'Worker counts to measure (default: 1 and all cores)' })
@@ -153,6 +154,7 @@ export function commandFlags(name: string): FlagSpec {
 /** Runs the CLI; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
+  watchStream(process.stdout); // from the start: a closed pipe is recorded, not a crash
   let json = argv.includes('--json');
   // Every handler: its parsed flags (yargs gives camelCase keys too; lists and delimiters normalised) and where to write.
   const run = (fn: CommandDef['handler']) => async (args: Record<string, unknown>) => {
@@ -180,8 +182,9 @@ export async function main(argv: string[]): Promise<number> {
     const f = describeFailure(err);
     if (process.env.WEFT_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     process.stderr.write(`weft: ${f.message}\n`);
-    if (json) process.stdout.write(JSON.stringify({ error: f.message, exitCode: f.code }) + '\n');
+    new Output(json).result({ error: f.message, exitCode: f.code });
     return f.code;
   }
-  return code;
+  // Output that did not reach its reader (`weft predict ... | head -1`) is not a success.
+  return code === EXIT.ok && streamFailure(process.stdout) ? EXIT.stdoutClosed : code;
 }

@@ -30,7 +30,7 @@ export * from './model/trained.js';
 export * from './model/outputs.js';
 export * from './model/safetensors.js';
 export * from './model/param-check.js';
-export { writeFileAtomic, writeFileAtomicSync } from './model/atomic-write.js';
+export { writeFileAtomic, writeFileAtomicSync, tempPathFor, parseTempName } from './model/atomic-write.js';
 export * from './kernels/memory.js';
 export * from './kernels/wasm.js';
 export * from './kernels/native.js';

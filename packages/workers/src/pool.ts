@@ -313,7 +313,7 @@ export class StepPool {
       }
     }
     // The terminated loops' tasks reject soon after their threads exit.
-    await Promise.race([Promise.allSettled(stuck.map((w) => this.slots[w]!.promise)), delay(GRACE_MS)]);
+    await settledWithin(stuck.map((w) => this.slots[w]!.promise), GRACE_MS);
     for (const w of stuck) if (this.slots[w]?.alive) this.onLoopError(w, this.slots[w]!, new Error('did not stop'));
   }
 
@@ -415,7 +415,7 @@ export class StepPool {
     for (const a of [Ctl.SEQ, Ctl.DONE_A, Ctl.DONE_B]) Atomics.notify(ctl, a);
     this.failures = [];
     if ((await this.waitAcks(seq, live, GRACE_MS, false)) === 'timeout') await this.terminateStuck(seq, live, GRACE_MS);
-    await Promise.race([Promise.allSettled(live.map((w) => this.slots[w]!.promise)), delay(GRACE_MS)]);
+    await settledWithin(live.map((w) => this.slots[w]!.promise), GRACE_MS);
     for (const w of live) {
       const slot = this.slots[w]!;
       slot.alive = false; // ended, or counted as failed: either way the next command starts a fresh loop here
@@ -428,6 +428,17 @@ function errorOf(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Waits until every promise settled, or `ms` passed. The timer is cleared as soon as they
+ * settle: a timer left running would keep the process alive for the rest of `ms` after
+ * close() (every `weft train` used to wait 2 s before exiting).
+ */
+async function settledWithin(promises: Promise<unknown>[], ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  try {
+    await Promise.race([Promise.allSettled(promises), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
