@@ -11,7 +11,7 @@ import type { Output } from '../run/output.js';
 export async function exportCommand(a: { model?: string; out?: string }, out: Output): Promise<number> {
   const run = loadRun(a.model);
   const file = a.out ?? path.join(path.dirname(run.file), 'model.safetensors');
-  const m = run.config.train.model;
+  const m = run.config.train.model as import('@weft/core').ModelConfig; // the CLI trains model configs
   await saveSafetensors(file, tensorsFromLayout(run.layout, run.params), {
     format: 'pt', producer: 'weft', task: run.config.task, cell: m.cell, hidden_size: String(m.hiddenSize),
     num_layers: String(m.numLayers ?? 1), bidirectional: String(m.bidirectional ?? false),

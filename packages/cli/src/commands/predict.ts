@@ -66,7 +66,7 @@ export async function predictCommand(a: PredictArgs, out: Output): Promise<numbe
   }
   const { run, model } = loadModel(a.model, a.kernels);
   const meta = run.config.meta;
-  const O = model.config.outputSize;
+  const O = model.outputSize;
   if (a.forecast !== undefined && meta.task !== 'regress') throw new InputError(`--forecast: ${run.file} is a ${meta.task} model; only regress models forecast`);
   if (meta.task === 'classify') {
     let shown: (string | number[][])[];

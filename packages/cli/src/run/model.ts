@@ -23,8 +23,8 @@ export function loadModel(p: string | undefined, kernels: 'auto' | 'wasm' | 'ref
 
 /** Head outputs for every row of a dataset: [count, outputSize] or [count, maxSteps, outputSize]. */
 export function predictAll(model: SequenceModel, d: SequenceDataset, batchSize = 64): Float32Array {
-  const O = model.config.outputSize;
-  const perStep = model.config.task.endsWith('per-step');
+  const O = model.outputSize;
+  const perStep = model.task.endsWith('per-step');
   const S = d.maxSteps;
   const out = new Float32Array(d.count * (perStep ? S : 1) * O);
   for (const rows of sequentialBatches(d.count, batchSize)) {

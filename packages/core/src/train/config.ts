@@ -3,7 +3,7 @@
  * batch, shards, clipping, seed. One typed object with one defaults table, shared by the
  * single-thread trainer, the pool and the CLI (and stored in checkpoints).
  */
-import { resolveModelConfig, type ModelConfig } from '../model/model.js';
+import { planModel, type ModelDefinition } from '../model/model.js';
 import type { OptimizerSpec, ScheduleSpec } from '../optim/index.js';
 import { badOption, booleanOption, integerOption, keysOf, knownKeys, objectOption, oneOf, positiveInt } from '../options/validate.js';
 import { defaultShardSize } from './step.js';
@@ -11,7 +11,8 @@ import { defaultShardSize } from './step.js';
 export const NON_FINITE_POLICIES = ['skip', 'error'] as const;
 
 export interface TrainConfig {
-  model: ModelConfig;
+  /** A model spec (plain JSON: input, layers, loss) or a model config (the preset one-stack model). */
+  model: ModelDefinition;
   /** Default { name: 'adam', lr: 1e-3 }. */
   optimizer?: OptimizerSpec;
   /** Default constant learning rate. */
@@ -48,7 +49,7 @@ export type ResolvedTrainConfig = Required<Omit<TrainConfig, 'schedule'>> & { sc
 export function resolveTrainConfig(c: TrainConfig): ResolvedTrainConfig {
   objectOption(c, 'train config');
   knownKeys(c, TRAIN_CONFIG_KEYS, '', 'the training config');
-  resolveModelConfig(c.model); // checked here, so a bad model fails before anything is built
+  planModel(c.model); // checked here, so a bad model fails before anything is built
   const batchSize = c.batchSize ?? 32;
   positiveInt(batchSize, 'batchSize');
   const shardSize = c.shardSize ?? defaultShardSize(batchSize);
