@@ -29,6 +29,7 @@ export * from './cells/lstm.js';
 export * from './cells/gru.js';
 export { drawDropoutMask } from './stack/dropout.js';
 export * from './optim/index.js';
+export * from './model/gradcheck.js';
 export * from './model/checkpoint.js';
 export * from './model/safetensors.js';
 export * from './model/param-check.js';
