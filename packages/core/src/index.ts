@@ -7,6 +7,7 @@ export * from './model/model.js';
 export * from './layers/linear.js';
 export * from './layers/types.js';
 export * from './layers/table.js';
+export * from './layers/modules.js';
 export { embedding, type EmbeddingOptions } from './layers/embedding.js';
 export { recurrent, RecurrentLayer, RECURRENT_KEYS, type RecurrentOptions } from './layers/recurrent.js';
 export { dropout, type DropoutOptions } from './layers/dropout.js';

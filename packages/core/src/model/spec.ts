@@ -16,6 +16,7 @@
  */
 import { Layout, type ParamSpec } from './layout.js';
 import { layerDef } from '../layers/table.js';
+import { layerModuleLoaded, layerModuleURL } from '../layers/modules.js';
 import { lossDef } from '../losses/table.js';
 import type { LayerDef, ResolvedLayer, Shape } from '../layers/types.js';
 import type { LossDef } from '../losses/types.js';
@@ -107,8 +108,13 @@ export function planModel(m: ModelDefinition, where = 'model'): ModelPlan {
   const input = resolveInput(m.input, `${where}.input`);
   const seed = m.seed ?? 0;
   integerOption(seed, `${where}.seed`);
-  const modules = m.modules ?? [];
-  if (!Array.isArray(modules) || !modules.every((u) => typeof u === 'string')) badOption(`${where}.modules`, 'an array of module URLs (strings)', modules);
+  if (m.modules !== undefined && !Array.isArray(m.modules)) badOption(`${where}.modules`, 'an array of module URLs (file:...) or absolute paths', m.modules);
+  const modules = (m.modules ?? []).map((u, i) => layerModuleURL(u, `${where}.modules[${i}]`));
+  for (const [i, u] of modules.entries()) {
+    if (!layerModuleLoaded(u)) {
+      throw new OptionError(`${where}.modules[${i}]: '${u}' is not loaded in this thread; \`await loadLayerModules(spec)\` before building the model (the Trainer's workers load it themselves)`, `${where}.modules`);
+    }
+  }
   if (!Array.isArray(m.layers) || m.layers.length === 0) badOption(`${where}.layers`, 'a non-empty array of layers', m.layers);
 
   const counts = new Map<string, number>();

@@ -3,7 +3,7 @@
  * the other. It is the reference the pool must match bit for bit, and what a program that
  * imports only @weft/core uses.
  */
-import { SequenceModel, gatherBatch, modelLayout } from '../model/model.js';
+import { SequenceModel, gatherBatch, modelLayout, type ResolvedModelSpec } from '../model/model.js';
 import { createOptimizer, createSchedule, type Optimizer } from '../optim/index.js';
 import { arenaLayout, type ArenaLayout } from './arena.js';
 import { targetIsClass, type SequenceDataset } from './dataset.js';
@@ -97,6 +97,11 @@ export class LocalTrainer {
 
   get model(): SequenceModel {
     return this.runner.model;
+  }
+
+  /** The model's spec, every default filled in (what a checkpoint stores to rebuild it). */
+  get spec(): ResolvedModelSpec {
+    return this.runner.model.spec;
   }
 
   /**
