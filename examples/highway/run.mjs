@@ -45,7 +45,7 @@ export function countingDataset(count, seed) {
   return { inputKind: 'tokens', inputSize: 6, targetKind: 'class-per-sequence', outputSize: 2, count, maxSteps: T, lengths, inputs, targets };
 }
 
-export async function runHighway({ workers = 2, epochs = 30, seed = 1, kernels = 'auto', onEpoch } = {}) {
+export async function runHighway({ workers = 2, epochs = 10, seed = 1, kernels = 'auto', onEpoch } = {}) {
   await loadLayerModules(SPEC); // this thread builds the model too (the Trainer's parameter table)
   const train = countingDataset(2000, seed);
   const valid = countingDataset(500, seed + 1000);
@@ -71,7 +71,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     return i >= 0 ? Number(process.argv[i + 1]) : d;
   };
   const r = await runHighway({
-    workers: arg('workers', 2), epochs: arg('epochs', 30), seed: arg('seed', 1),
+    workers: arg('workers', 2), epochs: arg('epochs', 10), seed: arg('seed', 1),
     onEpoch: (e) => console.log(`epoch ${e.epoch + 1}: train loss ${e.loss.toFixed(4)}, validation loss ${e.validation.loss.toFixed(4)}, accuracy ${(100 * e.validation.accuracy).toFixed(1)}%`),
   });
   const { params: _p, ...summary } = r;

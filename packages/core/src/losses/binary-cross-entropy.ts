@@ -5,7 +5,7 @@
  * `correct` counts elements whose side of 0 agrees with the label (per-label accuracy).
  */
 import type { LossDef } from './types.js';
-import { valueTerms } from './terms.js';
+import { forEachCountedRow, valueTerms } from './terms.js';
 
 export const binaryCrossEntropy: LossDef<Record<string, never>> = {
   kind: 'binaryCrossEntropy',
@@ -13,29 +13,20 @@ export const binaryCrossEntropy: LossDef<Record<string, never>> = {
   targets: 'multilabel',
   resolve: () => ({}),
   terms: (_o, d, rows) => valueTerms(d, rows),
-  compute(_o, { output, dOutput, targets, rows, size: C, scale, mask }) {
+  compute(_o, x) {
+    const { output, dOutput, targets, size: C, scale } = x;
     let sum = 0;
-    let count = 0;
     let correct = 0;
-    for (let r = 0; r < rows; r++) {
-      const o0 = r * C;
-      if (mask && mask[r] === 0) {
-        dOutput.fill(0, o0, o0 + C);
-        continue;
-      }
+    const count = forEachCountedRow(x, (o0) => {
       for (let j = 0; j < C; j++) {
-        const x = output[o0 + j]!;
+        const v = output[o0 + j]!;
         const y = targets[o0 + j]!;
-        const ax = Math.abs(x);
-        sum += Math.max(x, 0) - x * y + Math.log1p(Math.exp(-ax));
-        // σ(x) without overflow: exp of a non-positive number only.
-        const ex = Math.exp(-ax);
-        const sig = x >= 0 ? 1 / (1 + ex) : ex / (1 + ex);
-        dOutput[o0 + j] = (sig - y) * scale;
-        if ((x > 0) === (y >= 0.5)) correct++;
+        const ex = Math.exp(-Math.abs(v)); // exp of a non-positive number only: no overflow
+        sum += Math.max(v, 0) - v * y + Math.log1p(ex);
+        dOutput[o0 + j] = ((v >= 0 ? 1 : ex) / (1 + ex) - y) * scale; // σ(v) - y
+        if ((v > 0) === (y >= 0.5)) correct++;
       }
-      count += C;
-    }
+    });
     return { sum, count, correct, weight: count };
   },
 };

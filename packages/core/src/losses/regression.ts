@@ -6,7 +6,7 @@
 import { kernels } from '../kernels/index.js';
 import { keysOf, positiveNumber } from '../options/validate.js';
 import type { LossDef } from './types.js';
-import { valueTerms } from './terms.js';
+import { forEachCountedRow, valueTerms } from './terms.js';
 
 export const mse: LossDef<Record<string, never>> = {
   kind: 'mse',
@@ -35,28 +35,17 @@ export const huber: LossDef<Required<HuberOptions>> = {
     return { delta };
   },
   terms: (_o, d, rows) => valueTerms(d, rows),
-  compute({ delta }, { output, dOutput, targets, rows, size, scale, mask }) {
+  compute({ delta }, x) {
+    const { output, dOutput, targets, size, scale } = x;
     let sum = 0;
-    let count = 0;
-    for (let r = 0; r < rows; r++) {
-      const o0 = r * size;
-      if (mask && mask[r] === 0) {
-        dOutput.fill(0, o0, o0 + size);
-        continue;
-      }
+    const count = forEachCountedRow(x, (o0) => {
       for (let j = 0; j < size; j++) {
         const e = output[o0 + j]! - targets[o0 + j]!;
         const a = Math.abs(e);
-        if (a < delta) {
-          sum += 0.5 * e * e;
-          dOutput[o0 + j] = e * scale;
-        } else {
-          sum += delta * (a - 0.5 * delta);
-          dOutput[o0 + j] = (e > 0 ? delta : -delta) * scale;
-        }
+        sum += a < delta ? 0.5 * e * e : delta * (a - 0.5 * delta);
+        dOutput[o0 + j] = (a < delta ? e : e > 0 ? delta : -delta) * scale;
       }
-      count += size;
-    }
+    });
     return { sum, count, correct: 0, weight: count };
   },
 };

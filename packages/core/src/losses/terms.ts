@@ -1,8 +1,10 @@
 /**
- * Walking the targets of some rows of a dataset in a fixed order (sequence by sequence, step by
- * step, t < length only), for the losses' `terms`: what a global batch's mean divides by.
+ * Walking targets: those of some rows of a dataset in a fixed order (sequence by sequence, step
+ * by step, t < length only), for the losses' `terms` (what a global batch's mean divides by);
+ * and the counted rows of one loss call, for the elementwise losses.
  */
 import { targetIsClass, targetPerStep, type SequenceDataset } from '../train/dataset.js';
+import type { LossInput } from './types.js';
 
 /**
  * Calls `f` with each target of rows `rows`: the class id (negative: ignored) for class targets,
@@ -26,4 +28,22 @@ export function valueTerms(d: SequenceDataset, rows: ArrayLike<number>): number 
   let n = 0;
   forEachTarget(d, rows, () => n++);
   return n * d.outputSize;
+}
+
+/**
+ * For elementwise losses: calls `row(offset)` with the offset of every row that counts, and
+ * zeroes the gradient of the rows masked out (padded steps). Returns the values counted.
+ */
+export function forEachCountedRow({ rows, size, mask, dOutput }: LossInput, row: (offset: number) => void): number {
+  let n = 0;
+  for (let r = 0; r < rows; r++) {
+    const o = r * size;
+    if (mask && mask[r] === 0) {
+      dOutput.fill(0, o, o + size);
+      continue;
+    }
+    row(o);
+    n += size;
+  }
+  return n;
 }
