@@ -8,10 +8,10 @@
 import { it, expect } from 'vitest';
 import { forEachKernelPath } from './helpers/kernel-paths.js';
 import { LocalTrainer } from '@weft/core';
-import { compareClose, expectAllClose, loadGolden, listGoldens } from './helpers/compare.js';
-import { goldenModelConfig, stateDict, tokenDataset, trajectoryRows, values, type TrajectoryGolden } from './helpers/golden-model.js';
+import { compareClose, expectAllClose, loadGolden } from './helpers/compare.js';
+import { goldenModelConfig, stateDict, tokenDataset, taggerTrajectoryGoldens, trajectoryRows, values, type TrajectoryGolden } from './helpers/golden-model.js';
 
-const cases = listGoldens('trajectory_');
+const cases = taggerTrajectoryGoldens();
 
 forEachKernelPath('PyTorch training trajectories (40 steps, clipped Adam)', () => {
   it('finds the trajectory goldens', () => {

@@ -6,11 +6,11 @@
 import { describe, it, expect } from 'vitest';
 import { Trainer } from '@weft/workers';
 import { modelLayout } from '@weft/core';
-import { compareClose, expectAllClose, loadGolden, listGoldens } from './helpers/compare.js';
-import { goldenModelConfig, stateDict, tokenDataset, trajectoryRows, values, type TrajectoryGolden } from './helpers/golden-model.js';
+import { compareClose, expectAllClose, loadGolden } from './helpers/compare.js';
+import { goldenModelConfig, stateDict, tokenDataset, taggerTrajectoryGoldens, trajectoryRows, values, type TrajectoryGolden } from './helpers/golden-model.js';
 
 describe('PyTorch training trajectories through the worker pool', () => {
-  for (const name of listGoldens('trajectory_')) {
+  for (const name of taggerTrajectoryGoldens()) {
     it(`${name}: 1 and 2 workers follow PyTorch and each other`, async () => {
       const g = loadGolden<TrajectoryGolden>(name);
       const data = tokenDataset(g.vocab, g.steps_per_sequence, g.batches);

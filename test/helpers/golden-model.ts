@@ -4,6 +4,7 @@
  * (LocalTrainer / the pool's Trainer, both built on train/step.ts) can be run on it.
  */
 import type { ModelConfig, SequenceDataset } from '@weft/core';
+import { listGoldens } from './compare.js';
 
 export interface GoldenModelCase {
   kind: 'rnn' | 'lstm' | 'gru';
@@ -21,6 +22,14 @@ export function goldenModelConfig(g: GoldenModelCase): ModelConfig {
     cell: g.kind, hiddenSize: g.hidden_size, numLayers: g.num_layers, bidirectional: g.bidirectional,
     input: { kind: 'tokens', vocabSize: g.vocab }, task: 'class-per-step', outputSize: g.vocab, seed: 1,
   };
+}
+
+/**
+ * Names of the recurrent-tagger trajectory goldens (`trajectory_*`), without the model-spec
+ * trajectories (`trajectory_spec_*`), which have another format (test/goldens/README.md).
+ */
+export function taggerTrajectoryGoldens(): string[] {
+  return listGoldens('trajectory_').filter((n) => !n.startsWith('trajectory_spec_'));
 }
 
 /** Values of a golden tensor entry, whether stored as {shape, value} or as a bare list. */
