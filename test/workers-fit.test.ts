@@ -323,7 +323,7 @@ describe('state, pools, options, close', () => {
     );
     expect(() => new Trainer({ ...cfg, epochs: 3 } as never)).toThrow(expect.objectContaining({
       message: 'epochs is not an option of the trainer; expected one of: model, optimizer, schedule, batchSize, shardSize, clipNorm, ' +
-        'clipValue, seed, carryState, nonFinite, workers, pool, stepTimeoutMs, startTimeoutMs, maxRetries, kernels, faultInjection',
+        'clipValue, seed, carryState, nonFinite, workers, pool, stepTimeoutMs, startTimeoutMs, maxRetries, kernels, parkAfterMs, faultInjection',
       suggestion: undefined,
     }));
 

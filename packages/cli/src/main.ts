@@ -83,12 +83,13 @@ export async function main(argv: string[]): Promise<number> {
   // Every handler: its parsed flags (yargs gives camelCase keys too) and where to write.
   const run = <T>(fn: (args: T, out: Output) => Promise<number>) => async (args: Record<string, unknown>) => {
     json = Boolean(args.json);
-    code = await fn({ ...args, rawArgv: argv } as T, new Output(json));
+    code = await fn({ ...args, rawArgv: argv } as T, new Output(json, Boolean(args.quiet)));
   };
   const cli = yargs(argv)
     .scriptName('weft')
     .usage('$0 <command> [options]\n\nTrain recurrent networks (RNN, LSTM, GRU) on every core.')
     .option('json', { type: 'boolean', default: false, describe: 'One JSON object per event; the result as the last line' })
+    .option('quiet', { type: 'boolean', default: false, describe: 'Only errors and the result: no progress or other lines' })
     .option('kernels', { choices: KERNELS, default: 'auto' as const, describe: 'Matrix kernels: WebAssembly SIMD where available, or the TypeScript reference' })
     .command('train', 'Train a model (with no options: the English first-names classifier)', trainOptions, run(trainCommand))
     .command('eval', 'Loss, accuracy, per-class precision/recall and confusion matrix on a labelled file', (y) => modelOption(dataOptions(y)), run(evalCommand))

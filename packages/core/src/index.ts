@@ -1,3 +1,11 @@
+/**
+ * @weft/core: recurrent cells, stacks, models, losses, optimizers, checkpoints and the
+ * deterministic training step, with the text encoders that turn data into datasets. Everything
+ * public is exported from here (the package has one entry point).
+ *
+ * @packageDocumentation
+ * @module @weft/core
+ */
 export * from './kernels/index.js';
 export { Rng } from './rng.js';
 export * from './model/layout.js';
@@ -32,6 +40,8 @@ export { drawDropoutMask } from './stack/dropout.js';
 export * from './optim/index.js';
 export * from './model/gradcheck.js';
 export * from './model/checkpoint.js';
+export * from './model/trained.js';
+export * from './model/outputs.js';
 export * from './model/safetensors.js';
 export * from './model/param-check.js';
 export { writeFileAtomic, writeFileAtomicSync } from './model/atomic-write.js';

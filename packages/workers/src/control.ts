@@ -55,6 +55,8 @@ export const Ctl = {
   RESET: 20,
   /** Optimizer updates applied before this step (skipped steps do not count, as in PyTorch): t - 1 of the bias corrections. */
   UPDATES: 21,
+  /** With STOP: 1 = the loop is parked (its thread keeps its StepRunner for the next loop of this run), 0 = closed. */
+  KEEP: 22,
 } as const;
 
 /** Int32 fields of worker i start at WORKER_BASE + i * WORKER_STRIDE. */
@@ -94,7 +96,7 @@ export const Command = {
   EVAL: 2,
   /** Register or drop shared datasets: the list comes as a message on the worker's port. */
   LOAD: 3,
-  /** Leave the loop: the piscina task returns and its thread is free again. */
+  /** Leave the loop: the piscina task returns and its thread is free again (KEEP says whether the loop comes back). */
   STOP: 4,
 } as const;
 

@@ -2,6 +2,9 @@
  * @weft/workers: deterministic data-parallel training of @weft/core models on all cores.
  * See README.md for the design (loop tasks on piscina, Atomics on a control block, one shared
  * arena) and the API.
+ *
+ * @packageDocumentation
+ * @module @weft/workers
  */
 export { Trainer } from './trainer.js';
 export type {

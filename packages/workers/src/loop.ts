@@ -18,7 +18,7 @@ import { receiveMessageOnPort, threadId, type MessagePort } from 'node:worker_th
 import {
   StepRunner, createOptimizer, decideStep, chunkRange, gatherBatch, NonFiniteError,
   useKernels, useReferenceKernels, useWasmKernels, activeKernels, detachMemory, targetPerStep,
-  type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset,
+  type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory,
 } from '@weft/core';
 import {
   Command, Ctl, F64, IDLE_SLICE_MS, Phase, StepResult, WAIT_SLICE_MS, WorkerF64, WorkerField,
@@ -38,7 +38,7 @@ export interface LoopInit {
    * The run's shared WebAssembly.Memory (an arena of @weft/core's createSharedMemory): the
    * kernels of every worker work on it in place, and each worker's scratch is allocated in it.
    */
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   /** Byte address in `memory` of the training arena (parameters, gradient, optimizer state, slots). */
   arenaByteOffset: number;
   layout: ArenaLayout;
@@ -47,6 +47,8 @@ export interface LoopInit {
   /** Row indices of the current global batch: Int32 [batchSize]. */
   rows: SharedArrayBuffer;
   config: ResolvedTrainConfig;
+  /** The run (StepPool) this loop belongs to: a parked loop's StepRunner is handed only to a loop of the same run. */
+  run: string;
   /** SEQ when the loop was launched: commands issued before it are not this loop's. */
   seq: number;
   /** Port for the rare bulky messages (datasets, evaluation specs). */
@@ -63,19 +65,30 @@ export type LoopMessage =
 
 class Aborted extends Error {}
 
+/**
+ * What a parked loop leaves on its thread for the next loop of the same run (StepPool.park): the
+ * memory object its kernels were instantiated on and its StepRunner, whose scratch was allocated
+ * in the run's arena. The arena never frees, so a loop that built these anew at every restart
+ * would grow it each time.
+ */
+let parked: { run: string; memory: WasmMemory; runner: StepRunner } | undefined;
+
 export function runLoop(init: LoopInit): string {
   const { i32: ctl, f64 } = controlViews(init.control, init.workers);
   const w = init.index;
   const cfg = init.config;
   const layout = init.layout;
+  const reuse = parked?.run === init.run ? parked : undefined;
+  parked = undefined;
+  const memory = reuse?.memory ?? init.memory;
   if (init.kernels === 'reference') {
     useReferenceKernels();
     detachMemory(); // a pool thread may still be attached to an earlier trainer's memory
-  } else if (!useWasmKernels(init.memory) && init.kernels === 'wasm') {
+  } else if (!useWasmKernels(memory) && init.kernels === 'wasm') {
     useKernels('wasm'); // throws with the reason
   }
-  const arena = new Float32Array(init.memory.buffer, init.arenaByteOffset, layout.size); // [layout.size]
-  const runner = new StepRunner(cfg.model, arena, layout, createOptimizer(cfg.optimizer), cfg);
+  const arena = new Float32Array(memory.buffer, init.arenaByteOffset, layout.size); // [layout.size]
+  const runner = reuse?.runner ?? new StepRunner(cfg.model, arena, layout, createOptimizer(cfg.optimizer), cfg);
   const rowsAll = new Int32Array(init.rows);
   const datasets = new Map<number, SequenceDataset>(init.datasets.map((s) => [s.id, s.data]));
   const port = init.port;
@@ -280,9 +293,10 @@ export function runLoop(init: LoopInit): string {
     seen = Atomics.load(ctl, Ctl.SEQ);
     const cmd = Atomics.load(ctl, Ctl.CMD);
     if (cmd === Command.STOP) {
+      if (Atomics.load(ctl, Ctl.KEEP) === 1) parked = { run: init.run, memory, runner };
       ack(seen);
       port.close();
-      return 'stopped';
+      return Atomics.load(ctl, Ctl.KEEP) === 1 ? 'parked' : 'stopped';
     }
     try {
       if (cmd === Command.STEP) {

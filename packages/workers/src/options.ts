@@ -60,12 +60,18 @@ export interface ThreadOptions {
    * count with a given choice; across choices they agree to float rounding.
    */
   kernels?: KernelChoice;
+  /**
+   * Worker loops idle this long are parked: their tasks end, so the threads no longer keep the
+   * process alive and a program that forgets close() still exits once training is done; the
+   * next command starts them again, reusing what they had (default 1000; Infinity: never, until close()).
+   */
+  parkAfterMs?: number;
   /** FOR TESTS ONLY: make a worker fail at a given step and shard (see FaultInjection). */
   faultInjection?: FaultInjection;
 }
 
 const THREAD_KEYS = keysOf<ThreadOptions>({
-  workers: true, pool: true, stepTimeoutMs: true, startTimeoutMs: true, maxRetries: true, kernels: true, faultInjection: true,
+  workers: true, pool: true, stepTimeoutMs: true, startTimeoutMs: true, maxRetries: true, kernels: true, parkAfterMs: true, faultInjection: true,
 });
 
 export interface TrainerOptions extends TrainConfig, ThreadOptions {}
@@ -78,6 +84,7 @@ export const TRAINER_DEFAULTS = {
   startTimeoutMs: 60_000,
   maxRetries: 2,
   kernels: 'auto',
+  parkAfterMs: 1000,
 } as const satisfies ThreadOptions;
 
 /** The thread options with their defaults filled in: what the worker pool runs with, as they are. */
@@ -107,6 +114,7 @@ export function resolveTrainerOptions(o: TrainerOptions): ResolvedTrainerOptions
   positiveNumber(r.startTimeoutMs, 'startTimeoutMs', 'milliseconds');
   nonNegativeInt(r.maxRetries, 'maxRetries');
   oneOf(r.kernels, KERNEL_CHOICES, 'kernels');
+  if (typeof r.parkAfterMs !== 'number' || !(r.parkAfterMs >= 0)) badOption('parkAfterMs', 'a number of milliseconds >= 0 (Infinity: never park)', r.parkAfterMs);
   const f = r.faultInjection;
   if (f !== undefined) {
     objectOption(f, 'faultInjection', 'an object { step, shard, kind }');

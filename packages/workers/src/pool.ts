@@ -14,9 +14,10 @@
  *     are put back from the arena's undo (rollBackUpdate), then the step is redone as above.
  *   - After maxRetries redos, the command rejects with an error naming the shard and the cause.
  */
+import { randomUUID } from 'node:crypto';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { shardCount, type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset } from '@weft/core';
+import { shardCount, type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory } from '@weft/core';
 import {
   Command, Ctl, F64, PHASE_NAMES, StepResult, WAIT_SLICE_MS, WorkerF64, WorkerField, createControl, wf, wi, type ControlViews,
 } from './control.js';
@@ -85,11 +86,13 @@ export class StepPool {
   private readonly datasets = new Map<number, SequenceDataset>();
   private nextDatasetId = 1;
   private closed = false;
+  /** Names this pool's run to the threads, so a parked loop's StepRunner is reused only by a loop of the same run. */
+  private readonly runId = randomUUID();
 
   constructor(
     private readonly config: ResolvedTrainConfig,
     private readonly layout: ArenaLayout,
-    private readonly memory: WebAssembly.Memory,
+    private readonly memory: WasmMemory,
     private readonly arenaByteOffset: number,
     private readonly opts: StepPoolOptions,
   ) {
@@ -169,6 +172,7 @@ export class StepPool {
       layout: this.layout,
       rows: this.rowsBuffer,
       config: this.config,
+      run: this.runId,
       seq: Atomics.load(this.control.i32, Ctl.SEQ),
       port: port2,
       datasets: [...this.datasets].map(([id, data]) => ({ id, data })),
@@ -371,23 +375,49 @@ export class StepPool {
     await this.command(Command.LOAD, () => {}, { kind: 'load', add: [], drop: ids }, () => true, (f) => `dropping a dataset (worker ${f.worker})`);
   }
 
+  /** Whether any loop is running (started and neither parked nor failed). */
+  get running(): boolean {
+    return this.live().length > 0;
+  }
+
+  /**
+   * Ends the loops, keeping everything else: the next command starts them again (ensureLoops),
+   * and each thread hands its StepRunner to the next loop of this run (loop.ts), so a park costs
+   * no memory and no warm-up. A running loop is a piscina task, whose port keeps the process
+   * alive; parked, the threads are idle piscina threads, which do not.
+   */
+  async park(): Promise<void> {
+    if (this.closed) return;
+    await this.stopLoops(true);
+  }
+
   /** Stops every loop; destroys the pool if it is ours. Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;
-    const ctl = this.control.i32;
-    const live = this.live();
-    if (live.length) {
-      Atomics.store(ctl, Ctl.CMD, Command.STOP);
-      Atomics.store(ctl, Ctl.ABORT, 1);
-      const seq = Atomics.add(ctl, Ctl.SEQ, 1) + 1;
-      for (const a of [Ctl.SEQ, Ctl.DONE_A, Ctl.DONE_B]) Atomics.notify(ctl, a);
-      this.failures = [];
-      if ((await this.waitAcks(seq, live, GRACE_MS, false)) === 'timeout') await this.terminateStuck(seq, live, GRACE_MS);
-      await Promise.race([Promise.allSettled(live.map((w) => this.slots[w]!.promise)), delay(GRACE_MS)]);
-    }
+    await this.stopLoops(false);
     this.closed = true;
     for (const s of this.slots) s?.port.close();
     if (this.ownsPiscina) await this.piscina?.destroy();
+  }
+
+  /** STOP to every live loop (KEEP: parked, to come back), and waits until their tasks ended. */
+  private async stopLoops(keep: boolean): Promise<void> {
+    const ctl = this.control.i32;
+    const live = this.live();
+    if (!live.length) return;
+    Atomics.store(ctl, Ctl.CMD, Command.STOP);
+    Atomics.store(ctl, Ctl.KEEP, keep ? 1 : 0);
+    Atomics.store(ctl, Ctl.ABORT, 1);
+    const seq = Atomics.add(ctl, Ctl.SEQ, 1) + 1;
+    for (const a of [Ctl.SEQ, Ctl.DONE_A, Ctl.DONE_B]) Atomics.notify(ctl, a);
+    this.failures = [];
+    if ((await this.waitAcks(seq, live, GRACE_MS, false)) === 'timeout') await this.terminateStuck(seq, live, GRACE_MS);
+    await Promise.race([Promise.allSettled(live.map((w) => this.slots[w]!.promise)), delay(GRACE_MS)]);
+    for (const w of live) {
+      const slot = this.slots[w]!;
+      slot.alive = false; // ended, or counted as failed: either way the next command starts a fresh loop here
+      slot.port.close();
+    }
   }
 }
 

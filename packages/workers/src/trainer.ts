@@ -9,11 +9,14 @@
  * on the main thread except as the shared arena the workers wrote.
  */
 import { EventEmitter } from 'node:events';
+import { availableParallelism } from 'node:os';
 import {
   NonFiniteError, SequenceModel, StepRunner, addEvalTotals, allocF32In, createOptimizer, createSchedule, createSharedMemory,
-  batchTokens, evalResult, lossScale, shardCount, targetPerStep, trainArenaLayout, trainBatches, validateDataset,
+  TrainedModel, batchTokens, checkScheduleCovers, evalResult, fitSteps, lossScale, shardCount, targetPerStep, trainArenaLayout,
+  trainBatches, validateDataset,
+  type DataMeta, type ToModelOptions,
   type ArenaLayout, type EvalResult, type ModelPlan, type Optimizer, type OptimizerSnapshot, type ResolvedModelSpec,
-  type ResolvedTrainConfig, type SequenceDataset,
+  type ResolvedTrainConfig, type SequenceDataset, type WasmMemory,
 } from '@weft/core';
 import { Ctl, StepResult } from './control.js';
 import type { EpochEvent, EvalOptions, FitOptions, FitResult, Prediction, StepEvent, TrainerEvents, TrainerState, WarningEvent } from './events.js';
@@ -29,7 +32,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   /** Offsets of the regions of the arena (parameters, gradient, optimizer state, slots). */
   readonly layout: ArenaLayout;
   /** The shared memory of the run: the arena, and every worker's scratch. */
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   /** The whole training arena [layout.size], shared with the workers (advanced use: tests, inspection). */
   readonly arena: Float32Array;
   /** Worker threads. */
@@ -41,6 +44,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   /** Optimizer updates applied (completed steps less the skipped ones): the optimizer's step count. */
   private updates = 0;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Commands queued or running (exclusive); at 0 the park timer starts. */
+  private pending = 0;
+  private readonly parkAfterMs: number;
+  private parkTimer?: NodeJS.Timeout;
   private inFlight = 0;
   private fitting = false;
   private closed = false;
@@ -53,6 +60,15 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const { config: cfg, ...threads } = resolveTrainerOptions(options);
     this.config = cfg;
     this.workers = threads.workers;
+    this.parkAfterMs = threads.parkAfterMs;
+    const cores = availableParallelism();
+    if (threads.workers > cores) {
+      process.emitWarning(
+        `workers is ${threads.workers}, more than the ${cores} cores of this machine (os.availableParallelism()): the extra threads ` +
+        'only take turns on the same cores, so training is no faster (usually slower); the results are the same with any worker count',
+        { type: 'WeftWarning', code: 'WEFT_WORKERS_EXCEED_CORES' },
+      );
+    }
     this.optimizer = createOptimizer(cfg.optimizer);
     this.lrAt = createSchedule(cfg.schedule ?? { kind: 'constant' }, this.optimizer.options.lr);
     this.layout = trainArenaLayout(cfg, this.optimizer, { undo: true });
@@ -137,6 +153,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const o = resolveFitOptions(opts);
     this.checkData(data, 'dataset');
     if (o.validation) this.checkData(o.validation, 'validation');
+    checkScheduleCovers(this.config, this.completed, fitSteps(data, this.config, o.epochs, o.startEpoch, o.steps));
     o.signal?.throwIfAborted();
     this.fitting = true;
     const t0 = performance.now();
@@ -278,10 +295,29 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.updates = opt.step;
   }
 
+  /**
+   * The model as trained so far (a copy; call it between steps, like getState): with the data
+   * loader's `meta` it can `predict` raw inputs; with `optimizer: true` it keeps the optimizer's
+   * state, so that a saved file can resume training.
+   */
+  toModel<M extends DataMeta | undefined = undefined>(options: ToModelOptions<M> = {}): TrainedModel<M> {
+    return new TrainedModel<M>({
+      train: this.config, params: this.getParams(), step: this.completed,
+      ...(options.meta !== undefined ? { meta: options.meta } : {}),
+      ...(options.optimizer ? { optimizer: this.getOptimizerState() } : {}),
+    });
+  }
+
+  /** `toModel(options).save(path)`: the model file that `loadModel` (@weft/core) and the CLI read. */
+  async save(path: string, options: ToModelOptions<DataMeta | undefined> = {}): Promise<void> {
+    await this.toModel(options).save(path);
+  }
+
   /** Ends every worker loop (and the pool, if the trainer made it). Safe to call more than once. */
   close(): Promise<void> {
     if (!this.closing) {
       this.closed = true;
+      clearTimeout(this.parkTimer);
       this.closing = (async () => {
         await this.queue.catch(() => {});
         await this.pool.close();
@@ -301,12 +337,32 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    * (after the command finished, before the next may start), so they see a consistent state.
    */
   private exclusive<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    this.pending++;
+    clearTimeout(this.parkTimer);
     const run = this.queue.catch(() => {}).then(() => {
       if (this.pool.isClosed) throw new Error(`${what}: the trainer is closed`);
       return fn();
     });
     this.queue = run.catch(() => {});
+    void this.queue.then(() => {
+      if (--this.pending === 0) this.armPark();
+    });
     return run;
+  }
+
+  /**
+   * Once nothing is queued, parks the worker loops after parkAfterMs (StepPool.park): running
+   * loops keep the process alive, parked ones do not, so a program that never calls close()
+   * still exits once its training is done. Any command cancels the timer; the next one after a
+   * park starts the loops again.
+   */
+  private armPark(): void {
+    if (this.closed || !Number.isFinite(this.parkAfterMs) || !this.pool.running) return;
+    this.parkTimer = setTimeout(() => {
+      if (this.pending || this.fitting || this.closed) return;
+      this.exclusive('park', () => this.pool.park()).catch((e: unknown) => this.warn('worker-failed', `parking the worker loops failed: ${String(e)}`));
+    }, this.parkAfterMs);
+    this.parkTimer.unref();
   }
 
   /** A command the workers are running: state read meanwhile could be half updated. */

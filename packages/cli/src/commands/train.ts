@@ -86,7 +86,7 @@ interface Plan {
 }
 
 /** What may be given with --resume: how long to go on, where, and how (never what to train). */
-export const RESUME_FLAGS = ['resume', 'epochs', 'steps', 'patience', 'out', 'force', 'workers', 'kernels', 'json'];
+export const RESUME_FLAGS = ['resume', 'epochs', 'steps', 'patience', 'out', 'force', 'workers', 'kernels', 'json', 'quiet'];
 
 /** The flags named on the command line (`--lr 0.1`, `--lr=0.1`, `--no-bidirectional`). */
 function givenFlags(raw: readonly string[]): string[] {
@@ -242,7 +242,10 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
 
     const stepsPerEpoch = trainBatches(data.train, cfg, 0).length;
     const maxSteps = config.steps ?? Infinity;
-    const reporter = out.json ? null : new ProgressReporter({ out: process.stdout, epochs: Number.isFinite(config.epochs) ? config.epochs! : Math.ceil(maxSteps / stepsPerEpoch), stepsPerEpoch });
+    const reporter = out.progress ? new ProgressReporter({
+      out: process.stdout, epochs: Number.isFinite(config.epochs) ? config.epochs! : Math.ceil(maxSteps / stepsPerEpoch), stepsPerEpoch, totalSteps: maxSteps,
+    }) : null;
+    const hasAccuracy = data.task !== 'regress' && data.task !== 'lm';
     const t0 = performance.now();
     const save = (file: string) => saveRun(file, {
       config, step: trainer.step, params: trainer.getParams(), optimizer: trainer.getOptimizerState(),
@@ -253,47 +256,52 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
     let stopReason = 'epochs';
     let sum = 0;
     let n = 0;
+    let correct = 0;
     outer: for (let e = progress.epoch; e < (config.epochs ?? Infinity); e++) {
       const batches = trainBatches(data.train, cfg, e);
       sum = 0;
       n = 0;
+      correct = 0;
       for (let i = progress.batch; i < batches.length; i++) {
         if (trainer.step >= maxSteps) { stopReason = 'steps'; break outer; }
         const r = await trainer.trainStep(data.train, batches[i]!, i === 0);
-        if (!r.skipped) { sum += r.loss * r.count; n += r.count; }
+        if (!r.skipped) { sum += r.loss * r.count; n += r.count; correct += r.correct; }
         progress.epoch = e;
         progress.batch = i + 1;
-        const rec: MetricRecord = { step: r.step + 1, epoch: e + 1, split: 'train', loss: r.loss, ...(r.count && data.task !== 'regress' && data.task !== 'lm' ? { accuracy: r.correct / r.count } : {}) };
+        const rec: MetricRecord = { step: r.step + 1, epoch: e + 1, split: 'train', loss: r.loss, ...(r.count && hasAccuracy ? { accuracy: r.correct / r.count } : {}) };
         appendFileSync(metricsFile, JSON.stringify(rec) + '\n');
-        reporter?.step({ epoch: e + 1, step: i + 1, loss: r.loss, tokens: batchTokens(data.train, batches[i]!) });
+        // The bar shows the epoch's running means, as Keras does, not the noisy loss of this batch.
+        reporter?.step({ epoch: e + 1, step: i + 1, loss: n ? sum / n : NaN, ...(hasAccuracy && n ? { accuracy: correct / n } : {}), tokens: batchTokens(data.train, batches[i]!) });
         out.event('step', { step: r.step + 1, epoch: e + 1, loss: r.loss, gradNorm: r.gradNorm, lr: r.lr, tokensPerSecond: r.tokensPerSecond, skipped: r.skipped });
         if (interrupted) {
           save(ckptFile);
           reporter?.end();
           writeCurves(curvesFile, metricsFile);
-          out.info(`\nweft train: interrupted at step ${trainer.step}; saved ${ckptFile}. Resume with: weft train --resume ${ckptFile}`);
-          out.result({ interrupted: true, step: trainer.step, checkpoint: ckptFile });
+          out.result({ interrupted: true, step: trainer.step, checkpoint: ckptFile }, `weft train: interrupted at step ${trainer.step}; saved ${ckptFile}. Resume with: weft train --resume ${ckptFile}`);
           return EXIT.interrupted;
         }
       }
       lastTrain = n ? sum / n : NaN;
+      const trainAccuracy = hasAccuracy && n ? correct / n : undefined;
+      const trainAcc = trainAccuracy !== undefined ? `, train accuracy ${(100 * trainAccuracy).toFixed(2)}%` : '';
       n = 0;
       progress = { ...progress, epoch: e + 1, batch: 0 };
       if (data.valid) {
+        reporter?.validating();
         const v = await trainer.evaluate(data.valid);
         lastValid = v;
         const rec: MetricRecord = { step: trainer.step, epoch: e + 1, split: 'valid', loss: v.loss, ...(v.accuracy !== undefined ? { accuracy: v.accuracy } : {}) };
         appendFileSync(metricsFile, JSON.stringify(rec) + '\n');
         const improved = progress.bestValidLoss === null || v.loss < progress.bestValidLoss;
         if (improved) { progress.bestValidLoss = v.loss; progress.staleEpochs = 0; } else progress.staleEpochs++;
-        reporter?.log(`epoch ${e + 1}: train loss ${fmt(lastTrain)}, valid loss ${fmt(v.loss)}${v.accuracy !== undefined ? `, valid accuracy ${(100 * v.accuracy).toFixed(2)}%` : ''}${improved ? ' (best)' : ''}`);
-        out.event('epoch', { epoch: e + 1, step: trainer.step, loss: lastTrain, valid: v });
+        reporter?.epochEnd(`epoch ${e + 1}: train loss ${fmt(lastTrain)}${trainAcc}, valid loss ${fmt(v.loss)}${v.accuracy !== undefined ? `, valid accuracy ${(100 * v.accuracy).toFixed(2)}%` : ''}${improved ? ' (best)' : ''}`);
+        out.event('epoch', { epoch: e + 1, step: trainer.step, loss: lastTrain, ...(trainAccuracy !== undefined ? { accuracy: trainAccuracy } : {}), valid: v });
         save(ckptFile);
         if (improved) save(bestFile);
         if (config.patience !== null && progress.staleEpochs >= config.patience) { stopReason = 'early-stopping'; break; }
       } else {
-        reporter?.log(`epoch ${e + 1}: train loss ${fmt(lastTrain)}`);
-        out.event('epoch', { epoch: e + 1, step: trainer.step, loss: lastTrain });
+        reporter?.epochEnd(`epoch ${e + 1}: train loss ${fmt(lastTrain)}${trainAcc}`);
+        out.event('epoch', { epoch: e + 1, step: trainer.step, loss: lastTrain, ...(trainAccuracy !== undefined ? { accuracy: trainAccuracy } : {}) });
         save(ckptFile);
       }
       writeCurves(curvesFile, metricsFile);
@@ -302,10 +310,11 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
       // Stopped by --steps inside an epoch: report that partial epoch, and validate the final model.
       lastTrain = sum / n;
       if (data.valid) {
+        reporter?.validating();
         lastValid = await trainer.evaluate(data.valid);
         const rec: MetricRecord = { step: trainer.step, epoch: progress.epoch + 1, split: 'valid', loss: lastValid.loss, ...(lastValid.accuracy !== undefined ? { accuracy: lastValid.accuracy } : {}) };
         appendFileSync(metricsFile, JSON.stringify(rec) + '\n');
-        reporter?.log(`step ${trainer.step}: valid loss ${fmt(lastValid.loss)}${lastValid.accuracy !== undefined ? `, valid accuracy ${(100 * lastValid.accuracy).toFixed(2)}%` : ''}`);
+        reporter?.epochEnd(`step ${trainer.step}: valid loss ${fmt(lastValid.loss)}${lastValid.accuracy !== undefined ? `, valid accuracy ${(100 * lastValid.accuracy).toFixed(2)}%` : ''}`);
       }
     }
     save(ckptFile);

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataError } from '@weft/core';
-import { curveSeries, niceTicks, parseMetrics, readMetrics, renderCurvesHtml, renderCurvesSvg, type MetricRecord } from './curves.js';
+import {
+  curveSeries, curvesModel, drawCurves, niceTicks, parseMetrics, readMetrics, renderCurvesHtml, renderCurvesSvg, smoothSeries, stepsPerEpoch, type CurvesModel, type MetricRecord,
+} from './curves.js';
 
 /** Tags in document order; throws unless every opened tag is closed in order (XML well-nestedness). */
 function checkBalanced(xml: string): string[] {
@@ -30,9 +32,15 @@ function polylines(svg: string): Map<string, [number, number][]> {
   return out;
 }
 
+// Four epochs of 30 steps; the validation loss is best after epoch 3.
 const records: MetricRecord[] = [];
-for (let step = 1; step <= 120; step++) records.push({ step, split: 'train', loss: 2 / Math.sqrt(step), accuracy: 1 - 1 / (1 + step / 10) });
-for (let e = 1; e <= 4; e++) records.push({ step: e * 30, epoch: e, split: 'valid', loss: 1 / e + 0.2, accuracy: 0.5 + e / 10 });
+for (let step = 1; step <= 120; step++) records.push({ step, epoch: Math.ceil(step / 30), split: 'train', loss: 2 / Math.sqrt(step), accuracy: 1 - 1 / (1 + step / 10) });
+const validLoss = [1.0, 0.6, 0.5, 0.7];
+for (let e = 1; e <= 4; e++) records.push({ step: e * 30, epoch: e, split: 'valid', loss: validLoss[e - 1]!, accuracy: 0.5 + e / 10 });
+
+interface Scale { left: number; plotW: number; x0: number; x1: number; panels: { metric: string; top: number; bottom: number; y0: number; y1: number }[] }
+const scaleOf = (svg: string): Scale => JSON.parse(/data-scale="([^"]*)"/.exec(svg)![1]!.replace(/&quot;/g, '"').replace(/&amp;/g, '&')) as Scale;
+const attr = (svg: string, re: RegExp): string[] => [...svg.matchAll(re)].map((m) => m[1]!);
 
 describe('renderCurvesSvg', () => {
   const svg = renderCurvesSvg(records, { title: 'run <1> & "friends"' });
@@ -40,44 +48,128 @@ describe('renderCurvesSvg', () => {
     const tags = checkBalanced(svg);
     expect(tags[0]).toBe('svg');
     expect(svg).toContain('run &lt;1&gt; &amp; &quot;friends&quot;');
-    checkBalanced(renderCurvesHtml(records).replace('<!DOCTYPE html>', '').replace(/<meta [^>]*>/, ''));
+    const html = renderCurvesHtml(records);
+    const body = html.slice(html.indexOf('<div id="weft-curves"'), html.indexOf('<div id="weft-tip"'));
+    checkBalanced(body);
   });
-  it('has one polyline per series with one point per record', () => {
+  it('has per-step and smoothed training lines, a validation line drawn last, one point per record', () => {
     const lines = polylines(svg);
-    expect([...lines.keys()].sort()).toEqual(['train accuracy', 'train loss', 'valid accuracy', 'valid loss']);
+    expect([...lines.keys()].sort()).toEqual([
+      'train accuracy', 'train accuracy per step', 'train loss', 'train loss per step', 'valid accuracy', 'valid loss',
+    ]);
+    expect(lines.get('train loss per step')!.length).toBe(120);
     expect(lines.get('train loss')!.length).toBe(120);
     expect(lines.get('valid loss')!.length).toBe(4);
+    // Within each panel the validation line comes after (on top of) the training lines.
+    const order = attr(svg, /data-series="([^"]+)"/g);
+    expect(order.indexOf('valid loss')).toBeGreaterThan(order.indexOf('train loss'));
+    expect(order.indexOf('valid loss')).toBeGreaterThan(order.indexOf('train loss per step'));
   });
-  it('maps steps and values monotonically: x grows with step, y falls as the value rises', () => {
+  it('puts epochs on the x axis: step / steps per epoch, the validation of epoch e at x = e', () => {
+    expect(svg).toMatch(/>epoch</);
+    expect(svg).not.toMatch(/>step</);
     const lines = polylines(svg);
-    for (const [name, pts] of lines) {
-      const recs = records.filter((r) => `${r.split} ${name.split(' ')[1]}` === name).sort((a, b) => a.step - b.step);
-      const vals = recs.map((r) => (name.endsWith('loss') ? r.loss : r.accuracy!));
+    const raw = lines.get('train loss per step')!;
+    const valid = lines.get('valid loss')!;
+    for (let e = 1; e <= 4; e++) expect(valid[e - 1]![0]).toBeCloseTo(raw[30 * e - 1]![0], 1);
+    const sc = scaleOf(svg);
+    expect(sc.x0).toBe(0);
+    expect(sc.x1).toBe(4);
+    // Evenly spaced in steps: x grows by the same amount each step.
+    const dx = raw[1]![0] - raw[0]![0];
+    for (let i = 1; i < raw.length; i++) expect(raw[i]![0] - raw[i - 1]![0]).toBeCloseTo(dx, 1);
+    expect(raw[29]![0]).toBeCloseTo(sc.left + sc.plotW / 4, 1);
+  });
+  it('maps values monotonically: y falls as the value rises', () => {
+    const lines = polylines(svg);
+    const check = (name: string, vals: number[]) => {
+      const pts = lines.get(name)!;
       for (let i = 1; i < pts.length; i++) {
-        expect(Math.sign(pts[i]![0] - pts[i - 1]![0])).toBe(Math.sign(recs[i]!.step - recs[i - 1]!.step));
         const dv = vals[i]! - vals[i - 1]!;
         if (Math.abs(dv) > 1e-3) expect(Math.sign(pts[i]![1] - pts[i - 1]![1])).toBe(-Math.sign(dv));
       }
+    };
+    check('train loss per step', records.filter((r) => r.split === 'train').map((r) => r.loss));
+    check('train accuracy per step', records.filter((r) => r.split === 'train').map((r) => r.accuracy!));
+    check('valid loss', validLoss);
+  });
+  it('smooths the training line: much calmer than the steps, a moving mean inside, true to the trend at the ends', () => {
+    const noisy = records.map((r, i) => (r.split === 'train' ? { ...r, loss: r.loss + (i % 2 ? 0.3 : -0.3) } : r));
+    const model = curvesModel(noisy);
+    const s = model.series.find((x) => x.split === 'train' && x.metric === 'loss')!;
+    const variation = (v: number[]) => v.slice(1).reduce((t, x, i) => t + Math.abs(x - v[i]!), 0);
+    expect(variation(s.smooth!)).toBeLessThan(variation(s.values) / 10);
+    // The window is about an epoch (at most a tenth of the run): here 12 steps, 6 each side; where
+    // it is whole the result is the window's mean.
+    for (const i of [6, 50, 113]) {
+      const win = s.values.slice(i - 6, i + 7);
+      expect(s.smooth![i]).toBeCloseTo(win.reduce((a, b) => a + b, 0) / win.length, 10);
     }
-    // The same step is at the same x in both series.
-    const tl = lines.get('train loss')!;
-    const vl = lines.get('valid loss')!;
-    expect(vl[0]![0]).toBeCloseTo(tl[29]![0], 1);
+    // A straight line comes through unchanged, ends included; a noisy one ends near its trend.
+    const line = Array.from({ length: 40 }, (_, i) => 3 - 0.05 * i);
+    smoothSeries(line, 6).forEach((v, i) => expect(v).toBeCloseTo(line[i]!, 10));
+    const wobbly = smoothSeries(line.map((v, i) => v + (i % 2 ? 0.2 : -0.2)), 6);
+    expect(Math.abs(wobbly[0]! - line[0]!)).toBeLessThan(0.1);
+    expect(Math.abs(wobbly[39]! - line[39]!)).toBeLessThan(0.1);
+    // ...but never beyond the values it has: a loss falling towards 0 does not end below it.
+    const toZero = [0.5, 0.4, 0.3, 0.2, 0.1, 0.01, 0, 0];
+    expect(Math.min(...smoothSeries(toZero, 3))).toBe(0);
   });
-  it('has axes with ticks and labels, and a legend', () => {
-    expect(svg).toMatch(/>step</);
-    expect(svg).toMatch(/>loss</);
-    expect(svg).toMatch(/>accuracy</);
-    expect(svg).toMatch(/>valid loss</);
-    expect((svg.match(/<text /g) ?? []).length).toBeGreaterThan(20);
+  it('marks the best validation epoch with a line and a label', () => {
+    const best = attr(svg, /<line class="best" x1="([\d.]+)"/g).map(Number);
+    expect(best.length).toBe(2); // through both panels
+    const valid = polylines(svg).get('valid loss')!;
+    for (const x of best) expect(x).toBeCloseTo(valid[2]![0], 1); // epoch 3
+    expect(svg).toMatch(/>best: epoch 3</);
+    expect(svg).toMatch(/>valid loss 0\.5000</);
+    expect(svg).toMatch(/>accuracy 80\.00%</);
   });
-  it('leaves out the accuracy panel when no record has accuracy, and non-finite losses', () => {
+  it('scales the y axes to the data, not from 0', () => {
+    const sc = scaleOf(svg);
+    const acc = sc.panels.find((p) => p.metric === 'accuracy')!;
+    // Accuracy: smoothed train from about 0.2 to 0.9, validation 0.6 to 0.9: ticks inside [0, 1] around that.
+    const drawn = curvesModel(records).series.filter((s) => s.metric === 'accuracy').flatMap((s) => s.smooth ?? s.values);
+    expect(acc.y0).toBeLessThanOrEqual(Math.min(...drawn));
+    expect(acc.y1).toBeGreaterThanOrEqual(Math.max(...drawn));
+    expect(acc.y1).toBeLessThanOrEqual(1);
+    const high = renderCurvesSvg(records.map((r) => ({ ...r, accuracy: 0.9 + r.accuracy! / 20 })));
+    const hacc = scaleOf(high).panels.find((p) => p.metric === 'accuracy')!;
+    expect(hacc.y0).toBeGreaterThan(0.8);
+    expect(hacc.y1).toBeLessThanOrEqual(1);
+    expect(high).toMatch(/>9\d(\.\d+)?%</); // percent tick labels
+  });
+  it('is as wide as asked, with every point inside', () => {
+    for (const width of [400, 600, 1400]) {
+      const s = renderCurvesSvg(records, { width });
+      expect(s).toMatch(new RegExp(`^<svg [^>]*width="${width}"`));
+      for (const pts of polylines(s).values()) for (const [x] of pts) expect(x).toBeGreaterThan(0), expect(x).toBeLessThan(width);
+    }
+  });
+  it('leaves out the accuracy panel when no record has accuracy, and non-finite losses; steps on x without epochs', () => {
     const s = renderCurvesSvg([{ step: 1, split: 'train', loss: 1 }, { step: 2, split: 'train', loss: NaN }, { step: 3, split: 'train', loss: 0.5 }]);
     checkBalanced(s);
-    expect([...polylines(s).keys()]).toEqual(['train loss']);
+    expect([...polylines(s).keys()]).toEqual(['train loss per step', 'train loss']);
     expect(polylines(s).get('train loss')!.length).toBe(2);
     expect(s).not.toContain('accuracy');
+    expect(s).toMatch(/>step</);
+    expect(s).not.toContain('class="best"');
     expect(() => renderCurvesSvg([])).toThrow(RangeError);
+  });
+});
+
+describe('renderCurvesHtml', () => {
+  it('is one offline page: the data, and a script that embeds the same drawing function', () => {
+    const html = renderCurvesHtml(records, { title: '</script><b>' });
+    expect(html).not.toMatch(/<script [^>]*src=|<link |(src|href)="https?:|@import|fetch\(/); // nothing fetched
+    expect(html).not.toContain('</script><b>'); // the title cannot end the data's script element
+    const data = /<script type="application\/json" id="weft-data">(.*?)<\/script>/s.exec(html)![1]!;
+    const model = JSON.parse(data) as CurvesModel;
+    expect(model.title).toBe('</script><b>');
+    expect(model.best).toMatchObject({ epoch: 3, loss: 0.5 });
+    const script = html.slice(html.lastIndexOf('<script>') + 8, html.lastIndexOf('</script>'));
+    // The page's drawCurves, run here, draws what this module draws.
+    const pageDraw = new Function(`${script.slice(0, script.indexOf('const model = JSON.parse'))}; return drawCurves;`)() as typeof drawCurves;
+    expect(pageDraw(model, 640)).toBe(drawCurves(model, 640));
   });
 });
 
@@ -88,6 +180,11 @@ describe('curveSeries', () => {
     const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
     expect(mean(s.values)).toBeCloseTo(mean(records.filter((r) => r.split === 'train').map((r) => r.loss)), 10);
     expect(s.steps[0]).toBe(6.5); // mean of steps 1..12
+  });
+  it('finds the steps of an epoch from the records, a partial last epoch or not', () => {
+    expect(stepsPerEpoch(records)).toBe(30);
+    expect(stepsPerEpoch(records.filter((r) => r.step <= 100))).toBe(30);
+    expect(stepsPerEpoch(records.map(({ epoch: _e, ...r }) => r))).toBeUndefined();
   });
 });
 

@@ -1,27 +1,27 @@
 /**
- * The CLI's checkpoint (`model.weft`): core's checkpoint file (parameters by PyTorch name,
- * optimizer state, step; SHA-256, atomic write) with the run's config and data meta in
- * `config`, and where training stands in `extra`, so `--resume` continues exactly.
+ * The CLI's checkpoint (`model.weft`): @weft/core's model file (model/trained.ts: parameters by
+ * PyTorch name, optimizer state, step, the training config and data meta; SHA-256, atomic
+ * write), read and written with core's modelFromCheckpoint / modelCheckpoint, plus the run's
+ * settings in `config` and where training stands in `extra`, so `--resume` continues exactly.
+ * `loadModel` of @weft/core reads these files too.
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
-  loadCheckpointSync, modelLayout, paramsFromLayout, paramsIntoLayout, saveCheckpointSync,
-  type Checkpoint, type Layout, type OptimizerSnapshot, type ResolvedTrainConfig,
+  RUN_CHECKPOINT_NAME, loadCheckpointSync, modelCheckpoint, modelFromCheckpoint, saveCheckpointSync,
+  type Layout, type ModelFileConfig, type OptimizerSnapshot,
 } from '@weft/core';
 import type { DataMeta } from '@weft/core';
 import { InputError } from './errors.js';
 import type { DataFlags, TaskName } from './task.js';
 
-export const CHECKPOINT_NAME = 'model.weft';
+export const CHECKPOINT_NAME = RUN_CHECKPOINT_NAME;
 export const BEST_NAME = 'best.weft';
 
-/** What `config` holds in a weft CLI checkpoint. */
-export interface RunConfig {
-  kind: 'weft-run';
+/** What `config` holds in a weft CLI checkpoint: core's model file config and the run's settings. */
+export interface RunConfig extends ModelFileConfig {
   task: TaskName;
   meta: DataMeta;
-  train: ResolvedTrainConfig;
   /** Epochs the run was asked for (Infinity is stored as null: steps decide). */
   epochs: number | null;
   /** Step limit, or null. */
@@ -57,14 +57,10 @@ export interface RunCheckpoint {
 }
 
 export function saveRun(file: string, r: Omit<RunCheckpoint, 'file' | 'layout'>): void {
-  const layout = modelLayout(r.config.train.model);
-  const { params, shapes } = paramsFromLayout(layout, r.params);
-  saveCheckpointSync(file, {
-    config: { ...r.config, epochs: r.config.epochs === Infinity ? null : r.config.epochs },
-    params, shapes, step: r.step,
-    optimizer: r.optimizer ? { name: r.optimizer.name, options: r.optimizer.options, step: r.optimizer.step, states: r.optimizer.states } : undefined,
-    extra: r.progress,
-  });
+  const config: RunConfig = { ...r.config, epochs: r.config.epochs === Infinity ? null : r.config.epochs };
+  saveCheckpointSync(file, modelCheckpoint({
+    config, params: r.params, step: r.step, optimizer: r.optimizer, extra: r.progress,
+  }));
 }
 
 /** `--model` may name the checkpoint or its run directory. */
@@ -81,17 +77,16 @@ export function resolveModelPath(p: string | undefined): string {
 
 export function loadRun(p: string | undefined): RunCheckpoint {
   const file = resolveModelPath(p);
-  const ck: Checkpoint = loadCheckpointSync(file);
-  const config = ck.config as RunConfig;
-  if (!config || config.kind !== 'weft-run' || !config.train?.model) {
-    throw new InputError(`${file}: a weft checkpoint, but not one written by 'weft train' (no run config inside)`);
+  // Core's one reader: the model config, names, shapes and optimizer-state sizes, the meta.
+  const m = modelFromCheckpoint(loadCheckpointSync(file), file);
+  const config = m.config as RunConfig;
+  if (config.meta === undefined) {
+    throw new InputError(`${file}: a weft model saved without its data meta (vocabulary, labels), which weft commands need: save it with { meta }`);
+  }
+  if (config.task === undefined) {
+    // Saved by the library (TrainedModel.save), not by 'weft train': none of a run's settings.
+    Object.assign(config, { task: config.meta.task, epochs: null, steps: null, patience: null, data: { file: null, valid: null, flags: { seed: config.train.seed } } });
   }
   if (config.epochs === null) config.epochs = Infinity;
-  const layout = modelLayout(config.train.model);
-  const params = new Float32Array(layout.size);
-  // Names, shapes and optimizer-state sizes against the model the config describes.
-  paramsIntoLayout(ck, layout, params, file);
-  const o = ck.optimizer;
-  const optimizer = o ? { name: o.name, options: o.options, step: o.step, states: o.states } as OptimizerSnapshot : undefined;
-  return { file, config, progress: ck.extra as RunProgress, layout, params, optimizer, step: ck.step };
+  return { file, config, progress: m.extra as RunProgress, layout: m.layout, params: m.params, optimizer: m.optimizer, step: m.step };
 }

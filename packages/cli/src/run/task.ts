@@ -3,7 +3,7 @@
  * vocabulary, labels, normalisation stored in the checkpoint) becomes a model config, and how
  * evaluation data is encoded the way the training data was.
  */
-import type { ModelConfig, SequenceDataset } from '@weft/core';
+import { modelShape, type ModelConfig, type SequenceDataset } from '@weft/core';
 import {
   loadClassify, loadClassifyEval, loadLm, loadLmEval, loadNames, loadRegress, loadRegressEval, loadTag, loadTagEval,
   type DataMeta, type EvalData, type LmLayout, type RegressEvalData,
@@ -143,23 +143,7 @@ export function modelConfigFor(meta: DataMeta, m: ModelFlags): ModelConfig {
     const dim = m.embedding ?? (vocabSize > 128 ? 64 : 0);
     return dim > 0 ? { kind: 'tokens', vocabSize, embeddingDim: dim } : { kind: 'tokens', vocabSize };
   };
-  switch (meta.task) {
-    case 'classify':
-      return {
-        ...common,
-        input: meta.input.kind === 'chars' ? tokens(meta.input.vocab.symbols.length + 2) : { kind: 'dense', size: meta.input.size },
-        task: 'class-per-sequence', outputSize: meta.labels.length,
-      };
-    case 'tag':
-      return { ...common, input: tokens(meta.vocab.symbols.length + 2), task: 'class-per-step', outputSize: meta.tags.length };
-    case 'lm': {
-      const V = meta.vocab.symbols.length + 2;
-      return { ...common, input: tokens(V), task: 'class-per-step', outputSize: V };
-    }
-    case 'regress':
-      return {
-        ...common, input: { kind: 'dense', size: meta.inputColumns.length },
-        task: meta.perStep ? 'value-per-step' : 'value-per-sequence', outputSize: meta.targetColumns.length,
-      };
-  }
+  // The input, head and loss the data calls for (core's modelShape), token inputs as above.
+  const shape = modelShape(meta);
+  return { ...common, ...shape, input: shape.input.kind === 'tokens' ? tokens(shape.input.vocabSize) : shape.input };
 }

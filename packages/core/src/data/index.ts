@@ -13,7 +13,7 @@ export { loadClassify, loadClassifyEval, encodeClassifyInputs, type ClassifyOpti
 export { loadTag, loadTagEval, encodeTagInputs, tagTokens, type TagOptions, type TagMeta } from './tag.js';
 export { loadLm, loadLmEval, lmWindows, type LmOptions, type LmMeta, type LmLayout, type LmData } from './lm.js';
 export {
-  loadRegress, loadRegressEval, readRegressSeries, regressErrors, forecastRegress, forecastProblem, nextDates, denormalize, normalize,
+  loadRegress, loadRegressEval, readRegressSeries, regressErrors, forecastRegress, forecastProblem, nextDates, encodeRegressInputs, denormalize, normalize,
   type RegressOptions, type RegressErrors, type RegressMeta, type RegressSeries, type RegressEvalData, type RegressForecast,
 } from './regress.js';
 export { loadNames, nameLists, type NamesOptions, type NamesData } from './names.js';

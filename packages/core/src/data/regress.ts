@@ -27,6 +27,7 @@
 import type { SequenceDataset } from '../train/dataset.js';
 import { columnIndex, numberCell, parseCsv, type CsvTable } from './csv.js';
 import { DataError } from './errors.js';
+import { packDataset } from './pack.js';
 import { formatOf, readTextFile } from './read.js';
 import { type EvalData, type TrainData } from './task.js';
 
@@ -383,4 +384,26 @@ export function normalize(meta: RegressMeta, values: ArrayLike<number>, columns:
     out[i] = (values[i]! - s.mean) / s.std;
   }
   return out;
+}
+
+/**
+ * Windows to predict from, in the columns' own units (each a list of rows, each row the values
+ * of `meta.inputColumns` in that order), normalised with the trained model's statistics. The
+ * targets are zeros (unknown). A window may be shorter or longer than the training `window`.
+ */
+export function encodeRegressInputs(meta: RegressMeta, windows: readonly (readonly (readonly number[])[])[]): SequenceDataset {
+  if (!Array.isArray(windows) || windows.length === 0) throw new TypeError('inputs must be a non-empty array of windows');
+  const I = meta.inputColumns.length;
+  const O = meta.targetColumns.length;
+  const inputs = windows.map((w, i) => {
+    if (!Array.isArray(w) || w.length === 0 || w.some((row) => !Array.isArray(row) || row.length !== I || row.some((v) => typeof v !== 'number' || !Number.isFinite(v)))) {
+      throw new TypeError(`inputs[${i}] must be a non-empty array of rows of ${I} finite numbers each (${meta.inputColumns.join(', ')})`);
+    }
+    return normalize(meta, w.flat(), meta.inputColumns);
+  });
+  const perStep = meta.perStep;
+  return packDataset({
+    inputKind: 'dense', inputSize: I, targetKind: perStep ? 'value-per-step' : 'value-per-sequence', outputSize: O,
+    inputs, targets: inputs.map((x) => new Float32Array((perStep ? x.length / I : 1) * O)),
+  });
 }

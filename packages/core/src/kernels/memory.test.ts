@@ -1,5 +1,6 @@
 // The arena allocator: no overlap, growth, recognising views of the memory, errors.
 import { afterEach, describe, expect, it } from 'vitest';
+import { requireWasmApi } from './webassembly.js';
 import { Rng } from '../rng.js';
 import { gemmReference } from './gemm.js';
 import {
@@ -101,9 +102,9 @@ describe('allocF32', () => {
     expect(() => arenaAlloc(small, 2 * PAGE_BYTES)).toThrow(/arena out of memory/);
     // A failed request leaves the arena usable.
     expect(arenaAlloc(small, 100)).toBe(HEADER_BYTES);
-    const plain = new WebAssembly.Memory({ initial: 1, maximum: 2, shared: true });
+    const plain = new (requireWasmApi().Memory)({ initial: 1, maximum: 2, shared: true });
     expect(() => attachMemory(plain)).toThrow(/not a weft arena: create it with createSharedMemory/);
-    const unshared = new WebAssembly.Memory({ initial: 1 });
+    const unshared = new (requireWasmApi().Memory)({ initial: 1 });
     expect(() => attachMemory(unshared)).toThrow(/must be shared/);
   });
 });

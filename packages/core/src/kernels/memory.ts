@@ -26,23 +26,9 @@
  * arrived from another thread.
  */
 
-declare global {
-  // TypeScript declares WebAssembly only in its DOM libraries, which this Node project does not
-  // load; this is the subset weft uses, with the same shapes as lib.dom.d.ts.
-  namespace WebAssembly {
-    interface MemoryDescriptor { initial: number; maximum?: number; shared?: boolean }
-    interface Memory { readonly buffer: ArrayBuffer; grow(delta: number): number }
-    var Memory: { prototype: Memory; new (descriptor: MemoryDescriptor): Memory };
-    interface Module { readonly __wasmModule?: never }
-    var Module: { prototype: Module; new (bytes: ArrayBufferView | ArrayBuffer): Module };
-    interface Instance { readonly exports: Record<string, unknown> }
-    var Instance: {
-      prototype: Instance;
-      new (module: Module, importObject?: Record<string, Record<string, unknown>>): Instance;
-    };
-    function validate(bytes: ArrayBufferView | ArrayBuffer): boolean;
-  }
-}
+import { requireWasmApi, type WasmMemory } from './webassembly.js';
+
+export type { WasmMemory } from './webassembly.js';
 
 const MAGIC = 0x74666577; // 'weft' little-endian
 const W_MAGIC = 0;
@@ -59,7 +45,7 @@ export const PAGE_BYTES = 65536;
 export const MAX_PAGES = 65536;
 
 interface Arena {
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   /** Header words on the memory (a view stays valid across growth of shared memory). */
   header: Uint32Array;
   /** The 128-bit identity, read once. */
@@ -69,7 +55,7 @@ interface Arena {
   maxBytes: number;
 }
 
-const arenas = new WeakMap<WebAssembly.Memory, Arena>();
+const arenas = new WeakMap<WasmMemory, Arena>();
 let attached: Arena | null = null;
 
 function pagesArg(name: string, v: unknown): number {
@@ -84,13 +70,13 @@ function pagesArg(name: string, v: unknown): number {
  * `maxPages` bounds growth; shared memory reserves its maximum as address space up front, which
  * is cheap on 64-bit hosts, so the default is the wasm32 limit.
  */
-export function createSharedMemory(initialPages = 256, maxPages = MAX_PAGES): WebAssembly.Memory {
+export function createSharedMemory(initialPages = 256, maxPages = MAX_PAGES): WasmMemory {
   pagesArg('initialPages', initialPages);
   pagesArg('maxPages', maxPages);
   if (initialPages > maxPages) {
     throw new RangeError(`createSharedMemory: initialPages (${initialPages}) must not exceed maxPages (${maxPages})`);
   }
-  const memory = new WebAssembly.Memory({ initial: initialPages, maximum: maxPages, shared: true });
+  const memory = new (requireWasmApi().Memory)({ initial: initialPages, maximum: maxPages, shared: true });
   const header = new Uint32Array(memory.buffer, 0, HEADER_WORDS);
   const id = new Uint32Array(4);
   crypto.getRandomValues(id);
@@ -103,10 +89,10 @@ export function createSharedMemory(initialPages = 256, maxPages = MAX_PAGES): We
 }
 
 /** The arena state of `memory` in this thread (created on first use). */
-function arenaOf(memory: WebAssembly.Memory): Arena {
+function arenaOf(memory: WasmMemory): Arena {
   let a = arenas.get(memory);
   if (a) return a;
-  if (!(memory instanceof WebAssembly.Memory)) {
+  if (!(memory instanceof requireWasmApi().Memory)) {
     throw new TypeError('memory must be a WebAssembly.Memory created by createSharedMemory');
   }
   const buffer = memory.buffer;
@@ -132,7 +118,7 @@ function arenaOf(memory: WebAssembly.Memory): Arena {
  * Makes `memory` (an arena from createSharedMemory, possibly created by another thread) the one
  * that `allocF32` allocates from in this thread.
  */
-export function attachMemory(memory: WebAssembly.Memory): void {
+export function attachMemory(memory: WasmMemory): void {
   attached = arenaOf(memory);
 }
 
@@ -142,7 +128,7 @@ export function detachMemory(): void {
 }
 
 /** The arena `allocF32` allocates from in this thread, or null (heap). */
-export function attachedMemory(): WebAssembly.Memory | null {
+export function attachedMemory(): WasmMemory | null {
   return attached ? attached.memory : null;
 }
 
@@ -157,7 +143,7 @@ function currentBuffer(a: Arena): SharedArrayBuffer {
  * Reserves `byteLength` bytes of `memory` (an arena), 64-byte aligned, growing the memory if
  * needed; returns the byte address. Safe to call from any number of threads at once.
  */
-export function arenaAlloc(memory: WebAssembly.Memory, byteLength: number): number {
+export function arenaAlloc(memory: WasmMemory, byteLength: number): number {
   if (!Number.isInteger(byteLength) || byteLength < 0) {
     throw new RangeError(`arenaAlloc: byteLength must be a non-negative integer, got ${String(byteLength)}`);
   }
@@ -215,7 +201,7 @@ export function allocI32(n: number): Int32Array {
 }
 
 /** allocF32 in a given arena, whatever this thread has attached. */
-export function allocF32In(memory: WebAssembly.Memory, n: number): Float32Array {
+export function allocF32In(memory: WasmMemory, n: number): Float32Array {
   if (!Number.isInteger(n) || n < 0) {
     throw new RangeError(`allocF32: n must be a non-negative integer, got ${String(n)}`);
   }
@@ -230,7 +216,7 @@ export function allocF32In(memory: WebAssembly.Memory, n: number): Float32Array 
  * Whether `array` views `memory`, whichever of its buffer objects (before or after growth, from
  * this thread or posted from another) it was made on.
  */
-export function isInMemory(array: ArrayBufferView, memory: WebAssembly.Memory): boolean {
+export function isInMemory(array: ArrayBufferView, memory: WasmMemory): boolean {
   const a = arenaOf(memory);
   const buf = array.buffer;
   if (a.buffers.has(buf)) return true;
@@ -247,13 +233,13 @@ export function isInMemory(array: ArrayBufferView, memory: WebAssembly.Memory): 
  * `isInMemory` bound to one memory, for hot paths: the common case (a buffer object this thread
  * has seen) is one WeakSet lookup.
  */
-export function memoryTest(memory: WebAssembly.Memory): (array: ArrayBufferView) => boolean {
+export function memoryTest(memory: WasmMemory): (array: ArrayBufferView) => boolean {
   const buffers = arenaOf(memory).buffers;
   return (array) => buffers.has(array.buffer) || isInMemory(array, memory);
 }
 
 /** Bytes handed out so far (header included) and the memory's current size. */
-export function arenaUsage(memory: WebAssembly.Memory): { used: number; byteLength: number; maxBytes: number } {
+export function arenaUsage(memory: WasmMemory): { used: number; byteLength: number; maxBytes: number } {
   const a = arenaOf(memory);
   return { used: Atomics.load(a.header, W_BUMP), byteLength: a.memory.buffer.byteLength, maxBytes: a.maxBytes };
 }

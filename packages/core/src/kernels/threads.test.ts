@@ -7,14 +7,14 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../rng.js';
 import { gemmReference } from './gemm.js';
-import { allocF32In, createSharedMemory, isInMemory } from './memory.js';
+import { allocF32In, createSharedMemory, isInMemory, type WasmMemory } from './memory.js';
 
 const fixture = new URL('./fixtures/gemm-worker.mjs', import.meta.url);
 const built = new URL('../../dist/kernels/wasm.js', import.meta.url);
 
 type Reply = Record<string, unknown>;
 
-function spawn(memory: WebAssembly.Memory): { worker: Worker; next: () => Promise<Reply> } {
+function spawn(memory: WasmMemory): { worker: Worker; next: () => Promise<Reply> } {
   const worker = new Worker(fileURLToPath(fixture), { workerData: { memory } });
   const queue: Reply[] = [];
   const waiting: Array<{ resolve: (r: Reply) => void; reject: (e: Error) => void }> = [];

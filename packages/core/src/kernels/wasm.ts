@@ -17,13 +17,14 @@ import { gemmReference } from './gemm.js';
 import { kernels, referenceKernels, setKernels, type Gemm, type Kernels } from './index.js';
 import { arenaAlloc, attachMemory, attachedMemory, createSharedMemory, memoryTest } from './memory.js';
 import { checkTarget, type LossResult } from './loss.js';
+import { requireWasmApi, wasmApi, type WasmMemory, type WasmModule } from './webassembly.js';
 
 /** Where the build puts the module; resolves the same from src/kernels and dist/kernels. */
 export const WASM_KERNELS_URL = new URL('../../wasm/kernels.wasm', import.meta.url);
 
 export interface WasmKernels extends Kernels {
   /** The arena this instance works on. */
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   /** Calls run by WebAssembly, and by the reference because an operand was outside `memory`. */
   readonly calls: { wasm: number; reference: number };
   /** The module's exp and log (tests compare them with Math.exp and Math.log). */
@@ -88,14 +89,13 @@ const SIMD_PROBE = new Uint8Array([
 
 /** Whether this engine runs WebAssembly 128-bit SIMD and shared memory (threads). */
 export function wasmSimdSupported(): boolean {
-  return typeof WebAssembly === 'object' && typeof SharedArrayBuffer === 'function' &&
-    WebAssembly.validate(SIMD_PROBE);
+  return wasmApi !== undefined && typeof SharedArrayBuffer === 'function' && wasmApi.validate(SIMD_PROBE);
 }
 
-let compiled: WebAssembly.Module | null = null;
-const instances = new WeakMap<WebAssembly.Memory, WasmKernels>();
+let compiled: WasmModule | null = null;
+const instances = new WeakMap<WasmMemory, WasmKernels>();
 
-function kernelModule(): WebAssembly.Module {
+function kernelModule(): WasmModule {
   if (compiled) return compiled;
   if (!wasmSimdSupported()) {
     throw new Error('WebAssembly SIMD or shared memory is not available in this engine');
@@ -108,7 +108,7 @@ function kernelModule(): WebAssembly.Module {
       `cannot read ${WASM_KERNELS_URL.pathname} (${(err as Error).message}): build it with \`pnpm --filter @weft/core build\``,
     );
   }
-  compiled = new WebAssembly.Module(bytes);
+  compiled = new (requireWasmApi().Module)(bytes);
   return compiled;
 }
 
@@ -129,12 +129,12 @@ function checkOperand(name: string, x: Float32Array, off: number, ld: number, ro
  * else a new arena), instantiated once per memory and thread. Throws where the module cannot
  * be loaded (no SIMD, not built).
  */
-export function loadWasmKernels(memory?: WebAssembly.Memory): WasmKernels {
+export function loadWasmKernels(memory?: WasmMemory): WasmKernels {
   const mem = memory ?? attachedMemory() ?? createSharedMemory();
   const cached = instances.get(mem);
   if (cached) return cached;
   const inMemory = memoryTest(mem); // also checks that mem is an arena
-  const instance = new WebAssembly.Instance(kernelModule(), {
+  const instance = new (requireWasmApi().Instance)(kernelModule(), {
     env: {
       memory: mem,
       abort: () => { throw new Error('wasm kernels aborted'); },
@@ -519,7 +519,7 @@ export function loadWasmKernels(memory?: WebAssembly.Memory): WasmKernels {
  * one) and makes `allocF32` allocate there. Returns false, leaving everything as it was, where
  * the module cannot be loaded (no SIMD in this engine, or not built).
  */
-export function useWasmKernels(memory?: WebAssembly.Memory): boolean {
+export function useWasmKernels(memory?: WasmMemory): boolean {
   try {
     kernelModule();
   } catch {

@@ -103,7 +103,7 @@ const FORWARD_KEYS = keysOf<ForwardOptions>({
 export interface ForwardResult {
   /** [batch, steps, outputSize] ([steps, batch, outputSize] with timeMajor), 0 at padded steps. */
   output: Float32Array;
-  /** [numLayers*D, batch, hiddenSize]: the state at each sequence's true last step. */
+  /** The state at each sequence's true last step, [numLayers*D, batch, hiddenSize]. */
   hN: Float32Array;
   /** LSTM only: [numLayers*D, batch, hiddenSize]. */
   cN?: Float32Array;

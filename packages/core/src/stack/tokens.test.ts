@@ -10,7 +10,7 @@ import type { CellKind } from '../model/layout.js';
 import { RecurrentStack, type ForwardOptions } from './stack.js';
 import type { StackOptions } from './config.js';
 import { referenceKernels, setKernels } from '../kernels/index.js';
-import { attachMemory, createSharedMemory, detachMemory } from '../kernels/memory.js';
+import { attachMemory, createSharedMemory, detachMemory, type WasmMemory } from '../kernels/memory.js';
 import { loadWasmKernels } from '../kernels/wasm.js';
 import { expectClose } from '../../../../test/helpers/compare.js';
 
@@ -83,7 +83,7 @@ describe('forwardTokens on the TypeScript kernels', () => {
 });
 
 // `pnpm test` builds the WebAssembly module first; without it this file fails rather than skipping.
-const wasmMemory: WebAssembly.Memory | null = createSharedMemory(64);
+const wasmMemory: WasmMemory | null = createSharedMemory(64);
 loadWasmKernels(wasmMemory);
 
 describe('forwardTokens on the WebAssembly kernels (buffers in the arena)', () => {

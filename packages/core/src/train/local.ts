@@ -12,6 +12,8 @@ import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from '
 import { epochBatches, sequentialBatches } from './batches.js';
 import { allocF32 } from '../kernels/memory.js';
 import { functionOption, keysOf, knownKeys, nonNegativeInt, objectOption, positiveInt } from '../options/validate.js';
+import type { DataMeta } from '../data/index.js';
+import { TrainedModel } from '../model/trained.js';
 
 export class NonFiniteError extends Error {
   constructor(readonly step: number, readonly loss: number, readonly gradNorm: number) {
@@ -135,6 +137,7 @@ export class LocalTrainer {
     positiveInt(opts.epochs, 'epochs');
     if (opts.startEpoch !== undefined) nonNegativeInt(opts.startEpoch, 'startEpoch');
     if (opts.onStep !== undefined) functionOption(opts.onStep, 'onStep');
+    checkScheduleCovers(this.config, this.step, fitSteps(d, this.config, opts.epochs, opts.startEpoch ?? 0));
     let last = NaN;
     for (let e = opts.startEpoch ?? 0; e < opts.epochs; e++) {
       let sum = 0;
@@ -151,6 +154,54 @@ export class LocalTrainer {
 
   evaluate(d: SequenceDataset, batchSize = this.config.batchSize): EvalResult {
     return evaluateModel(this.model, d, batchSize);
+  }
+
+  /**
+   * The model as trained so far (a copy): with the data loader's `meta` it can `predict` raw
+   * inputs; with `optimizer: true` it keeps the optimizer's state, so that a saved file can
+   * resume training.
+   */
+  toModel<M extends DataMeta | undefined = undefined>(options: ToModelOptions<M> = {}): TrainedModel<M> {
+    return new TrainedModel<M>({
+      train: this.config, params: this.runner.params, step: this.step,
+      ...(options.meta !== undefined ? { meta: options.meta } : {}),
+      ...(options.optimizer ? { optimizer: { name: this.optimizer.name, options: { ...this.optimizer.options }, step: this.updates, states: this.runner.states.map((s) => s.slice()) } } : {}),
+    });
+  }
+
+  /** `toModel(options).save(path)`: the model file that `loadModel` and the CLI read. */
+  async save(path: string, options: ToModelOptions<DataMeta | undefined> = {}): Promise<void> {
+    await this.toModel(options).save(path);
+  }
+}
+
+/** What a trainer's `toModel` and `save` take. */
+export interface ToModelOptions<M extends DataMeta | undefined = DataMeta | undefined> {
+  /** The data loader's meta (vocabulary, labels, normalisation), so the model can predict from raw inputs. */
+  meta?: M;
+  /** Keep the optimizer's state too (default false), to resume training from the file. */
+  optimizer?: boolean;
+}
+
+/** Steps that fit runs: whole epochs startEpoch..epochs-1 of trainBatches, at most `steps`. */
+export function fitSteps(d: SequenceDataset, cfg: ResolvedTrainConfig, epochs: number, startEpoch = 0, steps = Infinity): number {
+  return Math.max(0, Math.min(steps, (epochs - startEpoch) * trainBatches(d, cfg, 0).length));
+}
+
+/**
+ * Throws when a cosine or linear schedule ends before the training about to start (`steps`
+ * steps from step `from`): past its totalSteps such a schedule stays at minLr (0 by default),
+ * so the rest of the run would train at that rate without a word.
+ */
+export function checkScheduleCovers(cfg: ResolvedTrainConfig, from: number, steps: number): void {
+  const s = cfg.schedule;
+  if (!s || (s.kind !== 'cosine' && s.kind !== 'linear') || s.totalSteps === undefined) return;
+  const end = from + steps;
+  if (end > s.totalSteps) {
+    throw new RangeError(
+      `schedule.totalSteps is ${s.totalSteps}, but this training runs to step ${end} (${steps} steps from step ${from}); ` +
+      `past step ${s.totalSteps} the ${s.kind} schedule stays at minLr (${s.minLr ?? 0}). Set totalSteps to at least ${end}, or train fewer epochs or steps`,
+    );
   }
 }
 

@@ -1,0 +1,49 @@
+/**
+ * From a model's head to answers: the head's outputs for every row of a dataset (in batches,
+ * without dropout), softmax probabilities of one row, and its arg-max. Shared by
+ * `TrainedModel.predict` and the CLI's eval/predict/generate, so there is one definition of
+ * what a prediction is.
+ */
+import { targetPerStep, type SequenceDataset } from '../train/dataset.js';
+import { sequentialBatches } from '../train/batches.js';
+import { gatherBatch, type SequenceModel } from './model.js';
+
+/** Head outputs for every row of a dataset: [count, outputSize], or [count, maxSteps, outputSize] (zero past each length). */
+export function predictAll(model: SequenceModel, d: SequenceDataset, batchSize = 64): Float32Array {
+  const O = model.outputSize;
+  const perStep = targetPerStep(model.task);
+  const S = d.maxSteps;
+  const out = new Float32Array(d.count * (perStep ? S : 1) * O);
+  for (const rows of sequentialBatches(d.count, batchSize)) {
+    const b = gatherBatch(d, rows);
+    model.evaluate(b);
+    const y = model.lastOutput;
+    for (let i = 0; i < b.batch; i++) {
+      const r = rows[i]!;
+      if (perStep) {
+        for (let t = 0; t < b.lengths[i]!; t++) out.set(y.subarray((i * b.steps + t) * O, (i * b.steps + t + 1) * O), (r * S + t) * O);
+      } else {
+        out.set(y.subarray(i * O, (i + 1) * O), r * O);
+      }
+    }
+  }
+  return out;
+}
+
+/** Index of the largest of a[off .. off + n) (the first one on ties). */
+export function argmax(a: ArrayLike<number>, off: number, n: number): number {
+  let best = 0;
+  for (let j = 1; j < n; j++) if (a[off + j]! > a[off + best]!) best = j;
+  return best;
+}
+
+/** Softmax probabilities of one row of logits a[off .. off + n), at `temperature` (default 1). */
+export function softmaxRow(a: ArrayLike<number>, off: number, n: number, temperature = 1): Float64Array {
+  const p = new Float64Array(n);
+  let max = -Infinity;
+  for (let j = 0; j < n; j++) max = Math.max(max, a[off + j]! / temperature);
+  let z = 0;
+  for (let j = 0; j < n; j++) z += p[j] = Math.exp(a[off + j]! / temperature - max);
+  for (let j = 0; j < n; j++) p[j]! /= z;
+  return p;
+}
