@@ -5,11 +5,15 @@
  * checkpoint whose config holds a model config (weft before specs) loads the same way: the
  * config converts to its spec, with the same parameter names.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalTrainer } from '../train/local.js';
 import { resolveTrainConfig, type TrainConfig } from '../train/config.js';
 import { decodeCheckpoint, encodeCheckpoint, paramsFromLayout, paramsIntoLayout } from './checkpoint.js';
 import { specFromConfig, type ModelConfig, type ModelSpec } from './model.js';
+import { loadModelSync } from './trained.js';
 import type { SequenceDataset } from '../train/dataset.js';
 
 const spec: ModelSpec = {
@@ -63,6 +67,24 @@ describe('checkpoints of spec models', () => {
     b.fit(d, { epochs: 2, startEpoch: 1 });
     expect(Buffer.from(b.runner.params.buffer, b.runner.params.byteOffset, b.runner.params.byteLength))
       .toEqual(Buffer.from(a.runner.params.buffer, a.runner.params.byteOffset, a.runner.params.byteLength));
+  });
+
+  it('a spec model saved as a model file (TrainedModel) loads with its spec and predicts the same outputs', async () => {
+    const d = data();
+    const a = new LocalTrainer({ model: spec, batchSize: 6, optimizer: { name: 'adam', lr: 0.01 } });
+    a.fit(d, { epochs: 1 });
+    const dir = mkdtempSync(path.join(tmpdir(), 'weft-spec-'));
+    try {
+      const file = path.join(dir, 'spec.weft');
+      await a.save(file);
+      const m = loadModelSync(file);
+      expect(m.train.model).toEqual(a.spec);
+      expect(m.net.spec).toEqual(a.spec);
+      expect(m.params).toEqual(a.runner.params);
+      expect(m.outputs(d)).toEqual(a.toModel().outputs(d));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a checkpoint holding a model config loads as the spec it stands for', () => {
