@@ -106,6 +106,15 @@ describe('layer options are strict', () => {
     expect(new Set(MISSPELT.map(([l]) => l.type))).toEqual(new Set(BUILT_IN_LAYERS));
   });
 
+  it('the spec itself and its input are strict too', () => {
+    const { layers, ...rest } = specWith({ type: 'dropout', p: 0.1 });
+    expect(() => planModel({ ...rest, layer: layers } as never)).toThrow(expect.objectContaining({ option: 'model.layer', suggestion: 'layers' }));
+    expect(() => planModel({ ...rest, layers, input: { kind: 'tokens', vocabSise: 6 } } as never)).toThrow(expect.objectContaining({
+      option: 'model.input.vocabSise', suggestion: 'vocabSize',
+    }));
+    expect(() => planModel({ ...rest, layers: [] })).toThrow('model.layers must be a non-empty array of layers, got []');
+  });
+
   it('an unknown layer type names the closest', () => {
     expect(() => planModel(specWith({ type: 'lienar', outputSize: 3 }))).toThrow(expect.objectContaining({
       option: 'model.layers[1].type', suggestion: 'linear',

@@ -49,7 +49,7 @@ export class RecurrentLayer implements LayerInstance {
   private readonly offset: number;
   private readonly end: number;
   private grads: Float32Array;
-  private last: { hN: Float32Array; cN?: Float32Array } | undefined;
+  private last: { hN: Float32Array; cN?: Float32Array } | undefined; // the stack's ForwardResult
 
   constructor(o: StackOptions, env: LayerEnv) {
     const layout = RecurrentStack.layoutFor(o);
@@ -77,11 +77,15 @@ export class RecurrentLayer implements LayerInstance {
     this.bindGrads(p.grads);
     const B = p.batch;
     const T = p.steps;
-    const opts = { batch: B, steps: T, lengths: p.lengths, h0: p.h0, c0: p.c0, training: p.training, rng: p.rng, timeMajor: true };
-    const res = x.tokens
-      ? st.forwardTokens(x.tokens.subarray(0, B * T), opts)
-      : st.forward(x.data.subarray(0, B * T * st.options.inputSize), { ...opts, inputTimeMajor: !x.batchFirst });
-    this.last = { hN: res.hN, ...(res.cN ? { cN: res.cN } : {}) };
+    const tokens = x.tokens;
+    const opts = {
+      batch: B, steps: T, lengths: p.lengths, h0: p.h0, c0: p.c0, training: p.training, rng: p.rng, timeMajor: true,
+      inputTimeMajor: !tokens && !x.batchFirst,
+    };
+    const res = tokens
+      ? st.forwardTokens(tokens.subarray(0, B * T), opts)
+      : st.forward(x.data.subarray(0, B * T * st.options.inputSize), opts);
+    this.last = res;
     const o = st.options;
     return {
       data: res.output,
@@ -91,11 +95,7 @@ export class RecurrentLayer implements LayerInstance {
 
   backward(dy: Grad, p: Pass): Grad {
     this.bindGrads(p.grads);
-    const back = this.stack.backward({
-      ...(dy.data ? { dOutput: dy.data } : {}),
-      ...(dy.final ? { dHN: dy.final } : {}),
-      inputGrad: p.inputGrad,
-    });
+    const back = this.stack.backward({ dOutput: dy.data ?? undefined, dHN: dy.final, inputGrad: p.inputGrad });
     return { data: p.inputGrad ? back.dInput : null };
   }
 }

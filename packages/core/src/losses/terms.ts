@@ -3,7 +3,7 @@
  * by step, t < length only), for the losses' `terms` (what a global batch's mean divides by);
  * and the counted rows of one loss call, for the elementwise losses.
  */
-import { targetIsClass, targetPerStep, type SequenceDataset } from '../train/dataset.js';
+import { batchTokens, targetIsClass, targetPerStep, type SequenceDataset } from '../train/dataset.js';
 import type { LossInput } from './types.js';
 
 /**
@@ -25,9 +25,7 @@ export function forEachTarget(d: SequenceDataset, rows: ArrayLike<number>, f: (t
 
 /** Values counted over the rows: outputSize per sequence, or per step t < length (value and multi-label targets). */
 export function valueTerms(d: SequenceDataset, rows: ArrayLike<number>): number {
-  let n = 0;
-  forEachTarget(d, rows, () => n++);
-  return n * d.outputSize;
+  return (targetPerStep(d.targetKind) ? batchTokens(d, rows) : rows.length) * d.outputSize;
 }
 
 /**

@@ -14,7 +14,7 @@
  * gradient must be 0). Sampled indices are spread over each tensor, the same ones on every run.
  */
 import { Layout } from './layout.js';
-import { SequenceModel, type Batch, type LayerSpec, type ModelDefinition } from './model.js';
+import { SequenceModel, isModelSpec, type Batch, type LayerSpec, type ModelDefinition } from './model.js';
 import { layerDef } from '../layers/table.js';
 import { rowsOf, type Pass, type Scratch, type Shape, type Value } from '../layers/types.js';
 import { targetIsClass, targetPerStep } from '../train/dataset.js';
@@ -108,7 +108,7 @@ export function checkGradients(target: ModelDefinition | LayerSpec, options: Gra
   nonNegativeInt(o.seed, 'checkGradients options.seed');
   positiveInt(o.samples, 'checkGradients options.samples');
   for (const k of ['eps', 'atol', 'rtol'] as const) positiveNumber(o[k], `checkGradients options.${k}`);
-  const isLayer = 'type' in target && !('layers' in target);
+  const isLayer = 'type' in target && !isModelSpec(target as unknown as ModelDefinition);
   const { tensors, what } = isLayer ? layerProblem(target as LayerSpec, o, options.input) : modelProblem(target as ModelDefinition, o);
 
   const entries: GradCheckEntry[] = [];

@@ -13,9 +13,7 @@
  * kernels' memory; nothing is allocated per step.
  */
 import type { Layout } from './layout.js';
-import type { StackBuffers } from '../stack/stack.js';
-import { BUFFER_KEYS } from '../stack/stack.js';
-import type { RecurrentStack } from '../stack/stack.js';
+import { BUFFER_KEYS, type RecurrentStack, type StackBuffers } from '../stack/stack.js';
 import { RecurrentLayer } from '../layers/recurrent.js';
 import { growF32, rowsOf, type Grad, type LayerInstance, type Pass, type Scratch, type Value } from '../layers/types.js';
 import type { LossResult } from '../losses/types.js';

@@ -65,9 +65,9 @@ export interface ResolvedModelSpec {
 /** A model as given to a trainer: a spec, or a model config (the preset). */
 export type ModelDefinition = ModelSpec | ModelConfig;
 
-/** Whether `m` is a spec (it has `layers`) rather than a model config. */
+/** Whether `m` is a spec (it has `layers` or a `loss`, which a model config never has) rather than a model config. */
 export function isModelSpec(m: ModelDefinition): m is ModelSpec {
-  return m !== null && typeof m === 'object' && 'layers' in m;
+  return m !== null && typeof m === 'object' && ('layers' in m || 'loss' in m);
 }
 
 /** One layer of a planned model. */

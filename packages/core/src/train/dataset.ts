@@ -44,6 +44,13 @@ export interface SequenceDataset {
   targets: Int32Array | Float32Array;
 }
 
+/** Tokens (sequence steps) in the given rows: what tokens per second count. */
+export function batchTokens(d: SequenceDataset, rows: ArrayLike<number>): number {
+  let n = 0;
+  for (let i = 0; i < rows.length; i++) n += d.lengths[rows[i]!]!;
+  return n;
+}
+
 /** Checks the shapes of a dataset; the message names the field and what was expected. */
 export function validateDataset(d: SequenceDataset, where = 'dataset'): void {
   const fail = (msg: string): never => {

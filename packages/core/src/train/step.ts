@@ -42,13 +42,6 @@ export function lossScale(d: SequenceDataset, rows: ArrayLike<number>, loss?: Mo
   return terms > 0 ? 1 / terms : 0;
 }
 
-/** Tokens (sequence steps) in the given rows: what tokens per second count. */
-export function batchTokens(d: SequenceDataset, rows: ArrayLike<number>): number {
-  let n = 0;
-  for (let i = 0; i < rows.length; i++) n += d.lengths[rows[i]!]!;
-  return n;
-}
-
 /** Number of shards of a batch: fixed by the batch and the shard size, never by the worker count. */
 export function shardCount(batch: number, shardSize: number): number {
   return Math.ceil(batch / shardSize);
