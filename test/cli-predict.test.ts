@@ -154,7 +154,7 @@ describe('regress: rows, dates, forecasts and errors in the data\'s units', () =
     expect(r.stderr).toMatch(/^weft: --forecast: .*model\.weft: the model reads "temperature", which it does not predict \(its targets: demand\)/);
     const z = weft(['predict', '--model', model, '--data', ex('regress.csv'), '--forecast', '0']);
     expect(z.code).toBe(2);
-    expect(z.stderr).toMatch(/--forecast must be a positive whole number of rows, got 0/);
+    expect(z.stderr).toMatch(/--forecast must be a positive integer, got 0/);
   });
 
   it('eval adds MAE and RMSE in the data\'s units, equal to those of predict\'s output against the file', () => {

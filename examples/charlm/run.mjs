@@ -126,7 +126,8 @@ export function runCharLm(options = {}) {
   const t0 = performance.now();
 
   const args = ['train', '--task', 'lm', '--data', o.data, '--seq-len', String(o.seqLen), '--batch', String(o.batch),
-    '--valid-fraction', String(o.validFraction), '--out', runDir, '--force', ...mergeFlags(o.modelArgs, trainArgs)];
+    // --keep-last: the run's model is the last epoch's, scored next to best.weft below.
+    '--valid-fraction', String(o.validFraction), '--out', runDir, '--force', '--keep-last', ...mergeFlags(o.modelArgs, trainArgs)];
   let train;
   if (o.reuse) {
     // Score the model already in runDir: its step and time from `weft inspect`.

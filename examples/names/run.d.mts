@@ -6,7 +6,7 @@ export interface NamesSummary {
   example: 'names'; trainArgs: string[];
   split: { seed: number; validFraction: number; train: number; valid: number; validAmbiguousNames: number; female: number; male: number; ambiguous: number };
   model: {
-    steps: number; seconds: number; workers: number | null; kernels: string; trainValidLoss: number; evalLoss: number;
+    steps: number; seconds: number; workers: number | null; kernels: string; trainValidLoss: number; bestEpoch: number | null; evalLoss: number;
     accuracy: number; accuracyUnambiguous: number; accuracyPredict: number;
     classes: { label: string; precision: number; recall: number; f1: number; support: number }[];
     confusion: { labels: string[]; matrix: number[][] };

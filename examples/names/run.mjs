@@ -152,11 +152,11 @@ export function runNames({ out = DEFAULTS.out, trainArgs = [], errors = DEFAULTS
   let train;
   if (reuse) {
     // Score the model already in runDir: its step and time from `weft inspect`, the validation
-    // loss `weft train` logged last from its metrics.
+    // loss `weft train` logged at that step from its metrics.
     log(`reusing ${runDir}`);
     const info = weft(['inspect', '--model', runDir]);
-    const valid = readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.split === 'valid').pop();
-    train = { step: info.step, seconds: round(info.progress.seconds, 1), workers: null, kernels: info.kernels, metrics: { loss: valid.loss } };
+    const valid = readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.split === 'valid' && r.step === info.step).pop();
+    train = { step: info.step, seconds: round(info.progress.seconds, 1), workers: null, kernels: info.kernels, modelValidLoss: valid.loss };
   } else {
     log(`weft train --out ${runDir} ${trainArgs.join(' ')}`);
     train = weft(['train', '--out', runDir, '--force', ...trainArgs.filter((a) => a !== '--force')]);
@@ -198,7 +198,8 @@ export function runNames({ out = DEFAULTS.out, trainArgs = [], errors = DEFAULTS
     split: { seed, validFraction, train: split.train.length, valid: split.valid.length, validAmbiguousNames: ambNames.length, ...split.counts },
     model: {
       steps: train.step, seconds: train.seconds, workers: train.workers, kernels: train.kernels,
-      trainValidLoss: round(train.metrics.loss), evalLoss: round(ev.metrics.loss), accuracy: round(modelAccuracy),
+      // The validation loss `weft train` reported for the weights in the run's model (the best epoch's, or the last).
+      trainValidLoss: round(train.modelValidLoss ?? (train.model === 'best' ? train.best.loss : train.metrics.loss)), bestEpoch: train.bestEpoch ?? null, evalLoss: round(ev.metrics.loss), accuracy: round(modelAccuracy),
       accuracyUnambiguous: round(accuracy(clear, modelPredict)), accuracyPredict: round(accuracy(split.valid, modelPredict)),
       classes: ev.classes.map((c) => ({ ...c, precision: round(c.precision), recall: round(c.recall), f1: round(c.f1) })),
       confusion: ev.confusion,
@@ -239,7 +240,7 @@ export function markdownReport(s) {
     `Split (seed ${s.split.seed}, ${s.split.validFraction} by name): ${s.split.train} training and ${s.split.valid} validation rows; ` +
       `${s.split.validAmbiguousNames} validation names are on both lists (two rows each, opposite labels).`,
     `Model: ${m.steps} steps in ${m.seconds} s (${m.workers ?? '?'} workers, ${m.kernels}); \`weft eval\` loss ${m.evalLoss} ` +
-      `(\`weft train\` reported ${m.trainValidLoss} on its own validation split).`,
+      `(\`weft train\` reported ${m.trainValidLoss} on its own validation split${m.bestEpoch ? ` for epoch ${m.bestEpoch}, the best, whose weights the run keeps` : ''}).`,
     '',
     '| | accuracy | without ambiguous names |',
     '|---|---|---|',

@@ -18,9 +18,9 @@ export interface CliResult {
   json: any;
 }
 
-export function weft(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): CliResult {
+export function weft(args: string[], opts: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {}): CliResult {
   const r = spawnSync(process.execPath, [BIN, ...args], {
-    cwd: opts.cwd ?? repoRoot, encoding: 'utf8', timeout: opts.timeoutMs ?? 240_000, env: { ...process.env, NO_COLOR: '1' },
+    cwd: opts.cwd ?? repoRoot, encoding: 'utf8', timeout: opts.timeoutMs ?? 240_000, env: { ...process.env, NO_COLOR: '1', ...opts.env },
   });
   const lines = (r.stdout ?? '').trim().split('\n');
   let json: unknown;

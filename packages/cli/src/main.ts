@@ -1,11 +1,14 @@
 /**
- * The `weft` command line: one yargs program, a module per command under commands/. Errors
- * become one paragraph on stderr and an exit code (run/errors.ts); --json makes the last
- * stdout line the command's result as one JSON object.
+ * The `weft` command line: one yargs program, a module per command under commands/. The flags
+ * of a command line are checked before anything is read (run/flags.ts). Errors become one
+ * paragraph on stderr and an exit code (run/errors.ts); --json makes the last stdout line the
+ * command's result as one JSON object.
  */
 import { createRequire } from 'node:module';
 import yargs, { type Argv } from 'yargs';
-import { describeFailure, EXIT } from './run/errors.js';
+import { KERNEL_CHOICES, OptionError, closest } from '@weft/core';
+import { describeFailure, EXIT, UsageError } from './run/errors.js';
+import { checkFlags, flagSpecOf, normalizeArgs, type DeclaredOptions, type FlagSpec } from './run/flags.js';
 import { Output } from './run/output.js';
 import { TASKS } from './run/task.js';
 import { trainCommand, type TrainArgs } from './commands/train.js';
@@ -16,7 +19,8 @@ import { inspectCommand } from './commands/inspect.js';
 import { exportCommand } from './commands/export.js';
 import { benchCommand, type BenchArgs } from './commands/bench.js';
 
-const KERNELS = ['auto', 'wasm', 'reference'] as const;
+const KERNELS = KERNEL_CHOICES;
+const DELIMITER_HELP = "CSV field delimiter: one character (';'), or tab, comma, semicolon, pipe (default: guessed from the header)";
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 function dataOptions(y: Argv): Argv {
@@ -24,7 +28,8 @@ function dataOptions(y: Argv): Argv {
     .option('data', { type: 'string', describe: 'Data file (JSONL, CSV or text, by task)' })
     .option('text-column', { type: 'string', describe: 'classify: JSONL field / CSV column with the text (default "text")' })
     .option('label-column', { type: 'string', describe: 'classify: JSONL field / CSV column with the label (default "label")' })
-    .option('max-len', { type: 'number', describe: 'Longest sequence accepted; a longer one is an error' });
+    .option('max-len', { type: 'number', describe: 'Longest sequence accepted; a longer one is an error' })
+    .option('delimiter', { type: 'string', describe: DELIMITER_HELP });
 }
 
 function trainOptions(y: Argv): Argv {
@@ -36,8 +41,8 @@ function trainOptions(y: Argv): Argv {
     .option('seq-len', { type: 'number', describe: 'lm: steps per window of truncated BPTT (default 64)' })
     .option('window', { type: 'number', describe: 'regress: rows per input sequence' })
     .option('horizon', { type: 'number', describe: 'regress: rows ahead to predict (default 1)' })
-    .option('inputs', { type: 'string', array: true, describe: 'regress: input columns (default: every column; name them when the file also has a date or text column)' })
-    .option('targets', { type: 'string', array: true, describe: 'regress: target columns (default: the inputs)' })
+    .option('inputs', { type: 'string', array: true, describe: 'regress: input columns, separated by commas or spaces (default: every column; name them when the file also has a date or text column)' })
+    .option('targets', { type: 'string', array: true, describe: 'regress: target columns, separated by commas or spaces (default: the inputs)' })
     .option('per-step', { type: 'boolean', describe: 'regress: predict at every step, not only after the window' })
     .option('cell', { choices: ['rnn', 'lstm', 'gru'] as const, default: 'lstm' as const, describe: 'Recurrent cell' })
     .option('hidden', { type: 'number', describe: 'Hidden units per direction (default 64; names 96)' })
@@ -69,66 +74,109 @@ function trainOptions(y: Argv): Argv {
     .option('seed', { type: 'number', default: 0, describe: 'Seed of initialisation, split, data order and dropout' })
     .option('out', { type: 'string', describe: 'Run directory (default runs/<task>; model.weft inside)' })
     .option('force', { type: 'boolean', describe: 'Replace a model already in --out' })
-    .option('resume', { type: 'string', describe: 'Continue the run of this checkpoint (or run directory) exactly' });
+    .option('keep-last', { type: 'boolean', describe: "Leave the last epoch's weights in model.weft, not the best epoch's" })
+    .option('resume', { type: 'string', describe: 'Continue a run exactly: its run directory (its last.weft) or a checkpoint' });
 }
 
 function modelOption(y: Argv): Argv {
   return y.option('model', { type: 'string', describe: 'A checkpoint (model.weft) or its run directory' });
 }
 
+interface CommandDef {
+  name: string;
+  describe: string;
+  builder: (y: Argv) => Argv;
+  /** Runs the command on its parsed flags (yargs' keys, camelCase too; normalised by run/flags.ts). */
+  handler: (args: Record<string, unknown>, out: Output) => Promise<number>;
+}
+
+function command<T>(name: string, describe: string, builder: (y: Argv) => Argv, handler: (a: T, out: Output) => Promise<number>): CommandDef {
+  return { name, describe, builder, handler: (args, out) => handler(args as T, out) };
+}
+
+const COMMANDS: CommandDef[] = [
+  command<TrainArgs>('train', 'Train a model (with no options: the English first-names classifier)', trainOptions, trainCommand),
+  command<EvalArgs>('eval', 'Loss, accuracy, per-class precision/recall and confusion matrix on a labelled file', (y) => modelOption(dataOptions(y)), evalCommand),
+  command<PredictArgs>('predict', 'Labels, tags or values for new inputs', (y) => modelOption(y)
+    .option('text', { type: 'string', array: true, describe: 'An input (repeatable)' })
+    .option('data', { type: 'string', describe: 'A file of inputs: JSONL, one per line, or CSV (regress)' })
+    .option('text-column', { type: 'string', describe: 'JSONL field with the text (default "text")' })
+    .option('delimiter', { type: 'string', describe: DELIMITER_HELP })
+    .option('forecast', { type: 'number', describe: 'regress: continue N rows past the last row of --data, each prediction fed back as input' }), predictCommand),
+  command<GenerateArgs>('generate', 'Sample text from a character language model', (y) => modelOption(y)
+    .option('prime', { type: 'string', default: '', describe: 'Text to start from' })
+    .option('length', { type: 'number', default: 200, describe: 'Characters to generate' })
+    .option('temperature', { type: 'number', default: 1, describe: 'Below 1: safer; above 1: wilder; 0: greedy' })
+    .option('top-k', { type: 'number', default: 0, describe: 'Sample among the k most likely characters only (0 = all)' })
+    .option('greedy', { type: 'boolean', describe: 'Always take the most likely character (the same as --temperature 0)' })
+    .option('seed', { type: 'number', default: 0 }), generateCommand),
+  command('inspect', 'Config, parameter table (PyTorch names, shapes), count and SHA-256 of a checkpoint', modelOption, inspectCommand),
+  command('export', 'Write the weights as safetensors with PyTorch names', (y) => modelOption(y)
+    .option('out', { type: 'string', describe: 'Output file (default: model.safetensors beside the checkpoint)' }), exportCommand),
+  command<BenchArgs>('bench', 'Training throughput on the reference workloads', (y) => y
+    .option('workload', { type: 'string', array: true, default: ['bilstm', 'charlm', 'rnn-small'], describe: 'bilstm, charlm, rnn-small, bilstm-b256, charlm-b128' })
+    .option('workers', { type: 'number', array: true, describe: 'Worker counts to measure (default: 1 and all cores)' })
+    .option('steps', { type: 'number', default: 5, describe: 'Timed steps per measurement' })
+    .option('warmup', { type: 'number', default: 2, describe: 'Untimed steps first' }), benchCommand),
+];
+
+function globalOptions(y: Argv): Argv {
+  return y
+    .option('json', { type: 'boolean', default: false, describe: 'One JSON object per event; the result as the last line' })
+    .option('quiet', { type: 'boolean', default: false, describe: 'Only errors and the result: no progress or other lines' })
+    .option('kernels', { choices: KERNELS, default: 'auto' as const, describe: 'Kernels: auto (WEFT_KERNELS if set, else native where its addon is built, else WebAssembly SIMD), native, wasm or the TypeScript reference' });
+}
+
+/**
+ * The flags of the command on this command line, checked before yargs parses them and before
+ * the command reads anything (run/flags.ts); returns the warnings to print.
+ */
+function preflight(argv: string[]): string[] {
+  if (argv.some((t) => t === '--help' || t === '-h' || t === '--version')) return [];
+  const first = argv.find((t, i) => !t.startsWith('-') && argv[i - 1] !== '--kernels');
+  if (first === undefined) return []; // yargs asks for a command
+  const c = COMMANDS.find((k) => k.name === first);
+  if (!c) {
+    const near = closest(first, COMMANDS.map((k) => k.name));
+    throw new OptionError(`unknown command ${JSON.stringify(first)}${near ? ` (did you mean ${near}?)` : ''}; the commands are ${COMMANDS.map((k) => k.name).join(', ')}`, first, near);
+  }
+  return checkFlags(c.name, argv, commandFlags(c.name));
+}
+
+/** The flags a command declares (with the global ones), as run/flags.ts checks them. */
+export function commandFlags(name: string): FlagSpec {
+  const c = COMMANDS.find((k) => k.name === name);
+  if (!c) throw new RangeError(`no command ${name}`);
+  return flagSpecOf(c.builder(globalOptions(yargs([]))) as unknown as DeclaredOptions);
+}
+
 /** Runs the CLI; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
   let json = argv.includes('--json');
-  // Every handler: its parsed flags (yargs gives camelCase keys too) and where to write.
-  const run = <T>(fn: (args: T, out: Output) => Promise<number>) => async (args: Record<string, unknown>) => {
+  // Every handler: its parsed flags (yargs gives camelCase keys too; lists and delimiters normalised) and where to write.
+  const run = (fn: CommandDef['handler']) => async (args: Record<string, unknown>) => {
     json = Boolean(args.json);
-    code = await fn({ ...args, rawArgv: argv } as T, new Output(json, Boolean(args.quiet)));
+    code = await fn(normalizeArgs(args), new Output(json, Boolean(args.quiet)));
   };
-  const cli = yargs(argv)
+  let cli = globalOptions(yargs(argv)
     .scriptName('weft')
-    .usage('$0 <command> [options]\n\nTrain recurrent networks (RNN, LSTM, GRU) on every core.')
-    .option('json', { type: 'boolean', default: false, describe: 'One JSON object per event; the result as the last line' })
-    .option('quiet', { type: 'boolean', default: false, describe: 'Only errors and the result: no progress or other lines' })
-    .option('kernels', { choices: KERNELS, default: 'auto' as const, describe: 'Matrix kernels: WebAssembly SIMD where available, or the TypeScript reference' })
-    .command('train', 'Train a model (with no options: the English first-names classifier)', trainOptions, run(trainCommand))
-    .command('eval', 'Loss, accuracy, per-class precision/recall and confusion matrix on a labelled file', (y) => modelOption(dataOptions(y)), run(evalCommand))
-    .command('predict', 'Labels, tags or values for new inputs', (y) => modelOption(y)
-      .option('text', { type: 'string', array: true, describe: 'An input (repeatable)' })
-      .option('data', { type: 'string', describe: 'A file of inputs: JSONL, one per line, or CSV (regress)' })
-      .option('text-column', { type: 'string', describe: 'JSONL field with the text (default "text")' })
-      .option('forecast', { type: 'number', describe: 'regress: continue N rows past the last row of --data, each prediction fed back as input' }), run(predictCommand))
-    .command('generate', 'Sample text from a character language model', (y) => modelOption(y)
-      .option('prime', { type: 'string', default: '', describe: 'Text to start from' })
-      .option('length', { type: 'number', default: 200, describe: 'Characters to generate' })
-      .option('temperature', { type: 'number', default: 1, describe: 'Below 1: safer; above 1: wilder' })
-      .option('top-k', { type: 'number', default: 0, describe: 'Sample among the k most likely characters only (0 = all)' })
-      .option('seed', { type: 'number', default: 0 }), run(generateCommand))
-    .command('inspect', 'Config, parameter table (PyTorch names, shapes), count and SHA-256 of a checkpoint', modelOption, run(inspectCommand))
-    .command('export', 'Write the weights as safetensors with PyTorch names', (y) => modelOption(y)
-      .option('out', { type: 'string', describe: 'Output file (default: model.safetensors beside the checkpoint)' }), run(exportCommand))
-    .command('bench', 'Training throughput on the reference workloads', (y) => y
-      .option('workload', { type: 'string', array: true, default: ['bilstm', 'charlm', 'rnn-small'], describe: 'bilstm, charlm, rnn-small, bilstm-b256, charlm-b128' })
-      .option('workers', { type: 'number', array: true, describe: 'Worker counts to measure (default: 1 and all cores)' })
-      .option('steps', { type: 'number', default: 5, describe: 'Timed steps per measurement' })
-      .option('warmup', { type: 'number', default: 2, describe: 'Untimed steps first' }), run(benchCommand))
+    .usage('$0 <command> [options]\n\nTrain recurrent networks (RNN, LSTM, GRU) on every core.'));
+  for (const c of COMMANDS) cli = cli.command(c.name, c.describe, c.builder, run(c.handler));
+  cli = cli
     .demandCommand(1, 'Name a command: train, eval, predict, generate, inspect, export or bench (weft --help)')
     .strict()
-    .recommendCommands()
     .help()
     .version(VERSION)
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
       if (err) throw err;
-      throw Object.assign(new Error(msg), { usage: true });
+      throw new UsageError(msg.includes('--help') ? msg : `${msg}. Run 'weft --help' for the commands and options`);
     });
   try {
+    for (const w of preflight(argv)) new Output(json).warn(w);
     await cli.parseAsync();
   } catch (err) {
-    if (err && typeof err === 'object' && 'usage' in err) {
-      process.stderr.write(`weft: ${(err as unknown as Error).message}\nRun 'weft --help' for the commands and options.\n`);
-      return EXIT.usage;
-    }
     const f = describeFailure(err);
     if (process.env.WEFT_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     process.stderr.write(`weft: ${f.message}\n`);

@@ -47,6 +47,8 @@ export * from './model/param-check.js';
 export { writeFileAtomic, writeFileAtomicSync } from './model/atomic-write.js';
 export * from './kernels/memory.js';
 export * from './kernels/wasm.js';
+export * from './kernels/native.js';
+export * from './kernels/choose.js';
 export * from './train/workloads.js';
 export * from './options/errors.js';
 export * from './data/index.js';

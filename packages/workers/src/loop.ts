@@ -17,7 +17,7 @@
 import { receiveMessageOnPort, threadId, type MessagePort } from 'node:worker_threads';
 import {
   StepRunner, createOptimizer, decideStep, chunkRange, gatherBatch, NonFiniteError,
-  useKernels, useReferenceKernels, useWasmKernels, activeKernels, detachMemory, targetPerStep,
+  useKernels, activeKernels, KERNEL_NAMES, targetPerStep,
   type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory,
 } from '@weft/core';
 import {
@@ -81,12 +81,9 @@ export function runLoop(init: LoopInit): string {
   const reuse = parked?.run === init.run ? parked : undefined;
   parked = undefined;
   const memory = reuse?.memory ?? init.memory;
-  if (init.kernels === 'reference') {
-    useReferenceKernels();
-    detachMemory(); // a pool thread may still be attached to an earlier trainer's memory
-  } else if (!useWasmKernels(memory) && init.kernels === 'wasm') {
-    useKernels('wasm'); // throws with the reason
-  }
+  // The path the coordinator resolved for every worker (throws where it cannot run here); with
+  // 'reference' a pool thread also detaches from an earlier trainer's memory.
+  useKernels(init.kernels, memory);
   const arena = new Float32Array(memory.buffer, init.arenaByteOffset, layout.size); // [layout.size]
   const runner = reuse?.runner ?? new StepRunner(cfg.model, arena, layout, createOptimizer(cfg.optimizer), cfg);
   const rowsAll = new Int32Array(init.rows);
@@ -279,7 +276,7 @@ export function runLoop(init: LoopInit): string {
     Atomics.notify(ctl, Ctl.ACKS);
   };
 
-  Atomics.store(ctl, Ctl.WASM, activeKernels() === 'reference' ? 0 : 1);
+  Atomics.store(ctl, Ctl.KERNELS, KERNEL_NAMES.indexOf(activeKernels() as (typeof KERNEL_NAMES)[number]));
   Atomics.store(ctl, wi(w, WorkerField.THREAD), threadId);
   Atomics.store(ctl, wi(w, WorkerField.ACK), init.seq);
   setItem(-1);

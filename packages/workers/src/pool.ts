@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { shardCount, type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory } from '@weft/core';
+import { resolveKernels, shardCount, type ArenaLayout, type KernelPath, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory } from '@weft/core';
 import {
   Command, Ctl, F64, PHASE_NAMES, StepResult, WAIT_SLICE_MS, WorkerF64, WorkerField, createControl, wf, wi, type ControlViews,
 } from './control.js';
@@ -86,6 +86,8 @@ export class StepPool {
   private readonly datasets = new Map<number, SequenceDataset>();
   private nextDatasetId = 1;
   private closed = false;
+  /** The kernel path of every worker, resolved once here so that workers never mix paths. */
+  private readonly kernels: KernelPath;
   /** Names this pool's run to the threads, so a parked loop's StepRunner is reused only by a loop of the same run. */
   private readonly runId = randomUUID();
 
@@ -97,6 +99,7 @@ export class StepPool {
     private readonly opts: StepPoolOptions,
   ) {
     this.workers = opts.workers;
+    this.kernels = resolveKernels(opts.kernels);
     this.control = createControl(opts.workers);
     this.rowsBuffer = new SharedArrayBuffer(4 * config.batchSize);
     this.rows = new Int32Array(this.rowsBuffer); // [batchSize] row indices of the current batch
@@ -168,7 +171,7 @@ export class StepPool {
       control: this.control.buffer,
       memory: this.memory,
       arenaByteOffset: this.arenaByteOffset,
-      kernels: this.opts.kernels,
+      kernels: this.kernels,
       layout: this.layout,
       rows: this.rowsBuffer,
       config: this.config,

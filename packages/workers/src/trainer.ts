@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import {
   NonFiniteError, SequenceModel, StepRunner, addEvalTotals, allocF32In, createOptimizer, createSchedule, createSharedMemory,
   TrainedModel, batchTokens, checkScheduleCovers, evalResult, fitSteps, lossScale, shardCount, targetPerStep, trainArenaLayout,
-  trainBatches, validateDataset,
+  trainBatches, validateDataset, KERNEL_NAMES,
   type DataMeta, type ToModelOptions,
   type ArenaLayout, type EvalResult, type ModelPlan, type Optimizer, type OptimizerSnapshot, type ResolvedModelSpec,
   type ResolvedTrainConfig, type SequenceDataset, type WasmMemory,
@@ -105,10 +105,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return this.runner.model.parameters;
   }
 
-  /** Which kernels the workers run: 'wasm-simd' or 'reference'; undefined until the workers started (`await start()`). */
+  /** Which kernels the workers run: 'native', 'wasm-simd' or 'reference'; undefined until the workers started (`await start()`). */
   get kernels(): string | undefined {
     return Atomics.load(this.pool.control.i32, Ctl.READY) > 0
-      ? (Atomics.load(this.pool.control.i32, Ctl.WASM) ? 'wasm-simd' : 'reference') : undefined;
+      ? KERNEL_NAMES[Atomics.load(this.pool.control.i32, Ctl.KERNELS)] : undefined;
   }
 
   /** Starts the worker threads now (otherwise the first command does). */

@@ -6,6 +6,7 @@
  * (`pnpm bench`), since TensorFlow.js is a development dependency only.
  */
 import { availableParallelism } from 'node:os';
+import type { KernelChoice } from '@weft/core';
 import { runWorkload, WORKLOADS } from '@weft/workers';
 import { UsageError } from '../run/errors.js';
 import type { Output } from '../run/output.js';
@@ -15,14 +16,13 @@ export interface BenchArgs {
   workers?: number[];
   steps: number;
   warmup: number;
-  kernels: 'auto' | 'wasm' | 'reference';
+  kernels: KernelChoice;
 }
 
 export async function benchCommand(a: BenchArgs, out: Output): Promise<number> {
   const names = Object.keys(WORKLOADS);
   for (const w of a.workload) if (!names.includes(w)) throw new UsageError(`--workload must be one of ${names.join(', ')}, got ${JSON.stringify(w)}`);
   const counts = a.workers ?? [...new Set([1, availableParallelism()])];
-  for (const n of counts) if (!Number.isInteger(n) || n < 1) throw new UsageError(`--workers must be positive integers, got ${n}`);
   const rows: Record<string, unknown>[] = [];
   out.info(`weft bench: ${a.steps} timed steps after ${a.warmup} warm-up, median step time; ${availableParallelism()} cores`);
   out.info(`${'workload'.padEnd(12)} ${'workers'.padStart(7)} ${'step ms'.padStart(9)} ${'tokens/s'.padStart(10)} ${'GFLOP/s'.padStart(8)} ${'sync ms'.padStart(8)} ${'effic.'.padStart(7)} ${'RSS MB'.padStart(7)}  kernels`);

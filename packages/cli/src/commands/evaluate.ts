@@ -4,16 +4,16 @@
  * and RMSE in the data's units. Characters or words the model never saw are counted (a warning
  * on stderr, `unknown` in the --json result).
  */
-import { evaluateModel, regressErrors, unknownWarning } from '@weft/core';
+import { evaluateModel, regressErrors } from '@weft/core';
+import type { KernelChoice } from '@weft/core';
 import { loadModel, predictAll, argmax } from '../run/model.js';
 import { loadEvalData, type DataFlags } from '../run/task.js';
-import { InputError } from '../run/errors.js';
 import type { Output } from '../run/output.js';
 
 export interface EvalArgs extends Partial<DataFlags> {
   model?: string;
   data?: string;
-  kernels: 'auto' | 'wasm' | 'reference';
+  kernels: KernelChoice;
 }
 
 export interface ClassReport {
@@ -50,16 +50,16 @@ export function formatConfusion(labels: readonly string[], confusion: number[][]
 }
 
 export async function evalCommand(a: EvalArgs, out: Output): Promise<number> {
-  if (a.data === undefined) throw new InputError('--data is required: the labelled file to evaluate on');
+  const file = a.data!; // required (run/flags.ts)
   const { run, model } = loadModel(a.model, a.kernels);
   const meta = run.config.meta;
-  const data = loadEvalData(meta, a.data, { ...run.config.data.flags, ...definedOnly(a) });
+  // The file's delimiter is its own (--delimiter, or guessed), not the training file's.
+  const data = loadEvalData(meta, file, { ...run.config.data.flags, ...definedOnly(a), delimiter: a.delimiter });
   const { dataset, summary } = data;
   out.info(`weft eval: ${run.file} on ${summary}`);
-  const warning = data.unknown && unknownWarning(data.unknown);
-  if (warning !== undefined) out.warn(warning);
+  if (data.unknown) out.unknown(data.unknown);
   const r = evaluateModel(model, dataset, run.config.train.batchSize);
-  const result: Record<string, unknown> = { command: 'eval', model: run.file, data: a.data, metrics: { loss: r.loss, ...(r.accuracy !== undefined ? { accuracy: r.accuracy } : {}), count: r.count } };
+  const result: Record<string, unknown> = { command: 'eval', model: run.file, data: file, metrics: { loss: r.loss, ...(r.accuracy !== undefined ? { accuracy: r.accuracy } : {}), count: r.count } };
   if (data.unknown) result.unknown = data.unknown;
   const lossName = meta.task === 'regress' ? 'loss (mean squared error of the normalised values)' : 'loss';
   const lines = [`  ${lossName} ${r.loss.toFixed(4)}${r.accuracy !== undefined ? `, accuracy ${(100 * r.accuracy).toFixed(2)}%` : ''} over ${r.count} ${meta.task === 'classify' ? 'sequences' : meta.task === 'regress' ? 'values' : 'tokens'}`];

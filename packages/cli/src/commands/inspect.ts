@@ -5,7 +5,7 @@
  * layout order), which is equal for equal weights whatever produced them.
  */
 import { createHash } from 'node:crypto';
-import { activeKernels, useKernels } from '@weft/core';
+import { activeKernels, describeKernels, useKernels, type KernelChoice } from '@weft/core';
 import { loadRun } from '../run/checkpoint.js';
 import type { Output } from '../run/output.js';
 import { describeModel } from './train.js';
@@ -17,7 +17,7 @@ export function paramSha256(params: Float32Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-export async function inspectCommand(a: { model?: string; kernels: 'auto' | 'wasm' | 'reference' }, out: Output): Promise<number> {
+export async function inspectCommand(a: { model?: string; kernels: KernelChoice }, out: Output): Promise<number> {
   const run = loadRun(a.model);
   useKernels(a.kernels);
   const sha256 = paramSha256(run.params);
@@ -32,7 +32,7 @@ export async function inspectCommand(a: { model?: string; kernels: 'auto' | 'was
   const lines = [
     `${run.file}: ${c.task} model, step ${run.step}`,
     `  ${describeModel(c.train)}`,
-    `  kernels on this machine: ${activeKernels()}`,
+    `  kernels on this machine: ${describeKernels()}`,
     '',
     `  ${'parameter'.padEnd(w)}  shape`,
     ...table.map((e) => `  ${e.name.padEnd(w)}  [${e.shape.join(', ')}]`),

@@ -8,9 +8,10 @@
  */
 import {
   encodeClassifyInputs, encodeTagInputs, parseJsonLines, parseCsv, columnIndex, readTextFile, splitLines, FieldReader, denormalize, DataError,
-  UnknownSymbols, unknownWarning, tagTokens, readRegressSeries, loadRegressEval, forecastRegress, forecastProblem,
+  UnknownSymbols, tagTokens, readRegressSeries, loadRegressEval, forecastRegress, forecastProblem,
   type RegressMeta, type UnknownReport,
 } from '@weft/core';
+import type { KernelChoice } from '@weft/core';
 import { loadModel, predictAll, softmaxRow } from '../run/model.js';
 import { InputError, UsageError } from '../run/errors.js';
 import type { Output } from '../run/output.js';
@@ -21,14 +22,15 @@ export interface PredictArgs {
   data?: string;
   textColumn?: string;
   forecast?: number;
-  kernels: 'auto' | 'wasm' | 'reference';
+  delimiter?: string;
+  kernels: KernelChoice;
 }
 
 function readInputs(a: PredictArgs, field: string): string[] {
   if (a.text?.length) return a.text;
-  if (a.data === undefined) throw new InputError('give the inputs with --text "..." (repeatable) or --data FILE');
+  if (a.data === undefined) throw new UsageError('give the inputs with --text "..." (repeatable) or --data FILE');
   if (a.data.endsWith('.csv')) {
-    const t = parseCsv(a.data, readTextFile(a.data));
+    const t = parseCsv(a.data, readTextFile(a.data), a.delimiter);
     const k = columnIndex(t, field, '--text-column');
     return t.rows.map((r) => r.cells[k]!);
   }
@@ -52,18 +54,7 @@ function readTagInputs(a: PredictArgs, field: string): (string | string[])[] {
   return parseJsonLines(a.data, readTextFile(a.data)).map((rec) => ('tokens' in rec.value ? r.strings(rec, 'tokens') : r.string(rec, field)));
 }
 
-/** Reports unknown symbols to people (a warning) and returns the report for the --json result. */
-function reportUnknown(unknown: UnknownSymbols, out: Output): UnknownReport {
-  const report = unknown.report();
-  const line = unknownWarning(report);
-  if (line !== undefined) out.warn(line);
-  return report;
-}
-
 export async function predictCommand(a: PredictArgs, out: Output): Promise<number> {
-  if (a.forecast !== undefined && !(Number.isInteger(a.forecast) && a.forecast >= 1)) {
-    throw new UsageError(`--forecast must be a positive whole number of rows, got ${a.forecast}`);
-  }
   const { run, model } = loadModel(a.model, a.kernels);
   const meta = run.config.meta;
   const O = model.outputSize;
@@ -77,11 +68,11 @@ export async function predictCommand(a: PredictArgs, out: Output): Promise<numbe
       shown = texts;
       const counter = new UnknownSymbols('char');
       d = encodeClassifyInputs(meta, texts, counter);
-      unknown = reportUnknown(counter, out);
+      unknown = out.unknown(counter.report());
     } else {
       // A model of number sequences: JSONL records with a "sequence" field of steps.
       if (a.data === undefined || !a.data.endsWith('.jsonl')) {
-        throw new InputError(`${run.file}: this model reads number sequences; give --data FILE.jsonl with a "sequence" field ([[numbers], ...]) on each line`);
+        throw new UsageError(`${run.file}: this model reads number sequences; give --data FILE.jsonl with a "sequence" field ([[numbers], ...]) on each line`);
       }
       const r = new FieldReader(a.data);
       const size = meta.input.size;
@@ -107,7 +98,7 @@ export async function predictCommand(a: PredictArgs, out: Output): Promise<numbe
     });
     const counter = new UnknownSymbols('word');
     const d = encodeTagInputs(meta, sentences, counter);
-    const unknown = reportUnknown(counter, out);
+    const unknown = out.unknown(counter.report());
     const y = predictAll(model, d);
     const S = d.maxSteps;
     const predictions = sentences.map((tokens, i) => ({
@@ -131,12 +122,12 @@ export async function predictCommand(a: PredictArgs, out: Output): Promise<numbe
  * row, CSV line, date), then --forecast rows past the end.
  */
 function predictRegress(a: PredictArgs, meta: RegressMeta, file: string, model: ReturnType<typeof loadModel>['model'], out: Output): number {
-  if (a.data === undefined) throw new InputError('give the series to predict from with --data FILE.csv');
+  if (a.data === undefined) throw new UsageError(`${file}: a regress model predicts from a series: give --data FILE.csv`);
   if (a.forecast !== undefined) {
     const why = forecastProblem(meta);
     if (why !== undefined) throw new InputError(`--forecast: ${file}: ${why}`);
   }
-  const series = readRegressSeries(a.data, meta);
+  const series = readRegressSeries(a.data, meta, a.delimiter);
   const cols = meta.targetColumns;
   const n = cols.length;
   const date = (r: number): { date?: string } => (series.dates?.values[r] !== undefined ? { date: series.dates.values[r] } : {});

@@ -2,15 +2,22 @@
  * `weft train`: data → model → training on every core → checkpoints, metrics and curves in a
  * run directory. Progress goes to the terminal as a live bar, to pipes as plain lines, and with
  * --json as one JSON object per event, the result last.
+ *
+ * The run's model (model.weft) ends as the weights of the epoch with the lowest validation loss
+ * (best.weft), or of the last state with --keep-last or without validation data; last.weft keeps
+ * the last state for --resume (run/checkpoint.ts). Only epoch ends compete for best: a run
+ * stopped by --steps partway through an epoch validates its final state and reports it, but that
+ * state stays in last.weft. The summary names the best epoch and why training stopped.
  */
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { batchTokens, trainBatches, modelLayout, resolveTrainConfig, writeFileAtomicSync, type ResolvedTrainConfig, type TrainConfig } from '@weft/core';
+import { OptionError, batchTokens, trainBatches, modelLayout, resolveTrainConfig, writeFileAtomicSync, type ResolvedTrainConfig, type TrainConfig } from '@weft/core';
+import type { KernelChoice } from '@weft/core';
 import { Trainer } from '@weft/workers';
 import { ProgressReporter, readMetrics, renderCurvesHtml, type MetricRecord } from '../report/index.js';
-import { loadTrainData, modelConfigFor, type DataFlags, type ModelFlags, type RunData } from '../run/task.js';
-import { BEST_NAME, CHECKPOINT_NAME, loadRun, saveRun, type RunConfig, type RunProgress } from '../run/checkpoint.js';
+import { loadTrainData, modelConfigFor, resolveTask, type DataFlags, type ModelFlags, type RunData } from '../run/task.js';
+import { BEST_NAME, CHECKPOINT_NAME, LAST_NAME, loadRun, resolveResumePath, saveRun, type RunConfig, type RunProgress } from '../run/checkpoint.js';
 import { EXIT, InputError, UsageError } from '../run/errors.js';
 import type { Output } from '../run/output.js';
 
@@ -35,9 +42,9 @@ export interface TrainArgs extends DataFlags, ModelFlags {
   out?: string;
   resume?: string;
   force?: boolean;
-  /** The command line as given (to tell flags the user named from defaults). */
-  rawArgv?: readonly string[];
-  kernels: 'auto' | 'wasm' | 'reference';
+  /** Leave the last state in model.weft instead of the best epoch's. */
+  keepLast?: boolean;
+  kernels: KernelChoice;
 }
 
 /** Defaults per task that differ from the global ones (the names model must train in minutes). */
@@ -62,10 +69,15 @@ function withTaskDefaults(a: TrainArgs, task: string): TrainArgs {
   return out;
 }
 
+/** The checkpoint of a run already in `dir` (its model.weft, or the last.weft of a run that never finished), if any. */
+function existingRun(dir: string): string | undefined {
+  return [CHECKPOINT_NAME, LAST_NAME].map((f) => path.join(dir, f)).find((f) => existsSync(f));
+}
+
 /** A fresh run directory: `runs/<task>`, or `runs/<task>-2`, ... when that one holds a model already. */
 export function freshRunDir(base: string): string {
   let dir = base;
-  for (let i = 2; existsSync(path.join(dir, CHECKPOINT_NAME)); i++) dir = `${base}-${i}`;
+  for (let i = 2; existingRun(dir); i++) dir = `${base}-${i}`;
   return dir;
 }
 
@@ -74,7 +86,6 @@ function optimizerSpec(a: TrainArgs): TrainConfig['optimizer'] {
   if (a.optimizer === 'sgd' || a.optimizer === 'rmsprop') {
     return { name: a.optimizer, ...base, ...(a.momentum !== undefined ? { momentum: a.momentum } : {}) } as TrainConfig['optimizer'];
   }
-  if (a.momentum !== undefined) throw new UsageError(`--momentum applies to --optimizer sgd or rmsprop, not ${a.optimizer}`);
   return { name: a.optimizer, ...base } as TrainConfig['optimizer'];
 }
 
@@ -83,14 +94,6 @@ interface Plan {
   data: RunData;
   outDir: string;
   resume?: ReturnType<typeof loadRun>;
-}
-
-/** What may be given with --resume: how long to go on, where, and how (never what to train). */
-export const RESUME_FLAGS = ['resume', 'epochs', 'steps', 'patience', 'out', 'force', 'workers', 'kernels', 'json', 'quiet'];
-
-/** The flags named on the command line (`--lr 0.1`, `--lr=0.1`, `--no-bidirectional`). */
-function givenFlags(raw: readonly string[]): string[] {
-  return raw.filter((t) => t.startsWith('--') && t.length > 2).map((t) => t.slice(2).split('=')[0]!.replace(/^no-/, ''));
 }
 
 /** SHA-256 of a data file's bytes, so a resumed run can tell whether its data changed. */
@@ -105,12 +108,9 @@ function dataFingerprint(f: DataFlags): RunConfig['data']['sha256'] {
   return out;
 }
 
+/** Continuing a run: the flags that may come with --resume were checked in run/flags.ts. */
 function planResume(a: TrainArgs): Plan {
-  const bad = givenFlags(a.rawArgv ?? []).filter((k) => !RESUME_FLAGS.includes(k) && !RESUME_FLAGS.includes(camelToKebab(k)));
-  if (bad.length) {
-    throw new UsageError(`--${bad[0]} cannot be given with --resume: a resumed run keeps the settings and data of its checkpoint; with --resume only ${RESUME_FLAGS.filter((k) => k !== 'resume').map((k) => `--${k}`).join(', ')} may be given`);
-  }
-  const resume = loadRun(a.resume);
+  const resume = loadRun(resolveResumePath(a.resume!));
   const c = resume.config;
   const flags = c.data.flags;
   for (const [k, sha] of Object.entries(c.data.sha256 ?? {})) {
@@ -134,20 +134,20 @@ function planResume(a: TrainArgs): Plan {
     }
   }
   const outDir = a.out ?? path.dirname(resume.file);
-  if (path.resolve(outDir) !== path.resolve(path.dirname(resume.file)) && existsSync(path.join(outDir, CHECKPOINT_NAME)) && !a.force) {
-    throw new InputError(`${path.join(outDir, CHECKPOINT_NAME)} already exists: choose another --out, or replace it with --force`);
-  }
+  const existing = path.resolve(outDir) !== path.resolve(path.dirname(resume.file)) ? existingRun(outDir) : undefined;
+  if (existing && !a.force) throw new InputError(`${existing} already exists: choose another --out, or replace it with --force`);
   return { config, data, outDir, resume };
-}
-
-function camelToKebab(k: string): string {
-  return k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 }
 
 function plan(a: TrainArgs): Plan {
   if (a.resume !== undefined) return planResume(a);
+  // The task's defaults first, so flags that clash with them are refused before the data is read.
+  a = withTaskDefaults(a, resolveTask(a));
+  if (a.minLr !== undefined && a.minLr > a.lr) {
+    throw new OptionError(`--min-lr must not be above the learning rate (--lr ${a.lr}), got ${a.minLr}`, '--min-lr');
+  }
+  const optimizer = optimizerSpec(a);
   const data = loadTrainData(a);
-  a = withTaskDefaults(a, data.task);
   const lm = data.task === 'lm';
   const batchSize = lm ? data.lm!.train.streams : (a.batch ?? 32);
   const epochs = a.epochs ?? (a.steps !== undefined ? Infinity : TASK_EPOCHS[data.task]!);
@@ -155,7 +155,7 @@ function plan(a: TrainArgs): Plan {
   const totalSteps = Math.min(a.steps ?? Infinity, epochs * stepsPerEpoch);
   const trainCfg: TrainConfig = {
     model: modelConfigFor(data.meta, a),
-    optimizer: optimizerSpec(a),
+    optimizer,
     schedule: scheduleSpec(a, stepsPerEpoch, totalSteps),
     batchSize,
     shardSize: a.shardSize,
@@ -170,14 +170,15 @@ function plan(a: TrainArgs): Plan {
     data: { file: a.data ?? null, valid: a.valid ?? null, flags: dataFlags(a), sha256: dataFingerprint(a) },
   };
   const outDir = a.out ?? freshRunDir(path.join('runs', data.task));
-  if (a.out !== undefined && existsSync(path.join(outDir, CHECKPOINT_NAME)) && !a.force) {
-    throw new InputError(`${path.join(outDir, CHECKPOINT_NAME)} already exists: continue that run with --resume ${outDir}, choose another --out, or replace it with --force`);
+  const existing = a.out !== undefined ? existingRun(outDir) : undefined;
+  if (existing && !a.force) {
+    throw new InputError(`${existing} already exists: continue that run with --resume ${outDir}, choose another --out, or replace it with --force`);
   }
   return { config, data, outDir };
 }
 
 function dataFlags(a: TrainArgs): DataFlags {
-  const keys: (keyof DataFlags)[] = ['task', 'data', 'valid', 'validFraction', 'seed', 'textColumn', 'labelColumn', 'maxLen', 'lowercase', 'seqLen', 'window', 'horizon', 'inputs', 'targets', 'perStep', 'batch'];
+  const keys: (keyof DataFlags)[] = ['task', 'data', 'valid', 'validFraction', 'seed', 'textColumn', 'labelColumn', 'maxLen', 'lowercase', 'seqLen', 'window', 'horizon', 'inputs', 'targets', 'perStep', 'batch', 'delimiter'];
   const f: Record<string, unknown> = {};
   for (const k of keys) if (a[k] !== undefined) f[k] = a[k];
   // Absolute, so --resume finds the files from any working directory.
@@ -198,9 +199,17 @@ function scheduleSpec(a: TrainArgs, stepsPerEpoch: number, totalSteps: number): 
       return { kind: 'step', warmupSteps, stepSize: a.lrStep ?? stepsPerEpoch, gamma: a.lrGamma };
     case 'cosine':
     case 'linear':
-      if (!Number.isFinite(totalSteps)) throw new UsageError(`--schedule ${a.schedule} needs a known length: give --epochs or --steps`);
+      // The length is known: --epochs has a default per task, and without one --steps is given.
+      if (warmupSteps !== undefined && warmupSteps >= totalSteps) {
+        throw new OptionError(`--warmup ${warmupSteps} must be shorter than the run (${totalSteps} steps) for --schedule ${a.schedule}`, '--warmup');
+      }
       return { kind: a.schedule, warmupSteps, totalSteps, minLr: a.minLr };
   }
+}
+
+/** Copies a checkpoint file; atomic, so an interrupted copy never leaves half a model. */
+function copyCheckpoint(from: string, to: string): void {
+  writeFileAtomicSync(to, readFileSync(from));
 }
 
 export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
@@ -208,7 +217,8 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
   const { config, data } = p;
   const cfg = config.train;
   if (!data.valid && config.patience !== null) throw new UsageError('--patience needs validation data (--valid FILE or --valid-fraction above 0)');
-  const ckptFile = path.join(p.outDir, CHECKPOINT_NAME);
+  const modelFile = path.join(p.outDir, CHECKPOINT_NAME);
+  const lastFile = path.join(p.outDir, LAST_NAME);
   const bestFile = path.join(p.outDir, BEST_NAME);
   const metricsFile = path.join(p.outDir, 'metrics.jsonl');
   const curvesFile = path.join(p.outDir, 'curves.html');
@@ -221,8 +231,11 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
   // The trainer checks its options (--workers ...) before anything is written.
   const trainer = new Trainer({ ...cfg, workers: a.workers, kernels: a.kernels });
   mkdirSync(p.outDir, { recursive: true });
-  // A replaced run (--force) leaves nothing of the old one behind: no stale best.weft or metrics.
-  if (!p.resume) for (const f of [bestFile, metricsFile, curvesFile]) rmSync(f, { force: true });
+  // A replaced run (--force) leaves nothing of the old one behind: no stale model, best.weft or metrics.
+  if (!p.resume) for (const f of [modelFile, lastFile, bestFile, metricsFile, curvesFile]) rmSync(f, { force: true });
+  // A run resumed into another directory takes its best epoch's checkpoint along.
+  const resumedBest = p.resume && path.join(path.dirname(p.resume.file), BEST_NAME);
+  if (resumedBest && path.resolve(resumedBest) !== path.resolve(bestFile) && existsSync(resumedBest)) copyCheckpoint(resumedBest, bestFile);
   let interrupted = false;
   const onSigint = () => {
     if (interrupted) process.exit(EXIT.interrupted); // a second Ctrl-C does not wait
@@ -251,9 +264,12 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
       config, step: trainer.step, params: trainer.getParams(), optimizer: trainer.getOptimizerState(),
       progress: { ...progress, seconds: progress.seconds + (performance.now() - t0) / 1000, carry: cfg.carryState ? trainer.getCarry() : undefined },
     });
+    // model.weft: the best epoch's weights, or the last ones (--keep-last, no validation, no epoch validated yet).
+    const holdsBest = () => !a.keepLast && progress.bestValidLoss !== null && existsSync(bestFile);
+    const publish = () => copyCheckpoint(holdsBest() ? bestFile : lastFile, modelFile);
     let lastTrain = NaN;
     let lastValid: { loss: number; accuracy?: number } | undefined;
-    let stopReason = 'epochs';
+    let stop: 'epochs' | 'steps' | 'early-stopping' = 'epochs';
     let sum = 0;
     let n = 0;
     let correct = 0;
@@ -263,7 +279,7 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
       n = 0;
       correct = 0;
       for (let i = progress.batch; i < batches.length; i++) {
-        if (trainer.step >= maxSteps) { stopReason = 'steps'; break outer; }
+        if (trainer.step >= maxSteps) { stop = 'steps'; break outer; }
         const r = await trainer.trainStep(data.train, batches[i]!, i === 0);
         if (!r.skipped) { sum += r.loss * r.count; n += r.count; correct += r.correct; }
         progress.epoch = e;
@@ -274,64 +290,86 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
         reporter?.step({ epoch: e + 1, step: i + 1, loss: n ? sum / n : NaN, ...(hasAccuracy && n ? { accuracy: correct / n } : {}), tokens: batchTokens(data.train, batches[i]!) });
         out.event('step', { step: r.step + 1, epoch: e + 1, loss: r.loss, gradNorm: r.gradNorm, lr: r.lr, tokensPerSecond: r.tokensPerSecond, skipped: r.skipped });
         if (interrupted) {
-          save(ckptFile);
+          save(lastFile);
+          publish();
           reporter?.end();
           writeCurves(curvesFile, metricsFile);
-          out.result({ interrupted: true, step: trainer.step, checkpoint: ckptFile }, `weft train: interrupted at step ${trainer.step}; saved ${ckptFile}. Resume with: weft train --resume ${ckptFile}`);
+          out.result({ interrupted: true, step: trainer.step, checkpoint: lastFile }, `weft train: interrupted at step ${trainer.step}; saved ${lastFile}. Resume with: weft train --resume ${p.outDir}`);
           return EXIT.interrupted;
         }
       }
       lastTrain = n ? sum / n : NaN;
       const trainAccuracy = hasAccuracy && n ? correct / n : undefined;
-      const trainAcc = trainAccuracy !== undefined ? `, train accuracy ${(100 * trainAccuracy).toFixed(2)}%` : '';
+      const trainAcc = trainAccuracy !== undefined ? `, train accuracy ${pct(trainAccuracy)}` : '';
       n = 0;
       progress = { ...progress, epoch: e + 1, batch: 0 };
+      let improved = false;
       if (data.valid) {
         reporter?.validating();
         const v = await trainer.evaluate(data.valid);
         lastValid = v;
         const rec: MetricRecord = { step: trainer.step, epoch: e + 1, split: 'valid', loss: v.loss, ...(v.accuracy !== undefined ? { accuracy: v.accuracy } : {}) };
         appendFileSync(metricsFile, JSON.stringify(rec) + '\n');
-        const improved = progress.bestValidLoss === null || v.loss < progress.bestValidLoss;
-        if (improved) { progress.bestValidLoss = v.loss; progress.staleEpochs = 0; } else progress.staleEpochs++;
-        reporter?.epochEnd(`epoch ${e + 1}: train loss ${fmt(lastTrain)}${trainAcc}, valid loss ${fmt(v.loss)}${v.accuracy !== undefined ? `, valid accuracy ${(100 * v.accuracy).toFixed(2)}%` : ''}${improved ? ' (best)' : ''}`);
-        out.event('epoch', { epoch: e + 1, step: trainer.step, loss: lastTrain, ...(trainAccuracy !== undefined ? { accuracy: trainAccuracy } : {}), valid: v });
-        save(ckptFile);
-        if (improved) save(bestFile);
-        if (config.patience !== null && progress.staleEpochs >= config.patience) { stopReason = 'early-stopping'; break; }
+        improved = progress.bestValidLoss === null || v.loss < progress.bestValidLoss;
+        if (improved) {
+          progress.bestValidLoss = v.loss;
+          progress.best = { epoch: e + 1, step: trainer.step, loss: v.loss, ...(v.accuracy !== undefined ? { accuracy: v.accuracy } : {}) };
+          progress.staleEpochs = 0;
+        } else progress.staleEpochs++;
+        reporter?.epochEnd(`epoch ${e + 1}: train loss ${fmt(lastTrain)}${trainAcc}, valid loss ${fmt(v.loss)}${v.accuracy !== undefined ? `, valid accuracy ${pct(v.accuracy)}` : ''}${improved ? ' (best)' : ''}`);
+        out.event('epoch', { epoch: e + 1, step: trainer.step, loss: lastTrain, ...(trainAccuracy !== undefined ? { accuracy: trainAccuracy } : {}), valid: v, best: improved });
       } else {
         reporter?.epochEnd(`epoch ${e + 1}: train loss ${fmt(lastTrain)}${trainAcc}`);
         out.event('epoch', { epoch: e + 1, step: trainer.step, loss: lastTrain, ...(trainAccuracy !== undefined ? { accuracy: trainAccuracy } : {}) });
-        save(ckptFile);
       }
+      save(lastFile);
+      if (improved) copyCheckpoint(lastFile, bestFile);
+      if (improved || !holdsBest()) publish();
       writeCurves(curvesFile, metricsFile);
+      if (config.patience !== null && progress.staleEpochs >= config.patience) { stop = 'early-stopping'; break; }
     }
     if (n > 0) {
-      // Stopped by --steps inside an epoch: report that partial epoch, and validate the final model.
+      // Stopped by --steps inside an epoch: report that partial epoch, and validate the final state.
       lastTrain = sum / n;
       if (data.valid) {
         reporter?.validating();
         lastValid = await trainer.evaluate(data.valid);
         const rec: MetricRecord = { step: trainer.step, epoch: progress.epoch + 1, split: 'valid', loss: lastValid.loss, ...(lastValid.accuracy !== undefined ? { accuracy: lastValid.accuracy } : {}) };
         appendFileSync(metricsFile, JSON.stringify(rec) + '\n');
-        reporter?.epochEnd(`step ${trainer.step}: valid loss ${fmt(lastValid.loss)}${lastValid.accuracy !== undefined ? `, valid accuracy ${(100 * lastValid.accuracy).toFixed(2)}%` : ''}`);
+        reporter?.epochEnd(`step ${trainer.step}: valid loss ${fmt(lastValid.loss)}${lastValid.accuracy !== undefined ? `, valid accuracy ${pct(lastValid.accuracy)}` : ''}`);
       }
     }
-    save(ckptFile);
+    save(lastFile);
+    publish();
     reporter?.end();
     writeCurves(curvesFile, metricsFile);
     const seconds = (performance.now() - t0) / 1000;
+    const best = progress.bestValidLoss !== null ? progress.best ?? null : null;
+    const stopReason = stop === 'early-stopping' ? `stopped early: no better validation loss for ${config.patience} epochs`
+      : stop === 'steps' ? `reached --steps ${config.steps}`
+      : `finished ${progress.epoch} epochs`;
+    const lastAt = progress.batch > 0 ? `step ${trainer.step}, partway through epoch ${progress.epoch + 1}` : `epoch ${progress.epoch}`;
+    const metrics = lastValid ? { loss: lastValid.loss, ...(lastValid.accuracy !== undefined ? { accuracy: lastValid.accuracy } : {}), trainLoss: lastTrain, split: 'valid' }
+      : { loss: lastTrain, split: 'train' };
     const result = {
-      command: 'train', task: data.task, out: p.outDir, checkpoint: ckptFile, step: trainer.step, stop: stopReason,
-      seconds: Math.round(seconds * 10) / 10, workers: trainer.workers, kernels: trainer.kernels,
-      metrics: lastValid ? { loss: lastValid.loss, ...(lastValid.accuracy !== undefined ? { accuracy: lastValid.accuracy } : {}), trainLoss: lastTrain, split: 'valid' }
-        : { loss: lastTrain, split: 'train' },
+      command: 'train', task: data.task, out: p.outDir, checkpoint: modelFile, step: trainer.step, epochs: progress.epoch,
+      stop, stopReason, model: holdsBest() ? 'best' : 'last', bestEpoch: best?.epoch ?? null,
+      best: best && { loss: best.loss, ...(best.accuracy !== undefined ? { accuracy: best.accuracy } : {}), step: best.step },
+      files: { model: modelFile, last: lastFile, ...(existsSync(bestFile) ? { best: bestFile } : {}), metrics: metricsFile, curves: curvesFile },
+      seconds: Math.round(seconds * 10) / 10, workers: trainer.workers, kernels: trainer.kernels, metrics,
     };
+    const validText = (m: { loss: number; accuracy?: number }) => `valid loss ${fmt(m.loss)}${m.accuracy !== undefined ? `, accuracy ${pct(m.accuracy)}` : ''}`;
+    const whatModel = holdsBest() ? `${CHECKPOINT_NAME} holds the best epoch's weights (--keep-last keeps the last)`
+      : a.keepLast ? `${CHECKPOINT_NAME} holds the last weights (--keep-last)${best ? `; ${BEST_NAME} the best epoch's` : ''}`
+      : !data.valid ? `no validation data, so no best epoch: ${CHECKPOINT_NAME} holds the last weights`
+      : `no epoch finished, so no best epoch: ${CHECKPOINT_NAME} holds the last weights`;
     out.result(result, [
-      `weft train: done in ${seconds.toFixed(1)} s, ${trainer.step} steps (${stopReason}).`,
-      lastValid ? `  validation loss ${fmt(lastValid.loss)}${lastValid.accuracy !== undefined ? `, accuracy ${(100 * lastValid.accuracy).toFixed(2)}%` : ''}` : `  training loss ${fmt(lastTrain)}`,
-      `  checkpoint ${ckptFile}${progress.bestValidLoss !== null ? `, best ${bestFile}` : ''}; curves ${curvesFile}; metrics ${metricsFile}`,
-    ].join('\n'));
+      `weft train: ${stopReason}${stop === 'steps' ? '' : `, ${trainer.step} steps`} in ${seconds.toFixed(1)} s.`,
+      best ? `  best: epoch ${best.epoch}, ${validText(best)}` : undefined,
+      `  last: ${[lastAt, Number.isNaN(lastTrain) ? undefined : `train loss ${fmt(lastTrain)}`, lastValid && validText(lastValid)].filter(Boolean).join(', ')}`,
+      `  ${whatModel}`,
+      `  in ${p.outDir}: ${CHECKPOINT_NAME}, ${existsSync(bestFile) ? `${BEST_NAME}, ` : ''}${LAST_NAME} (weft train --resume ${p.outDir} goes on from it), curves.html, metrics.jsonl`,
+    ].filter((l) => l !== undefined).join('\n'));
     return EXIT.ok;
   } finally {
     process.off('SIGINT', onSigint);
@@ -346,6 +384,10 @@ function writeCurves(file: string, metricsFile: string): void {
 
 function fmt(x: number): string {
   return Number.isFinite(x) ? x.toFixed(4) : String(x);
+}
+
+function pct(x: number): string {
+  return `${(100 * x).toFixed(2)}%`;
 }
 
 export function describeModel(cfg: ResolvedTrainConfig): string {

@@ -1,9 +1,14 @@
 /**
- * The CLI's checkpoint (`model.weft`): @weft/core's model file (model/trained.ts: parameters by
- * PyTorch name, optimizer state, step, the training config and data meta; SHA-256, atomic
- * write), read and written with core's modelFromCheckpoint / modelCheckpoint, plus the run's
- * settings in `config` and where training stands in `extra`, so `--resume` continues exactly.
- * `loadModel` of @weft/core reads these files too.
+ * The CLI's checkpoint: @weft/core's model file (model/trained.ts: parameters by PyTorch name,
+ * optimizer state, step, the training config and data meta; SHA-256, atomic write), read and
+ * written with core's modelFromCheckpoint / modelCheckpoint, plus the run's settings in `config`
+ * and where training stands in `extra`, so `--resume` continues exactly from it. `loadModel` of
+ * @weft/core reads these files too.
+ *
+ * A run directory holds three: `last.weft`, the latest state (what --resume continues);
+ * `best.weft`, the state after the epoch with the lowest validation loss; and `model.weft`, the
+ * run's model (what --model RUNDIR loads): a copy of best.weft, or of last.weft with
+ * --keep-last or without validation data.
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -12,11 +17,12 @@ import {
   type Layout, type ModelFileConfig, type OptimizerSnapshot,
 } from '@weft/core';
 import type { DataMeta } from '@weft/core';
-import { InputError } from './errors.js';
+import { InputError, UsageError } from './errors.js';
 import type { DataFlags, TaskName } from './task.js';
 
 export const CHECKPOINT_NAME = RUN_CHECKPOINT_NAME;
 export const BEST_NAME = 'best.weft';
+export const LAST_NAME = 'last.weft';
 
 /** What `config` holds in a weft CLI checkpoint: core's model file config and the run's settings. */
 export interface RunConfig extends ModelFileConfig {
@@ -38,6 +44,8 @@ export interface RunProgress {
   /** Index of the next batch within that epoch. */
   batch: number;
   bestValidLoss: number | null;
+  /** The epoch (1-based) of bestValidLoss, its step and validation accuracy (absent in older checkpoints). */
+  best?: { epoch: number; step: number; loss: number; accuracy?: number };
   /** Epochs without improvement of the validation loss. */
   staleEpochs: number;
   /** lm: the streams' carried state before the next batch. */
@@ -65,7 +73,7 @@ export function saveRun(file: string, r: Omit<RunCheckpoint, 'file' | 'layout'>)
 
 /** `--model` may name the checkpoint or its run directory. */
 export function resolveModelPath(p: string | undefined): string {
-  if (p === undefined) throw new InputError('--model is required: a checkpoint (model.weft) or the run directory that holds it');
+  if (p === undefined) throw new UsageError('--model is required: a checkpoint (model.weft) or the run directory that holds it');
   if (existsSync(p) && statSync(p).isDirectory()) {
     const f = path.join(p, CHECKPOINT_NAME);
     if (!existsSync(f)) throw new InputError(`${p}: no ${CHECKPOINT_NAME} in this directory`);
@@ -73,6 +81,18 @@ export function resolveModelPath(p: string | undefined): string {
   }
   if (!existsSync(p)) throw new InputError(`${p}: no such checkpoint`);
   return p;
+}
+
+/** `--resume` may name a checkpoint or a run directory: its last.weft (model.weft in runs that have none). */
+export function resolveResumePath(p: string): string {
+  if (existsSync(p) && statSync(p).isDirectory()) {
+    const last = path.join(p, LAST_NAME);
+    if (existsSync(last)) return last;
+    const model = path.join(p, CHECKPOINT_NAME);
+    if (existsSync(model)) return model;
+    throw new InputError(`${p}: no ${LAST_NAME} in this directory to resume from`);
+  }
+  return resolveModelPath(p);
 }
 
 export function loadRun(p: string | undefined): RunCheckpoint {

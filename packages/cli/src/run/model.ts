@@ -2,7 +2,7 @@
  * A trained model in this process, for the commands that only read a checkpoint (eval,
  * predict, generate, inspect, export): no pool, no optimizer.
  */
-import { SequenceModel, useWasmKernels } from '@weft/core';
+import { SequenceModel, useKernels, type KernelChoice } from '@weft/core';
 import { loadRun, type RunCheckpoint } from './checkpoint.js';
 
 export interface LoadedModel {
@@ -10,11 +10,8 @@ export interface LoadedModel {
   model: SequenceModel;
 }
 
-export function loadModel(p: string | undefined, kernels: 'auto' | 'wasm' | 'reference' = 'auto'): LoadedModel {
-  if (kernels !== 'reference') {
-    const ok = useWasmKernels();
-    if (!ok && kernels === 'wasm') throw new Error('--kernels wasm: WebAssembly SIMD is not available in this Node.js');
-  }
+export function loadModel(p: string | undefined, kernels: KernelChoice = 'auto'): LoadedModel {
+  useKernels(kernels); // throws, saying why, where a path asked for cannot run
   const run = loadRun(p);
   const model = new SequenceModel(run.config.train.model);
   model.paramBuffer.set(run.params);

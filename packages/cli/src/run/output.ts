@@ -1,3 +1,5 @@
+import { unknownWarning, type UnknownReport } from '@weft/core';
+
 /**
  * Where a command's words go. People at a terminal get a live progress bar and readable lines;
  * pipes get plain lines; `--json` gets one JSON object per event on stdout, the command's
@@ -29,6 +31,16 @@ export class Output {
   /** A warning for people: `warning: ...` on stderr, in every mode (stdout stays clean for --json and pipes). */
   warn(line: string): void {
     process.stderr.write(`warning: ${line}\n`);
+  }
+
+  /**
+   * Inputs' symbols the model's vocabulary never saw (read as <unk>): one warning line for
+   * people when there are any; the report itself goes into the command's --json result.
+   */
+  unknown(report: UnknownReport): UnknownReport {
+    const line = unknownWarning(report);
+    if (line !== undefined) this.warn(line);
+    return report;
   }
 
   /** The command's result: the last JSON line in --json mode; in text mode, `text` if given. */

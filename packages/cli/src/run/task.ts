@@ -31,6 +31,8 @@ export interface DataFlags {
   targets?: string[];
   perStep?: boolean;
   batch?: number;
+  /** CSV field delimiter (classify, regress); default: guessed from the header. */
+  delimiter?: string;
 }
 
 export interface RunData {
@@ -70,7 +72,7 @@ export function loadTrainData(f: DataFlags): RunData {
       break;
     }
     case 'classify': {
-      const d = loadClassify(f.data!, { ...split, textField: f.textColumn, labelField: f.labelColumn, maxLen: f.maxLen, lowercase: f.lowercase });
+      const d = loadClassify(f.data!, { ...split, textField: f.textColumn, labelField: f.labelColumn, maxLen: f.maxLen, lowercase: f.lowercase, delimiter: f.delimiter });
       r = { task, ...d };
       break;
     }
@@ -88,7 +90,7 @@ export function loadTrainData(f: DataFlags): RunData {
       if (f.window === undefined) throw new UsageError('--window is required for --task regress (rows per input sequence)');
       const d = loadRegress(f.data!, {
         window: f.window, horizon: f.horizon, inputColumns: f.inputs, targetColumns: f.targets, perStep: f.perStep,
-        validFraction: f.valid ? 0 : f.validFraction,
+        validFraction: f.valid ? 0 : f.validFraction, delimiter: f.delimiter,
       });
       r = { task, ...d };
       break;
@@ -102,13 +104,13 @@ export function loadTrainData(f: DataFlags): RunData {
 export function loadEvalData(meta: DataMeta, file: string, f: Partial<DataFlags>): EvalData | RegressEvalData {
   switch (meta.task) {
     case 'classify':
-      return loadClassifyEval(file, meta, { textField: f.textColumn, labelField: f.labelColumn, maxLen: f.maxLen });
+      return loadClassifyEval(file, meta, { textField: f.textColumn, labelField: f.labelColumn, maxLen: f.maxLen, delimiter: f.delimiter });
     case 'tag':
       return loadTagEval(file, meta, { maxLen: f.maxLen });
     case 'lm':
       return loadLmEval(file, meta, { streams: f.batch });
     case 'regress':
-      return loadRegressEval(file, meta);
+      return loadRegressEval(file, meta, { delimiter: f.delimiter });
   }
 }
 

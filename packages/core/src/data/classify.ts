@@ -5,7 +5,8 @@
  *   .jsonl  {"text": "some words", "label": "pos"}            characters → token ids
  *           {"sequence": [[0.1, 2], [0.3, 1], ...], "label": "a"}  dense features, one array per step
  *           (the first record decides which; every record must then have the same kind)
- *   .csv / .tsv  a header with a text column and a label column (other columns are ignored)
+ *   .csv / .tsv  a header with a text column and a label column (other columns are ignored);
+ *           options.delimiter (--delimiter), else guessed from the header (csv.ts)
  * Field / column names: options.textField (--text-column, default "text") and
  * options.labelField (--label-column, default "label"). Labels are strings.
  *
@@ -31,6 +32,8 @@ export interface ClassifyOptions extends SplitOptions {
   maxLen?: number;
   /** Lowercase texts before encoding (default false). Stored in the meta, so prediction does the same. */
   lowercase?: boolean;
+  /** CSV field delimiter (--delimiter); default: guessed from the header (csv.ts). */
+  delimiter?: string;
 }
 
 export type ClassifyInput =
@@ -70,7 +73,7 @@ function parseFile(file: string, o: ClassifyOptions, requireLabel: boolean, expe
 
   if (format !== 'jsonl') {
     if (expect?.kind === 'dense') throw new DataError('the model was trained on dense "sequence" features, which only .jsonl files can hold', { file });
-    const table = parseCsv(file, text, format === 'tsv' ? '\t' : ',');
+    const table = parseCsv(file, text, o.delimiter, format === 'tsv' ? '\t' : ',');
     const tk = columnIndex(table, textField, '--text-column');
     const lk = requireLabel ? columnIndex(table, labelField, '--label-column') : table.header.indexOf(labelField);
     for (const row of table.rows) {

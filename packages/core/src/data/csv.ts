@@ -2,6 +2,12 @@
  * CSV (RFC 4180): a header row of column names, then rows of the same width. Fields may be
  * quoted ("a, b"), with "" for a quote inside and line breaks inside quotes; blank lines are
  * skipped. Each row remembers the physical line it starts on, for error messages.
+ *
+ * The delimiter is given (--delimiter) or guessed from the header line: the most frequent of
+ * `,` `;` tab `|` outside quotes, the file's default (tab for .tsv, else comma) when none occurs
+ * or on a tie. When the header did not split (one column that holds another delimiter), the
+ * errors that follow say which delimiter was used and which one the file seems to have, so a
+ * semicolon file read with commas is told apart from a misspelt column name.
  */
 import { DataError } from './errors.js';
 
@@ -13,6 +19,8 @@ export interface CsvRow {
 
 export interface CsvTable {
   file: string;
+  /** The character the fields were split on. */
+  delimiter: string;
   /** Column names, trimmed. */
   header: string[];
   /** Physical line of the header. */
@@ -20,7 +28,35 @@ export interface CsvTable {
   rows: CsvRow[];
 }
 
-export function parseCsv(file: string, text: string, delimiter = ','): CsvTable {
+/** The delimiters a header line is searched for when none is given. */
+export const DELIMITERS = [',', ';', '\t', '|'] as const;
+
+/** How a delimiter is written in messages: `','`, `tab`. */
+export function delimiterName(d: string): string {
+  return d === '\t' ? 'tab' : `'${d}'`;
+}
+
+/** The delimiter of a header line: the most frequent of DELIMITERS outside quotes; `fallback` if none occurs or on a tie with it. */
+export function guessDelimiter(text: string, fallback = ','): string {
+  const counts = new Map<string, number>();
+  let quoted = false;
+  let blank = true;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && (c === '\n' || c === '\r')) {
+      if (!blank) break; // the end of the first non-blank line: the header
+    } else if (!quoted && (DELIMITERS as readonly string[]).includes(c)) counts.set(c, (counts.get(c) ?? 0) + 1);
+    if (c.trim() !== '') blank = false;
+  }
+  let best = fallback;
+  for (const [d, n] of counts) if (n > (counts.get(best) ?? 0)) best = d;
+  return best;
+}
+
+/** Parses CSV text; `delimiter` undefined: guessed from the header (see guessDelimiter), `fallback` otherwise. */
+export function parseCsv(file: string, text: string, delimiter?: string, fallback = ','): CsvTable {
+  delimiter ??= guessDelimiter(text, fallback);
   const records: CsvRow[] = [];
   let line = 1;
   let i = 0;
@@ -55,7 +91,8 @@ export function parseCsv(file: string, text: string, delimiter = ','): CsvTable 
         break;
       }
       if (wasQuoted && c.trim() !== '') {
-        throw new DataError(`unexpected ${JSON.stringify(c)} after a closing quote in field ${cells.length + 1}`, { file, line: start });
+        const hint = records.length ? delimiterHint(records[0]!.cells, delimiter) : '';
+        throw new DataError(`unexpected ${JSON.stringify(c)} after a closing quote in field ${cells.length + 1}${hint}`, { file, line: start });
       }
       if (!wasQuoted) cell += c;
       i++;
@@ -76,17 +113,17 @@ export function parseCsv(file: string, text: string, delimiter = ','): CsvTable 
   if (rows.length === 0) throw new DataError(`has a header (line ${head.line}) but no rows`, { file });
   for (const r of rows) {
     if (r.cells.length !== header.length) {
-      throw new DataError(`row has ${r.cells.length} cells, expected ${header.length} as in the header (${header.join(', ')})`, { file, line: r.line });
+      throw new DataError(`row has ${r.cells.length} cells, expected ${header.length} as in the header (${header.join(', ')})${delimiterHint(header, delimiter)}`, { file, line: r.line });
     }
   }
-  return { file, header, headerLine: head.line, rows };
+  return { file, delimiter, header, headerLine: head.line, rows };
 }
 
 /** The index of a named column, or DataError listing the columns there are. */
 export function columnIndex(t: CsvTable, name: string, option: string): number {
   const k = t.header.indexOf(name);
   if (k < 0) {
-    throw new DataError(`no column "${name}" (${option}); the header has: ${t.header.join(', ')}`, { file: t.file, line: t.headerLine, field: name });
+    throw new DataError(`no column "${name}" (${option}); the header has: ${t.header.join(', ')}${delimiterHint(t.header, t.delimiter)}`, { file: t.file, line: t.headerLine, field: name });
   }
   return k;
 }
@@ -99,7 +136,14 @@ export function numberCell(t: CsvTable, row: CsvRow, k: number): number {
   const x = DECIMAL.test(s) ? Number(s) : NaN;
   if (!Number.isFinite(x)) {
     const column = t.header[k]!;
-    throw new DataError(`column "${column}" must be a number, got ${s === '' ? 'an empty cell' : JSON.stringify(s)}`, { file: t.file, line: row.line, field: column });
+    throw new DataError(`column "${column}" must be a number, got ${s === '' ? 'an empty cell' : JSON.stringify(s)}${delimiterHint(t.header, t.delimiter)}`, { file: t.file, line: row.line, field: column });
   }
   return x;
+}
+
+/** When a header did not split (one column holding another delimiter), what to give --delimiter. */
+function delimiterHint(header: readonly string[], delimiter: string): string {
+  const other = header.length === 1 ? DELIMITERS.find((d) => d !== delimiter && header[0]!.includes(d)) : undefined;
+  return other === undefined ? ''
+    : `. Split on ${delimiterName(delimiter)} the header is one column: is the file ${delimiterName(other)}-separated? Give --delimiter ${other === '\t' ? 'tab' : `'${other}'`}`;
 }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { columnIndex, numberCell, parseCsv } from './csv.js';
+import { columnIndex, guessDelimiter, numberCell, parseCsv } from './csv.js';
 import { DataError } from './errors.js';
 import { FieldReader, parseJsonLines } from './jsonl.js';
 import { formatOf, readTextFile } from './read.js';
@@ -79,6 +79,19 @@ describe('parseCsv', () => {
   });
   it('parses tab-separated values', () => {
     expect(parseCsv('a.tsv', 'a\tb\n1,5\t2\n', '\t').rows[0]!.cells).toEqual(['1,5', '2']);
+  });
+  it('guesses the delimiter from the header line (quotes ignored; the fallback on none or a tie)', () => {
+    expect(guessDelimiter('a;b;c\n1,5;2;3\n')).toBe(';');
+    expect(guessDelimiter('\n"x;y",b\n')).toBe(',');
+    expect(guessDelimiter('a\tb\n')).toBe('\t');
+    expect(guessDelimiter('value\n1,5\n')).toBe(',');
+    expect(guessDelimiter('value\n1;5\n', '\t')).toBe('\t');
+    expect(guessDelimiter('a;b,c\n')).toBe(',');
+    expect(parseCsv('s.csv', 'text;label\n"a; b";x\n').rows[0]!.cells).toEqual(['a; b', 'x']);
+    // Read with the wrong one, the errors say which was used and which the file seems to have.
+    const t = parseCsv('s.csv', 'text;label\nab;x\n', ',');
+    expect(dataError(() => columnIndex(t, 'text', '--text-column')).message)
+      .toBe("s.csv:1: no column \"text\" (--text-column); the header has: text;label. Split on ',' the header is one column: is the file ';'-separated? Give --delimiter ';'");
   });
   it('names ragged rows, unclosed quotes, duplicate and missing columns, header-only files', () => {
     expect(dataError(() => parseCsv('d.csv', 'a,b\n1,2\n3\n')).message).toBe('d.csv:3: row has 1 cells, expected 2 as in the header (a, b)');

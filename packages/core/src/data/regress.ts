@@ -46,6 +46,8 @@ export interface RegressOptions {
   perStep?: boolean;
   /** Fraction of the rows, at the end, held out for validation, in [0, 1) (default 0.1). */
   validFraction?: number;
+  /** CSV field delimiter (--delimiter); default: guessed from the header (csv.ts). */
+  delimiter?: string;
 }
 
 export interface RegressMeta {
@@ -111,8 +113,8 @@ export interface RegressSeries {
 const DATE_NAME = /date|time|day|week|month|year|period|timestamp/i;
 
 /** Reads the columns a trained model uses from a CSV series, and its date column if any. */
-export function readRegressSeries(file: string, meta: RegressMeta): RegressSeries {
-  const table = loadTable(file);
+export function readRegressSeries(file: string, meta: RegressMeta, delimiter?: string): RegressSeries {
+  const table = loadTable(file, delimiter);
   const used = [...new Set([...meta.inputColumns, ...meta.targetColumns])];
   const values = readColumns(table, used, 'a column the model was trained on');
   const series: RegressSeries = {
@@ -123,9 +125,9 @@ export function readRegressSeries(file: string, meta: RegressMeta): RegressSerie
   return series;
 }
 
-function loadTable(file: string): CsvTable {
+function loadTable(file: string, delimiter: string | undefined): CsvTable {
   const format = formatOf(file, ['csv', 'tsv']);
-  return parseCsv(file, readTextFile(file), format === 'tsv' ? '\t' : ',');
+  return parseCsv(file, readTextFile(file), delimiter, format === 'tsv' ? '\t' : ',');
 }
 
 function checkNames(names: readonly string[] | undefined, option: string): void {
@@ -178,7 +180,7 @@ export function loadRegress(file: string, options: RegressOptions): TrainData<Re
   const o = resolve(options);
   checkNames(options.inputColumns, 'inputColumns');
   checkNames(options.targetColumns, 'targetColumns');
-  const table = loadTable(file);
+  const table = loadTable(file, options.delimiter);
   const inputColumns = [...(options.inputColumns ?? table.header)];
   const targetColumns = [...(options.targetColumns ?? inputColumns)];
   const used = [...new Set([...inputColumns, ...targetColumns])];
@@ -216,9 +218,9 @@ export interface RegressEvalData extends EvalData {
 }
 
 /** Windows over a whole series (a file, or a series already read), normalised with a trained model's statistics. */
-export function loadRegressEval(file: string | RegressSeries, meta: RegressMeta, options: { stride?: number } = {}): RegressEvalData {
+export function loadRegressEval(file: string | RegressSeries, meta: RegressMeta, options: { stride?: number; delimiter?: string } = {}): RegressEvalData {
   const o = resolve({ window: meta.window, horizon: meta.horizon, perStep: meta.perStep, stride: options.stride, validFraction: 0 });
-  const series = typeof file === 'string' ? readRegressSeries(file, meta) : file;
+  const series = typeof file === 'string' ? readRegressSeries(file, meta, options.delimiter) : file;
   const dataset = windows(series.file, 'the file', o, meta, series.columns, 0, series.rows);
   const T = o.perStep ? o.window : 1;
   const targetRows = new Int32Array(dataset.count * T);

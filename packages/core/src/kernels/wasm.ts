@@ -13,8 +13,8 @@
  *   useWasmKernels(memory)   worker: the same on the coordinator's arena
  */
 import { readFileSync } from 'node:fs';
-import { gemmReference } from './gemm.js';
-import { kernels, referenceKernels, setKernels, type Gemm, type Kernels } from './index.js';
+import { checkGemm, gemmReference } from './gemm.js';
+import { referenceKernels, setKernels, type Gemm, type Kernels } from './index.js';
 import { arenaAlloc, attachMemory, attachedMemory, createSharedMemory, memoryTest } from './memory.js';
 import { checkTarget, type LossResult } from './loss.js';
 import { requireWasmApi, wasmApi, type WasmMemory, type WasmModule } from './webassembly.js';
@@ -112,18 +112,6 @@ function kernelModule(): WasmModule {
   return compiled;
 }
 
-/** Throws a RangeError unless op(X)'s rows×cols window at (off, ld) lies inside X. */
-function checkOperand(name: string, x: Float32Array, off: number, ld: number, rows: number, cols: number): void {
-  if (rows === 0 || cols === 0) return;
-  if (!Number.isInteger(off) || off < 0 || !Number.isInteger(ld) || ld < 0 ||
-    off + (rows - 1) * ld + cols > x.length) {
-    throw new RangeError(
-      `gemm: ${name} is ${rows}×${cols} at offset ${off} with leading dimension ${ld}, ` +
-      `which does not fit in its ${x.length} floats`,
-    );
-  }
-}
-
 /**
  * The wasm kernels on `memory` (an arena from createSharedMemory; default: the attached one,
  * else a new arena), instantiated once per memory and thread. Throws where the module cannot
@@ -152,14 +140,7 @@ export function loadWasmKernels(memory?: WasmMemory): WasmKernels {
       gemmReference(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate);
       return;
     }
-    if (!(Number.isInteger(M) && Number.isInteger(N) && Number.isInteger(K) && M >= 0 && N >= 0 && K >= 0)) {
-      throw new RangeError(`gemm: M, N, K must be non-negative integers, got ${M}, ${N}, ${K}`);
-    }
-    if (M === 0 || N === 0) return;
-    checkOperand(transA ? 'A (transposed)' : 'A', A, aOff, lda, transA ? K : M, transA ? M : K);
-    checkOperand(transB ? 'B (transposed)' : 'B', B, bOff, ldb, transB ? N : K, transB ? K : N);
-    checkOperand('C', C, cOff, ldc, M, N);
-    if (ldc < N) throw new RangeError(`gemm: ldc (${ldc}) must be at least N (${N}): rows of C would overlap`);
+    if (!checkGemm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc)) return;
     calls.wasm++;
     wasmGemm(
       transA ? 1 : 0, transB ? 1 : 0, M, N, K,
@@ -231,6 +212,7 @@ export function loadWasmKernels(memory?: WasmMemory): WasmKernels {
 
   const k: WasmKernels = {
     name: 'wasm-simd',
+    detail: 'WebAssembly SIMD',
     gemm,
     sigmoid: elementwise('sigmoid', ex.sigmoid, referenceKernels.sigmoid),
     tanh: elementwise('tanh', ex.tanh, referenceKernels.tanh),
@@ -535,27 +517,4 @@ export function useWasmKernels(memory?: WasmMemory): boolean {
 /** Switches `kernels` back to the TypeScript reference (allocation is left as it is). */
 export function useReferenceKernels(): void {
   setKernels(referenceKernels);
-}
-
-/**
- * Picks the kernels: 'wasm' (throws where unavailable), 'reference', or 'auto' (wasm where
- * available). Returns the name of the kernels now active.
- */
-export function useKernels(choice: 'reference' | 'wasm' | 'auto'): string {
-  if (choice === 'reference') {
-    useReferenceKernels();
-  } else if (choice === 'wasm') {
-    kernelModule(); // throws with the reason
-    useWasmKernels();
-  } else if (choice === 'auto') {
-    useWasmKernels();
-  } else {
-    throw new TypeError(`kernels must be 'reference', 'wasm' or 'auto', got ${String(choice)}`);
-  }
-  return kernels.name;
-}
-
-/** The name of the kernels now active: 'reference' or 'wasm-simd'. */
-export function activeKernels(): string {
-  return kernels.name;
 }

@@ -215,7 +215,7 @@ export type PredictionOf<M> =
 
 /**
  * A trained network with its configuration and (optionally) its data meta. Predicting runs in
- * the calling thread on the active kernels (call `useWasmKernels()` first for WebAssembly SIMD).
+ * the calling thread on the active kernels (call `useKernels()` first for the native or WebAssembly ones).
  */
 export class TrainedModel<M extends DataMeta | undefined = DataMeta | undefined> {
   /** The stored config: kind, train, meta, and any fields its writer added. */
