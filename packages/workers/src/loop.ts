@@ -17,7 +17,7 @@
 import { receiveMessageOnPort, threadId, type MessagePort } from 'node:worker_threads';
 import {
   StepRunner, createOptimizer, decideStep, chunkRange, gatherBatch, NonFiniteError,
-  useKernels, activeKernels, KERNEL_NAMES,
+  useKernels, activeKernels, KERNEL_NAMES, targetPerStep,
   type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory,
 } from '@weft/core';
 import {
@@ -232,7 +232,7 @@ export function runLoop(init: LoopInit): string {
     const items = Atomics.load(ctl, Ctl.ITEMS);
     const O = d.outputSize;
     const S = d.maxSteps;
-    const perStep = d.targetKind.endsWith('per-step');
+    const perStep = targetPerStep(d.targetKind);
     setPhase(Phase.EVAL);
     for (;;) {
       if (aborted()) throw new Aborted();
@@ -245,9 +245,10 @@ export function runLoop(init: LoopInit): string {
       for (let i = 0; i < rows.length; i++) rows[i] = start + i;
       const batch = gatherBatch(d, rows);
       const r = model.evaluate(batch);
-      spec.results[3 * b] = r.sum;
-      spec.results[3 * b + 1] = r.count;
-      spec.results[3 * b + 2] = r.correct;
+      spec.results[4 * b] = r.sum;
+      spec.results[4 * b + 1] = r.count;
+      spec.results[4 * b + 2] = r.correct;
+      spec.results[4 * b + 3] = r.weight;
       const out = spec.outputs;
       if (out) {
         const y = model.lastOutput; // [B*T, O] per step, [B, O] per sequence

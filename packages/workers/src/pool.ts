@@ -348,12 +348,12 @@ export class StepPool {
   }
 
   /**
-   * Loss sums of consecutive batches of `batchSize` rows, each [sum, count, correct] (float64),
+   * Loss sums of consecutive batches of `batchSize` rows, each [sum, count, correct, weight] (float64),
    * in batch order; the head's outputs into `outputs` when given (shared memory).
    */
   async evaluate(datasetId: number, count: number, batchSize: number, outputs?: Float32Array): Promise<Float64Array> {
     const batches = Math.ceil(count / batchSize);
-    const results = new Float64Array(new SharedArrayBuffer(8 * 3 * batches)); // [batches, 3]
+    const results = new Float64Array(new SharedArrayBuffer(8 * 4 * batches)); // [batches, 4]
     const ctl = this.control.i32;
     const message: LoopMessage = { kind: 'eval', dataset: datasetId, batchSize, results, ...(outputs ? { outputs } : {}) };
     await this.command(Command.EVAL, () => {

@@ -15,7 +15,7 @@ export async function exportCommand(a: { model?: string; out?: string; force?: b
   const run = loadRun(a.model);
   const file = a.out ?? path.join(path.dirname(run.file), 'model.safetensors');
   if (existsSync(file) && !a.force) throw new InputError(`${file} already exists: choose another --out, or replace it with --force`);
-  const m = run.config.train.model;
+  const m = run.config.train.model as import('@weft/core').ModelConfig; // the CLI trains model configs
   try {
     await saveSafetensors(file, tensorsFromLayout(run.layout, run.params), {
       format: 'pt', producer: 'weft', task: run.config.task, cell: m.cell, hidden_size: String(m.hiddenSize),

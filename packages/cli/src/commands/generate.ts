@@ -29,7 +29,7 @@ export async function generateCommand(a: GenerateArgs, out: Output): Promise<num
   const meta = run.config.meta;
   if (meta.task !== 'lm') throw new InputError(`${run.file}: a ${meta.task} model; 'weft generate' needs a language model (weft train --task lm)`);
   const vocab = Vocab.fromJSON(meta.vocab);
-  const V = model.config.outputSize;
+  const V = model.outputSize;
   const rng = new Rng(a.seed);
   const prime = a.prime.length ? a.prime : '\n';
   const counter = new UnknownSymbols('char');

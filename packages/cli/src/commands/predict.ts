@@ -57,7 +57,7 @@ function readTagInputs(a: PredictArgs, field: string): (string | string[])[] {
 export async function predictCommand(a: PredictArgs, out: Output): Promise<number> {
   const { run, model } = loadModel(a.model, a.kernels);
   const meta = run.config.meta;
-  const O = model.config.outputSize;
+  const O = model.outputSize;
   if (a.forecast !== undefined && meta.task !== 'regress') throw new InputError(`--forecast: ${run.file} is a ${meta.task} model; only regress models forecast`);
   if (meta.task === 'classify') {
     let shown: (string | number[][])[];

@@ -497,7 +497,7 @@ function pct(x: number): string {
 }
 
 export function describeModel(cfg: ResolvedTrainConfig): string {
-  const m = cfg.model;
+  const m = cfg.model as import('@weft/core').ModelConfig; // the CLI trains model configs
   const dirs = m.bidirectional ? 'bidirectional ' : '';
   return `${m.numLayers ?? 1}-layer ${dirs}${m.cell.toUpperCase()} (hidden ${m.hiddenSize}) → ${m.task}, ${cfg.optimizer.name} lr ${cfg.optimizer.lr}, batch ${cfg.batchSize}`;
 }

@@ -4,14 +4,14 @@
  * `TrainedModel.predict` and the CLI's eval/predict/generate, so there is one definition of
  * what a prediction is.
  */
-import type { SequenceDataset } from '../train/dataset.js';
+import { targetPerStep, type SequenceDataset } from '../train/dataset.js';
 import { sequentialBatches } from '../train/batches.js';
 import { gatherBatch, type SequenceModel } from './model.js';
 
 /** Head outputs for every row of a dataset: [count, outputSize], or [count, maxSteps, outputSize] (zero past each length). */
 export function predictAll(model: SequenceModel, d: SequenceDataset, batchSize = 64): Float32Array {
-  const O = model.config.outputSize;
-  const perStep = model.config.task.endsWith('per-step');
+  const O = model.outputSize;
+  const perStep = targetPerStep(model.task);
   const S = d.maxSteps;
   const out = new Float32Array(d.count * (perStep ? S : 1) * O);
   for (const rows of sequentialBatches(d.count, batchSize)) {
