@@ -13,7 +13,7 @@ import { BUFFER_KEYS, type StackBuffers } from '../stack/stack.js';
 import { INPUT_KINDS, TARGET_KINDS, type SequenceDataset, type TargetKind } from '../train/dataset.js';
 import { keysOf, knownKeys, objectOption, oneOf, positiveInt, splitKeys } from '../options/validate.js';
 import { linearForward, linearBackward } from './linear.js';
-import { softmaxCrossEntropy, meanSquaredError, type LossResult } from './loss.js';
+import { softmaxCrossEntropy, meanSquaredError, reserveLoss, type LossResult } from './loss.js';
 import { Rng } from '../rng.js';
 import { allocF32 } from '../kernels/memory.js';
 
@@ -179,6 +179,40 @@ export class SequenceModel {
     const out = new Map<string, Float32Array>();
     for (const [k, v] of this.parameters) out.set(k, v.slice());
     return out;
+  }
+
+  /**
+   * Sizes every scratch buffer (the stack's, the head's, the loss kernels') for training and
+   * evaluating batches of up to `batch` sequences of up to `steps` steps, so that such batches
+   * allocate nothing. Without it the scratch grows to the largest batch seen, which in a worker
+   * pool depends on which shards a thread happened to take; StepRunner.computeShard reserves for
+   * any shard of its dataset, and a pool worker reserves for every dataset when it is registered,
+   * so what a thread allocates (in the run's arena, which never frees) is decided up front. The results of the last forward stay
+   * valid unless something had to grow.
+   */
+  reserve(steps: number, batch: number): void {
+    positiveInt(steps, 'reserve steps');
+    positiveInt(batch, 'reserve batch');
+    const c = this.config;
+    const T = steps;
+    const B = batch;
+    const O = c.outputSize;
+    const F = this.featureSize;
+    const perStep = c.task.endsWith('per-step');
+    const rows = perStep ? B * T : B;
+    this.stack.reserve(T, B);
+    // As run, loss and forwardBackward grow them.
+    if (c.input.kind === 'tokens' && this.embOffset >= 0) this.x = grow(this.x, B * T * this.stackInputSize);
+    if (!perStep) {
+      this.feats = grow(this.feats, B * F);
+      this.dOut = grow(this.dOut, B * T * F);
+      this.dHN = grow(this.dHN, c.numLayers * (c.bidirectional ? 2 : 1) * B * c.hiddenSize);
+    }
+    this.logits = grow(this.logits, rows * O);
+    this.dFeats = grow(this.dFeats, rows * Math.max(F, O)); // F training, O evaluating
+    if (perStep && c.task.startsWith('class') && this.tgtI.length < B * T) this.tgtI = new Int32Array(B * T);
+    if (c.task === 'value-per-step' && this.tgtF.length < B * T * O) this.tgtF = new Float32Array(B * T * O);
+    reserveLoss(rows, O);
   }
 
   /** Rows of the head: one per step for per-step tasks, one per sequence otherwise. */
