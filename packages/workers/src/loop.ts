@@ -87,7 +87,17 @@ export function runLoop(init: LoopInit): string {
   const arena = new Float32Array(memory.buffer, init.arenaByteOffset, layout.size); // [layout.size]
   const runner = reuse?.runner ?? new StepRunner(cfg.model, arena, layout, createOptimizer(cfg.optimizer), cfg);
   const rowsAll = new Int32Array(init.rows);
-  const datasets = new Map<number, SequenceDataset>(init.datasets.map((s) => [s.id, s.data]));
+  const datasets = new Map<number, SequenceDataset>();
+  /**
+   * Registers a dataset and sizes the runner's scratch for any shard of it, now: grown lazily, the
+   * scratch (in the arena, which never frees) would depend on which shards this thread happened
+   * to take, and a later step or a restarted loop could still allocate.
+   */
+  const register = (s: SharedDataset): void => {
+    datasets.set(s.id, s.data);
+    runner.model.reserve(s.data.maxSteps, cfg.shardSize);
+  };
+  for (const s of init.datasets) register(s);
   const port = init.port;
 
   const aborted = () => Atomics.load(ctl, Ctl.ABORT) !== 0;
@@ -233,6 +243,8 @@ export function runLoop(init: LoopInit): string {
     const O = d.outputSize;
     const S = d.maxSteps;
     const perStep = targetPerStep(d.targetKind);
+    // Whichever batches this thread takes, it allocates the same (nothing, the second time).
+    model.reserve(S, B);
     setPhase(Phase.EVAL);
     for (;;) {
       if (aborted()) throw new Aborted();
@@ -302,7 +314,7 @@ export function runLoop(init: LoopInit): string {
         const m = receive();
         if (m.kind === 'load') {
           for (const id of m.drop) datasets.delete(id);
-          for (const s of m.add) datasets.set(s.id, s.data);
+          for (const s of m.add) register(s);
         } else {
           evaluate(m);
         }

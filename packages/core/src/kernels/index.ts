@@ -68,6 +68,12 @@ export interface Kernels {
   softmaxCrossEntropy: typeof softmaxCrossEntropyReference;
   /** Squared error and its gradient, rows masked out by mask[r] === 0 (loss.ts). Same bits on both paths. */
   meanSquaredError: typeof meanSquaredErrorReference;
+  /**
+   * Sizes the loss kernels' scratch up front for calls of up to `rows` rows of `width` classes
+   * or values, so that such calls allocate nothing (the WebAssembly path keeps its scratch in the
+   * arena, which never frees); nothing to do on the reference path.
+   */
+  reserveLoss(rows: number, width: number): void;
   /** Adam / AdamW over params[start, end) (optimizers.ts). Same bits on both paths, slice-invariant. */
   adamUpdate: typeof adamUpdateReference;
   /** SGD with momentum, dampening, Nesterov, L2 decay over params[start, end). Same bits, slice-invariant. */
@@ -100,6 +106,7 @@ export const referenceKernels: Kernels = {
   gruBackward: gruBackwardReference,
   softmaxCrossEntropy: softmaxCrossEntropyReference,
   meanSquaredError: meanSquaredErrorReference,
+  reserveLoss() {},
   adamUpdate: adamUpdateReference,
   sgdUpdate: sgdUpdateReference,
   rmspropUpdate: rmspropUpdateReference,

@@ -190,7 +190,8 @@ export function loadWasmKernels(memory?: WasmMemory): WasmKernels {
   const ref = referenceKernels;
 
   // Scratch in the arena for the loss kernels (results, one row of exponentials, targets or a
-  // mask copied in), private to this thread's instance; grown by doubling (an arena never frees).
+  // mask copied in), private to this thread's instance; grown by doubling (an arena never frees),
+  // or sized up front by reserveLoss (SequenceModel.reserve).
   let lossScratch = 0;
   let lossScratchBytes = 0;
   const lossArea = (bytes: number): number => {
@@ -438,6 +439,11 @@ export function loadWasmKernels(memory?: WasmMemory): WasmKernels {
       calls.wasm++;
       const sum = ex.meanSquaredError(pd, pp, pt, rows, size, scale, pm, mask ? 1 : 0, base);
       return { sum, count: new Int32Array(mem.buffer, base, 1)[0]!, correct: 0 };
+    },
+    reserveLoss(rows, width) {
+      if (!sizes('reserveLoss', rows, width)) return;
+      // The larger of the two layouts above: cross-entropy's, and squared error's with its targets copied in and a mask.
+      lossArea(Math.max(16 + 8 * width + 4 * rows, 16 + 4 * rows * width + rows));
     },
     adamUpdate(params, grads, m, v, start, end, s) {
       const K = 'adamUpdate';

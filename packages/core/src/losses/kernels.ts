@@ -30,3 +30,8 @@ export function meanSquaredError(
 ): LossResult {
   return kernels.meanSquaredError(dPred, pred, targets, rows, size, scale, mask);
 }
+
+/** Sizes the loss kernels' scratch for calls of up to `rows` rows of `width` classes or values (kernels.reserveLoss). */
+export function reserveLoss(rows: number, width: number): void {
+  kernels.reserveLoss(rows, width);
+}

@@ -17,6 +17,7 @@ import { BUFFER_KEYS, type RecurrentStack, type StackBuffers } from '../stack/st
 import { RecurrentLayer } from '../layers/recurrent.js';
 import { growF32, rowsOf, type Grad, type LayerInstance, type Pass, type Scratch, type Value } from '../layers/types.js';
 import type { LossResult } from '../losses/types.js';
+import { reserveLoss } from '../losses/kernels.js';
 import { targetIsClass, targetPerStep, type SequenceDataset, type TargetKind } from '../train/dataset.js';
 import { knownKeys, objectOption, positiveInt } from '../options/validate.js';
 import { OptionError } from '../options/errors.js';
@@ -172,6 +173,39 @@ export class SequenceModel {
     }
     const o = this.recurrent[0]!.stack.options;
     return { LD: o.numLayers * (o.bidirectional ? 2 : 1), H: o.hiddenSize, lstm: o.cell === 'lstm' };
+  }
+
+  /**
+   * Sizes the scratch (every layer's, the model's, the loss kernels') for training and evaluating
+   * batches of up to `batch` sequences of up to `steps` steps, so such batches allocate nothing.
+   * Without it the scratch grows to the largest batch seen, which in a worker pool depends on
+   * which shards a thread happened to take; StepRunner.computeShard reserves for any shard of its
+   * dataset, and a pool worker for every dataset it is given, so what a thread allocates (in the
+   * run's arena, which never frees) is decided up front. (Left to grow: the gradient of the final
+   * states behind a `last` pool, L*D*batch*H floats.)
+   */
+  reserve(steps: number, batch: number): void {
+    positiveInt(steps, 'reserve steps');
+    positiveInt(batch, 'reserve batch');
+    const T = steps;
+    const B = batch;
+    const O = this.outputSize;
+    const perStep = targetPerStep(this.task);
+    const rows = perStep ? B * T : B;
+    this.ensureScratch(B, T);
+    for (const r of this.recurrent) r.stack.reserve(T, B);
+    if (this.plan.layers[0]!.convert !== 'none') this.x = growF32(this.x, T * B * this.plan.inputSize);
+    this.dOut = growF32(this.dOut, rows * O);
+    if (perStep) {
+      this.bf = growF32(this.bf, B * T * O);
+      if (targetIsClass(this.task)) {
+        if (this.tgtI.length < B * T) this.tgtI = new Int32Array(B * T);
+      } else {
+        this.tgtF = growF32(this.tgtF, B * T * O);
+        if (this.mask.length < rows) this.mask = new Uint8Array(rows);
+      }
+    }
+    reserveLoss(rows, O);
   }
 
   /** Grows every layer's scratch (and the model's) to hold a batch of B sequences of T steps. */

@@ -665,6 +665,17 @@ export class RecurrentStack {
     return useDrop ? below.dropped : below.out;
   }
 
+  /**
+   * Sizes the scratch for forward and backward of up to `batch` sequences of up to `steps` steps,
+   * so that such calls allocate nothing (SequenceModel.reserve). The results of the last forward
+   * stay valid unless the scratch had to grow.
+   */
+  reserve(steps: number, batch: number): void {
+    positiveInt(steps, 'reserve steps');
+    positiveInt(batch, 'reserve batch');
+    this.ensureScratch(steps, batch);
+  }
+
   private ensureScratch(T: number, B: number): StackScratch {
     const sc = this.scratch;
     if (sc && sc.fits(T, B)) return sc;

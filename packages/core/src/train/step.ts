@@ -123,6 +123,9 @@ export class StepRunner {
     const end = Math.min(rows.length, start + shardSize);
     const slot = this.slots[k];
     if (!slot) throw new RangeError(`shard ${k} is outside the arena's ${this.slots.length} slots`);
+    // Scratch for any shard of d, not just this one: what a runner allocates must not depend on
+    // which shards it took (a no-op once reserved; a pool worker reserves when d is registered).
+    this.model.reserve(d.maxSteps, shardSize);
     slot.fill(0);
     this.model.bindGrads(slot);
     const batch = gatherBatch(d, rows, start, end);
