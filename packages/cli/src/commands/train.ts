@@ -165,7 +165,6 @@ function plan(a: TrainArgs, run: RunDir): Plan {
   if (a.minLr !== undefined && a.minLr > a.lr) {
     throw new OptionError(`--min-lr must not be above the learning rate (--lr ${a.lr}), got ${a.minLr}`, '--min-lr');
   }
-  if (a.tieWeights) checkTieSizes(a.embedding, a.hidden);
   const optimizer = optimizerSpec(a);
   const data = loadTrainData(a);
   const lm = data.task === 'lm';
@@ -246,8 +245,12 @@ function openRunDir(a: TrainArgs, out: Output): RunDir {
 }
 
 export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
-  // The spec file is checked before the run directory is taken or any data read.
+  // The spec file and the tied sizes are checked before the run directory is taken or any data read.
   if (a.modelSpec !== undefined) a = { ...a, modelSpecData: readSpecFile(a.modelSpec) };
+  if (a.tieWeights && a.resume === undefined) {
+    const d = withTaskDefaults(a, resolveTask(a));
+    checkTieSizes(d.embedding, d.hidden);
+  }
   if (a.data !== undefined) checkRegularFile(a.data, '--data');
   if (a.valid !== undefined) checkRegularFile(a.valid, '--valid');
   let interrupted = false;
