@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { saveSafetensors, tensorsFromLayout } from '@weft/core';
+import { resolveModelSpec, saveSafetensors, tensorsFromLayout } from '@weft/core';
 import { loadRun } from '../run/checkpoint.js';
 import { fileError, InputError } from '../run/errors.js';
 import type { Output } from '../run/output.js';
@@ -15,11 +15,12 @@ export async function exportCommand(a: { model?: string; out?: string; force?: b
   const run = loadRun(a.model);
   const file = a.out ?? path.join(path.dirname(run.file), 'model.safetensors');
   if (existsSync(file) && !a.force) throw new InputError(`${file} already exists: choose another --out, or replace it with --force`);
-  const m = run.config.train.model as import('@weft/core').ModelConfig; // the CLI trains model configs
+  // The first recurrent layer's shape in the metadata, as the one-stack models always had it.
+  const rnn = resolveModelSpec(run.config.train.model).layers.find((l) => l.type === 'recurrent');
   try {
     await saveSafetensors(file, tensorsFromLayout(run.layout, run.params), {
-      format: 'pt', producer: 'weft', task: run.config.task, cell: m.cell, hidden_size: String(m.hiddenSize),
-      num_layers: String(m.numLayers ?? 1), bidirectional: String(m.bidirectional ?? false),
+      format: 'pt', producer: 'weft', task: run.config.task,
+      ...(rnn ? { cell: String(rnn.cell), hidden_size: String(rnn.hiddenSize), num_layers: String(rnn.numLayers), bidirectional: String(rnn.bidirectional) } : {}),
     });
   } catch (e) {
     throw fileError(file, e, 'write the safetensors file');

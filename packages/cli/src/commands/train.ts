@@ -19,17 +19,18 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { OptionError, batchTokens, trainBatches, modelLayout, resolveTrainConfig, tempPathFor, writeFileAtomicSync, type ResolvedTrainConfig, type TrainConfig } from '@weft/core';
+import { OptionError, batchTokens, isModelSpec, planModel, trainBatches, modelLayout, resolveTrainConfig, tempPathFor, writeFileAtomicSync, type ResolvedTrainConfig, type TrainConfig } from '@weft/core';
 import type { KernelChoice } from '@weft/core';
 import { Trainer } from '@weft/workers';
 import { ProgressReporter, readMetrics, renderCurvesHtml, type MetricRecord } from '../report/index.js';
-import { loadTrainData, modelConfigFor, resolveTask, type DataFlags, type ModelFlags, type RunData } from '../run/task.js';
+import { checkTieSizes, modelFor, readSpecFile, type SpecFlags } from '../run/spec.js';
+import { loadTrainData, resolveTask, type DataFlags, type ModelFlags, type RunData } from '../run/task.js';
 import { BEST_NAME, CHECKPOINT_NAME, LAST_NAME, encodeRun, loadRun, resolveResumePath, saveRun, type RunConfig, type RunProgress } from '../run/checkpoint.js';
 import { EXIT, fileError, InputError, UsageError } from '../run/errors.js';
 import { CURVES_NAME, METRICS_NAME, RunDir, existingRun, trimMetrics } from '../run/rundir.js';
 import type { Output } from '../run/output.js';
 
-export interface TrainArgs extends DataFlags, ModelFlags {
+export interface TrainArgs extends DataFlags, ModelFlags, SpecFlags {
   optimizer: 'sgd' | 'adam' | 'adamw' | 'rmsprop';
   lr: number;
   momentum?: number;
@@ -172,7 +173,7 @@ function plan(a: TrainArgs, run: RunDir): Plan {
   const stepsPerEpoch = lm ? Math.floor(data.train.count / batchSize) : Math.ceil(data.train.count / batchSize);
   const totalSteps = Math.min(a.steps ?? Infinity, epochs * stepsPerEpoch);
   const trainCfg: TrainConfig = {
-    model: modelConfigFor(data.meta, a),
+    model: modelFor(data.meta, a, data.train),
     optimizer,
     schedule: scheduleSpec(a, stepsPerEpoch, totalSteps),
     batchSize,
@@ -244,6 +245,12 @@ function openRunDir(a: TrainArgs, out: Output): RunDir {
 }
 
 export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
+  // The spec file and the tied sizes are checked before the run directory is taken or any data read.
+  if (a.modelSpec !== undefined) a = { ...a, modelSpecData: readSpecFile(a.modelSpec) };
+  if (a.tieWeights && a.resume === undefined) {
+    const d = withTaskDefaults(a, resolveTask(a));
+    checkTieSizes(d.embedding, d.hidden);
+  }
   if (a.data !== undefined) checkRegularFile(a.data, '--data');
   if (a.valid !== undefined) checkRegularFile(a.valid, '--valid');
   let interrupted = false;
@@ -497,7 +504,13 @@ function pct(x: number): string {
 }
 
 export function describeModel(cfg: ResolvedTrainConfig): string {
-  const m = cfg.model as import('@weft/core').ModelConfig; // the CLI trains model configs
+  const training = `${cfg.optimizer.name} lr ${cfg.optimizer.lr}, batch ${cfg.batchSize}`;
+  if (isModelSpec(cfg.model)) {
+    const plan = planModel(cfg.model);
+    const layers = plan.spec.layers.map((l) => (l.type === 'pool' ? `pool ${String(l.mode)}` : l.type === 'recurrent' ? String(l.cell).toUpperCase() : l.type));
+    return `spec ${layers.join(' → ')} → ${plan.task}, ${plan.spec.loss.kind} loss, ${training}`;
+  }
+  const m = cfg.model;
   const dirs = m.bidirectional ? 'bidirectional ' : '';
-  return `${m.numLayers ?? 1}-layer ${dirs}${m.cell.toUpperCase()} (hidden ${m.hiddenSize}) → ${m.task}, ${cfg.optimizer.name} lr ${cfg.optimizer.lr}, batch ${cfg.batchSize}`;
+  return `${m.numLayers ?? 1}-layer ${dirs}${m.cell.toUpperCase()} (hidden ${m.hiddenSize}) → ${m.task}, ${training}`;
 }
