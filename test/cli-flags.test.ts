@@ -206,6 +206,16 @@ describe('weft generate --greedy', () => {
     expect(gen('--temperature', '1', '--seed', '1')).not.toBe(gen('--temperature', '1', '--seed', '2'));
   });
 
+  it('warns about prime characters the model never saw, and reports them in --json', () => {
+    const r = weft(['generate', '--model', lm, '--prime', 'The ☃', '--length', '5', '--greedy', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("warning: 1 of 5 characters not in the model's vocabulary (☃ ×1)");
+    expect(r.json.unknown).toEqual({ count: 1, total: 5, unit: 'characters', examples: [{ symbol: '☃', count: 1 }] });
+    const known = weft(['generate', '--model', lm, '--prime', 'The ', '--length', '5', '--greedy', '--json']);
+    expect(known.stderr).not.toContain('warning');
+    expect(known.json.unknown.count).toBe(0);
+  });
+
   it('--greedy with a temperature or top-k of its own is a usage error', () => {
     const r = weft(['generate', '--model', lm, '--greedy', '--temperature', '0.7']);
     expect(r.code).toBe(2);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   LocalTrainer, Vocab, loadClassify, loadModel, loadModelSync, loadRegress, loadTag, modelShape, saveCheckpoint, softmaxRow,
-  type ClassifyMeta, type TrainConfig,
+  type ClassifyMeta, type ModelConfig, type TrainConfig,
 } from '@weft/core';
 import { Trainer } from '@weft/workers';
 import { EXAMPLES, tempDir, weft } from './helpers/cli.js';
@@ -45,10 +45,10 @@ describe('TrainedModel: save, loadModel, predict', () => {
     await trainer.save(file, { meta: data.meta });
 
     const model = await loadModel(file, { task: 'classify' });
-    // Typed config: the meta is a ClassifyMeta, the network config a ModelConfig.
+    // Typed config: the meta is a ClassifyMeta; the network is a ModelConfig (or a spec) as trained.
     const labels: string[] = model.meta.labels;
     expect(labels).toEqual(['as', 'bs']);
-    expect(model.train.model.cell).toBe('gru');
+    expect((model.train.model as ModelConfig).cell).toBe('gru');
     expect(model.step).toBe(trainer.step);
     expect(model.params).toEqual(trainer.runner.params);
 

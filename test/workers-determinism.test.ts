@@ -5,7 +5,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import {
-  LocalTrainer, SequenceModel, epochBatches, evaluateModel, gatherBatch, lossTerms,
+  LocalTrainer, SequenceModel, epochBatches, evaluateModel, gatherBatch, lossTerms, nativeTurnedOff,
   type TrainConfig,
 } from '@weft/core';
 import { Trainer, type KernelChoice, type StepEvent, type TrainerState } from '@weft/workers';
@@ -31,7 +31,7 @@ async function poolRun(workers: number, kernels: KernelChoice = 'reference', cfg
       const e = await t.trainStep(data, rows);
       events.push({ loss: e.loss, gradNorm: e.gradNorm, count: e.count, correct: e.correct, lr: e.lr, skipped: e.skipped });
     }
-    if (kernels === 'wasm') expect(t.kernels).toBe('wasm-simd');
+    if (kernels !== 'auto') expect(t.kernels).toBe({ wasm: 'wasm-simd', native: 'native', reference: 'reference' }[kernels]);
     const P = t.layout.paramCount;
     return { events, state: t.getState(), grad: t.arena.slice(t.layout.grad, t.layout.grad + P) };
   } finally {
@@ -85,6 +85,14 @@ describe('worker count does not change the result', () => {
     // And the fast path agrees with the reference to float rounding.
     const ref = localRun();
     expectClose(one.state.params, ref.state.params, { rtol: 1e-3, atol: 1e-5, name: 'wasm vs reference params' });
+  });
+
+  // WEFT_NATIVE=0: the native path is off on purpose; otherwise a missing addon fails this test.
+  it.skipIf(nativeTurnedOff())('with the native kernels, 1, 2, 3 and 8 workers are bit-identical', async () => {
+    const one = await poolRun(1, 'native');
+    for (const n of [2, 3, 8]) expectSameRun(await poolRun(n, 'native'), one, `native, ${n} vs 1 worker(s)`);
+    const ref = localRun();
+    expectClose(one.state.params, ref.state.params, { rtol: 1e-3, atol: 1e-5, name: 'native vs reference params' });
   });
 
   it('the reduced gradient is the gradient of the whole batch computed by one model', async () => {

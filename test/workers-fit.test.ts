@@ -326,7 +326,7 @@ describe('state, pools, options, close', () => {
     expect(make({ workers: 1.5 })).toThrow('workers must be a positive integer, got 1.5');
     expect(make({ stepTimeoutMs: -1 })).toThrow('stepTimeoutMs must be a positive number of milliseconds, got -1');
     expect(make({ maxRetries: -1 })).toThrow('maxRetries must be a non-negative integer, got -1');
-    expect(make({ kernels: 'gpu' as never })).toThrow(`kernels must be 'auto', 'wasm' or 'reference', got "gpu"`);
+    expect(make({ kernels: 'gpu' as never })).toThrow(`kernels must be 'auto', 'native', 'wasm' or 'reference', got "gpu"`);
     expect(make({ faultInjection: { step: 0, shard: 0, kind: 'boom' as never } })).toThrow(`faultInjection.kind must be 'throw', 'exit', 'hang' or 'oom', got "boom"`);
     expect(make({ batchSize: 0 })).toThrow('batchSize must be a positive integer, got 0');
     // Limits, before any thread starts or any memory is taken: a worker computes whole shards...

@@ -26,18 +26,18 @@ const data = tokenData(24); // batches of 8: 3 steps per epoch
  * the milliseconds from its "trained" line to its exit, or null if it is still running after
  * `limitMs` (then it is killed).
  */
-function trainWithoutClose(trainerOptions: string, limitMs: number): Promise<{ afterMs: number | null; code: number | null; stderr: string }> {
+function trainWithoutClose(trainerOptions: string, limitMs: number, how: 'Trainer' | 'RemoteTrainer' = 'Trainer'): Promise<{ afterMs: number | null; code: number | null; stderr: string }> {
   const workers = pathToFileURL(path.join(repoRoot, 'packages/workers/dist/index.js')).href;
   const script = path.join(tmp, `no-close-${Math.random().toString(36).slice(2)}.mjs`);
   writeFileSync(script, `
 import { availableParallelism } from 'node:os';
-import { Trainer } from ${JSON.stringify(workers)};
+import { Trainer, createRemoteTrainer } from ${JSON.stringify(workers)};
 const T = 5, count = 16;
 const lengths = new Int32Array(count).fill(T);
 const inputs = Int32Array.from({ length: count * T }, (_, i) => (i * 7) % 5);
 const targets = Int32Array.from(inputs, (x) => (x + 1) % 5);
 const data = { inputKind: 'tokens', inputSize: 5, targetKind: 'class-per-step', outputSize: 5, count, maxSteps: T, lengths, inputs, targets };
-const trainer = new Trainer({
+const trainer = ${how === 'Trainer' ? 'new Trainer' : 'await createRemoteTrainer'}({
   model: { cell: 'lstm', hiddenSize: 8, input: { kind: 'tokens', vocabSize: 5 }, task: 'class-per-step', outputSize: 5, seed: 1 },
   batchSize: 8, workers: Math.min(2, availableParallelism()), ${trainerOptions}
 });
@@ -62,6 +62,14 @@ console.log('trained ' + r.steps);
 }
 
 describe('a program that does not call close()', () => {
+  it('exits soon after its training is done with a RemoteTrainer too (its thread is referenced only during calls)', async () => {
+    const r = await trainWithoutClose('', 60_000, 'RemoteTrainer');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.afterMs).not.toBeNull();
+    expect(r.afterMs!).toBeLessThan(5_000);
+  });
+
   it('exits soon after its training is done (the idle loops are parked), and would not without parking', async () => {
     const [parked, kept] = await Promise.all([
       trainWithoutClose('', 60_000),

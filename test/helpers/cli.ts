@@ -1,7 +1,7 @@
 /**
  * Runs the real `weft` binary (the built packages/cli/dist/bin.js) as a child process.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,9 +18,9 @@ export interface CliResult {
   json: any;
 }
 
-export function weft(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): CliResult {
+export function weft(args: string[], opts: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {}): CliResult {
   const r = spawnSync(process.execPath, [BIN, ...args], {
-    cwd: opts.cwd ?? repoRoot, encoding: 'utf8', timeout: opts.timeoutMs ?? 240_000, env: { ...process.env, NO_COLOR: '1' },
+    cwd: opts.cwd ?? repoRoot, encoding: 'utf8', timeout: opts.timeoutMs ?? 240_000, env: { ...process.env, NO_COLOR: '1', ...opts.env },
   });
   const lines = (r.stdout ?? '').trim().split('\n');
   let json: unknown;
@@ -59,6 +59,41 @@ export function weftMeasured(args: string[], opts: { cwd?: string; timeoutMs?: n
 /** Starts weft and resolves when `until(line)` sees a stdout line; returns the child. */
 export function weftSpawn(args: string[], cwd = repoRoot) {
   return spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export interface CliRun extends Omit<CliResult, 'json'> {
+  /** The signal that ended it (SIGKILL), else null. */
+  signal: NodeJS.Signals | null;
+  pid: number;
+  /** Wall-clock milliseconds from start to exit. */
+  ms: number;
+}
+
+/**
+ * Runs weft without blocking this process (for runs side by side), calling `onLine` with each
+ * complete stdout line and the child, so a test can act at a given event (kill it, fill its disk).
+ */
+export function weftAsync(args: string[], onLine?: (line: string, child: ChildProcessWithoutNullStreams) => void, cwd = repoRoot): Promise<CliRun> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
+  child.stdin.end();
+  let stdout = '';
+  let stderr = '';
+  let pending = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    pending += d.toString();
+    for (let i = pending.indexOf('\n'); i >= 0; i = pending.indexOf('\n')) {
+      const line = pending.slice(0, i);
+      pending = pending.slice(i + 1);
+      onLine?.(line, child);
+    }
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code: code ?? -1, signal, stdout, stderr, pid: child.pid!, ms: performance.now() - t0 }));
+  });
 }
 
 export function tempDir(prefix = 'weft-test-'): string {

@@ -4,7 +4,7 @@
  * and the check exercises only the code's own backward.
  */
 import { assert } from 'vitest';
-import { Rng } from '@weft/core';
+import { Rng, centralDifference } from '@weft/core';
 
 /** Σ a[i]·b[i] in float64. */
 export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -19,19 +19,6 @@ export function randomArray(rng: Rng, n: number, scale = 1): Float32Array {
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = rng.range(-scale, scale);
   return a;
-}
-
-/** Central difference (f(x+eps) - f(x-eps)) / 2eps w.r.t. x[i] (restored afterwards). */
-export function centralDifference(f: () => number, x: Float32Array, i: number, eps: number): number {
-  const v = x[i]!;
-  x[i] = v + eps;
-  const up = x[i]! - v; // the step actually taken in float32
-  const fp = f();
-  x[i] = v - eps;
-  const down = v - x[i]!;
-  const fm = f();
-  x[i] = v;
-  return (fp - fm) / (up + down);
 }
 
 export interface GradCheckOptions {

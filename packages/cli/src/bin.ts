@@ -10,6 +10,9 @@ process.on('warning', (w: Error & { code?: string }) => {
   process.stderr.write(`warning: ${w.name === 'WeftWarning' ? '' : `${w.name}: `}${w.message}\n`);
 });
 
+// stderr closed too (`weft ... 2>&1 | head -1`): there is nowhere left to report anything.
+process.stderr.on('error', () => {});
+
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (err) => { process.stderr.write(`weft: ${String(err?.message ?? err)}\n`); process.exitCode = 1; },

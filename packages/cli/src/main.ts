@@ -6,10 +6,10 @@
  */
 import { createRequire } from 'node:module';
 import yargs, { type Argv } from 'yargs';
-import { OptionError, closest } from '@weft/core';
+import { KERNEL_CHOICES, OptionError, closest } from '@weft/core';
 import { describeFailure, EXIT, UsageError } from './run/errors.js';
-import { checkFlags, flagSpecOf, normalizeArgs, type FlagSpec } from './run/flags.js';
-import { Output } from './run/output.js';
+import { checkFlags, flagSpecOf, normalizeArgs, type DeclaredOptions, type FlagSpec } from './run/flags.js';
+import { Output, streamFailure, watchStream } from './run/output.js';
 import { TASKS } from './run/task.js';
 import { trainCommand, type TrainArgs } from './commands/train.js';
 import { evalCommand, type EvalArgs } from './commands/evaluate.js';
@@ -19,7 +19,7 @@ import { inspectCommand } from './commands/inspect.js';
 import { exportCommand } from './commands/export.js';
 import { benchCommand, type BenchArgs } from './commands/bench.js';
 
-const KERNELS = ['auto', 'wasm', 'reference'] as const;
+const KERNELS = KERNEL_CHOICES;
 const DELIMITER_HELP = "CSV field delimiter: one character (';'), or tab, comma, semicolon, pipe (default: guessed from the header)";
 const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
@@ -53,7 +53,13 @@ function trainOptions(y: Argv): Argv {
     .option('input-dropout', { type: 'number', default: 0, describe: 'Variational dropout on each layer input (Keras dropout)' })
     .option('recurrent-dropout', { type: 'number', describe: 'Variational dropout on the state passed to the next step (Keras recurrent_dropout) (default 0; names 0.2)' })
     .option('embedding', { type: 'number', describe: 'Embedding size for token inputs (0 = one-hot; default one-hot up to 128 symbols, 64 above; names 16)' })
-    .option('pooling', { choices: ['last', 'mean'] as const, default: 'last' as const, describe: 'classify/regress: final states or mean of outputs' })
+    .option('pooling', { choices: ['last', 'mean', 'max', 'attention'] as const, default: 'last' as const, describe: 'classify/regress/names: final states, mean or max of the outputs, or additive attention over them' })
+    .option('class-weights', { type: 'string', describe: 'classify/tag/names: weight of each class in the loss: auto (inverse class frequency in the training split, mean 1) or a JSON file { "label": weight }' })
+    .option('label-smoothing', { type: 'number', describe: 'classify/tag/names: label smoothing of the cross-entropy, in [0, 1)' })
+    .option('loss', { choices: ['mse', 'huber'] as const, describe: 'regress: the loss (default mse)' })
+    .option('huber-delta', { type: 'number', describe: '--loss huber: where the loss turns from squared to linear (default 1)' })
+    .option('tie-weights', { type: 'boolean', describe: 'lm: the output layer shares the embedding\'s weight (needs --embedding equal to --hidden)' })
+    .option('model-spec', { type: 'string', describe: 'Train this model spec (JSON file, docs/model-spec.md) instead of the model flags; input and the head\'s outputSize come from the data when left out' })
     .option('optimizer', { choices: ['sgd', 'adam', 'adamw', 'rmsprop'] as const, default: 'adam' as const })
     .option('lr', { type: 'number', describe: 'Learning rate (default 3e-3; names 6e-3)' })
     .option('momentum', { type: 'number', describe: 'sgd/rmsprop momentum' })
@@ -73,7 +79,7 @@ function trainOptions(y: Argv): Argv {
     .option('workers', { type: 'number', describe: 'Worker threads (default: all cores)' })
     .option('seed', { type: 'number', default: 0, describe: 'Seed of initialisation, split, data order and dropout' })
     .option('out', { type: 'string', describe: 'Run directory (default runs/<task>; model.weft inside)' })
-    .option('force', { type: 'boolean', describe: 'Replace a model already in --out' })
+    .option('force', { type: 'boolean', describe: 'Replace a run already in --out (once this run has saved its first checkpoint)' })
     .option('keep-last', { type: 'boolean', describe: "Leave the last epoch's weights in model.weft, not the best epoch's" })
     .option('resume', { type: 'string', describe: 'Continue a run exactly: its run directory (its last.weft) or a checkpoint' });
 }
@@ -112,7 +118,8 @@ const COMMANDS: CommandDef[] = [
     .option('seed', { type: 'number', default: 0 }), generateCommand),
   command('inspect', 'Config, parameter table (PyTorch names, shapes), count and SHA-256 of a checkpoint', modelOption, inspectCommand),
   command('export', 'Write the weights as safetensors with PyTorch names', (y) => modelOption(y)
-    .option('out', { type: 'string', describe: 'Output file (default: model.safetensors beside the checkpoint)' }), exportCommand),
+    .option('out', { type: 'string', describe: 'Output file (default: model.safetensors beside the checkpoint)' })
+    .option('force', { type: 'boolean', describe: 'Replace the output file if it exists' }), exportCommand),
   command<BenchArgs>('bench', 'Training throughput on the reference workloads', (y) => y
     .option('workload', { type: 'string', array: true, default: ['bilstm', 'charlm', 'rnn-small'], describe: 'bilstm, charlm, rnn-small, bilstm-b256, charlm-b128' })
     .option('workers', { type: 'number', array: true, describe: 'Worker counts to measure (default: 1 and all cores)' })
@@ -124,7 +131,7 @@ function globalOptions(y: Argv): Argv {
   return y
     .option('json', { type: 'boolean', default: false, describe: 'One JSON object per event; the result as the last line' })
     .option('quiet', { type: 'boolean', default: false, describe: 'Only errors and the result: no progress or other lines' })
-    .option('kernels', { choices: KERNELS, default: 'auto' as const, describe: 'Matrix kernels: WebAssembly SIMD where available, or the TypeScript reference' });
+    .option('kernels', { choices: KERNELS, default: 'auto' as const, describe: 'Kernels: auto (WEFT_KERNELS if set, else native where its addon is built, else WebAssembly SIMD), native, wasm or the TypeScript reference' });
 }
 
 /**
@@ -147,12 +154,13 @@ function preflight(argv: string[]): string[] {
 export function commandFlags(name: string): FlagSpec {
   const c = COMMANDS.find((k) => k.name === name);
   if (!c) throw new RangeError(`no command ${name}`);
-  return flagSpecOf(c.builder(globalOptions(yargs([]))));
+  return flagSpecOf(c.builder(globalOptions(yargs([]))) as unknown as DeclaredOptions);
 }
 
 /** Runs the CLI; resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let code: number = EXIT.ok;
+  watchStream(process.stdout); // from the start: a closed pipe is recorded, not a crash
   let json = argv.includes('--json');
   // Every handler: its parsed flags (yargs gives camelCase keys too; lists and delimiters normalised) and where to write.
   const run = (fn: CommandDef['handler']) => async (args: Record<string, unknown>) => {
@@ -180,8 +188,9 @@ export async function main(argv: string[]): Promise<number> {
     const f = describeFailure(err);
     if (process.env.WEFT_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     process.stderr.write(`weft: ${f.message}\n`);
-    if (json) process.stdout.write(JSON.stringify({ error: f.message, exitCode: f.code }) + '\n');
+    new Output(json).result({ error: f.message, exitCode: f.code });
     return f.code;
   }
-  return code;
+  // Output that did not reach its reader (`weft predict ... | head -1`) is not a success.
+  return code === EXIT.ok && streamFailure(process.stdout) ? EXIT.stdoutClosed : code;
 }

@@ -1,14 +1,19 @@
-// Microbenchmark: GFLOP/s of the TypeScript reference gemm and the WebAssembly SIMD gemm, one
-// thread, on the products a recurrent layer makes; then the gate nonlinearities (ns per value). Needs the built package:
+// Microbenchmark: GFLOP/s of the TypeScript reference gemm, the WebAssembly SIMD gemm and the
+// native addon's gemm (where built), one thread, on the products a recurrent layer makes; the
+// cost of one call; then the gate nonlinearities (ns per value). Needs the built package:
 //
-//   pnpm --filter @weft/core build && node packages/core/bench/gemm.mjs [--quick]
+//   pnpm --filter @weft/core build && node packages/core/bench/gemm.mjs [--quick] [--variant avx2|generic|...]
 //
 // Each figure is the median of RUNS timed runs (after a warm-up that lets V8 tier up), each run
-// repeating the call until it lasts at least MIN_MS.
+// repeating the call until it lasts at least MIN_MS. On a shared machine wall time counts the
+// time other processes hold the core, so the native column also gives GFLOP/s per second of
+// this process's CPU time ("cpu"): what one core does while it runs this thread.
 import { gemmReference } from '../dist/kernels/gemm.js';
 import { referenceKernels } from '../dist/kernels/index.js';
 import { allocF32In, createSharedMemory } from '../dist/kernels/memory.js';
 import { loadWasmKernels } from '../dist/kernels/wasm.js';
+import { loadNativeKernels, nativeAddon, nativeUnavailableReason } from '../dist/kernels/native.js';
+import { loadavg } from 'node:os';
 
 const quick = process.argv.includes('--quick');
 const RUNS = quick ? 3 : 7;
@@ -35,6 +40,8 @@ const CASES = [
 
 const memory = createSharedMemory(256);
 const wasm = loadWasmKernels(memory);
+const variantArg = process.argv.indexOf('--variant');
+const native = nativeAddon() ? loadNativeKernels(memory, variantArg > 0 ? process.argv[variantArg + 1] : undefined) : null;
 
 function operands(tA, tB, M, N, K) {
   const A = allocF32In(memory, M * K), B = allocF32In(memory, K * N), C = allocF32In(memory, M * N);
@@ -47,7 +54,7 @@ function median(xs) {
   return s[s.length >> 1];
 }
 
-/** GFLOP/s of gemm on these operands (accumulating, so repeated calls are all real work). */
+/** GFLOP/s of gemm on these operands (accumulating, so repeated calls are all real work), by wall and by CPU time. */
 function measure(gemm, tA, tB, M, N, K, o) {
   const call = () => gemm(tA, tB, M, N, K, o.A, 0, o.lda, o.B, 0, o.ldb, o.C, 0, o.ldc, true);
   const t0 = performance.now();
@@ -55,29 +62,61 @@ function measure(gemm, tA, tB, M, N, K, o) {
   const once = Math.max(performance.now() - t0, 1e-3);
   const reps = Math.max(1, Math.ceil(MIN_MS / once));
   for (let i = 0; i < Math.min(reps, 20); i++) call(); // warm-up: V8 tiers the code up
-  const rates = [];
+  const wall = [], cpu = [];
   for (let r = 0; r < RUNS; r++) {
+    const c = process.cpuUsage();
     const s = performance.now();
     for (let i = 0; i < reps; i++) call();
-    rates.push((2 * M * N * K * reps) / ((performance.now() - s) * 1e6));
+    const ms = performance.now() - s;
+    const used = process.cpuUsage(c);
+    const flop = 2 * M * N * K * reps;
+    wall.push(flop / (ms * 1e6));
+    cpu.push(flop / (((used.user + used.system) / 1000) * 1e6));
   }
-  return median(rates);
+  return { wall: median(wall), cpu: median(cpu) };
 }
 
-console.log(`gemm, one thread, GFLOP/s (median of ${RUNS}); Node ${process.version}`);
-console.log(`${'product'.padEnd(44)} ${'form'.padEnd(4)} ${'M×N×K'.padEnd(16)} ${'reference'.padStart(9)} ${'wasm-simd'.padStart(9)} ${'speedup'.padStart(8)}`);
+/** Nanoseconds per call of a 1×1×1 product: what a call costs beyond its arithmetic. */
+function nsPerCall(gemm) {
+  const o = operands(false, false, 1, 1, 1);
+  const n = 200_000;
+  const rates = [];
+  for (let r = 0; r < RUNS + 1; r++) {
+    const s = performance.now();
+    for (let i = 0; i < n; i++) gemm(false, false, 1, 1, 1, o.A, 0, 1, o.B, 0, 1, o.C, 0, 1, true);
+    rates.push(((performance.now() - s) * 1e6) / n);
+  }
+  return median(rates.slice(1));
+}
+
+const load = loadavg().map((x) => x.toFixed(2)).join(' ');
+console.log(`gemm, one thread, GFLOP/s (median of ${RUNS}); Node ${process.version}; load average ${load}`);
+console.log(native ? `native: ${native.variant} (this CPU runs ${nativeAddon().variants.join(', ')})` : `native: unavailable (${nativeUnavailableReason()})`);
+console.log(
+  `${'product'.padEnd(44)} ${'form'.padEnd(4)} ${'M×N×K'.padEnd(16)} ${'reference'.padStart(9)} ${'wasm-simd'.padStart(9)} ` +
+  `${'native'.padStart(7)} ${'(cpu)'.padStart(7)} ${'native/wasm'.padStart(11)}`,
+);
 for (const [label, tA, tB, M, N, K] of CASES) {
   const o = operands(tA, tB, M, N, K);
-  const ref = measure(gemmReference, tA, tB, M, N, K, o);
+  const ref = measure(gemmReference, tA, tB, M, N, K, o).wall;
   const before = wasm.calls.wasm;
-  const fast = measure(wasm.gemm, tA, tB, M, N, K, o);
+  const fast = measure(wasm.gemm, tA, tB, M, N, K, o).wall;
   if (wasm.calls.wasm === before) throw new Error('the wasm path did not run');
+  let nat = null;
+  if (native) {
+    const was = native.calls.native;
+    nat = measure(native.gemm, tA, tB, M, N, K, o);
+    if (native.calls.native === was) throw new Error('the native path did not run');
+  }
   const form = (tA ? 'T' : 'N') + (tB ? 'T' : 'N');
   console.log(
     `${label.padEnd(44)} ${form.padEnd(4)} ${`${M}×${N}×${K}`.padEnd(16)} ${ref.toFixed(2).padStart(9)} ` +
-    `${fast.toFixed(1).padStart(9)} ${`${(fast / ref).toFixed(0)}×`.padStart(8)}`,
+    `${fast.toFixed(1).padStart(9)} ${(nat ? nat.wall.toFixed(1) : '-').padStart(7)} ${(nat ? nat.cpu.toFixed(1) : '-').padStart(7)} ` +
+    `${(nat ? `${(nat.wall / fast).toFixed(1)}×` : '-').padStart(11)}`,
   );
 }
+console.log(`\n${'cost of one 1×1×1 call, ns'.padEnd(44)} wasm-simd ${nsPerCall(wasm.gemm).toFixed(0)}` +
+  (native ? `, native ${nsPerCall(native.gemm).toFixed(0)}` : ''));
 
 // Gate nonlinearities over one step's gates (B = 64 rows of 4H = 1024), in place. Inputs are
 // refreshed from a copy before each call so the values stay in the gates' range.

@@ -1,6 +1,6 @@
 // Profile of one single-thread TRAINING STEP (LocalTrainer: shards → reduce → Adam update) on the
-// reference workloads of shared/WORKLOADS.md, end to end, on the WebAssembly kernels. Needs the
-// built package:
+// reference workloads of shared/WORKLOADS.md, end to end, on the fastest kernels here (native, else
+// WebAssembly) or those asked for. Needs the built package:
 //
 //   pnpm --filter @weft/core build && node packages/core/bench/step.mjs [options]
 //
@@ -8,7 +8,7 @@
 //   --shards k,..        shard counts to run each workload with (default 16,1: 16 is what the Trainer
 //                        defaults to, ceil(B/16) sequences a shard; 1 is the whole batch in one shard)
 //   --steps N            timed steps (default 5); --warmup W untimed steps first (default 2)
-//   --kernels wasm|reference   (default wasm)
+//   --kernels auto|native|wasm|reference   (default auto: WEFT_KERNELS, else native where built, else wasm)
 //   --no-breakdown       skip the instrumented pass
 //   --json               one JSON line per result as well
 //
@@ -34,7 +34,7 @@
 // Workload definitions mirror packages/workers/src/bench.ts (core must not import the pool).
 // The machine may be shared: figures are medians; rerun for stability.
 import {
-  LocalTrainer, kernels, useWasmKernels, useReferenceKernels, activeKernels, WORKLOADS, workloadFlops, synthesizeWorkload,
+  LocalTrainer, kernels, useKernels, activeKernels, describeKernels, WORKLOADS, workloadFlops, synthesizeWorkload,
 } from '../dist/index.js';
 
 const args = process.argv.slice(2);
@@ -47,14 +47,12 @@ const names = opt('workloads', 'bilstm,charlm,rnn-small').split(',');
 const shardCounts = opt('shards', '16,1').split(',').map(Number);
 const STEPS = Number(opt('steps', '5'));
 const WARMUP = Number(opt('warmup', '2'));
-const kernelChoice = opt('kernels', 'wasm');
+const kernelChoice = opt('kernels', 'auto');
 const breakdown = !flag('no-breakdown');
 const json = flag('json');
 
 // Before any model exists: buffers must be allocated in the kernels' memory.
-if (kernelChoice === 'wasm') {
-  if (!useWasmKernels()) throw new Error('wasm kernels unavailable (build with pnpm --filter @weft/core build)');
-} else useReferenceKernels();
+useKernels(kernelChoice);
 
 // The workloads, their FLOP count and their synthetic data: one table in @weft/core (train/workloads.ts).
 const flops = (w) => workloadFlops(w.name);
@@ -184,7 +182,7 @@ function instrumentedStep(trainer, data, rows) {
 }
 
 const rowsOut = [];
-console.log(`kernels: ${activeKernels()}, node ${process.version}, ${STEPS} timed steps after ${WARMUP} warm-up; one thread`);
+console.log(`kernels: ${describeKernels()}, node ${process.version}, ${STEPS} timed steps after ${WARMUP} warm-up; one thread`);
 for (const name of names) {
   const w = WORKLOADS[name];
   if (!w) throw new RangeError(`unknown workload '${name}'; one of ${Object.keys(WORKLOADS).join(', ')}`);

@@ -49,8 +49,8 @@ export const Ctl = {
   DATASET: 17,
   /** Worker loops started so far (main waits on it when it starts or replaces loops). */
   READY: 18,
-  /** 1 when the workers run the WebAssembly kernels, 0 for the TypeScript reference. */
-  WASM: 19,
+  /** The kernels the workers run: an index into @weft/core's KERNEL_NAMES. */
+  KERNELS: 19,
   /** 1: the step starts the carried states from zero (carryState, first batch of an epoch). */
   RESET: 20,
   /** Optimizer updates applied before this step (skipped steps do not count, as in PyTorch): t - 1 of the bias corrections. */

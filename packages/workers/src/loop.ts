@@ -17,7 +17,7 @@
 import { receiveMessageOnPort, threadId, type MessagePort } from 'node:worker_threads';
 import {
   StepRunner, createOptimizer, decideStep, chunkRange, gatherBatch, NonFiniteError,
-  useKernels, useReferenceKernels, useWasmKernels, activeKernels, detachMemory, arenaAlloc, arenaUsage,
+  useKernels, activeKernels, KERNEL_NAMES, targetPerStep, arenaAlloc, arenaUsage,
   type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory,
 } from '@weft/core';
 import {
@@ -81,16 +81,23 @@ export function runLoop(init: LoopInit): string {
   const reuse = parked?.run === init.run ? parked : undefined;
   parked = undefined;
   const memory = reuse?.memory ?? init.memory;
-  if (init.kernels === 'reference') {
-    useReferenceKernels();
-    detachMemory(); // a pool thread may still be attached to an earlier trainer's memory
-  } else if (!useWasmKernels(memory) && init.kernels === 'wasm') {
-    useKernels('wasm'); // throws with the reason
-  }
+  // The path the coordinator resolved for every worker (throws where it cannot run here); with
+  // 'reference' a pool thread also detaches from an earlier trainer's memory.
+  useKernels(init.kernels, memory);
   const arena = new Float32Array(memory.buffer, init.arenaByteOffset, layout.size); // [layout.size]
   const runner = reuse?.runner ?? new StepRunner(cfg.model, arena, layout, createOptimizer(cfg.optimizer), cfg);
   const rowsAll = new Int32Array(init.rows);
-  const datasets = new Map<number, SequenceDataset>(init.datasets.map((s) => [s.id, s.data]));
+  const datasets = new Map<number, SequenceDataset>();
+  /**
+   * Registers a dataset and sizes the runner's scratch for any shard of it, now: grown lazily, the
+   * scratch (in the arena, which never frees) would depend on which shards this thread happened
+   * to take, and a later step or a restarted loop could still allocate.
+   */
+  const register = (s: SharedDataset): void => {
+    datasets.set(s.id, s.data);
+    runner.model.reserve(s.data.maxSteps, cfg.shardSize);
+  };
+  for (const s of init.datasets) register(s);
   const port = init.port;
 
   const aborted = () => Atomics.load(ctl, Ctl.ABORT) !== 0;
@@ -236,7 +243,9 @@ export function runLoop(init: LoopInit): string {
     const items = Atomics.load(ctl, Ctl.ITEMS);
     const O = d.outputSize;
     const S = d.maxSteps;
-    const perStep = d.targetKind.endsWith('per-step');
+    const perStep = targetPerStep(d.targetKind);
+    // Whichever batches this thread takes, it allocates the same (nothing, the second time).
+    model.reserve(S, B);
     setPhase(Phase.EVAL);
     for (;;) {
       if (aborted()) throw new Aborted();
@@ -249,9 +258,10 @@ export function runLoop(init: LoopInit): string {
       for (let i = 0; i < rows.length; i++) rows[i] = start + i;
       const batch = gatherBatch(d, rows);
       const r = model.evaluate(batch);
-      spec.results[3 * b] = r.sum;
-      spec.results[3 * b + 1] = r.count;
-      spec.results[3 * b + 2] = r.correct;
+      spec.results[4 * b] = r.sum;
+      spec.results[4 * b + 1] = r.count;
+      spec.results[4 * b + 2] = r.correct;
+      spec.results[4 * b + 3] = r.weight;
       const out = spec.outputs;
       if (out) {
         const y = model.lastOutput; // [B*T, O] per step, [B, O] per sequence
@@ -279,7 +289,7 @@ export function runLoop(init: LoopInit): string {
     Atomics.notify(ctl, Ctl.ACKS);
   };
 
-  Atomics.store(ctl, Ctl.WASM, activeKernels() === 'reference' ? 0 : 1);
+  Atomics.store(ctl, Ctl.KERNELS, KERNEL_NAMES.indexOf(activeKernels() as (typeof KERNEL_NAMES)[number]));
   Atomics.store(ctl, wi(w, WorkerField.THREAD), threadId);
   Atomics.store(ctl, wi(w, WorkerField.ACK), init.seq);
   setItem(-1);
@@ -305,7 +315,7 @@ export function runLoop(init: LoopInit): string {
         const m = receive();
         if (m.kind === 'load') {
           for (const id of m.drop) datasets.delete(id);
-          for (const s of m.add) datasets.set(s.id, s.data);
+          for (const s of m.add) register(s);
         } else {
           evaluate(m);
         }

@@ -7,14 +7,14 @@
 import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';
 import {
-  OptionError, TRAIN_CONFIG_KEYS, badOption, checkTrainMemory, definedOnly, keysOf, knownKeys, nonNegativeInt, objectOption, oneOf,
+  KERNEL_CHOICES, OptionError, TRAIN_CONFIG_KEYS, badOption, checkTrainMemory, definedOnly, keysOf, knownKeys, nonNegativeInt, objectOption, oneOf,
   positiveInt, positiveNumber, resolveTrainConfig, shardCount, splitKeys,
-  type ResolvedTrainConfig, type TrainConfig,
+  type KernelChoice, type ResolvedTrainConfig, type TrainConfig,
 } from '@weft/core';
 import type { EvalOptions, FitOptions } from './events.js';
 
-export const KERNEL_CHOICES = ['auto', 'wasm', 'reference'] as const;
-export type KernelChoice = (typeof KERNEL_CHOICES)[number];
+// The kernel paths are @weft/core's (kernels/choose.ts); the pool resolves 'auto' once for all workers.
+export { KERNEL_CHOICES, type KernelChoice };
 
 export const FAULT_KINDS = ['throw', 'exit', 'hang', 'oom'] as const;
 export const FAULT_PHASES = ['shards', 'update'] as const;
@@ -63,9 +63,10 @@ export interface ThreadOptions {
   /** Redos of a step whose worker failed, before fit rejects (default 2). */
   maxRetries?: number;
   /**
-   * Kernels of the workers: 'auto' (WebAssembly SIMD where available, default), 'wasm' (fail
-   * where unavailable) or 'reference' (TypeScript). Results are bit-identical for any worker
-   * count with a given choice; across choices they agree to float rounding.
+   * Kernels of the workers: 'auto' (default: WEFT_KERNELS if set, else native where the addon
+   * is built, else WebAssembly SIMD), 'native' or 'wasm' (fail where unavailable) or 'reference'
+   * (TypeScript). The coordinator resolves it once for all workers. Results are bit-identical
+   * for any worker count with a given path; across paths they agree to float rounding.
    */
   kernels?: KernelChoice;
   /**

@@ -19,7 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { isOutOfMemory, shardCount, type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory } from '@weft/core';
+import { isOutOfMemory, resolveKernels, shardCount, type ArenaLayout, type KernelPath, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory } from '@weft/core';
 import {
   Command, Ctl, F64, PHASE_NAMES, StepResult, WAIT_SLICE_MS, WorkerF64, WorkerField, createControl, wf, wi, type ControlViews,
 } from './control.js';
@@ -88,6 +88,8 @@ export class StepPool {
   private readonly datasets = new Map<number, SequenceDataset>();
   private nextDatasetId = 1;
   private closed = false;
+  /** The kernel path of every worker, resolved once here so that workers never mix paths. */
+  private readonly kernels: KernelPath;
   /** Names this pool's run to the threads, so a parked loop's StepRunner is reused only by a loop of the same run. */
   private readonly runId = randomUUID();
 
@@ -99,6 +101,7 @@ export class StepPool {
     private readonly opts: StepPoolOptions,
   ) {
     this.workers = opts.workers;
+    this.kernels = resolveKernels(opts.kernels);
     this.control = createControl(opts.workers);
     this.rowsBuffer = new SharedArrayBuffer(4 * config.batchSize);
     this.rows = new Int32Array(this.rowsBuffer); // [batchSize] row indices of the current batch
@@ -170,7 +173,7 @@ export class StepPool {
       control: this.control.buffer,
       memory: this.memory,
       arenaByteOffset: this.arenaByteOffset,
-      kernels: this.opts.kernels,
+      kernels: this.kernels,
       layout: this.layout,
       rows: this.rowsBuffer,
       config: this.config,
@@ -317,7 +320,7 @@ export class StepPool {
       }
     }
     // The terminated loops' tasks reject soon after their threads exit.
-    await Promise.race([Promise.allSettled(stuck.map((w) => this.slots[w]!.promise)), delay(GRACE_MS)]);
+    await settledWithin(stuck.map((w) => this.slots[w]!.promise), GRACE_MS);
     for (const w of stuck) if (this.slots[w]?.alive) this.onLoopError(w, this.slots[w]!, new Error('did not stop'));
   }
 
@@ -352,12 +355,12 @@ export class StepPool {
   }
 
   /**
-   * Loss sums of consecutive batches of `batchSize` rows, each [sum, count, correct] (float64),
+   * Loss sums of consecutive batches of `batchSize` rows, each [sum, count, correct, weight] (float64),
    * in batch order; the head's outputs into `outputs` when given (shared memory).
    */
   async evaluate(datasetId: number, count: number, batchSize: number, outputs?: Float32Array): Promise<Float64Array> {
     const batches = Math.ceil(count / batchSize);
-    const results = new Float64Array(new SharedArrayBuffer(8 * 3 * batches)); // [batches, 3]
+    const results = new Float64Array(new SharedArrayBuffer(8 * 4 * batches)); // [batches, 4]
     const ctl = this.control.i32;
     const message: LoopMessage = { kind: 'eval', dataset: datasetId, batchSize, results, ...(outputs ? { outputs } : {}) };
     await this.command(Command.EVAL, () => {
@@ -419,7 +422,7 @@ export class StepPool {
     for (const a of [Ctl.SEQ, Ctl.DONE_A, Ctl.DONE_B]) Atomics.notify(ctl, a);
     this.failures = [];
     if ((await this.waitAcks(seq, live, GRACE_MS, false)) === 'timeout') await this.terminateStuck(seq, live, GRACE_MS);
-    await Promise.race([Promise.allSettled(live.map((w) => this.slots[w]!.promise)), delay(GRACE_MS)]);
+    await settledWithin(live.map((w) => this.slots[w]!.promise), GRACE_MS);
     for (const w of live) {
       const slot = this.slots[w]!;
       slot.alive = false; // ended, or counted as failed: either way the next command starts a fresh loop here
@@ -432,6 +435,17 @@ function errorOf(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Waits until every promise settled, or `ms` passed. The timer is cleared as soon as they
+ * settle: a timer left running would keep the process alive for the rest of `ms` after
+ * close() (every `weft train` used to wait 2 s before exiting).
+ */
+async function settledWithin(promises: Promise<unknown>[], ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  try {
+    await Promise.race([Promise.allSettled(promises), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

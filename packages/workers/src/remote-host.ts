@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import type { EvalResult, SequenceDataset } from '@weft/core';
+import { loadLayerModules, type EvalResult, type SequenceDataset } from '@weft/core';
 import { Trainer } from './trainer.js';
 import type { EpochEvent, EvalOptions, FitOptions, FitResult, Prediction, StepEvent, TrainerState, WarningEvent } from './events.js';
 import type { TrainerOptions } from './options.js';
@@ -21,7 +21,8 @@ export class TrainerHost {
     return this.trainer;
   }
 
-  init(options: TrainerOptions): void {
+  async init(options: TrainerOptions): Promise<void> {
+    await loadLayerModules(options.model); // a spec's own layer types, as the caller's thread has them
     this.trainer = new Trainer(options);
   }
 

@@ -46,6 +46,8 @@ export class RemoteTrainer extends EventEmitter<TrainerEvents> {
   private readonly dead: Promise<never>;
   private exited = false;
   private closing?: Promise<void>;
+  /** Calls in flight: while there are none, the thread does not keep the process alive. */
+  private busy = 0;
 
   private constructor(private readonly thread: Worker, private readonly remote: Comlink.Remote<TrainerHost>) {
     super();
@@ -77,10 +79,19 @@ export class RemoteTrainer extends EventEmitter<TrainerEvents> {
     return t;
   }
 
-  /** A remote call that rejects if the thread dies instead of hanging. */
-  private call<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.exited) return Promise.reject(new Error('the remote trainer is closed'));
-    return Promise.race([fn(), this.dead]);
+  /**
+   * A remote call that rejects if the thread dies instead of hanging. The thread is referenced
+   * only while a call is in flight, so a program that never calls close() still exits once its
+   * last call has settled (as the in-process Trainer's parked loops allow).
+   */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.exited) throw new Error('the remote trainer is closed');
+    if (this.busy++ === 0) this.thread.ref();
+    try {
+      return await Promise.race([fn(), this.dead]);
+    } finally {
+      if (--this.busy === 0) this.thread.unref();
+    }
   }
 
   /** Like Trainer.fit; events arrive as this object's 'step', 'epoch' and 'warning' events and the on* callbacks. */

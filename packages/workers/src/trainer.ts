@@ -11,10 +11,12 @@
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import {
-  NonFiniteError, SequenceModel, StepRunner, allocF32In, checkTrainMemory, checkedEvaluation, createOptimizer, createSchedule, createSharedMemory,
-  TrainedModel, batchTokens, checkScheduleCovers, fitSteps, lossScale, shardCount, trainArenaLayout, trainBatches, validateDataset,
+  NonFiniteError, SequenceModel, StepRunner, addEvalTotals, allocF32In, checkTrainMemory, checkedEvaluation, createOptimizer, createSchedule,
+  createSharedMemory, TrainedModel, batchTokens, checkScheduleCovers, evalResult, fitSteps, lossScale, shardCount, targetPerStep, trainArenaLayout,
+  trainBatches, validateDataset, KERNEL_NAMES,
   type DataMeta, type ToModelOptions,
-  type ArenaLayout, type EvalResult, type Optimizer, type OptimizerSnapshot, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory,
+  type ArenaLayout, type EvalResult, type ModelPlan, type Optimizer, type OptimizerSnapshot, type ResolvedModelSpec,
+  type ResolvedTrainConfig, type SequenceDataset, type WasmMemory,
 } from '@weft/core';
 import { Ctl, StepResult } from './control.js';
 import type { EpochEvent, EvalOptions, FitOptions, FitResult, Prediction, StepEvent, TrainerEvents, TrainerState, WarningEvent } from './events.js';
@@ -85,6 +87,16 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     });
   }
 
+  /** The model's spec, every default filled in (what a checkpoint stores to rebuild it). */
+  get spec(): ResolvedModelSpec {
+    return this.plan.spec;
+  }
+
+  /** What the model is made of: its layers, layout and targets. */
+  get plan(): ModelPlan {
+    return this.runner.model.plan;
+  }
+
   /** Completed steps (updated or skipped). */
   get step(): number {
     return this.completed;
@@ -95,10 +107,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return this.runner.model.parameters;
   }
 
-  /** Which kernels the workers run: 'wasm-simd' or 'reference'; undefined until the workers started (`await start()`). */
+  /** Which kernels the workers run: 'native', 'wasm-simd' or 'reference'; undefined until the workers started (`await start()`). */
   get kernels(): string | undefined {
     return Atomics.load(this.pool.control.i32, Ctl.READY) > 0
-      ? (Atomics.load(this.pool.control.i32, Ctl.WASM) ? 'wasm-simd' : 'reference') : undefined;
+      ? KERNEL_NAMES[Atomics.load(this.pool.control.i32, Ctl.KERNELS)] : undefined;
   }
 
   /** Starts the worker threads now (otherwise the first command does). */
@@ -213,8 +225,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const bs = checkEvalOptions(opts, 'predict').batchSize ?? this.config.batchSize;
     this.checkData(data, 'dataset', false);
     this.checkMemory(data.maxSteps, bs);
-    const O = this.config.model.outputSize;
-    const perStep = this.config.model.task.endsWith('per-step');
+    const O = this.plan.outputSize;
+    const perStep = targetPerStep(this.plan.task);
     const shape = perStep ? [data.count, data.maxSteps, O] : [data.count, O];
     const out = new Float32Array(new SharedArrayBuffer(4 * shape.reduce((a, b) => a * b, 1)));
     const id = await this.exclusive('predict', () => this.pool.addDataset(shareDataset(data)));
@@ -374,7 +386,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private async runStep(id: number, d: SequenceDataset, rows: ArrayLike<number>, epoch: number | undefined, reset: boolean): Promise<StepEvent> {
     return this.exclusive('step', async () => {
       const K = shardCount(rows.length, this.config.shardSize);
-      const scale = lossScale(d, rows);
+      const scale = lossScale(d, rows, this.plan.loss);
       const step = this.completed;
       const lr = this.lrAt(step);
       const tokens = batchTokens(d, rows);
@@ -402,16 +414,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const bs = batchSize ?? this.config.batchSize;
     const res = await this.exclusive('evaluate', () => this.busy(() => this.pool.evaluate(id, d.count, bs)));
     // Batches summed in order: the same bits as evaluateModel in one thread.
-    let sum = 0;
-    let count = 0;
-    let correct = 0;
-    for (let b = 0; b < res.length / 3; b++) {
-      sum += res[3 * b]!;
-      count += res[3 * b + 1]!;
-      correct += res[3 * b + 2]!;
-    }
-    const isClass = d.targetKind.startsWith('class');
-    return checkedEvaluation({ loss: count ? sum / count : NaN, count, ...(isClass ? { accuracy: count ? correct / count : NaN } : {}) }, this.config, this.completed);
+    const totals = [0, 0, 0, 0];
+    for (let b = 0; b < res.length / 4; b++) addEvalTotals(totals, { sum: res[4 * b]!, count: res[4 * b + 1]!, correct: res[4 * b + 2]!, weight: res[4 * b + 3]! });
+    return checkedEvaluation(evalResult(totals, d), this.config, this.completed);
   }
 
   /**
@@ -444,12 +449,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private checkData(d: SequenceDataset, where: string, targets = true): void {
     if (d === null || typeof d !== 'object') throw new TypeError(`${where} must be a SequenceDataset, got ${String(d)}`);
     validateDataset(d, where);
-    const m = this.config.model;
-    const inSize = m.input.kind === 'tokens' ? m.input.vocabSize : m.input.size;
-    if (d.inputKind !== m.input.kind) throw new TypeError(`${where}.inputKind is '${d.inputKind}' but model.input.kind is '${m.input.kind}'`);
-    if (d.inputSize !== inSize) throw new RangeError(`${where}.inputSize is ${d.inputSize} but the model expects ${inSize}`);
-    if (targets && d.targetKind !== m.task) throw new TypeError(`${where}.targetKind is '${d.targetKind}' but model.task is '${m.task}'`);
-    if (targets && d.outputSize !== m.outputSize) throw new RangeError(`${where}.outputSize is ${d.outputSize} but model.outputSize is ${m.outputSize}`);
+    const m = this.plan;
+    const kind = m.spec.input.kind;
+    if (d.inputKind !== kind) throw new TypeError(`${where}.inputKind is '${d.inputKind}' but model.input.kind is '${kind}'`);
+    if (d.inputSize !== m.inputSize) throw new RangeError(`${where}.inputSize is ${d.inputSize} but the model expects ${m.inputSize}`);
+    if (targets && d.targetKind !== m.task) throw new TypeError(`${where}.targetKind is '${d.targetKind}' but the model's loss needs '${m.task}' targets`);
+    if (targets && d.outputSize !== m.outputSize) throw new RangeError(`${where}.outputSize is ${d.outputSize} but the model outputs ${m.outputSize}`);
   }
 
   private checkRows(rows: ArrayLike<number>, d: SequenceDataset): void {

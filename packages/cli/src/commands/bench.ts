@@ -6,6 +6,7 @@
  * (`pnpm bench`), since TensorFlow.js is a development dependency only.
  */
 import { availableParallelism } from 'node:os';
+import type { KernelChoice } from '@weft/core';
 import { runWorkload, WORKLOADS } from '@weft/workers';
 import { UsageError } from '../run/errors.js';
 import type { Output } from '../run/output.js';
@@ -15,7 +16,7 @@ export interface BenchArgs {
   workers?: number[];
   steps: number;
   warmup: number;
-  kernels: 'auto' | 'wasm' | 'reference';
+  kernels: KernelChoice;
 }
 
 export async function benchCommand(a: BenchArgs, out: Output): Promise<number> {

@@ -4,7 +4,8 @@
  * and RMSE in the data's units. Characters or words the model never saw are counted (a warning
  * on stderr, `unknown` in the --json result).
  */
-import { evaluateModel, regressErrors, unknownWarning, type EvalData, type RegressEvalData } from '@weft/core';
+import { evaluateModel, regressErrors, type EvalData, type RegressEvalData } from '@weft/core';
+import type { KernelChoice } from '@weft/core';
 import { loadModel, predictAll, argmax, type LoadedModel } from '../run/model.js';
 import { withLimits, type LimitContext } from '../run/limits.js';
 import { loadEvalData, type DataFlags } from '../run/task.js';
@@ -13,7 +14,7 @@ import type { Output } from '../run/output.js';
 export interface EvalArgs extends Partial<DataFlags> {
   model?: string;
   data?: string;
-  kernels: 'auto' | 'wasm' | 'reference';
+  kernels: KernelChoice;
 }
 
 export interface ClassReport {
@@ -55,10 +56,8 @@ export async function evalCommand(a: EvalArgs, out: Output): Promise<number> {
   const meta = run.config.meta;
   // The file's delimiter is its own (--delimiter, or guessed), not the training file's.
   const data = loadEvalData(meta, file, { ...run.config.data.flags, ...definedOnly(a), delimiter: a.delimiter });
-  const { dataset, summary } = data;
-  out.info(`weft eval: ${run.file} on ${summary}`);
-  const warning = data.unknown && unknownWarning(data.unknown);
-  if (warning !== undefined) out.warn(warning);
+  out.info(`weft eval: ${run.file} on ${data.summary}`);
+  if (data.unknown) out.unknown(data.unknown);
   // A sequence too long for memory is named by its line, with the flag that bounds it (run/limits.ts).
   const limits: LimitContext = { checkpoint: run.file, data: { meta, file, ...(data.longest ? { longest: data.longest } : {}) }, flags: { maxLen: true } };
   return withLimits(limits, () => report(a, out, run, model, data));

@@ -5,8 +5,8 @@
  * back, with the recurrent state carried from step to step. --greedy (or --temperature 0)
  * takes the most likely character each time instead: the same text for every seed.
  */
-import { Rng, type Batch } from '@weft/core';
-import { Vocab } from '@weft/core';
+import { Rng, UnknownSymbols, Vocab, type Batch } from '@weft/core';
+import type { KernelChoice } from '@weft/core';
 import { argmax, loadModel, softmaxRow } from '../run/model.js';
 import { InputError } from '../run/errors.js';
 import type { Output } from '../run/output.js';
@@ -19,7 +19,7 @@ export interface GenerateArgs {
   topK: number;
   greedy?: boolean;
   seed: number;
-  kernels: 'auto' | 'wasm' | 'reference';
+  kernels: KernelChoice;
 }
 
 export async function generateCommand(a: GenerateArgs, out: Output): Promise<number> {
@@ -29,10 +29,12 @@ export async function generateCommand(a: GenerateArgs, out: Output): Promise<num
   const meta = run.config.meta;
   if (meta.task !== 'lm') throw new InputError(`${run.file}: a ${meta.task} model; 'weft generate' needs a language model (weft train --task lm)`);
   const vocab = Vocab.fromJSON(meta.vocab);
-  const V = model.config.outputSize;
+  const V = model.outputSize;
   const rng = new Rng(a.seed);
   const prime = a.prime.length ? a.prime : '\n';
-  const ids = vocab.encode(prime);
+  const counter = new UnknownSymbols('char');
+  const ids = vocab.encode(prime, counter);
+  const unknown = out.unknown(counter.report());
   let state: { hN: Float32Array; cN?: Float32Array } | undefined;
   const feed = (tokens: Int32Array): void => {
     const b: Batch = {
@@ -56,7 +58,7 @@ export async function generateCommand(a: GenerateArgs, out: Output): Promise<num
     one[0] = k;
     feed(one);
   }
-  out.result({ command: 'generate', model: run.file, prime: a.prime, text, greedy, temperature: greedy ? 0 : a.temperature, topK: greedy ? 0 : a.topK, seed: a.seed }, a.prime + text);
+  out.result({ command: 'generate', model: run.file, prime: a.prime, text, unknown, greedy, temperature: greedy ? 0 : a.temperature, topK: greedy ? 0 : a.topK, seed: a.seed }, a.prime + text);
   return 0;
 }
 

@@ -1,11 +1,13 @@
 /**
- * `weft inspect`: what a checkpoint holds — the run's config, the parameter table (PyTorch
+ * `weft inspect`: what a checkpoint holds — the run's config, its model spec (the layers and
+ * their options, the loss), the parameter table (PyTorch
  * names, shapes, offsets), the parameter count, where training stands, the kernels this
  * machine would run it with, and the SHA-256 of the parameter bytes (float32 little-endian in
  * layout order), which is equal for equal weights whatever produced them.
  */
 import { createHash } from 'node:crypto';
-import { activeKernels, useKernels } from '@weft/core';
+import { activeKernels, describeKernels, resolveModelSpec, useKernels, type KernelChoice } from '@weft/core';
+import { describeLayers } from '../run/spec.js';
 import { loadRun, nonFiniteMessage, nonFiniteParameters } from '../run/checkpoint.js';
 import type { Output } from '../run/output.js';
 import { describeModel } from './train.js';
@@ -17,7 +19,7 @@ export function paramSha256(params: Float32Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-export async function inspectCommand(a: { model?: string; kernels: 'auto' | 'wasm' | 'reference' }, out: Output): Promise<number> {
+export async function inspectCommand(a: { model?: string; kernels: KernelChoice }, out: Output): Promise<number> {
   const run = loadRun(a.model);
   useKernels(a.kernels);
   // Weights that are not finite are shown, and warned about: eval, predict and generate refuse them.
@@ -28,7 +30,7 @@ export async function inspectCommand(a: { model?: string; kernels: 'auto' | 'was
   const table = run.layout.describe();
   const c = run.config;
   const result = {
-    command: 'inspect', model: run.file, task: c.task, config: c.train, step: run.step,
+    command: 'inspect', model: run.file, task: c.task, config: c.train, spec: resolveModelSpec(c.train.model), step: run.step,
     progress: { epoch: run.progress.epoch, batch: run.progress.batch, bestValidLoss: run.progress.bestValidLoss, seconds: run.progress.seconds },
     parameters: table, parameterCount: run.layout.size, sha256, kernels: activeKernels(), nonFinite,
   };
@@ -36,7 +38,9 @@ export async function inspectCommand(a: { model?: string; kernels: 'auto' | 'was
   const lines = [
     `${run.file}: ${c.task} model, step ${run.step}`,
     `  ${describeModel(c.train)}`,
-    `  kernels on this machine: ${activeKernels()}`,
+    `  kernels on this machine: ${describeKernels()}`,
+    '',
+    ...describeLayers(c.train.model).map((l) => `  ${l}`),
     '',
     `  ${'parameter'.padEnd(w)}  shape`,
     ...table.map((e) => `  ${e.name.padEnd(w)}  [${e.shape.join(', ')}]`),

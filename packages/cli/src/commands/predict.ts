@@ -8,9 +8,10 @@
  */
 import {
   encodeClassifyInputs, encodeTagInputs, parseJsonLines, parseCsv, columnIndex, readTextFile, splitLines, FieldReader, denormalize, DataError,
-  UnknownSymbols, unknownWarning, tagTokens, readRegressSeries, loadRegressEval, forecastRegress, forecastProblem,
+  UnknownSymbols, tagTokens, readRegressSeries, loadRegressEval, forecastRegress, forecastProblem,
   type DataMeta, type RegressMeta, type SequenceDataset, type UnknownReport,
 } from '@weft/core';
+import type { KernelChoice } from '@weft/core';
 import { loadModel, predictAll, softmaxRow } from '../run/model.js';
 import { InputError, UsageError } from '../run/errors.js';
 import { withLimits, type LimitContext } from '../run/limits.js';
@@ -23,7 +24,7 @@ export interface PredictArgs {
   textColumn?: string;
   forecast?: number;
   delimiter?: string;
-  kernels: 'auto' | 'wasm' | 'reference';
+  kernels: KernelChoice;
 }
 
 /** Inputs, each with the line of --data it was read from (none for --text). */
@@ -79,18 +80,10 @@ function limitsOf(a: PredictArgs, file: string, meta: DataMeta, d: SequenceDatas
   return { checkpoint: file, data: { meta, ...(a.data ? { file: a.data } : {}), longest } };
 }
 
-/** Reports unknown symbols to people (a warning) and returns the report for the --json result. */
-function reportUnknown(unknown: UnknownSymbols, out: Output): UnknownReport {
-  const report = unknown.report();
-  const line = unknownWarning(report);
-  if (line !== undefined) out.warn(line);
-  return report;
-}
-
 export async function predictCommand(a: PredictArgs, out: Output): Promise<number> {
   const { run, model } = loadModel(a.model, a.kernels);
   const meta = run.config.meta;
-  const O = model.config.outputSize;
+  const O = model.outputSize;
   if (a.forecast !== undefined && meta.task !== 'regress') throw new InputError(`--forecast: ${run.file} is a ${meta.task} model; only regress models forecast`);
   if (meta.task === 'classify') {
     let shown: (string | number[][])[];
@@ -104,7 +97,7 @@ export async function predictCommand(a: PredictArgs, out: Output): Promise<numbe
       lines = texts.lines;
       const counter = new UnknownSymbols('char');
       d = encodeClassifyInputs(meta, texts.items, counter);
-      unknown = reportUnknown(counter, out);
+      unknown = out.unknown(counter.report());
     } else {
       // A model of number sequences: JSONL records with a "sequence" field of steps.
       if (a.data === undefined || !a.data.endsWith('.jsonl')) {
@@ -138,7 +131,7 @@ export async function predictCommand(a: PredictArgs, out: Output): Promise<numbe
     });
     const counter = new UnknownSymbols('word');
     const d = encodeTagInputs(meta, sentences, counter);
-    const unknown = reportUnknown(counter, out);
+    const unknown = out.unknown(counter.report());
     const y = withLimits(limitsOf(a, run.file, meta, d, inputs.lines, a.textColumn ?? 'text', 'tokens'), () => predictAll(model, d));
     const S = d.maxSteps;
     const predictions = sentences.map((tokens, i) => ({

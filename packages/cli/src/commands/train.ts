@@ -8,24 +8,35 @@
  * the last state for --resume (run/checkpoint.ts). Only epoch ends compete for best: a run
  * stopped by --steps partway through an epoch validates its final state and reports it, but that
  * state stays in last.weft. The summary names the best epoch and why training stopped.
+ *
+ * The run directory is taken before the data is read (run/rundir.ts: one run per directory, a
+ * read-only or full file system reported then). A run that replaces another (--force) leaves
+ * every file of the old run in place, writing its metrics aside, until it has saved its first
+ * checkpoint: a run that fails or is killed before then loses nothing. Ctrl-C, and stdout
+ * closed by its reader (`| head -1`), end the run at the next step or after a validation, with
+ * last.weft saved to resume from (exit 130 and 141).
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
-  OptionError, batchTokens, checkTrainMemory, trainBatches, modelLayout, resolveTrainConfig, writeFileAtomicSync, type ResolvedTrainConfig, type TrainConfig,
+  OptionError, batchTokens, checkTrainMemory, isModelSpec, planModel, trainBatches, modelLayout, resolveTrainConfig, tempPathFor, writeFileAtomicSync,
+  type ResolvedTrainConfig, type TrainConfig,
 } from '@weft/core';
+import type { KernelChoice } from '@weft/core';
 import { Trainer, resolveTrainerOptions } from '@weft/workers';
 import { ProgressReporter, readMetrics, renderCurvesHtml, type MetricRecord } from '../report/index.js';
-import { loadTrainData, modelConfigFor, resolveTask, type DataFlags, type ModelFlags, type RunData } from '../run/task.js';
+import { checkTieSizes, modelFor, readSpecFile, type SpecFlags } from '../run/spec.js';
+import { loadTrainData, resolveTask, type DataFlags, type ModelFlags, type RunData } from '../run/task.js';
 import {
-  BEST_NAME, CHECKPOINT_NAME, LAST_NAME, loadRun, nonFiniteMessage, resolveResumePath, saveRun, type RunConfig, type RunProgress,
+  BEST_NAME, CHECKPOINT_NAME, LAST_NAME, encodeRun, loadRun, nonFiniteMessage, resolveResumePath, saveRun, type RunConfig, type RunProgress,
 } from '../run/checkpoint.js';
-import { EXIT, InputError, UsageError } from '../run/errors.js';
+import { EXIT, fileError, InputError, UsageError } from '../run/errors.js';
 import { withLimits, type LimitContext } from '../run/limits.js';
+import { CURVES_NAME, METRICS_NAME, RunDir, existingRun, trimMetrics } from '../run/rundir.js';
 import type { Output } from '../run/output.js';
 
-export interface TrainArgs extends DataFlags, ModelFlags {
+export interface TrainArgs extends DataFlags, ModelFlags, SpecFlags {
   optimizer: 'sgd' | 'adam' | 'adamw' | 'rmsprop';
   lr: number;
   momentum?: number;
@@ -48,7 +59,7 @@ export interface TrainArgs extends DataFlags, ModelFlags {
   force?: boolean;
   /** Leave the last state in model.weft instead of the best epoch's. */
   keepLast?: boolean;
-  kernels: 'auto' | 'wasm' | 'reference';
+  kernels: KernelChoice;
 }
 
 /** Defaults per task that differ from the global ones (the names model must train in minutes). */
@@ -73,18 +84,6 @@ function withTaskDefaults(a: TrainArgs, task: string): TrainArgs {
   return out;
 }
 
-/** The checkpoint of a run already in `dir` (its model.weft, or the last.weft of a run that never finished), if any. */
-function existingRun(dir: string): string | undefined {
-  return [CHECKPOINT_NAME, LAST_NAME].map((f) => path.join(dir, f)).find((f) => existsSync(f));
-}
-
-/** A fresh run directory: `runs/<task>`, or `runs/<task>-2`, ... when that one holds a model already. */
-export function freshRunDir(base: string): string {
-  let dir = base;
-  for (let i = 2; existingRun(dir); i++) dir = `${base}-${i}`;
-  return dir;
-}
-
 function optimizerSpec(a: TrainArgs): TrainConfig['optimizer'] {
   const base = { lr: a.lr, ...(a.weightDecay !== undefined ? { weightDecay: a.weightDecay } : {}) };
   if (a.optimizer === 'sgd' || a.optimizer === 'rmsprop') {
@@ -96,8 +95,26 @@ function optimizerSpec(a: TrainArgs): TrainConfig['optimizer'] {
 interface Plan {
   config: RunConfig;
   data: RunData;
-  outDir: string;
   resume?: ReturnType<typeof loadRun>;
+}
+
+/**
+ * Training data must be a regular file: the checkpoint keeps its SHA-256 and --resume reads it
+ * again to check it is unchanged, which a pipe cannot give (a FIFO read a second time waits for
+ * a writer forever). Checked with stat, which does not open the file, so a FIFO without a writer
+ * does not block either. A missing file or a directory is left to the loader's message.
+ */
+function checkRegularFile(file: string, what: string): void {
+  let st;
+  try {
+    st = statSync(file);
+  } catch {
+    return;
+  }
+  if (st.isFile() || st.isDirectory()) return;
+  const kind = st.isFIFO() ? 'a FIFO (named pipe)' : st.isCharacterDevice() ? 'a character device' : st.isSocket() ? 'a socket' : 'not a regular file';
+  throw new InputError(`${what} ${file} is ${kind}, not a regular file: weft train reads its data again to check that it is unchanged ` +
+    '(the checkpoint keeps its SHA-256 for --resume), which a pipe cannot give. Save the data to a file first, e.g. `... > data.jsonl`');
 }
 
 /** SHA-256 of a data file's bytes, so a resumed run can tell whether its data changed. */
@@ -113,12 +130,15 @@ function dataFingerprint(f: DataFlags): RunConfig['data']['sha256'] {
 }
 
 /** Continuing a run: the flags that may come with --resume were checked in run/flags.ts. */
-function planResume(a: TrainArgs): Plan {
+function planResume(a: TrainArgs, run: RunDir): Plan {
   const resume = loadRun(resolveResumePath(a.resume!));
+  const existing = path.resolve(run.dir) !== path.resolve(path.dirname(resume.file)) ? existingRun(run.dir) : undefined;
+  if (existing && !a.force) throw new InputError(`${existing} already exists: choose another --out, or replace it with --force`);
   const c = resume.config;
   const flags = c.data.flags;
   for (const [k, sha] of Object.entries(c.data.sha256 ?? {})) {
     const file = (flags as unknown as Record<string, string>)[k]!;
+    checkRegularFile(file, `${resume.file}: its ${k === 'data' ? 'training' : 'validation'} data`);
     if (!existsSync(file) || fileSha256(file) !== sha) {
       throw new InputError(`${resume.file}: its ${k === 'data' ? 'training' : 'validation'} data ${file} is missing or has changed since the checkpoint was written; resuming would not continue the same run`);
     }
@@ -145,14 +165,15 @@ function planResume(a: TrainArgs): Plan {
       throw new UsageError(`this run's ${sched.kind} learning-rate schedule spans ${sched.totalSteps} steps; --epochs/--steps would make the run ${Number.isFinite(total) ? total : 'unbounded'} steps long. Resume with the run's length, or start a new run`);
     }
   }
-  const outDir = a.out ?? path.dirname(resume.file);
-  const existing = path.resolve(outDir) !== path.resolve(path.dirname(resume.file)) ? existingRun(outDir) : undefined;
-  if (existing && !a.force) throw new InputError(`${existing} already exists: choose another --out, or replace it with --force`);
-  return { config, data, outDir, resume };
+  return { config, data, resume };
 }
 
-function plan(a: TrainArgs): Plan {
-  if (a.resume !== undefined) return planResume(a);
+function plan(a: TrainArgs, run: RunDir): Plan {
+  if (a.resume !== undefined) return planResume(a, run);
+  const existing = a.out !== undefined ? existingRun(run.dir) : undefined;
+  if (existing && !a.force) {
+    throw new InputError(`${existing} already exists: continue that run with --resume ${run.dir}, choose another --out, or replace it with --force`);
+  }
   // The task's defaults first, so flags that clash with them are refused before the data is read.
   a = withTaskDefaults(a, resolveTask(a));
   if (a.minLr !== undefined && a.minLr > a.lr) {
@@ -166,7 +187,7 @@ function plan(a: TrainArgs): Plan {
   const stepsPerEpoch = lm ? Math.floor(data.train.count / batchSize) : Math.ceil(data.train.count / batchSize);
   const totalSteps = Math.min(a.steps ?? Infinity, epochs * stepsPerEpoch);
   const trainCfg: TrainConfig = {
-    model: modelConfigFor(data.meta, a),
+    model: modelFor(data.meta, a, data.train),
     optimizer,
     schedule: scheduleSpec(a, stepsPerEpoch, totalSteps),
     batchSize,
@@ -178,6 +199,7 @@ function plan(a: TrainArgs): Plan {
   };
   const limits: LimitContext = {
     data: { meta: data.meta, ...(a.data ? { file: a.data } : {}), ...(data.longest ? { longest: data.longest } : {}) }, flags: { maxLen: true, batch: true },
+    ...(a.modelSpec !== undefined ? { specFile: a.modelSpec } : {}),
   };
   const train: ResolvedTrainConfig = withLimits(limits, () => resolveTrainConfig(trainCfg));
   checkRunLimits(train, data, a.workers, { ...limits, train });
@@ -185,12 +207,7 @@ function plan(a: TrainArgs): Plan {
     kind: 'weft-run', task: data.task, meta: data.meta, train, epochs, steps: a.steps ?? null, patience: a.patience ?? null,
     data: { file: a.data ?? null, valid: a.valid ?? null, flags: dataFlags(a), sha256: dataFingerprint(a) },
   };
-  const outDir = a.out ?? freshRunDir(path.join('runs', data.task));
-  const existing = a.out !== undefined ? existingRun(outDir) : undefined;
-  if (existing && !a.force) {
-    throw new InputError(`${existing} already exists: continue that run with --resume ${outDir}, choose another --out, or replace it with --force`);
-  }
-  return { config, data, outDir };
+  return { config, data };
 }
 
 /**
@@ -238,20 +255,67 @@ function scheduleSpec(a: TrainArgs, stepsPerEpoch: number, totalSteps: number): 
 
 /** Copies a checkpoint file; atomic, so an interrupted copy never leaves half a model. */
 function copyCheckpoint(from: string, to: string): void {
-  writeFileAtomicSync(to, readFileSync(from));
+  try {
+    writeFileAtomicSync(to, readFileSync(from));
+  } catch (e) {
+    throw fileError(to, e, `copy ${path.basename(from)} to it`);
+  }
+}
+
+/**
+ * The run directory: --out, the directory of the run --resume continues, or a new runs/<task>.
+ * Taken (made, locked, cleaned of a killed run's temporary files) before any data is read.
+ */
+function openRunDir(a: TrainArgs, out: Output): RunDir {
+  const notice = (line: string) => out.warn(line);
+  if (a.resume !== undefined) {
+    const dir = a.out ?? path.dirname(resolveResumePath(a.resume));
+    return RunDir.open(dir, a.out !== undefined ? '--out' : '--resume', notice);
+  }
+  if (a.out !== undefined) return RunDir.open(a.out, '--out', notice);
+  return RunDir.openFresh(path.join('runs', resolveTask(a)), notice);
 }
 
 export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
-  const p = plan(a);
+  // The spec file and the tied sizes are checked before the run directory is taken or any data read.
+  if (a.modelSpec !== undefined) a = { ...a, modelSpecData: readSpecFile(a.modelSpec) };
+  if (a.tieWeights && a.resume === undefined) {
+    const d = withTaskDefaults(a, resolveTask(a));
+    checkTieSizes(d.embedding, d.hidden);
+  }
+  if (a.data !== undefined) checkRegularFile(a.data, '--data');
+  if (a.valid !== undefined) checkRegularFile(a.valid, '--valid');
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(EXIT.interrupted); // a second Ctrl-C does not wait (the lock goes on exit)
+    interrupted = true;
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const run = openRunDir(a, out);
+    try {
+      return await trainIn(run, a, out, () => interrupted);
+    } finally {
+      run.release();
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+/** The run in its (locked) directory; `interrupted` says whether Ctrl-C was pressed. */
+async function trainIn(run: RunDir, a: TrainArgs, out: Output, interrupted: () => boolean): Promise<number> {
+  const p = plan(a, run);
   const { config, data } = p;
   const cfg = config.train;
   if (!data.valid && config.patience !== null) throw new UsageError('--patience needs validation data (--valid FILE or --valid-fraction above 0)');
-  const modelFile = path.join(p.outDir, CHECKPOINT_NAME);
-  const lastFile = path.join(p.outDir, LAST_NAME);
-  const bestFile = path.join(p.outDir, BEST_NAME);
-  const metricsFile = path.join(p.outDir, 'metrics.jsonl');
-  const curvesFile = path.join(p.outDir, 'curves.html');
+  const modelFile = run.file(CHECKPOINT_NAME);
+  const lastFile = run.file(LAST_NAME);
+  const bestFile = run.file(BEST_NAME);
+  const metricsFile = run.file(METRICS_NAME);
+  const curvesFile = run.file(CURVES_NAME);
   const layout = modelLayout(cfg.model);
+  const resumedHere = p.resume !== undefined && path.resolve(path.dirname(p.resume.file)) === path.resolve(run.dir);
 
   out.info(`weft train: ${data.summary}`);
   if (data.ambiguous) out.info(`  ${data.ambiguous.length} names are on both lists and kept with both labels (ambiguous), e.g. ${data.ambiguous.slice(0, 5).join(', ')}`);
@@ -259,18 +323,16 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
 
   // The trainer checks its options (--workers ...) before anything is written.
   const trainer = new Trainer({ ...cfg, workers: a.workers, kernels: a.kernels });
-  mkdirSync(p.outDir, { recursive: true });
-  // A replaced run (--force) leaves nothing of the old one behind: no stale model, best.weft or metrics.
-  if (!p.resume) for (const f of [modelFile, lastFile, bestFile, metricsFile, curvesFile]) rmSync(f, { force: true });
-  // A run resumed into another directory takes its best epoch's checkpoint along.
-  const resumedBest = p.resume && path.join(path.dirname(p.resume.file), BEST_NAME);
-  if (resumedBest && path.resolve(resumedBest) !== path.resolve(bestFile) && existsSync(resumedBest)) copyCheckpoint(resumedBest, bestFile);
-  let interrupted = false;
-  const onSigint = () => {
-    if (interrupted) process.exit(EXIT.interrupted); // a second Ctrl-C does not wait
-    interrupted = true;
-  };
-  process.on('SIGINT', onSigint);
+  // A resumed run goes on from its checkpoint's step: metrics of later steps (a run killed or
+  // failed after its last checkpoint) would appear twice.
+  if (resumedHere) trimMetrics(metricsFile, p.resume!.step);
+  // A run that replaces another (--force, or leftovers of a run killed before its first
+  // checkpoint) keeps the old files until its own first checkpoint: its metrics go aside.
+  let replacing = !resumedHere && run.runFiles().length > 0;
+  let metricsOut = replacing ? tempPathFor(metricsFile) : metricsFile;
+  // A run resumed into another directory takes its best epoch's checkpoint along (at its first save).
+  const fromBest = p.resume && !resumedHere ? path.join(path.dirname(p.resume.file), BEST_NAME) : undefined;
+  let saved = false;
   try {
     let progress: RunProgress = { epoch: 0, batch: 0, bestValidLoss: null, staleEpochs: 0, seconds: 0 };
     if (p.resume) {
@@ -279,23 +341,75 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
       out.info(`  resuming ${p.resume.file} at step ${p.resume.step} (epoch ${progress.epoch + 1}, batch ${progress.batch + 1})`);
     }
     await trainer.start();
-    out.info(`  model: ${describeModel(cfg)}, ${layout.size.toLocaleString('en-US')} parameters; ${trainer.workers} workers, ${trainer.kernels} kernels; saving to ${p.outDir}`);
-    out.event('start', { task: data.task, parameters: layout.size, workers: trainer.workers, kernels: trainer.kernels, out: p.outDir, step: p.resume?.step ?? 0 });
+    const t0 = performance.now();
+    const state = () => ({
+      config, step: trainer.step, params: trainer.getParams(), optimizer: trainer.getOptimizerState(),
+      progress: { ...progress, seconds: progress.seconds + (performance.now() - t0) / 1000, carry: cfg.carryState ? trainer.getCarry() : undefined },
+    });
+    // Room for the checkpoints, known now that the model is: refused before training, not at the first save.
+    run.checkSpace(encodeRun(state()).byteLength, a.out === undefined && a.resume !== undefined ? '--resume' : '--out');
+    out.info(`  model: ${describeModel(cfg)}, ${layout.size.toLocaleString('en-US')} parameters; ${trainer.workers} workers, ${trainer.kernels} kernels; saving to ${run.dir}`);
+    out.event('start', { task: data.task, parameters: layout.size, workers: trainer.workers, kernels: trainer.kernels, out: run.dir, step: p.resume?.step ?? 0 });
 
     const stepsPerEpoch = trainBatches(data.train, cfg, 0).length;
     const maxSteps = config.steps ?? Infinity;
     const reporter = out.progress ? new ProgressReporter({
-      out: process.stdout, epochs: Number.isFinite(config.epochs) ? config.epochs! : Math.ceil(maxSteps / stepsPerEpoch), stepsPerEpoch, totalSteps: maxSteps,
+      out: out.terminal, epochs: Number.isFinite(config.epochs) ? config.epochs! : Math.ceil(maxSteps / stepsPerEpoch), stepsPerEpoch, totalSteps: maxSteps,
     }) : null;
     const hasAccuracy = data.task !== 'regress' && data.task !== 'lm';
-    const t0 = performance.now();
-    const save = (file: string) => saveRun(file, {
-      config, step: trainer.step, params: trainer.getParams(), optimizer: trainer.getOptimizerState(),
-      progress: { ...progress, seconds: progress.seconds + (performance.now() - t0) / 1000, carry: cfg.carryState ? trainer.getCarry() : undefined },
-    });
+    const appendMetric = (rec: MetricRecord) => {
+      try {
+        appendFileSync(metricsOut, JSON.stringify(rec) + '\n');
+      } catch (e) {
+        throw fileError(metricsFile, e, 'append to the metrics');
+      }
+    };
+    /** Saves last.weft. The first save of a run that replaces another removes what is left of the old one. */
+    const checkpoint = () => {
+      saveRun(lastFile, state());
+      if (saved) return;
+      saved = true;
+      if (replacing) {
+        for (const f of [bestFile, curvesFile]) rmSync(f, { force: true });
+        try {
+          if (existsSync(metricsOut)) renameSync(metricsOut, metricsFile);
+          else rmSync(metricsFile, { force: true });
+        } catch (e) {
+          throw fileError(metricsFile, e, 'replace the metrics');
+        }
+        metricsOut = metricsFile;
+        replacing = false;
+      }
+      if (fromBest && existsSync(fromBest)) copyCheckpoint(fromBest, bestFile);
+    };
     // model.weft: the best epoch's weights, or the last ones (--keep-last, no validation, no epoch validated yet).
     const holdsBest = () => !a.keepLast && progress.bestValidLoss !== null && existsSync(bestFile);
     const publish = () => copyCheckpoint(holdsBest() ? bestFile : lastFile, modelFile);
+    /** Why the run must stop now, if it must: Ctrl-C, or nobody reads stdout any more. */
+    const stopCause = (): 'interrupted' | 'stdout' | undefined => (interrupted() ? 'interrupted' : out.closed ? 'stdout' : undefined);
+    /** Ends the run early with a checkpoint to resume from (`justSaved`: the state is in the run directory already). */
+    const stopEarly = (cause: 'interrupted' | 'stdout', justSaved: boolean): number => {
+      if (!justSaved) {
+        checkpoint();
+        publish();
+        writeCurves(curvesFile, metricsFile);
+      }
+      reporter?.end();
+      const resume = `Resume with: weft train --resume ${run.dir}`;
+      if (cause === 'interrupted') {
+        out.result({ interrupted: true, step: trainer.step, checkpoint: lastFile }, `weft train: interrupted at step ${trainer.step}; saved ${lastFile}. ${resume}`);
+        return EXIT.interrupted;
+      }
+      process.stderr.write(`weft train: stdout was closed (${out.closed!.code ?? out.closed!.message}) at step ${trainer.step}; stopped and saved ${lastFile}. ${resume}\n`);
+      return EXIT.stdoutClosed;
+    };
+    if (interrupted()) {
+      // Ctrl-C while the data was read or the workers started: nothing trained, nothing to save,
+      // and a run that --force was to replace stays as it was.
+      out.result({ interrupted: true, step: trainer.step, checkpoint: null },
+        `weft train: interrupted before the first step; nothing was saved${p.resume ? ` (${p.resume.file} is as it was)` : ''}`);
+      return EXIT.interrupted;
+    }
     let lastTrain = NaN;
     let lastValid: { loss: number; accuracy?: number } | undefined;
     let stop: 'epochs' | 'steps' | 'early-stopping' = 'epochs';
@@ -313,19 +427,12 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
         if (!r.skipped) { sum += r.loss * r.count; n += r.count; correct += r.correct; }
         progress.epoch = e;
         progress.batch = i + 1;
-        const rec: MetricRecord = { step: r.step + 1, epoch: e + 1, split: 'train', loss: r.loss, ...(r.count && hasAccuracy ? { accuracy: r.correct / r.count } : {}) };
-        appendFileSync(metricsFile, JSON.stringify(rec) + '\n');
+        appendMetric({ step: r.step + 1, epoch: e + 1, split: 'train', loss: r.loss, ...(r.count && hasAccuracy ? { accuracy: r.correct / r.count } : {}) });
         // The bar shows the epoch's running means, as Keras does, not the noisy loss of this batch.
         reporter?.step({ epoch: e + 1, step: i + 1, loss: n ? sum / n : NaN, ...(hasAccuracy && n ? { accuracy: correct / n } : {}), tokens: batchTokens(data.train, batches[i]!) });
         out.event('step', { step: r.step + 1, epoch: e + 1, loss: r.loss, gradNorm: r.gradNorm, lr: r.lr, tokensPerSecond: r.tokensPerSecond, skipped: r.skipped });
-        if (interrupted) {
-          save(lastFile);
-          publish();
-          reporter?.end();
-          writeCurves(curvesFile, metricsFile);
-          out.result({ interrupted: true, step: trainer.step, checkpoint: lastFile }, `weft train: interrupted at step ${trainer.step}; saved ${lastFile}. Resume with: weft train --resume ${p.outDir}`);
-          return EXIT.interrupted;
-        }
+        const cause = stopCause();
+        if (cause) return stopEarly(cause, false);
       }
       lastTrain = n ? sum / n : NaN;
       const trainAccuracy = hasAccuracy && n ? correct / n : undefined;
@@ -337,8 +444,7 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
         reporter?.validating();
         const v = await trainer.evaluate(data.valid);
         lastValid = v;
-        const rec: MetricRecord = { step: trainer.step, epoch: e + 1, split: 'valid', loss: v.loss, ...(v.accuracy !== undefined ? { accuracy: v.accuracy } : {}) };
-        appendFileSync(metricsFile, JSON.stringify(rec) + '\n');
+        appendMetric({ step: trainer.step, epoch: e + 1, split: 'valid', loss: v.loss, ...(v.accuracy !== undefined ? { accuracy: v.accuracy } : {}) });
         improved = progress.bestValidLoss === null || v.loss < progress.bestValidLoss;
         if (improved) {
           progress.bestValidLoss = v.loss;
@@ -351,10 +457,13 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
         reporter?.epochEnd(`epoch ${e + 1}: train loss ${fmt(lastTrain)}${trainAcc}`);
         out.event('epoch', { epoch: e + 1, step: trainer.step, loss: lastTrain, ...(trainAccuracy !== undefined ? { accuracy: trainAccuracy } : {}) });
       }
-      save(lastFile);
+      checkpoint();
       if (improved) copyCheckpoint(lastFile, bestFile);
       if (improved || !holdsBest()) publish();
       writeCurves(curvesFile, metricsFile);
+      // Ctrl-C during the validation (the last epoch's too) is honoured once the epoch is saved.
+      const cause = stopCause();
+      if (cause) return stopEarly(cause, true);
       if (config.patience !== null && progress.staleEpochs >= config.patience) { stop = 'early-stopping'; break; }
     }
     if (n > 0) {
@@ -363,15 +472,17 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
       if (data.valid) {
         reporter?.validating();
         lastValid = await trainer.evaluate(data.valid);
-        const rec: MetricRecord = { step: trainer.step, epoch: progress.epoch + 1, split: 'valid', loss: lastValid.loss, ...(lastValid.accuracy !== undefined ? { accuracy: lastValid.accuracy } : {}) };
-        appendFileSync(metricsFile, JSON.stringify(rec) + '\n');
+        appendMetric({ step: trainer.step, epoch: progress.epoch + 1, split: 'valid', loss: lastValid.loss, ...(lastValid.accuracy !== undefined ? { accuracy: lastValid.accuracy } : {}) });
         reporter?.epochEnd(`step ${trainer.step}: valid loss ${fmt(lastValid.loss)}${lastValid.accuracy !== undefined ? `, valid accuracy ${pct(lastValid.accuracy)}` : ''}`);
       }
     }
-    save(lastFile);
+    checkpoint();
     publish();
-    reporter?.end();
     writeCurves(curvesFile, metricsFile);
+    // Ctrl-C during the final validation: the run is saved, but it did not end the way it was asked to.
+    const cause = stopCause();
+    if (cause) return stopEarly(cause, true);
+    reporter?.end();
     const seconds = (performance.now() - t0) / 1000;
     const best = progress.bestValidLoss !== null ? progress.best ?? null : null;
     const stopReason = stop === 'early-stopping' ? `stopped early: no better validation loss for ${config.patience} epochs`
@@ -381,7 +492,7 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
     const metrics = lastValid ? { loss: lastValid.loss, ...(lastValid.accuracy !== undefined ? { accuracy: lastValid.accuracy } : {}), trainLoss: lastTrain, split: 'valid' }
       : { loss: lastTrain, split: 'train' };
     const result = {
-      command: 'train', task: data.task, out: p.outDir, checkpoint: modelFile, step: trainer.step, epochs: progress.epoch,
+      command: 'train', task: data.task, out: run.dir, checkpoint: modelFile, step: trainer.step, epochs: progress.epoch,
       stop, stopReason, model: holdsBest() ? 'best' : 'last', bestEpoch: best?.epoch ?? null,
       best: best && { loss: best.loss, ...(best.accuracy !== undefined ? { accuracy: best.accuracy } : {}), step: best.step },
       files: { model: modelFile, last: lastFile, ...(existsSync(bestFile) ? { best: bestFile } : {}), metrics: metricsFile, curves: curvesFile },
@@ -397,12 +508,13 @@ export async function trainCommand(a: TrainArgs, out: Output): Promise<number> {
       best ? `  best: epoch ${best.epoch}, ${validText(best)}` : undefined,
       `  last: ${[lastAt, Number.isNaN(lastTrain) ? undefined : `train loss ${fmt(lastTrain)}`, lastValid && validText(lastValid)].filter(Boolean).join(', ')}`,
       `  ${whatModel}`,
-      `  in ${p.outDir}: ${CHECKPOINT_NAME}, ${existsSync(bestFile) ? `${BEST_NAME}, ` : ''}${LAST_NAME} (weft train --resume ${p.outDir} goes on from it), curves.html, metrics.jsonl`,
+      `  in ${run.dir}: ${CHECKPOINT_NAME}, ${existsSync(bestFile) ? `${BEST_NAME}, ` : ''}${LAST_NAME} (weft train --resume ${run.dir} goes on from it), curves.html, metrics.jsonl`,
     ].filter((l) => l !== undefined).join('\n'));
     return EXIT.ok;
   } finally {
-    process.off('SIGINT', onSigint);
     await trainer.close();
+    // A run that failed before its first checkpoint leaves the run it was to replace as it was.
+    if (metricsOut !== metricsFile) rmSync(metricsOut, { force: true });
   }
 }
 
@@ -410,7 +522,11 @@ function writeCurves(file: string, metricsFile: string): void {
   const records = existsSync(metricsFile) ? readMetrics(metricsFile) : [];
   // Nothing to draw (a run resumed into a new directory with no step left to train): no page.
   if (!records.some((r) => Number.isFinite(r.loss) || Number.isFinite(r.accuracy ?? NaN))) return;
-  writeFileAtomicSync(file, new TextEncoder().encode(renderCurvesHtml(records, { title: `weft: ${path.basename(path.dirname(file))}` })));
+  try {
+    writeFileAtomicSync(file, new TextEncoder().encode(renderCurvesHtml(records, { title: `weft: ${path.basename(path.dirname(file))}` })));
+  } catch (e) {
+    throw fileError(file, e, 'write the curves');
+  }
 }
 
 function fmt(x: number): string {
@@ -422,7 +538,13 @@ function pct(x: number): string {
 }
 
 export function describeModel(cfg: ResolvedTrainConfig): string {
+  const training = `${cfg.optimizer.name} lr ${cfg.optimizer.lr}, batch ${cfg.batchSize}`;
+  if (isModelSpec(cfg.model)) {
+    const plan = planModel(cfg.model);
+    const layers = plan.spec.layers.map((l) => (l.type === 'pool' ? `pool ${String(l.mode)}` : l.type === 'recurrent' ? String(l.cell).toUpperCase() : l.type));
+    return `spec ${layers.join(' → ')} → ${plan.task}, ${plan.spec.loss.kind} loss, ${training}`;
+  }
   const m = cfg.model;
   const dirs = m.bidirectional ? 'bidirectional ' : '';
-  return `${m.numLayers ?? 1}-layer ${dirs}${m.cell.toUpperCase()} (hidden ${m.hiddenSize}) → ${m.task}, ${cfg.optimizer.name} lr ${cfg.optimizer.lr}, batch ${cfg.batchSize}`;
+  return `${m.numLayers ?? 1}-layer ${dirs}${m.cell.toUpperCase()} (hidden ${m.hiddenSize}) → ${m.task}, ${training}`;
 }

@@ -13,11 +13,11 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
-  RUN_CHECKPOINT_NAME, StepRunner, loadCheckpointSync, modelCheckpoint, modelFromCheckpoint, saveCheckpointSync,
+  RUN_CHECKPOINT_NAME, StepRunner, encodeCheckpoint, loadCheckpointSync, modelCheckpoint, modelFromCheckpoint, writeFileAtomicSync,
   type Layout, type ModelFileConfig, type OptimizerSnapshot,
 } from '@weft/core';
 import type { DataMeta } from '@weft/core';
-import { InputError, UsageError } from './errors.js';
+import { fileError, InputError, UsageError } from './errors.js';
 import { storedFlagsProblem } from './flags.js';
 import { TASKS, type DataFlags, type TaskName } from './task.js';
 
@@ -65,11 +65,21 @@ export interface RunCheckpoint {
   step: number;
 }
 
-export function saveRun(file: string, r: Omit<RunCheckpoint, 'file' | 'layout'>): void {
+/** A run's state as the bytes of its checkpoint file. */
+export function encodeRun(r: Omit<RunCheckpoint, 'file' | 'layout'>): Uint8Array {
   const config: RunConfig = { ...r.config, epochs: r.config.epochs === Infinity ? null : r.config.epochs };
-  saveCheckpointSync(file, modelCheckpoint({
+  return encodeCheckpoint(modelCheckpoint({
     config, params: r.params, step: r.step, optimizer: r.optimizer, extra: r.progress,
   }));
+}
+
+/** Writes a run's checkpoint atomically; a failure names the file and the cause (a full disk, a read-only file system). */
+export function saveRun(file: string, r: Omit<RunCheckpoint, 'file' | 'layout'>): void {
+  try {
+    writeFileAtomicSync(file, encodeRun(r));
+  } catch (e) {
+    throw fileError(file, e, 'save the checkpoint');
+  }
 }
 
 /** `--model` may name the checkpoint or its run directory. */

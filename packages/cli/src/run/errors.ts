@@ -8,6 +8,11 @@
  *   1  bad input: a data file (missing, malformed, a missing column), a checkpoint (damaged, of
  *      another task, an existing one in --out), anything else that fails at run time.
  *   130  interrupted (Ctrl-C) after saving a resumable checkpoint
+ *   141  stdout was closed by its reader (`weft train | head -1`: EPIPE) before the command was
+ *        done; `weft train` saved a resumable checkpoint first. 141 is what a shell reports for
+ *        a program that SIGPIPE ended (128 + 13), as `yes | head -1` does.
+ * A file-system failure names the path and the cause in words (fileError): "read-only file
+ * system", "no space left on device", never a bare ENOSPC without a path.
  */
 import { NonFiniteError, OptionError } from '@weft/core';
 
@@ -20,7 +25,39 @@ export class InputError extends Error {
   override name = 'InputError';
 }
 
-export const EXIT = { ok: 0, input: 1, usage: 2, interrupted: 130 } as const;
+export const EXIT = { ok: 0, input: 1, usage: 2, interrupted: 130, stdoutClosed: 141 } as const;
+
+/** The causes of file-system failures, in words (Node's messages lead with the code and often omit the path). */
+const FS_CAUSES: Record<string, string> = {
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large',
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  EISDIR: 'is a directory',
+  ENOENT: 'no such file or directory',
+  EIO: 'input/output error',
+  ENAMETOOLONG: 'name too long',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files',
+};
+
+/** Whether `err` is a failed system call (it has an errno code such as ENOSPC). */
+export function isSystemError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).syscall === 'string';
+}
+
+/**
+ * A failed file operation as one line for the user: `path: cannot <doing>: <cause> (<CODE>)`.
+ * Anything that is not a system error is returned as it is.
+ */
+export function fileError(file: string, err: unknown, doing: string): unknown {
+  if (!isSystemError(err)) return err;
+  const code = err.code!;
+  return new InputError(`${file}: cannot ${doing}: ${FS_CAUSES[code] ?? err.message.replace(/^[A-Z]+: /, '')} (${code})`, { cause: err });
+}
 
 /** Exit code and one-paragraph message for an error thrown by a command. */
 export function describeFailure(err: unknown): { code: number; message: string } {

@@ -11,7 +11,6 @@
  */
 import { availableParallelism } from 'node:os';
 import { MAX_LAYERS, OptionError, closest } from '@weft/core';
-import type { Argv } from 'yargs';
 import { TASKS, type TaskName } from './task.js';
 
 /** What a command's yargs builder declared: its flags (kebab-case), which are booleans or lists, and choices. */
@@ -22,10 +21,18 @@ export interface FlagSpec {
   choices: ReadonlyMap<string, readonly string[]>;
 }
 
+/**
+ * What flagSpecOf reads of a yargs instance: its own record of the declared options (public in
+ * yargs 18, absent from @types/yargs 17). Typed here, so weft's published typings do not
+ * depend on yargs' (an app type-checking against @weft/cli needs no @types/yargs).
+ */
+export interface DeclaredOptions {
+  getOptions(): { key: Record<string, unknown>; boolean: string[]; array: string[]; choices: Record<string, unknown[]> };
+}
+
 /** The FlagSpec of a yargs instance after its builders ran. */
-export function flagSpecOf(y: Argv): FlagSpec {
-  // yargs' own record of the declared options (public in yargs 18, absent from @types/yargs 17).
-  const o = (y as unknown as { getOptions(): { key: Record<string, unknown>; boolean: string[]; array: string[]; choices: Record<string, unknown[]> } }).getOptions();
+export function flagSpecOf(y: DeclaredOptions): FlagSpec {
+  const o = y.getOptions();
   return {
     names: new Set(Object.keys(o.key)),
     booleans: new Set(o.boolean),
@@ -79,6 +86,7 @@ export const RULES: Record<string, Record<string, Rule>> = {
     'weight-decay': nonNegative(), warmup: nonNegativeInt(), 'lr-step': POSITIVE_INT, 'lr-gamma': POSITIVE, 'min-lr': nonNegative(),
     'clip-norm': nonNegative(' (0 = off)'), 'clip-value': nonNegative(' (0 = off)'), batch: POSITIVE_INT, 'shard-size': POSITIVE_INT,
     epochs: POSITIVE_INT, steps: POSITIVE_INT, patience: POSITIVE_INT, workers: POSITIVE_INT, seed: INTEGER, out: TEXT, resume: TEXT,
+    'model-spec': TEXT, 'class-weights': { expect: 'auto or a JSON file of weights by label', ok: TEXT.ok }, 'label-smoothing': FRACTION, 'huber-delta': POSITIVE,
   },
   eval: { ...DATA_RULES, model: TEXT },
   predict: { model: TEXT, text: TEXT, data: TEXT, 'text-column': TEXT, delimiter: DELIMITER, forecast: POSITIVE_INT },
@@ -230,6 +238,7 @@ const CROSS: Record<string, (flags: Map<string, Given[]>) => string[]> = {
         throw new OptionError(`${typed(bad)} cannot be given with --resume: a resumed run keeps the settings and data of its checkpoint; with --resume only ${RESUME_FLAGS.filter((k) => k !== 'resume').map((k) => `--${k}`).join(', ')} may be given`, typed(bad)!);
       }
     }
+    modelFlags(flags);
     const optimizer = value('optimizer') ?? 'adam';
     if (flags.has('momentum') && optimizer !== 'sgd' && optimizer !== 'rmsprop') {
       throw new OptionError(`${typed('momentum')} applies to --optimizer sgd or rmsprop, not ${optimizer}`, typed('momentum')!);
@@ -261,6 +270,33 @@ const CROSS: Record<string, (flags: Map<string, Given[]>) => string[]> = {
   },
   bench: workersWarning,
 };
+
+/** The model flags of the model spec's, refused where they do not apply. */
+const MODEL_FLAGS = ['cell', 'hidden', 'layers', 'bidirectional', 'nonlinearity', 'dropout', 'input-dropout', 'recurrent-dropout', 'embedding', 'pooling',
+  'class-weights', 'label-smoothing', 'loss', 'huber-delta', 'tie-weights'];
+
+function modelFlags(flags: Map<string, Given[]>): void {
+  const typed = (name: string) => flags.get(name)?.[0]?.typed;
+  const value = (name: string) => flags.get(name)?.[0]?.values[0];
+  if (flags.has('model-spec')) {
+    const bad = MODEL_FLAGS.find((k) => flags.has(k));
+    if (bad) throw new OptionError(`${typed(bad)} cannot be given with --model-spec: the spec file says what the model is (docs/model-spec.md)`, typed(bad)!);
+    return;
+  }
+  if (flags.has('huber-delta') && value('loss') !== 'huber') throw new OptionError(`${typed('huber-delta')} applies to --loss huber only`, typed('huber-delta')!);
+  // The task as train.ts resolves it: --task, else lm for a .txt file, names without --data.
+  const data = value('data');
+  const task = value('task') ?? (data === undefined ? 'names' : data.endsWith('.txt') ? 'lm' : undefined);
+  if (task === undefined) return; // train.ts asks for --task
+  const only = (name: string, tasks: string[], ok = flags.has(name)) => {
+    if (ok && !tasks.includes(task)) throw new OptionError(`${typed(name)}${name === 'pooling' || name === 'loss' ? ` ${value(name)}` : ''} applies to --task ${tasks.join(', ')}, not ${task}`, typed(name)!);
+  };
+  only('class-weights', ['classify', 'tag', 'names']);
+  only('label-smoothing', ['classify', 'tag', 'names']);
+  only('loss', ['regress'], value('loss') === 'huber');
+  only('tie-weights', ['lm'], flags.has('tie-weights') && value('tie-weights') !== 'false' && !typed('tie-weights')!.startsWith('--no-'));
+  only('pooling', ['classify', 'regress', 'names'], value('pooling') === 'attention' || value('pooling') === 'max');
+}
 
 function workersWarning(flags: Map<string, Given[]>): string[] {
   const cores = availableParallelism();

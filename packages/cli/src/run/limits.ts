@@ -4,8 +4,9 @@
  * 100000: training would need 6.8 TiB ...`); here that becomes what the user can change: the
  * flag (`--hidden 100000: ...`, exit 2), the data line that holds the longest sequence with the
  * flag that bounds it (`data.jsonl:17: field "text" is 45,454,540 characters long, the longest
- * sequence: ...; at most 13,504 fit ... (--max-len)`, exit 1), or the checkpoint field it came
- * from (`model.weft: config.train.batchSize ...`, exit 1). One mapping for train, eval and predict.
+ * sequence: ...; at most 13,504 fit ... (--max-len)`, exit 1), the option of a --model-spec file,
+ * or the checkpoint field it came from (`model.weft: config.train.batchSize ...`, exit 1). One
+ * mapping for train, eval and predict.
  */
 import { MemoryLimitError, OptionError, shardCount, type DataMeta, type Longest, type ResolvedTrainConfig } from '@weft/core';
 import { InputError, UsageError } from './errors.js';
@@ -26,6 +27,28 @@ export interface LimitContext {
   data?: { meta: DataMeta; file?: string; longest?: Longest };
   /** The command takes --max-len (train, eval) and --batch (train): the advice names them then. */
   flags?: { maxLen?: boolean; batch?: boolean };
+  /** The --model-spec file the run's model came from: a spec layer's option is named in it. */
+  specFile?: string;
+}
+
+/** Options of a spec's layer (a run whose flags made a spec: --pooling attention, ...) that a flag sets, by layer type. */
+const SPEC_FLAG_OF: Record<string, Record<string, string>> = {
+  recurrent: { hiddenSize: '--hidden', numLayers: '--layers' },
+  embedding: { dim: '--embedding' },
+};
+
+/** A spec option (`model.layers[1].hiddenSize`) as the option of a model config it stands for, or the spec file's own name for it. */
+function specOption(opt: string, ctx: LimitContext): { flag?: string; inFile?: string; outputs?: boolean } | undefined {
+  const m = /^model\.layers\[(\d+)\]\.(\w+)$/.exec(opt);
+  const model = ctx.train?.model as { layers?: { type: string }[] } | undefined;
+  if (!m || !model?.layers) return undefined;
+  const i = Number(m[1]);
+  const key = m[2]!;
+  if (ctx.specFile) return { inFile: `${ctx.specFile}: layers[${i}].${key}` };
+  const layer = model.layers[i];
+  if (key === 'outputSize' && i === model.layers.length - 1) return { outputs: true };
+  const flag = layer && SPEC_FLAG_OF[layer.type]?.[key];
+  return flag ? { flag } : undefined;
 }
 
 /** What a token or a label of a task's data is, for messages. */
@@ -78,12 +101,14 @@ export function limitError(err: unknown, ctx: LimitContext): unknown {
   }
   if (opt === 'workers') return new UsageError(`--workers ${value}: ${detail}`);
   if (ctx.checkpoint) return new InputError(`${ctx.checkpoint}: config.train.${opt} ${value}: ${detail}`);
-  const flag = FLAG_OF[opt];
+  const spec = specOption(opt, ctx);
+  if (spec?.inFile) return new InputError(`${spec.inFile} ${value}: ${detail}`);
+  const flag = FLAG_OF[opt] ?? spec?.flag;
   if (flag) return new UsageError(`${flag} ${value}: ${detail}`);
   const meta = ctx.data?.meta;
   const of = ctx.data?.file ? ` of ${ctx.data.file}` : '';
   if (meta && opt === 'model.input.vocabSize') return new InputError(`the vocabulary${of} (${value} ${sizes(meta).vocab} and reserved ids): ${detail}`);
-  if (meta && opt === 'model.outputSize') return new InputError(`the ${value} ${sizes(meta).outputs}${of}: ${detail}`);
+  if (meta && (opt === 'model.outputSize' || spec?.outputs)) return new InputError(`the ${value} ${sizes(meta).outputs}${of}: ${detail}`);
   if (meta && opt === 'model.input.size') return new InputError(`the ${value} features per step${of}: ${detail}`);
   return err;
 }

@@ -2,7 +2,7 @@
  * A trained model in this process, for the commands that only read a checkpoint (eval,
  * predict, generate): no pool, no optimizer; refused when its weights are not all finite.
  */
-import { SequenceModel, useWasmKernels } from '@weft/core';
+import { SequenceModel, useKernels, type KernelChoice } from '@weft/core';
 import { loadRun, nonFiniteMessage, type RunCheckpoint } from './checkpoint.js';
 import { InputError } from './errors.js';
 
@@ -11,11 +11,8 @@ export interface LoadedModel {
   model: SequenceModel;
 }
 
-export function loadModel(p: string | undefined, kernels: 'auto' | 'wasm' | 'reference' = 'auto'): LoadedModel {
-  if (kernels !== 'reference') {
-    const ok = useWasmKernels();
-    if (!ok && kernels === 'wasm') throw new Error('--kernels wasm: WebAssembly SIMD is not available in this Node.js');
-  }
+export function loadModel(p: string | undefined, kernels: KernelChoice = 'auto'): LoadedModel {
+  useKernels(kernels); // throws, saying why, where a path asked for cannot run
   const run = loadRun(p);
   // NaN weights give NaN outputs, which argmax reads as the first label: refused, not answered.
   const bad = nonFiniteMessage(run);

@@ -131,7 +131,8 @@ export interface ModelFlags {
   inputDropout: number;
   recurrentDropout: number;
   embedding?: number;
-  pooling: 'last' | 'mean';
+  /** attention and max make the model a spec (run/spec.ts); its config pools last. */
+  pooling: 'last' | 'mean' | 'max' | 'attention';
   seed: number;
 }
 
@@ -144,7 +145,7 @@ export function modelConfigFor(meta: DataMeta, m: ModelFlags): ModelConfig {
   }
   const common = {
     cell: m.cell, hiddenSize: m.hidden, numLayers: m.layers, bidirectional, nonlinearity: m.nonlinearity,
-    dropout: m.dropout, inputDropout: m.inputDropout, recurrentDropout: m.recurrentDropout, seed: m.seed, pooling: m.pooling,
+    dropout: m.dropout, inputDropout: m.inputDropout, recurrentDropout: m.recurrentDropout, seed: m.seed, pooling: m.pooling === 'mean' ? 'mean' as const : 'last' as const,
   };
   const tokens = (vocabSize: number): ModelConfig['input'] => {
     // One-hot for small vocabularies (characters); an embedding for words unless told otherwise.

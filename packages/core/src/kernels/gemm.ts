@@ -71,3 +71,38 @@ export function gemmReference(
     }
   }
 }
+
+/** Throws a RangeError unless op(X)'s rows×cols window at (off, ld) lies inside X. */
+function checkOperand(name: string, x: Float32Array, off: number, ld: number, rows: number, cols: number): void {
+  if (rows === 0 || cols === 0) return;
+  if (!Number.isInteger(off) || off < 0 || !Number.isInteger(ld) || ld < 0 ||
+    off + (rows - 1) * ld + cols > x.length) {
+    throw new RangeError(
+      `gemm: ${name} is ${rows}×${cols} at offset ${off} with leading dimension ${ld}, ` +
+      `which does not fit in its ${x.length} floats`,
+    );
+  }
+}
+
+/**
+ * The checks a fast path makes before it hands pointers to code that cannot check them (a
+ * stray write there would land in some other buffer of the shared memory): sizes are
+ * non-negative integers and every operand's window lies inside its array. Throws a RangeError
+ * naming the operand; returns false when there is nothing to compute (M or N is 0).
+ */
+export function checkGemm(
+  transA: boolean, transB: boolean, M: number, N: number, K: number,
+  A: Float32Array, aOff: number, lda: number,
+  B: Float32Array, bOff: number, ldb: number,
+  C: Float32Array, cOff: number, ldc: number,
+): boolean {
+  if (!(Number.isInteger(M) && Number.isInteger(N) && Number.isInteger(K) && M >= 0 && N >= 0 && K >= 0)) {
+    throw new RangeError(`gemm: M, N, K must be non-negative integers, got ${M}, ${N}, ${K}`);
+  }
+  if (M === 0 || N === 0) return false;
+  checkOperand(transA ? 'A (transposed)' : 'A', A, aOff, lda, transA ? K : M, transA ? M : K);
+  checkOperand(transB ? 'B (transposed)' : 'B', B, bOff, ldb, transB ? N : K, transB ? K : N);
+  checkOperand('C', C, cOff, ldc, M, N);
+  if (ldc < N) throw new RangeError(`gemm: ldc (${ldc}) must be at least N (${N}): rows of C would overlap`);
+  return true;
+}

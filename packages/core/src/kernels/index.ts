@@ -1,7 +1,8 @@
 /**
  * The kernel table: every hot loop of weft is called through `kernels`, so the fast
  * WebAssembly SIMD implementation and the TypeScript reference are interchangeable and can be
- * tested against each other. `useKernels('reference' | 'wasm' | 'auto')` picks the path;
+ * tested against each other, and the native addon (native.ts) can replace the product.
+ * `useKernels('native' | 'wasm' | 'reference' | 'auto')` (choose.ts) picks the path;
  * `kernels.name` says which one runs (the CLI prints it).
  *
  * Arrays are addressed by (array, offset): a fast path whose memory is a WebAssembly.Memory
@@ -29,8 +30,10 @@ import { adamUpdateReference, rmspropUpdateReference, sgdUpdateReference } from 
 export type Gemm = typeof gemmReference;
 
 export interface Kernels {
-  /** 'reference' (TypeScript) or 'wasm-simd'. */
+  /** 'reference' (TypeScript), 'wasm-simd' or 'native'. */
   name: string;
+  /** The path in words (which native variant runs the product, say), for `weft inspect`. */
+  detail: string;
   gemm: Gemm;
   /** a[off..off+n) = σ(a). The wasm version is within 3 ulp of the exact value. */
   sigmoid(a: Float32Array, off: number, n: number): void;
@@ -65,6 +68,12 @@ export interface Kernels {
   softmaxCrossEntropy: typeof softmaxCrossEntropyReference;
   /** Squared error and its gradient, rows masked out by mask[r] === 0 (loss.ts). Same bits on both paths. */
   meanSquaredError: typeof meanSquaredErrorReference;
+  /**
+   * Sizes the loss kernels' scratch up front for calls of up to `rows` rows of `width` classes
+   * or values, so that such calls allocate nothing (the WebAssembly path keeps its scratch in the
+   * arena, which never frees); nothing to do on the reference path.
+   */
+  reserveLoss(rows: number, width: number): void;
   /** Adam / AdamW over params[start, end) (optimizers.ts). Same bits on both paths, slice-invariant. */
   adamUpdate: typeof adamUpdateReference;
   /** SGD with momentum, dampening, Nesterov, L2 decay over params[start, end). Same bits, slice-invariant. */
@@ -75,6 +84,7 @@ export interface Kernels {
 
 export const referenceKernels: Kernels = {
   name: 'reference',
+  detail: 'TypeScript reference',
   gemm: gemmReference,
   sigmoid(a, off, n) {
     for (let i = off; i < off + n; i++) a[i] = 1 / (1 + Math.exp(-a[i]!));
@@ -96,6 +106,7 @@ export const referenceKernels: Kernels = {
   gruBackward: gruBackwardReference,
   softmaxCrossEntropy: softmaxCrossEntropyReference,
   meanSquaredError: meanSquaredErrorReference,
+  reserveLoss() {},
   adamUpdate: adamUpdateReference,
   sgdUpdate: sgdUpdateReference,
   rmspropUpdate: rmspropUpdateReference,

@@ -1,7 +1,7 @@
 /**
  * The loss kernels, TypeScript reference (WebAssembly: asm/loss.ts, through `kernels`). Each
  * returns the SUM of the per-element losses (float64) and writes d(loss)/d(input) already
- * multiplied by `scale` (model/loss.ts says why). Rows are contiguous from offset 0.
+ * multiplied by `scale` (losses/types.ts says why). Rows are contiguous from offset 0.
  *
  * Arithmetic is float64 between float32 loads and stores, one fixed order per value: the
  * WebAssembly versions repeat it operation for operation (their exp and log are ports of the

@@ -3,34 +3,14 @@
 // sees what the other (and the main thread) wrote.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../rng.js';
 import { gemmReference } from './gemm.js';
-import { allocF32In, createSharedMemory, isInMemory, type WasmMemory } from './memory.js';
+import { allocF32In, createSharedMemory, isInMemory } from './memory.js';
+import { spawnKernelWorker as spawn } from './testkit.js';
 
-const fixture = new URL('./fixtures/gemm-worker.mjs', import.meta.url);
 const built = new URL('../../dist/kernels/wasm.js', import.meta.url);
-
-type Reply = Record<string, unknown>;
-
-function spawn(memory: WasmMemory): { worker: Worker; next: () => Promise<Reply> } {
-  const worker = new Worker(fileURLToPath(fixture), { workerData: { memory } });
-  const queue: Reply[] = [];
-  const waiting: Array<{ resolve: (r: Reply) => void; reject: (e: Error) => void }> = [];
-  let failure: Error | null = null;
-  worker.on('message', (m: Reply) => (waiting.length ? waiting.shift()!.resolve(m) : queue.push(m)));
-  worker.on('error', (err: Error) => {
-    failure = err;
-    for (const w of waiting.splice(0)) w.reject(err);
-  });
-  const next = () => new Promise<Reply>((resolve, reject) => {
-    if (queue.length) resolve(queue.shift()!);
-    else if (failure) reject(failure);
-    else waiting.push({ resolve, reject });
-  });
-  return { worker, next };
-}
 
 const workers: Worker[] = [];
 afterAll(async () => {

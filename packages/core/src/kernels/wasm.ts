@@ -13,8 +13,8 @@
  *   useWasmKernels(memory)   worker: the same on the coordinator's arena
  */
 import { readFileSync } from 'node:fs';
-import { gemmReference } from './gemm.js';
-import { kernels, referenceKernels, setKernels, type Gemm, type Kernels } from './index.js';
+import { checkGemm, gemmReference } from './gemm.js';
+import { referenceKernels, setKernels, type Gemm, type Kernels } from './index.js';
 import { arenaAlloc, attachMemory, attachedMemory, createSharedMemory, memoryTest } from './memory.js';
 import { checkTarget, type LossResult } from './loss.js';
 import { requireWasmApi, wasmApi, type WasmMemory, type WasmModule } from './webassembly.js';
@@ -112,18 +112,6 @@ function kernelModule(): WasmModule {
   return compiled;
 }
 
-/** Throws a RangeError unless op(X)'s rows×cols window at (off, ld) lies inside X. */
-function checkOperand(name: string, x: Float32Array, off: number, ld: number, rows: number, cols: number): void {
-  if (rows === 0 || cols === 0) return;
-  if (!Number.isInteger(off) || off < 0 || !Number.isInteger(ld) || ld < 0 ||
-    off + (rows - 1) * ld + cols > x.length) {
-    throw new RangeError(
-      `gemm: ${name} is ${rows}×${cols} at offset ${off} with leading dimension ${ld}, ` +
-      `which does not fit in its ${x.length} floats`,
-    );
-  }
-}
-
 /**
  * The wasm kernels on `memory` (an arena from createSharedMemory; default: the attached one,
  * else a new arena), instantiated once per memory and thread. Throws where the module cannot
@@ -152,14 +140,7 @@ export function loadWasmKernels(memory?: WasmMemory): WasmKernels {
       gemmReference(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate);
       return;
     }
-    if (!(Number.isInteger(M) && Number.isInteger(N) && Number.isInteger(K) && M >= 0 && N >= 0 && K >= 0)) {
-      throw new RangeError(`gemm: M, N, K must be non-negative integers, got ${M}, ${N}, ${K}`);
-    }
-    if (M === 0 || N === 0) return;
-    checkOperand(transA ? 'A (transposed)' : 'A', A, aOff, lda, transA ? K : M, transA ? M : K);
-    checkOperand(transB ? 'B (transposed)' : 'B', B, bOff, ldb, transB ? N : K, transB ? K : N);
-    checkOperand('C', C, cOff, ldc, M, N);
-    if (ldc < N) throw new RangeError(`gemm: ldc (${ldc}) must be at least N (${N}): rows of C would overlap`);
+    if (!checkGemm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc)) return;
     calls.wasm++;
     wasmGemm(
       transA ? 1 : 0, transB ? 1 : 0, M, N, K,
@@ -209,7 +190,8 @@ export function loadWasmKernels(memory?: WasmMemory): WasmKernels {
   const ref = referenceKernels;
 
   // Scratch in the arena for the loss kernels (results, one row of exponentials, targets or a
-  // mask copied in), private to this thread's instance; grown by doubling (an arena never frees).
+  // mask copied in), private to this thread's instance; grown by doubling (an arena never frees),
+  // or sized up front by reserveLoss (SequenceModel.reserve).
   let lossScratch = 0;
   let lossScratchBytes = 0;
   const lossArea = (bytes: number): number => {
@@ -231,6 +213,7 @@ export function loadWasmKernels(memory?: WasmMemory): WasmKernels {
 
   const k: WasmKernels = {
     name: 'wasm-simd',
+    detail: 'WebAssembly SIMD',
     gemm,
     sigmoid: elementwise('sigmoid', ex.sigmoid, referenceKernels.sigmoid),
     tanh: elementwise('tanh', ex.tanh, referenceKernels.tanh),
@@ -457,6 +440,11 @@ export function loadWasmKernels(memory?: WasmMemory): WasmKernels {
       const sum = ex.meanSquaredError(pd, pp, pt, rows, size, scale, pm, mask ? 1 : 0, base);
       return { sum, count: new Int32Array(mem.buffer, base, 1)[0]!, correct: 0 };
     },
+    reserveLoss(rows, width) {
+      if (!sizes('reserveLoss', rows, width)) return;
+      // The larger of the two layouts above: cross-entropy's, and squared error's with its targets copied in and a mask.
+      lossArea(Math.max(16 + 8 * width + 4 * rows, 16 + 4 * rows * width + rows));
+    },
     adamUpdate(params, grads, m, v, start, end, s) {
       const K = 'adamUpdate';
       const n = sliceLength(K, start, end);
@@ -535,27 +523,4 @@ export function useWasmKernels(memory?: WasmMemory): boolean {
 /** Switches `kernels` back to the TypeScript reference (allocation is left as it is). */
 export function useReferenceKernels(): void {
   setKernels(referenceKernels);
-}
-
-/**
- * Picks the kernels: 'wasm' (throws where unavailable), 'reference', or 'auto' (wasm where
- * available). Returns the name of the kernels now active.
- */
-export function useKernels(choice: 'reference' | 'wasm' | 'auto'): string {
-  if (choice === 'reference') {
-    useReferenceKernels();
-  } else if (choice === 'wasm') {
-    kernelModule(); // throws with the reason
-    useWasmKernels();
-  } else if (choice === 'auto') {
-    useWasmKernels();
-  } else {
-    throw new TypeError(`kernels must be 'reference', 'wasm' or 'auto', got ${String(choice)}`);
-  }
-  return kernels.name;
-}
-
-/** The name of the kernels now active: 'reference' or 'wasm-simd'. */
-export function activeKernels(): string {
-  return kernels.name;
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeFileAtomic, writeFileAtomicSync } from './atomic-write.js';
+import { parseTempName, tempPathFor, writeFileAtomic, writeFileAtomicSync } from './atomic-write.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-atomic-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,5 +48,12 @@ describe('writeFileAtomic', () => {
 
   it('fails cleanly when the directory does not exist', async () => {
     await expect(writeFileAtomic(join(dir, 'missing', 'c.bin'), bytes('x'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('parseTempName reads back the target and the writer of a temporary name, and nothing else', () => {
+    const tmp = tempPathFor(join(dir, 'best.weft'));
+    expect(parseTempName(tmp.slice(dir.length + 1))).toEqual({ target: 'best.weft', pid: process.pid });
+    expect(parseTempName('.metrics.jsonl.123.0a1b2c.tmp')).toEqual({ target: 'metrics.jsonl', pid: 123 });
+    for (const other of ['best.weft', '.best.weft.tmp', '.best.weft.12.xyz.tmp', 'best.weft.12.ab.tmp']) expect(parseTempName(other)).toBeUndefined();
   });
 });

@@ -18,6 +18,16 @@ export function tempPathFor(path: string): string {
   return join(dirname(abs), `.${basename(abs)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
+/**
+ * The target and the writer's process id of a temporary file name made by tempPathFor (a bare
+ * name, no directory), or undefined for any other name: what a cleaner needs to tell the stray
+ * file of a killed writer from one still being written.
+ */
+export function parseTempName(name: string): { target: string; pid: number } | undefined {
+  const m = /^\.(.+)\.(\d+)\.[0-9a-f]+\.tmp$/.exec(name);
+  return m ? { target: m[1]!, pid: Number(m[2]) } : undefined;
+}
+
 export async function writeFileAtomic(path: string, data: WriteData | AsyncIterable<Uint8Array>): Promise<void> {
   const tmp = tempPathFor(path);
   const fh = await open(tmp, 'wx');

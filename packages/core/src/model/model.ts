@@ -1,67 +1,32 @@
 /**
- * A whole trainable network: input encoding (one-hot or embedding or dense features) →
- * recurrent stack → linear head → loss. Its parameters are ONE flat buffer described by ONE
- * Layout (`embedding.weight`, `rnn.weight_ih_l0`, ..., `head.weight`, `head.bias`: PyTorch's
- * names for `nn.Embedding`, `nn.LSTM` and `nn.Linear` modules called `embedding`, `rnn` and
- * `head`), so that the optimizer, the gradient reduction, checkpoints and safetensors are each
- * one loop over one buffer, and the buffer can live in shared memory.
+ * A whole trainable network built from a model spec (model/spec.ts) or a model config (its
+ * preset): the spec's layers, looked up in the layer table, run in order over the batch, then
+ * the loss from the loss table. Its parameters are ONE flat buffer described by ONE Layout
+ * (PyTorch's names: `embedding.weight`, `rnn.weight_ih_l0`, ..., `head.weight`), so the
+ * optimizer, the gradient reduction, checkpoints and safetensors are each one loop over one
+ * buffer, and the buffer can live in shared memory. Every thread of a training run builds the
+ * same model from the same spec over the same arena.
+ *
+ * Between layers sequences are time-major ([T, B, F], the recurrent stack's own layout: no
+ * reordering between a stack and a per-step head, and a per-step loss sees its rows in that
+ * order, the targets reordered to match). Scratch grows to the largest batch seen, in the
+ * kernels' memory; nothing is allocated per step.
  */
-import { Layout, type ParamSpec } from './layout.js';
-import { RecurrentStack } from '../stack/stack.js';
-import { resolveStackOptions, STACK_KEYS, type ResolvedStackOptions, type StackOptions } from '../stack/config.js';
-import { BUFFER_KEYS, type StackBuffers } from '../stack/stack.js';
-import { INPUT_KINDS, TARGET_KINDS, type SequenceDataset, type TargetKind } from '../train/dataset.js';
-import { keysOf, knownKeys, objectOption, oneOf, positiveInt, splitKeys } from '../options/validate.js';
-import { linearForward, linearBackward } from './linear.js';
-import { softmaxCrossEntropy, meanSquaredError, type LossResult } from './loss.js';
+import type { Layout } from './layout.js';
+import { BUFFER_KEYS, type RecurrentStack, type StackBuffers } from '../stack/stack.js';
+import { RecurrentLayer } from '../layers/recurrent.js';
+import { growF32, rowsOf, type Grad, type LayerInstance, type Pass, type Scratch, type Value } from '../layers/types.js';
+import type { LossResult } from '../losses/types.js';
+import { reserveLoss } from '../losses/kernels.js';
+import { targetIsClass, targetPerStep, type SequenceDataset, type TargetKind } from '../train/dataset.js';
+import { knownKeys, objectOption, positiveInt } from '../options/validate.js';
+import { OptionError } from '../options/errors.js';
 import { Rng } from '../rng.js';
 import { allocF32 } from '../kernels/memory.js';
+import { planModel, type ModelDefinition, type ModelPlan, type ResolvedModelSpec } from './spec.js';
 
-export interface TokenInput {
-  kind: 'tokens';
-  /** Token ids are 0..vocabSize-1. */
-  vocabSize: number;
-  /** Width of a trained embedding; without it the tokens enter the stack one-hot. */
-  embeddingDim?: number;
-}
-
-export interface DenseInput {
-  kind: 'dense';
-  /** Features per step. */
-  size: number;
-}
-
-export type ModelInput = TokenInput | DenseInput;
-
-const INPUT_KEYS = {
-  tokens: keysOf<TokenInput>({ kind: true, vocabSize: true, embeddingDim: true }),
-  dense: keysOf<DenseInput>({ kind: true, size: true }),
-};
-
-export const POOLINGS = ['last', 'mean'] as const;
-export type Pooling = (typeof POOLINGS)[number];
-
-/** What a model adds to its recurrent stack's options: the input, what it predicts, the head. */
-export interface ModelParts {
-  /** How a step's input enters the stack (which also sets the stack's inputSize). */
-  input: ModelInput;
-  /** What the head predicts, and so which loss applies. */
-  task: TargetKind;
-  /** Classes, or values per target. */
-  outputSize: number;
-  /** For per-sequence tasks: the last states of the top layer (h_n, both directions) or the mean of its outputs. */
-  pooling?: Pooling;
-}
-
-/** The recurrent stack's options (all but inputSize, which the input sets) and the model's own parts. */
-export interface ModelConfig extends Omit<StackOptions, 'inputSize'>, ModelParts {}
-
-const MODEL_PARTS = keysOf<ModelParts>({ input: true, task: true, outputSize: true, pooling: true });
-/** Every key of ModelConfig (what knownKeys accepts). */
-export const MODEL_KEYS: readonly (keyof ModelConfig)[] = [...STACK_KEYS.filter((k) => k !== 'inputSize'), ...MODEL_PARTS] as (keyof ModelConfig)[];
-
-/** A model config with every default filled in. */
-export type ResolvedModelConfig = Omit<ResolvedStackOptions, 'inputSize'> & Required<ModelParts>;
+export * from './config.js';
+export * from './spec.js';
 
 /** One (shard of a) batch in the model's padded, batch-first form. */
 export interface Batch {
@@ -74,71 +39,84 @@ export interface Batch {
   c0?: Float32Array;
 }
 
+const EMPTY: Float32Array = new Float32Array(0);
+
 export class SequenceModel {
-  readonly config: ResolvedModelConfig;
+  /** The spec with every default filled in (what a checkpoint stores to rebuild this model). */
+  readonly spec: ResolvedModelSpec;
+  /** What each layer takes and gives, the layout, the targets. */
+  readonly plan: ModelPlan;
   readonly layout: Layout;
-  readonly stack: RecurrentStack;
   readonly paramBuffer: Float32Array;
   gradBuffer: Float32Array;
   parameters: Map<string, Float32Array>;
   grads: Map<string, Float32Array>;
-  /** Width of one step of the stack's input, and of its output (the head's input). */
-  readonly stackInputSize: number;
-  readonly featureSize: number;
+  /** What a dataset's targets must be. */
+  readonly task: TargetKind;
+  /** Outputs per step or per sequence (classes, values, labels). */
+  readonly outputSize: number;
 
-  private readonly rnnOffset: number;
-  private readonly embOffset: number; // -1 without embedding
-  private readonly headW: number;
-  private readonly headB: number;
+  private readonly layers: LayerInstance[];
+  /** Backward asks layer i for its input's gradient only if a layer before it has parameters. */
+  private readonly inputGrad: boolean[];
+  /** Backward stops at the first layer with parameters. */
+  private readonly firstTrained: number;
+  private readonly recurrent: RecurrentLayer[];
+  private readonly pass: Pass;
+  private scratch: Scratch[] = [];
+  private capBatch = 0;
+  private capSteps = 0;
+  // The model's own scratch: converted input, the loss gradient, reordered targets, a batch-first copy of the output.
+  private x: Float32Array = EMPTY;
+  private dOut: Float32Array = EMPTY;
+  private bf: Float32Array = EMPTY;
+  private tgtI = new Int32Array(0);
+  private tgtF: Float32Array = EMPTY;
+  private mask = new Uint8Array(0);
+  private out: Float32Array = EMPTY;
+  /** The last forward's output: rows and whether they are time-major (a sequence), and already copied batch-first. */
+  private last: { rows: number; timeMajor: boolean; batch: number; steps: number; bfReady: boolean } | null = null;
 
-  // Scratch, grown to the largest batch seen; never allocated per step.
-  private x: Float32Array = new Float32Array(0);       // [B, T, stackInputSize]
-  private feats: Float32Array = new Float32Array(0);   // [rows, featureSize] head input
-  private logits: Float32Array = new Float32Array(0);  // [rows, outputSize]
-  private dFeats: Float32Array = new Float32Array(0);  // [rows, featureSize]
-  private dOut: Float32Array = new Float32Array(0);    // [B, T, featureSize]
-  private dHN: Float32Array = new Float32Array(0);     // [L*D, B, H]
-  private tgtI: Int32Array = new Int32Array(0);        // [T, B] class targets, time-major
-  private tgtF: Float32Array = new Float32Array(0);    // [T, B, O] value targets, time-major
-  private last: { b: Batch; rows: number } | null = null;
-  // The stack's results of the last forward (views into its scratch).
-  private stackOut: Float32Array = new Float32Array(0);
-  private hN: Float32Array = new Float32Array(0);
-  private cN: Float32Array | undefined;
-
-  constructor(config: ModelConfig, buffers: StackBuffers = {}) {
-    this.config = resolveModelConfig(config);
+  constructor(model: ModelDefinition, buffers: StackBuffers = {}) {
+    this.plan = planModel(model);
+    this.spec = this.plan.spec;
+    this.layout = this.plan.layout;
+    this.task = this.plan.task;
+    this.outputSize = this.plan.outputSize;
     objectOption(buffers, 'buffers');
     knownKeys(buffers, BUFFER_KEYS, 'buffers', 'the model\'s buffers');
-    const c = this.config;
-    const plan = planModel(this.config);
-    const { stackOpts, stackLayout } = plan;
-    this.stackInputSize = plan.stackInputSize;
-    this.featureSize = plan.featureSize;
-    this.layout = plan.layout;
-
-    this.embOffset = this.layout.has('embedding.weight') ? this.layout.get('embedding.weight').offset : -1;
-    this.rnnOffset = this.layout.get(`rnn.${stackLayout.entries[0]!.name}`).offset;
-    this.headW = this.layout.get('head.weight').offset;
-    this.headB = this.layout.get('head.bias').offset;
-
     const n = this.layout.size;
     if (buffers.params) {
       if (buffers.params.length < n) throw new RangeError(`params buffer has ${buffers.params.length} floats, the model needs ${n}`);
       this.paramBuffer = buffers.params;
     } else {
       this.paramBuffer = allocF32(n);
-      this.layout.initialize(this.paramBuffer, new Rng(c.seed));
+      this.layout.initialize(this.paramBuffer, new Rng(this.spec.seed));
     }
     this.gradBuffer = buffers.grads ?? allocF32(n);
     if (this.gradBuffer.length < n) throw new RangeError(`grads buffer has ${this.gradBuffer.length} floats, the model needs ${n}`);
-    const end = this.rnnOffset + stackLayout.size;
-    this.stack = new RecurrentStack(stackOpts, {
-      params: this.paramBuffer.subarray(this.rnnOffset, end),
-      grads: this.gradBuffer.subarray(this.rnnOffset, end),
-    });
     this.parameters = this.layout.views(this.paramBuffer);
     this.grads = this.layout.views(this.gradBuffer);
+    const layout = this.layout;
+    this.layers = this.plan.layers.map((l) => l.def.create(l.options, l.input, {
+      name: l.name,
+      params: this.paramBuffer,
+      grads: this.gradBuffer,
+      offset: (p: string) => layout.get(`${l.name}.${p}`).offset,
+      offsetOf: (full: string) => layout.get(full).offset,
+    }));
+    this.recurrent = this.layers.filter((l): l is RecurrentLayer => l instanceof RecurrentLayer);
+    let trained = false;
+    this.inputGrad = this.plan.layers.map((l) => {
+      const before = trained;
+      if (l.params.length > 0) trained = true;
+      return before;
+    });
+    const first = this.plan.layers.findIndex((l) => l.params.length > 0);
+    this.firstTrained = first < 0 ? this.layers.length : first;
+    this.pass = {
+      batch: 0, steps: 0, lengths: new Int32Array(0), training: false, params: this.paramBuffer, grads: this.gradBuffer, inputGrad: false,
+    };
   }
 
   /** Number of parameters. */
@@ -146,11 +124,18 @@ export class SequenceModel {
     return this.layout.size;
   }
 
+  /** The recurrent stack of the model's first recurrent layer (advanced use: inspection, profiling). */
+  get stack(): RecurrentStack {
+    const r = this.recurrent[0];
+    if (!r) throw new Error('this model has no recurrent layer');
+    return r.stack;
+  }
+
   /** Accumulate gradients into another flat buffer from now on (a worker's gradient slot). */
   bindGrads(buf: Float32Array): void {
     if (buf.length < this.layout.size) throw new RangeError(`grads buffer has ${buf.length} floats, the model needs ${this.layout.size}`);
     this.gradBuffer = buf;
-    this.stack.bindGrads(buf.subarray(this.rnnOffset, this.rnnOffset + this.stack.layout.size));
+    this.pass.grads = buf;
     this.grads = this.layout.views(buf);
   }
 
@@ -181,105 +166,157 @@ export class SequenceModel {
     return out;
   }
 
-  /** Rows of the head: one per step for per-step tasks, one per sequence otherwise. */
-  private headRows(b: Batch): number {
-    return this.config.task.endsWith('per-step') ? b.batch * b.steps : b.batch;
+  /** The carried state's shape (truncated BPTT): the model's one recurrent layer's L*D rows of H. */
+  carryShape(): { LD: number; H: number; lstm: boolean } {
+    if (this.recurrent.length !== 1) {
+      throw new OptionError(`carryState needs a model with exactly one recurrent layer, this one has ${this.recurrent.length}`, 'carryState');
+    }
+    const o = this.recurrent[0]!.stack.options;
+    return { LD: o.numLayers * (o.bidirectional ? 2 : 1), H: o.hiddenSize, lstm: o.cell === 'lstm' };
   }
 
   /**
-   * Forward through the whole model; leaves the head output in `this.logits`. With `timeMajor`
-   * (per-step tasks only) the head's rows are in the stack's own order, step-major (row t*B + b):
-   * the stack's output is then used in place, and backward's dOutput needs no reordering either.
+   * Sizes the scratch (every layer's, the model's, the loss kernels') for training and evaluating
+   * batches of up to `batch` sequences of up to `steps` steps, so such batches allocate nothing.
+   * Without it the scratch grows to the largest batch seen, which in a worker pool depends on
+   * which shards a thread happened to take; StepRunner.computeShard reserves for any shard of its
+   * dataset, and a pool worker for every dataset it is given, so what a thread allocates (in the
+   * run's arena, which never frees) is decided up front. (Left to grow: the gradient of the final
+   * states behind a `last` pool, L*D*batch*H floats.)
    */
-  private run(b: Batch, training: boolean, rng?: Rng, timeMajor = false): number {
-    const c = this.config;
+  reserve(steps: number, batch: number): void {
+    positiveInt(steps, 'reserve steps');
+    positiveInt(batch, 'reserve batch');
+    const T = steps;
+    const B = batch;
+    const O = this.outputSize;
+    const perStep = targetPerStep(this.task);
+    const rows = perStep ? B * T : B;
+    this.ensureScratch(B, T);
+    for (const r of this.recurrent) r.stack.reserve(T, B);
+    if (this.plan.layers[0]!.convert !== 'none') this.x = growF32(this.x, T * B * this.plan.inputSize);
+    this.dOut = growF32(this.dOut, rows * O);
+    if (perStep) {
+      this.bf = growF32(this.bf, B * T * O);
+      if (targetIsClass(this.task)) {
+        if (this.tgtI.length < B * T) this.tgtI = new Int32Array(B * T);
+      } else {
+        this.tgtF = growF32(this.tgtF, B * T * O);
+        if (this.mask.length < rows) this.mask = new Uint8Array(rows);
+      }
+    }
+    reserveLoss(rows, O);
+  }
+
+  /** Grows every layer's scratch (and the model's) to hold a batch of B sequences of T steps. */
+  private ensureScratch(B: number, T: number): void {
+    if (B <= this.capBatch && T <= this.capSteps) return;
+    // Grow to cover both the old and the new shape, so alternating shapes settle quickly.
+    const cb = Math.max(B, this.capBatch);
+    const ct = Math.max(T, this.capSteps);
+    this.scratch = this.plan.layers.map((l) => {
+      const s: Scratch = {};
+      for (const [k, n] of Object.entries(l.def.scratch?.(l.options, l.input, cb, ct) ?? {})) s[k] = n > 0 ? allocF32(n) : EMPTY;
+      return s;
+    });
+    this.capBatch = cb;
+    this.capSteps = ct;
+  }
+
+  /** The model's input as the first layer takes it. */
+  private inputValue(b: Batch): Value {
     const B = b.batch;
     const T = b.steps;
-    const I = this.stackInputSize;
-    validateBatch(b, this);
-    const inp = c.input;
-    const opts = { batch: B, steps: T, lengths: b.lengths, h0: b.h0, c0: b.c0, training, rng, timeMajor };
-    let res;
-    if (inp.kind === 'tokens' && this.embOffset < 0) {
-      // One-hot: the stack gathers columns of W_ih by token id; no [B, T, V] matrix is built.
-      res = this.stack.forwardTokens(b.inputs.subarray(0, B * T), opts);
-    } else if (inp.kind === 'dense') {
-      res = this.stack.forward(b.inputs.subarray(0, B * T * I), opts);
-    } else {
-      this.x = grow(this.x, B * T * I);
-      const x = this.x;
-      const E = I;
-      const p = this.paramBuffer;
-      for (let r = 0; r < B * T; r++) {
-        const e = this.embOffset + b.inputs[r]! * E;
-        for (let j = 0; j < E; j++) x[r * E + j] = p[e + j]!;
+    const first = this.plan.layers[0]!;
+    const I = this.plan.inputSize;
+    if (first.convert === 'none') {
+      return this.spec.input.kind === 'tokens'
+        ? { data: EMPTY, tokens: b.inputs as Int32Array }
+        : { data: b.inputs as Float32Array, batchFirst: true };
+    }
+    // One-hot or dense, time-major [T, B, I], padded steps zero.
+    this.x = growF32(this.x, T * B * I);
+    const x = this.x;
+    const onehot = first.convert === 'one-hot';
+    for (let t = 0; t < T; t++) {
+      for (let i = 0; i < B; i++) {
+        const dst = (t * B + i) * I;
+        if (onehot || t >= b.lengths[i]!) x.fill(0, dst, dst + I);
+        if (t >= b.lengths[i]!) continue;
+        if (onehot) x[dst + b.inputs[i * T + t]!] = 1;
+        else for (let j = 0; j < I; j++) x[dst + j] = b.inputs[(i * T + t) * I + j]!;
       }
-      res = this.stack.forward(x.subarray(0, B * T * I), opts);
     }
-    const { output, hN, cN } = res;
-    this.stackOut = output;
-    this.hN = hN;
-    this.cN = cN;
-    const F = this.featureSize;
-    const rows = this.headRows(b);
-    let feats: Float32Array;
-    if (c.task.endsWith('per-step')) {
-      feats = output;
-    } else {
-      this.feats = grow(this.feats, B * F);
-      feats = this.feats;
-      poolForward(feats, output, hN, b, this);
+    return { data: x.subarray(0, T * B * I) };
+  }
+
+  /** Forward through every layer; returns the output's rows (T*B time-major, or B). */
+  private forward(b: Batch, training: boolean, rng?: Rng): number {
+    validateBatch(b, this);
+    const B = b.batch;
+    const T = b.steps;
+    this.ensureScratch(B, T);
+    const p = this.pass;
+    p.batch = B;
+    p.steps = T;
+    p.lengths = b.lengths;
+    p.training = training;
+    p.rng = rng;
+    p.inputGrad = false;
+    if ((b.h0 || b.c0) && this.recurrent.length !== 1) {
+      throw new OptionError(`batch.h0/c0 need a model with exactly one recurrent layer, this one has ${this.recurrent.length}`, 'batch.h0');
     }
-    this.logits = grow(this.logits, rows * c.outputSize);
-    linearForward(this.logits, feats, this.paramBuffer, this.headW, this.paramBuffer, this.headB, rows, F, c.outputSize);
-    this.last = { b, rows };
+    p.h0 = b.h0;
+    p.c0 = b.c0;
+    let v = this.inputValue(b);
+    for (let i = 0; i < this.layers.length; i++) v = this.layers[i]!.forward(v, p, this.scratch[i]!);
+    const shape = this.plan.layers[this.layers.length - 1]!.output;
+    const rows = rowsOf(shape, B, T);
+    this.out = v.data.subarray(0, rows * this.outputSize);
+    this.last = { rows, timeMajor: shape.kind === 'sequence', batch: B, steps: T, bfReady: shape.kind !== 'sequence' };
     return rows;
   }
 
+  /** The last output batch-first [B, T, O] (a copy into scratch) when it is a time-major sequence. */
+  private batchFirstOutput(): Float32Array {
+    const l = this.last;
+    if (!l) return EMPTY;
+    const O = this.outputSize;
+    if (!l.timeMajor) return this.out;
+    const { batch: B, steps: T } = l;
+    this.bf = growF32(this.bf, B * T * O);
+    const bf = this.bf;
+    if (!l.bfReady) {
+      const y = this.out;
+      for (let t = 0; t < T; t++) for (let i = 0; i < B; i++) bf.set(y.subarray((t * B + i) * O, (t * B + i + 1) * O), (i * T + t) * O);
+      l.bfReady = true;
+    }
+    return bf.subarray(0, B * T * O);
+  }
+
   /**
-   * Loss of a batch without gradients (evaluation). Returns sums: divide by `count` for the mean.
-   * `outputs`, if given, receives the head's output (logits or values) [rows, outputSize].
+   * The loss of the last forward's output `y` (rows in `timeMajor` order or batch-first) against
+   * the batch's targets, reordered to match; the gradient (times `scale`) into this.dOut.
    */
-  evaluate(b: Batch, outputs?: Float32Array): LossResult {
-    const rows = this.run(b, false);
-    const O = this.config.outputSize;
-    if (outputs) outputs.set(this.logits.subarray(0, rows * O));
-    this.dFeats = grow(this.dFeats, rows * O); // used as throw-away gradient space
-    return this.loss(b, rows, this.dFeats, 1);
-  }
-
-  /** The head's output of the last forward: [rows, outputSize] (a view, valid until the next call). */
-  get lastOutput(): Float32Array {
-    return this.logits.subarray(0, (this.last?.rows ?? 0) * this.config.outputSize);
-  }
-
-  /** Final states of the last forward ([L*D, B, H]); for carrying state across windows. */
-  get lastState(): { hN: Float32Array; cN?: Float32Array } {
-    return { hN: this.hN, cN: this.cN };
-  }
-
-  /** Loss and dLogits of the last run; `timeMajor` as that run's (the targets are reordered to match). */
-  private loss(b: Batch, rows: number, dLogits: Float32Array, scale: number, timeMajor = false): LossResult {
-    const c = this.config;
-    const O = c.outputSize;
+  private loss(b: Batch, y: Float32Array, rows: number, timeMajor: boolean, scale: number): LossResult {
+    const O = this.outputSize;
     const B = b.batch;
     const T = b.steps;
-    if (c.task.startsWith('class')) {
-      let targets: ArrayLike<number> = b.targets;
-      if (timeMajor) {
-        if (this.tgtI.length < B * T) this.tgtI = new Int32Array(B * T);
-        const tg = this.tgtI; // [T, B]
-        for (let t = 0; t < T; t++) for (let i = 0; i < B; i++) tg[t * B + i] = b.targets[i * T + t]!;
-        targets = tg;
-      }
-      return softmaxCrossEntropy(dLogits, this.logits, targets, rows, O, scale);
-    }
-    let mask: Uint8Array | undefined;
+    const perStep = targetPerStep(this.task);
+    this.dOut = growF32(this.dOut, rows * O);
     let targets: ArrayLike<number> = b.targets;
-    if (c.task === 'value-per-step') {
-      mask = new Uint8Array(rows);
+    let mask: Uint8Array | undefined;
+    if (perStep && targetIsClass(this.task) && timeMajor) {
+      if (this.tgtI.length < B * T) this.tgtI = new Int32Array(B * T);
+      const tg = this.tgtI; // [T, B]
+      for (let t = 0; t < T; t++) for (let i = 0; i < B; i++) tg[t * B + i] = b.targets[i * T + t]!;
+      targets = tg;
+    } else if (perStep && !targetIsClass(this.task)) {
+      if (this.mask.length < rows) this.mask = new Uint8Array(rows);
+      mask = this.mask.subarray(0, rows);
+      mask.fill(0);
       if (timeMajor) {
-        if (this.tgtF.length < B * T * O) this.tgtF = new Float32Array(B * T * O);
+        this.tgtF = growF32(this.tgtF, B * T * O);
         const tg = this.tgtF; // [T, B, O]
         for (let t = 0; t < T; t++) {
           for (let i = 0; i < B; i++) {
@@ -293,188 +330,72 @@ export class SequenceModel {
         for (let i = 0; i < B; i++) mask.fill(1, i * T, i * T + b.lengths[i]!);
       }
     }
-    return meanSquaredError(dLogits, this.logits, targets, rows, O, scale, mask);
+    const { def, options } = this.plan.loss;
+    return def.compute(options, { output: y, dOutput: this.dOut, targets, rows, size: O, scale, ...(mask ? { mask } : {}) });
+  }
+
+  /**
+   * Loss of a batch without gradients (evaluation). Returns sums: divide `sum` by `weight` for
+   * the mean. `outputs`, if given, receives the output (logits or values) batch-first, [B, T, O]
+   * per step or [B, O] per sequence.
+   */
+  evaluate(b: Batch, outputs?: Float32Array): LossResult {
+    const rows = this.forward(b, false);
+    const y = this.batchFirstOutput();
+    if (outputs) outputs.set(y);
+    return this.loss(b, y, rows, false, 1);
+  }
+
+  /** The output of the last forward, batch-first ([B*T, O] per step, [B, O] per sequence): a view, valid until the next call. */
+  get lastOutput(): Float32Array {
+    return this.batchFirstOutput();
+  }
+
+  /** Final states of the last forward ([L*D, B, H]) of the model's recurrent layer; for carrying state across windows. */
+  get lastState(): { hN: Float32Array; cN?: Float32Array } {
+    const s = this.recurrent[0]?.lastState;
+    return s ?? { hN: EMPTY };
   }
 
   /**
    * Forward, loss and backward of one (shard of a) batch. Gradients ACCUMULATE into the bound
-   * gradient buffer, scaled by `scale` (1 / loss terms in the global batch) so shards add up to
-   * the gradient of the global mean. Returns the loss SUM and the count of loss terms.
+   * gradient buffer, scaled by `scale` (1 / the loss terms of the global batch) so shards add up
+   * to the gradient of the global mean. Returns the loss SUM and its denominators.
    */
   forwardBackward(b: Batch, scale: number, rng?: Rng): LossResult {
-    const c = this.config;
-    const perStep = c.task.endsWith('per-step');
-    // Per-step tasks train with the head's rows in the stack's time-major order (see run).
-    const rows = this.run(b, true, rng, perStep);
-    const O = c.outputSize;
-    const F = this.featureSize;
-    const dLogits = this.logits; // the loss overwrites logits with their gradient
-    const res = this.loss(b, rows, dLogits, scale, perStep);
-    const g = this.gradBuffer;
-    const feats = perStep ? this.stackOut : this.feats;
-    this.dFeats = grow(this.dFeats, rows * F);
-    linearBackward(this.dFeats, g, this.headW, g, this.headB, dLogits, feats, this.paramBuffer, this.headW, rows, F, O);
-    // dL/dx is needed only to train an embedding.
-    const inputGrad = c.input.kind === 'tokens' && this.embOffset >= 0;
-    let back;
-    if (perStep) {
-      back = this.stack.backward({ dOutput: this.dFeats.subarray(0, rows * F), inputGrad });
-    } else {
-      const B = b.batch;
-      const T = b.steps;
-      this.dOut = grow(this.dOut, B * T * F);
-      const L = c.numLayers * (c.bidirectional ? 2 : 1);
-      this.dHN = grow(this.dHN, L * B * c.hiddenSize);
-      poolBackward(this.dOut, this.dHN, this.dFeats, b, this);
-      back = this.stack.backward({ dOutput: this.dOut.subarray(0, B * T * F), dHN: this.dHN.subarray(0, L * B * c.hiddenSize), inputGrad });
-    }
-    const inp = c.input;
-    if (inp.kind === 'tokens' && this.embOffset >= 0) {
-      const E = this.stackInputSize;
-      const dx = back.dInput;
-      for (let i = 0; i < b.batch; i++) {
-        for (let t = 0; t < b.lengths[i]!; t++) {
-          const r = i * b.steps + t;
-          const o = this.embOffset + b.inputs[r]! * E;
-          for (let e = 0; e < E; e++) g[o + e]! += dx[r * E + e]!;
-        }
-      }
+    const rows = this.forward(b, true, rng);
+    const timeMajor = this.last!.timeMajor;
+    const res = this.loss(b, this.out, rows, timeMajor, scale);
+    const p = this.pass;
+    let g: Grad = { data: this.dOut.subarray(0, rows * this.outputSize) };
+    for (let i = this.layers.length - 1; i >= this.firstTrained; i--) {
+      p.inputGrad = this.inputGrad[i]!;
+      g = this.layers[i]!.backward(g, p, this.scratch[i]!);
     }
     return res;
   }
 }
 
-/** Per-sequence features [B, F] from the top layer: its final states (h_n), or its mean output. */
-function poolForward(feats: Float32Array, output: Float32Array, hN: Float32Array, b: Batch, m: SequenceModel): void {
-  const c = m.config;
-  const B = b.batch;
-  const T = b.steps;
-  const H = c.hiddenSize;
-  const F = m.featureSize;
-  const D = c.bidirectional ? 2 : 1;
-  feats.fill(0, 0, B * F);
-  if (c.pooling === 'mean') {
-    for (let i = 0; i < B; i++) {
-      const L = b.lengths[i]!;
-      for (let t = 0; t < L; t++) {
-        const o = (i * T + t) * F;
-        for (let f = 0; f < F; f++) feats[i * F + f]! += output[o + f]!;
-      }
-      for (let f = 0; f < F; f++) feats[i * F + f]! /= L;
-    }
-    return;
-  }
-  const top = (c.numLayers - 1) * D;
-  for (let d = 0; d < D; d++) {
-    for (let i = 0; i < B; i++) {
-      const src = ((top + d) * B + i) * H;
-      const dst = i * F + (c.merge === 'concat' ? d * H : 0);
-      const w = c.merge === 'mean' ? 1 / D : 1;
-      for (let h = 0; h < H; h++) feats[dst + h]! += w * hN[src + h]!;
-    }
-  }
-}
-
-function poolBackward(dOut: Float32Array, dHN: Float32Array, dFeats: Float32Array, b: Batch, m: SequenceModel): void {
-  const c = m.config;
-  const B = b.batch;
-  const T = b.steps;
-  const H = c.hiddenSize;
-  const F = m.featureSize;
-  const D = c.bidirectional ? 2 : 1;
-  dOut.fill(0, 0, B * T * F);
-  dHN.fill(0, 0, c.numLayers * D * B * H);
-  if (c.pooling === 'mean') {
-    for (let i = 0; i < B; i++) {
-      const L = b.lengths[i]!;
-      for (let t = 0; t < L; t++) {
-        const o = (i * T + t) * F;
-        for (let f = 0; f < F; f++) dOut[o + f] = dFeats[i * F + f]! / L;
-      }
-    }
-    return;
-  }
-  const top = (c.numLayers - 1) * D;
-  for (let d = 0; d < D; d++) {
-    for (let i = 0; i < B; i++) {
-      const dst = ((top + d) * B + i) * H;
-      const src = i * F + (c.merge === 'concat' ? d * H : 0);
-      const w = c.merge === 'mean' ? 1 / D : 1;
-      for (let h = 0; h < H; h++) dHN[dst + h] = w * dFeats[src + h]!;
-    }
-  }
-}
-
 function validateBatch(b: Batch, m: SequenceModel): void {
-  const c = m.config;
   positiveInt(b.batch, 'batch.batch');
   positiveInt(b.steps, 'batch.steps');
-  if (b.lengths.length < b.batch) throw new RangeError(`batch.lengths has ${b.lengths.length} entries, expected ${b.batch}`);
-  const perTok = c.input.kind === 'tokens' ? 1 : m.stackInputSize;
+  if (b.lengths.length !== b.batch) throw new RangeError(`batch.lengths has ${b.lengths.length} entries, expected ${b.batch}`);
+  const tokens = m.spec.input.kind === 'tokens';
+  const perTok = tokens ? 1 : m.plan.inputSize;
   if (b.inputs.length < b.batch * b.steps * perTok) {
     throw new RangeError(`batch.inputs has ${b.inputs.length} values, expected ${b.batch * b.steps * perTok} ([${b.batch}, ${b.steps}${perTok > 1 ? `, ${perTok}` : ''}])`);
   }
-  if (c.input.kind === 'tokens') {
-    const V = c.input.vocabSize;
+  for (let i = 0; i < b.batch; i++) {
+    const L = b.lengths[i]!;
+    if (!(Number.isInteger(L) && L >= 1 && L <= b.steps)) throw new RangeError(`batch.lengths[${i}] = ${L} is outside 1..${b.steps}`);
+  }
+  if (tokens) {
+    const V = m.plan.inputSize;
     for (let i = 0; i < b.batch * b.steps; i++) {
       const v = b.inputs[i]!;
       if (!(v >= 0 && v < V && Number.isInteger(v))) throw new RangeError(`batch.inputs[${i}] = ${v} is not a token id in 0..${V - 1}`);
     }
   }
-}
-
-/** The parameter layout of a model config, without building the model (arena sizing). */
-export function modelLayout(config: ModelConfig): Layout {
-  return planModel(resolveModelConfig(config)).layout;
-}
-
-/** The recurrent stack's options within a model config: its own, and the input width the model's input gives it. */
-export function stackOptionsOf(c: ResolvedModelConfig): ResolvedStackOptions {
-  const inp = c.input;
-  const inputSize = inp.kind === 'dense' ? inp.size : (inp.embeddingDim ?? inp.vocabSize);
-  return { ...splitKeys(c, MODEL_PARTS)[1], inputSize };
-}
-
-function planModel(c: ResolvedModelConfig) {
-  const inp = c.input;
-  const stackOpts = stackOptionsOf(c);
-  const stackInputSize = stackOpts.inputSize;
-  const stackLayout = RecurrentStack.layoutFor(stackOpts);
-  const D = c.bidirectional ? 2 : 1;
-  const featureSize = c.merge === 'concat' ? D * c.hiddenSize : c.hiddenSize;
-  const specs: ParamSpec[] = [];
-  if (inp.kind === 'tokens' && inp.embeddingDim) {
-    // nn.Embedding initialises N(0, 1).
-    specs.push({ name: 'embedding.weight', shape: [inp.vocabSize, inp.embeddingDim], init: { kind: 'normal', std: 1 } });
-  }
-  specs.push(...stackLayout.prefixed('rnn.'));
-  const bound = 1 / Math.sqrt(featureSize); // nn.Linear's default for weight and bias
-  specs.push({ name: 'head.weight', shape: [c.outputSize, featureSize], init: { kind: 'uniform', bound } });
-  specs.push({ name: 'head.bias', shape: [c.outputSize], init: { kind: 'uniform', bound } });
-  return { stackInputSize, stackOpts, stackLayout, featureSize, layout: new Layout(specs) };
-}
-
-export function resolveModelConfig(c: ModelConfig): ResolvedModelConfig {
-  objectOption(c, 'model');
-  knownKeys(c, MODEL_KEYS, 'model', 'the model config');
-  const [parts, stack] = splitKeys(c, MODEL_PARTS);
-  // The input sets the stack's inputSize; 1 stands in for it while the other options are checked.
-  const { inputSize: _, ...s } = resolveStackOptions({ ...stack, inputSize: 1 }, 'model');
-  const inp = parts.input;
-  objectOption(inp, 'model.input', "an object { kind: 'tokens', vocabSize } or { kind: 'dense', size }");
-  oneOf(inp.kind, INPUT_KINDS, 'model.input.kind');
-  knownKeys(inp, INPUT_KEYS[inp.kind], 'model.input', `a '${inp.kind}' input`);
-  if (inp.kind === 'tokens') {
-    positiveInt(inp.vocabSize, 'model.input.vocabSize');
-    if (inp.embeddingDim !== undefined) positiveInt(inp.embeddingDim, 'model.input.embeddingDim');
-  } else {
-    positiveInt(inp.size, 'model.input.size');
-  }
-  oneOf(parts.task, TARGET_KINDS, 'model.task');
-  positiveInt(parts.outputSize, 'model.outputSize');
-  const pooling = parts.pooling ?? 'last';
-  oneOf(pooling, POOLINGS, 'model.pooling');
-  return { ...s, input: { ...inp }, task: parts.task, outputSize: parts.outputSize, pooling };
 }
 
 /** Gather dataset rows [start, end) of `rows` into a Batch, trimmed to the longest sequence. */
@@ -490,8 +411,8 @@ export function gatherBatch(d: SequenceDataset, rows: ArrayLike<number>, start =
   const dense = d.inputKind === 'dense';
   const I = dense ? d.inputSize : 1;
   const inputs = dense ? new Float32Array(B * T * I) : new Int32Array(B * T);
-  const perStep = d.targetKind.endsWith('per-step');
-  const isClass = d.targetKind.startsWith('class');
+  const perStep = targetPerStep(d.targetKind);
+  const isClass = targetIsClass(d.targetKind);
   const O = isClass ? 1 : d.outputSize;
   const targets = isClass ? new Int32Array(B * (perStep ? T : 1)) : new Float32Array(B * (perStep ? T : 1) * O);
   if (isClass && perStep) targets.fill(-1);
@@ -506,9 +427,4 @@ export function gatherBatch(d: SequenceDataset, rows: ArrayLike<number>, start =
     }
   }
   return { batch: B, steps: T, lengths, inputs, targets };
-}
-
-/** Scratch grows to the largest batch seen (never per step), in the kernels' memory. */
-function grow(a: Float32Array, n: number): Float32Array {
-  return a.length >= n ? a : allocF32(n);
 }

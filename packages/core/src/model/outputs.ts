@@ -4,7 +4,7 @@
  * `TrainedModel.predict` and the CLI's eval/predict/generate, so there is one definition of
  * what a prediction is.
  */
-import type { SequenceDataset } from '../train/dataset.js';
+import { targetPerStep, type SequenceDataset } from '../train/dataset.js';
 import { sequentialBatches } from '../train/batches.js';
 import { gatherBatch, type SequenceModel } from './model.js';
 import { checkInferenceMemory } from '../train/limits.js';
@@ -14,9 +14,9 @@ import { positiveInt } from '../options/validate.js';
 export function predictAll(model: SequenceModel, d: SequenceDataset, batchSize = 64): Float32Array {
   positiveInt(batchSize, 'batchSize');
   // The longest sequence must fit in memory (MemoryLimitError names maxSteps or batchSize otherwise).
-  checkInferenceMemory(model.config, { steps: d.maxSteps, batch: Math.min(batchSize, d.count) });
-  const O = model.config.outputSize;
-  const perStep = model.config.task.endsWith('per-step');
+  checkInferenceMemory(model.spec, { steps: d.maxSteps, batch: Math.min(batchSize, d.count) });
+  const O = model.outputSize;
+  const perStep = targetPerStep(model.task);
   const S = d.maxSteps;
   const out = new Float32Array(d.count * (perStep ? S : 1) * O);
   for (const rows of sequentialBatches(d.count, batchSize)) {

@@ -30,7 +30,7 @@ import {
   type Checkpoint, type CheckpointData,
 } from './checkpoint.js';
 import type { Layout } from './layout.js';
-import { SequenceModel, modelLayout, type ModelInput } from './model.js';
+import { SequenceModel, modelLayout, planModel, type ModelInput, type ModelPlan, type SpecInput } from './model.js';
 import { argmax, predictAll, softmaxRow } from './outputs.js';
 
 /** `config.kind` of a model file (the name the CLI's runs have always written). */
@@ -92,11 +92,10 @@ export function modelFromCheckpoint(ck: Checkpoint, file = 'checkpoint'): ModelF
   // included), before anything is built from it: a damaged or hand-made file is refused with
   // the field it gets wrong, never a hang or an allocation of its numbers.
   stored(file, 'config.train', () => resolveTrainConfig(config.train));
-  if (config.meta !== undefined) {
-    stored(file, 'config.meta', () => checkDataMeta(config.meta, 'meta'));
-    checkMeta(config.meta, config.train.model, `${file}: config.meta`);
-  }
-  const layout = modelLayout(config.train.model);
+  if (config.meta !== undefined) stored(file, 'config.meta', () => checkDataMeta(config.meta, 'meta'));
+  const plan: ModelPlan = planModel(config.train.model);
+  const layout: Layout = plan.layout;
+  if (config.meta !== undefined) checkMeta(config.meta, plan, `${file}: config.meta`);
   const params = new Float32Array(layout.size);
   // Names, shapes and optimizer-state sizes against the network the config describes.
   paramsIntoLayout(ck, layout, params, file);
@@ -151,15 +150,16 @@ export function modelShape(meta: DataMeta): { input: ModelInput; task: TargetKin
   }
 }
 
-/** Throws unless `meta` is a known task's meta whose inputs and outputs fit `model`. */
-function checkMeta(meta: DataMeta, model: ResolvedTrainConfig['model'], where: string): void {
+/** Throws unless `meta` is a known task's meta whose inputs and outputs fit the model (a spec's plan). */
+function checkMeta(meta: DataMeta, model: ModelPlan, where: string): void {
   if (meta === null || typeof meta !== 'object' || !TASKS.includes(meta.task)) {
     throw new TypeError(`${where} must be the meta of a data loader (task ${TASKS.map((t) => `'${t}'`).join(', ')}), got ${JSON.stringify((meta as { task?: unknown } | null)?.task ?? meta)}`);
   }
   const want = modelShape(meta);
-  const size = (i: ModelInput) => (i.kind === 'tokens' ? `${i.vocabSize} token ids` : `${i.size} features per step`);
-  if (want.input.kind !== model.input.kind || size(want.input) !== size(model.input)) {
-    throw new RangeError(`${where} (${meta.task}) encodes inputs as ${size(want.input)}, the model reads ${size(model.input)}`);
+  const size = (i: SpecInput) => (i.kind === 'tokens' ? `${i.vocabSize} token ids` : `${i.size} features per step`);
+  const input = model.spec.input;
+  if (want.input.kind !== input.kind || size(want.input) !== size(input)) {
+    throw new RangeError(`${where} (${meta.task}) encodes inputs as ${size(want.input)}, the model reads ${size(input)}`);
   }
   if (want.task !== model.task || want.outputSize !== model.outputSize) {
     throw new RangeError(`${where} (${meta.task}) needs a '${want.task}' head of ${want.outputSize} outputs, the model has '${model.task}' with ${model.outputSize}`);
@@ -234,7 +234,7 @@ export type PredictionOf<M> =
 
 /**
  * A trained network with its configuration and (optionally) its data meta. Predicting runs in
- * the calling thread on the active kernels (call `useWasmKernels()` first for WebAssembly SIMD).
+ * the calling thread on the active kernels (call `useKernels()` first for the native or WebAssembly ones).
  */
 export class TrainedModel<M extends DataMeta | undefined = DataMeta | undefined> {
   /** The stored config: kind, train, meta, and any fields its writer added. */
@@ -255,7 +255,7 @@ export class TrainedModel<M extends DataMeta | undefined = DataMeta | undefined>
       throw new RangeError(`params must be a Float32Array of the model's ${this.net.layout.size} parameters, got ${init.params?.length ?? String(init.params)}`);
     }
     this.net.paramBuffer.set(init.params);
-    if (init.meta !== undefined) checkMeta(init.meta, this.net.config, 'meta');
+    if (init.meta !== undefined) checkMeta(init.meta, this.net.plan, 'meta');
     this.meta = init.meta as M;
     this.step = init.step ?? 0;
     if (!Number.isInteger(this.step) || this.step < 0) throw new TypeError(`step must be a non-negative integer, got ${String(init.step)}`);
@@ -325,7 +325,7 @@ export class TrainedModel<M extends DataMeta | undefined = DataMeta | undefined>
     const meta = this.requireMeta('predict');
     const d = this.encode(inputs);
     const y = this.outputs(d, options.batchSize);
-    const O = this.train.model.outputSize;
+    const O = this.net.outputSize;
     const S = d.maxSteps;
     const unknownIn = (i: number): number => {
       let n = 0;

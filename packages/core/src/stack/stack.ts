@@ -88,9 +88,17 @@ export interface ForwardOptions {
    * itself, not a copy. The next backward's dOutput is then time-major too.
    */
   timeMajor?: boolean;
+  /**
+   * `x` is time-major, [steps, batch, inputSize] (default false: batch-first); the next
+   * backward's dInput is then time-major too, and is the stack's own buffer, not a copy. For
+   * models whose layers pass sequences time-major (not forwardTokens).
+   */
+  inputTimeMajor?: boolean;
 }
 
-const FORWARD_KEYS = keysOf<ForwardOptions>({ batch: true, steps: true, lengths: true, h0: true, c0: true, training: true, rng: true, timeMajor: true });
+const FORWARD_KEYS = keysOf<ForwardOptions>({
+  batch: true, steps: true, lengths: true, h0: true, c0: true, training: true, rng: true, timeMajor: true, inputTimeMajor: true,
+});
 
 export interface ForwardResult {
   /** [batch, steps, outputSize] ([steps, batch, outputSize] with timeMajor), 0 at padded steps. */
@@ -144,6 +152,8 @@ interface LastForward {
   gather: boolean;
   /** output and dOutput are [T, B, outputSize]. */
   timeMajor: boolean;
+  /** x and dInput are [T, B, inputSize]. */
+  inputTimeMajor: boolean;
   useInput: boolean;
   useRec: boolean;
   useDrop: boolean;
@@ -310,6 +320,7 @@ export class RecurrentStack {
     // left there can reach a product. Tokens stay ids (gathered), unless input dropout scales
     // the one-hot rows: then they are expanded and take the dense path.
     const gather = tokens !== null && !useInput;
+    const inputTimeMajor = tokens === null && opts.inputTimeMajor === true;
     if (gather) {
       const ids = sc.ids; // [T, B]
       for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) ids[t * B + b] = t < lens[b]! ? tokens[b * T + t]! : 0;
@@ -323,7 +334,8 @@ export class RecurrentStack {
             xs.fill(0, dst, dst + I0);
             xs[dst + tokens[b * T + t]!] = 1;
           } else {
-            for (let i = 0; i < I0; i++) xs[dst + i] = x![(b * T + t) * I0 + i]!;
+            const src = (inputTimeMajor ? t * B + b : b * T + t) * I0;
+            for (let i = 0; i < I0; i++) xs[dst + i] = x![src + i]!;
           }
         }
       }
@@ -371,7 +383,7 @@ export class RecurrentStack {
       }
     }
 
-    this.last = { B, T, tokens: tokens !== null, gather, timeMajor, useInput, useRec, useDrop };
+    this.last = { B, T, tokens: tokens !== null, gather, timeMajor, inputTimeMajor, useInput, useRec, useDrop };
     const n = L * D * B * H;
     return {
       output: out.subarray(0, B * T * this.outputSize),
@@ -521,9 +533,11 @@ export class RecurrentStack {
       nxt = tmp;
     }
 
-    // cur = dL/d(layer 0 input), time-major; to batch-first (0 at padding: dz rows are 0 there).
-    const dIn = sc.dInput;
-    if (inputGrad) for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) copyInto(dIn, (b * T + t) * I0, cur, (t * B + b) * I0, I0);
+    // cur = dL/d(layer 0 input), time-major; to batch-first (0 at padding: dz rows are 0 there),
+    // unless the input came time-major.
+    let dIn = sc.dInput;
+    if (inputGrad && last.inputTimeMajor) dIn = cur;
+    else if (inputGrad) for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) copyInto(dIn, (b * T + t) * I0, cur, (t * B + b) * I0, I0);
     return {
       dInput: dIn.subarray(0, inputGrad ? B * T * I0 : 0),
       dH0: sc.dH0.subarray(0, nState),
@@ -651,6 +665,17 @@ export class RecurrentStack {
     return useDrop ? below.dropped : below.out;
   }
 
+  /**
+   * Sizes the scratch for forward and backward of up to `batch` sequences of up to `steps` steps,
+   * so that such calls allocate nothing (SequenceModel.reserve). The results of the last forward
+   * stay valid unless the scratch had to grow.
+   */
+  reserve(steps: number, batch: number): void {
+    positiveInt(steps, 'reserve steps');
+    positiveInt(batch, 'reserve batch');
+    this.ensureScratch(steps, batch);
+  }
+
   private ensureScratch(T: number, B: number): StackScratch {
     const sc = this.scratch;
     if (sc && sc.fits(T, B)) return sc;
@@ -720,6 +745,7 @@ export class RecurrentStack {
     }
     checkSize(opts.c0, ns, 'forward options.c0', 'numLayers*D*batch*hiddenSize');
     if (opts.timeMajor !== undefined) booleanOption(opts.timeMajor, 'forward options.timeMajor');
+    if (opts.inputTimeMajor !== undefined) booleanOption(opts.inputTimeMajor, 'forward options.inputTimeMajor');
     if (opts.training !== undefined) booleanOption(opts.training, 'forward options.training');
     const anyDropout = o.inputDropout > 0 || o.recurrentDropout > 0 || (o.dropout > 0 && o.numLayers > 1);
     if (opts.training && anyDropout && !(opts.rng instanceof Rng)) {

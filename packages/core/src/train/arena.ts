@@ -44,8 +44,8 @@ export interface ArenaLayout {
 }
 
 /** Fields of a shard's statistics (float64 each). */
-export const ShardStat = { lossSum: 0, count: 1, correct: 2 } as const;
-export const STATS_WIDTH = 3;
+export const ShardStat = { lossSum: 0, count: 1, correct: 2, weight: 3 } as const;
+export const STATS_WIDTH = 4;
 
 /**
  * Chunk size of the gradient-norm partial sums. Fixed (never derived from the worker count) so

@@ -3,7 +3,7 @@
  * batch, shards, clipping, seed. One typed object with one defaults table, shared by the
  * single-thread trainer, the pool and the CLI (and stored in checkpoints).
  */
-import { resolveModelConfig, type ModelConfig } from '../model/model.js';
+import { isModelSpec, planModel, type ModelDefinition } from '../model/model.js';
 import { createOptimizer, createSchedule, type OptimizerSpec, type ScheduleSpec } from '../optim/index.js';
 import { badOption, booleanOption, integerOption, keysOf, knownKeys, objectOption, oneOf, positiveInt } from '../options/validate.js';
 import { checkTrainMemory } from './limits.js';
@@ -12,7 +12,8 @@ import { defaultShardSize } from './step.js';
 export const NON_FINITE_POLICIES = ['skip', 'error'] as const;
 
 export interface TrainConfig {
-  model: ModelConfig;
+  /** A model spec (plain JSON: input, layers, loss) or a model config (the preset one-stack model). */
+  model: ModelDefinition;
   /** Default { name: 'adam', lr: 1e-3 }. */
   optimizer?: OptimizerSpec;
   /** Default constant learning rate. */
@@ -52,7 +53,7 @@ export type ResolvedTrainConfig = Required<Omit<TrainConfig, 'schedule'>> & { sc
 export function resolveTrainConfig(c: TrainConfig): ResolvedTrainConfig {
   objectOption(c, 'train config');
   knownKeys(c, TRAIN_CONFIG_KEYS, '', 'the training config');
-  resolveModelConfig(c.model); // checked here, so a bad model fails before anything is built
+  const plan = planModel(c.model); // checked here, so a bad model fails before anything is built
   const batchSize = c.batchSize ?? 32;
   positiveInt(batchSize, 'batchSize');
   const shardSize = c.shardSize ?? defaultShardSize(batchSize);
@@ -73,7 +74,8 @@ export function resolveTrainConfig(c: TrainConfig): ResolvedTrainConfig {
   if (c.schedule !== undefined) createSchedule(c.schedule, lr);
   const resolved: ResolvedTrainConfig = {
     carryState,
-    model: c.model, optimizer, schedule: c.schedule,
+    // A spec with every default filled in (what checkpoints store); a model config as given (its preset form).
+    model: isModelSpec(c.model) ? plan.spec : c.model, optimizer, schedule: c.schedule,
     batchSize, shardSize, clipNorm, clipValue, seed, nonFinite,
   };
   // What the config alone needs (parameters, optimizer state, one shard's activations) must fit.

@@ -10,11 +10,25 @@
  *            'class-per-step'       Int32Array  [count, maxSteps]      (padding: -1, ignored)
  *            'value-per-sequence'   Float32Array [count, outputSize]
  *            'value-per-step'       Float32Array [count, maxSteps, outputSize]
+ *            'multilabel-per-sequence'  Float32Array [count, outputSize]           0/1 per label
+ *            'multilabel-per-step'      Float32Array [count, maxSteps, outputSize] 0/1 per label
  */
 export const INPUT_KINDS = ['tokens', 'dense'] as const;
 export type InputKind = (typeof INPUT_KINDS)[number];
-export const TARGET_KINDS = ['class-per-sequence', 'class-per-step', 'value-per-sequence', 'value-per-step'] as const;
+export const TARGET_KINDS = [
+  'class-per-sequence', 'class-per-step', 'value-per-sequence', 'value-per-step', 'multilabel-per-sequence', 'multilabel-per-step',
+] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
+
+/** Targets are class ids (one Int32 per target), not floats (outputSize per target). */
+export function targetIsClass(k: TargetKind): boolean {
+  return k.startsWith('class');
+}
+
+/** One target per step t < length, not one per sequence. */
+export function targetPerStep(k: TargetKind): boolean {
+  return k.endsWith('per-step');
+}
 
 export interface SequenceDataset {
   inputKind: InputKind;
@@ -28,6 +42,13 @@ export interface SequenceDataset {
   lengths: Int32Array;
   inputs: Int32Array | Float32Array;
   targets: Int32Array | Float32Array;
+}
+
+/** Tokens (sequence steps) in the given rows: what tokens per second count. */
+export function batchTokens(d: SequenceDataset, rows: ArrayLike<number>): number {
+  let n = 0;
+  for (let i = 0; i < rows.length; i++) n += d.lengths[rows[i]!]!;
+  return n;
 }
 
 /** Checks the shapes of a dataset; the message names the field and what was expected. */
@@ -44,8 +65,8 @@ export function validateDataset(d: SequenceDataset, where = 'dataset'): void {
   }
   const inSize = d.inputKind === 'tokens' ? d.count * d.maxSteps : d.count * d.maxSteps * d.inputSize;
   if (d.inputs.length !== inSize) fail(`inputs has ${d.inputs.length} values, expected ${inSize}`);
-  const perSeq = d.targetKind.endsWith('per-sequence');
-  const isClass = d.targetKind.startsWith('class');
+  const perSeq = !targetPerStep(d.targetKind);
+  const isClass = targetIsClass(d.targetKind);
   const tSize = d.count * (perSeq ? 1 : d.maxSteps) * (isClass ? 1 : d.outputSize);
   if (d.targets.length !== tSize) fail(`targets has ${d.targets.length} values, expected ${tSize}`);
   if (d.inputKind === 'tokens') {
@@ -58,6 +79,12 @@ export function validateDataset(d: SequenceDataset, where = 'dataset'): void {
     for (let i = 0; i < d.targets.length; i++) {
       const v = d.targets[i]!;
       if (!(v >= -1 && v < d.outputSize)) fail(`targets[${i}] = ${v} is not a class in 0..${d.outputSize - 1} (or -1 for padding)`);
+    }
+  }
+  if (d.targetKind.startsWith('multilabel')) {
+    for (let i = 0; i < d.targets.length; i++) {
+      const v = d.targets[i]!;
+      if (!(v >= 0 && v <= 1)) fail(`targets[${i}] = ${v} is not a label value in [0, 1]`);
     }
   }
 }

@@ -7,25 +7,28 @@
  * scratch (stack/scratch.ts) and the model's working buffers for its longest batch; a model
  * that only predicts needs its parameters, their gradient buffer and the same scratch.
  *
- * The counts come from the code that lays those buffers out (arenaLayout, StackScratch.bytes,
- * the model's Layout), on plain numbers: a hidden size of 100000 or an embedding of 1e9 is
+ * The counts come from the code that lays those buffers out (arenaLayout, each layer's declared
+ * scratch, StackScratch.bytes, the model's plan and Layout), on plain numbers: a hidden size of 100000 or an embedding of 1e9 is
  * refused in microseconds instead of failing deep inside an allocation (`createSharedMemory:
  * initialPages must be ...`) or after minutes of work. They are a lower bound (the JavaScript
  * heap, datasets and small buffers are not counted), so what they refuse cannot fit, and what
  * passes may still run out; kernels/memory.ts then says so (ArenaOutOfMemory).
  *
  * A refusal (MemoryLimitError, an OptionError) names the one option that accounts for most of
- * the memory: each candidate is set to its smallest value in turn, and the one whose change
+ * the memory (a model config's fields, a spec's layer options, the batch, the shards, the
+ * workers, the longest sequence): each candidate is set to 1 in turn, and the one whose change
  * saves most is named, with its value, the bytes needed and the limit. The CLI maps the option
  * to its flag, data file line or checkpoint field.
  */
 import { ALLOC_ALIGN, MAX_PAGES, PAGE_BYTES } from '../kernels/memory.js';
-import { modelLayout, resolveModelConfig, stackOptionsOf, type ModelConfig, type ResolvedModelConfig } from '../model/model.js';
+import { isModelSpec, planModel, type ModelConfig, type ModelDefinition, type ModelPlan, type ModelSpec } from '../model/model.js';
 import { createOptimizer } from '../optim/index.js';
 import { OptionError } from '../options/errors.js';
+import { resolveStackOptions, type StackOptions } from '../stack/config.js';
 import { StackScratch } from '../stack/scratch.js';
 import { arenaLayout } from './arena.js';
 import type { ResolvedTrainConfig } from './config.js';
+import { targetIsClass, targetPerStep } from './dataset.js';
 import { StepRunner, shardCount } from './step.js';
 
 /** The most a run's WebAssembly memory can hold: 4 GiB. */
@@ -101,30 +104,32 @@ export function formatBytes(n: number): string {
 const aligned = (floats: number): number => Math.ceil((4 * floats) / ALLOC_ALIGN) * ALLOC_ALIGN;
 
 /**
- * One thread's activations and working buffers for `batch` sequences of `steps` steps: the
- * stack's scratch, and the buffers SequenceModel grows (embedded inputs, pooled features, head
- * outputs, and in training the gradients sent back through them).
+ * One thread's activations and working buffers for `batch` sequences of `steps` steps, as
+ * SequenceModel.reserve sizes them: every layer's declared scratch, each recurrent layer's
+ * stack scratch, and the model's own buffers (the converted input, the loss gradient,
+ * batch-first outputs and targets for per-step losses).
  */
-function activationBytes(m: ResolvedModelConfig, steps: number, batch: number, training: boolean): number {
-  const s = stackOptionsOf(m);
-  const D = s.bidirectional ? 2 : 1;
-  const F = s.merge === 'concat' ? D * s.hiddenSize : s.hiddenSize;
-  const perStep = m.task.endsWith('per-step');
+function activationBytes(plan: ModelPlan, steps: number, batch: number): number {
+  let bytes = 0;
+  for (const l of plan.layers) {
+    for (const n of Object.values(l.def.scratch?.(l.options, l.input, batch, steps) ?? {})) bytes += aligned(n);
+    if (l.def.type === 'recurrent') bytes += StackScratch.bytes(resolveStackOptions({ ...(l.options as StackOptions), inputSize: l.input.size }), steps, batch);
+  }
+  const O = plan.outputSize;
+  const perStep = targetPerStep(plan.task);
   const rows = perStep ? batch * steps : batch;
-  const TB = steps * batch;
-  let model = aligned(rows * m.outputSize) + aligned(rows * (training ? F : m.outputSize));
-  if (m.input.kind === 'tokens' && m.input.embeddingDim) model += aligned(TB * s.inputSize);
-  if (!perStep) model += aligned(batch * F);
-  if (!perStep && training) model += aligned(TB * F) + aligned(s.numLayers * D * batch * s.hiddenSize);
-  return StackScratch.bytes(s, steps, batch) + model;
+  if (plan.layers[0]!.convert !== 'none') bytes += aligned(steps * batch * plan.inputSize);
+  bytes += aligned(rows * O); // the loss gradient (the WebAssembly loss kernels' area comes on top)
+  if (perStep) bytes += aligned(rows * O) * (targetIsClass(plan.task) ? 1 : 2);
+  return bytes;
 }
 
 /** The memory a training run needs (see the file comment). */
 export function trainMemory(cfg: ResolvedTrainConfig, ctx: TrainMemoryContext = {}): MemoryNeed {
-  const m = resolveModelConfig(cfg.model);
-  const parameters = modelLayout(m).size;
+  const plan = planModel(cfg.model);
+  const parameters = plan.layout.size;
   const states = createOptimizer(cfg.optimizer).stateCount;
-  const carry = cfg.carryState ? StepRunner.carrySize(m, cfg.batchSize) : 0;
+  const carry = cfg.carryState ? StepRunner.carrySize(cfg.model, cfg.batchSize) : 0;
   const shards = shardCount(cfg.batchSize, cfg.shardSize);
   // Past the limit, a plain lower bound: arenaLayout would list every one of a billion shards.
   const least = 4 * parameters * (2 + shards + 2 * states);
@@ -132,16 +137,16 @@ export function trainMemory(cfg: ResolvedTrainConfig, ctx: TrainMemoryContext = 
   const workers = ctx.workers ?? 1;
   const steps = ctx.steps ?? 1;
   const batch = Math.max(Math.min(cfg.shardSize, cfg.batchSize), ctx.evalBatch ?? 0);
-  const perWorker = activationBytes(m, steps, batch, true);
+  const perWorker = activationBytes(plan, steps, batch);
   return { parameters, shards, model: arena, perWorker, workers, batch, steps, total: arena + workers * perWorker };
 }
 
 /** The memory a model needs to predict or evaluate (parameters, their gradient buffer, one batch's activations). */
-export function inferenceMemory(model: ModelConfig, ctx: InferenceMemoryContext): MemoryNeed {
-  const m = resolveModelConfig(model);
-  const parameters = modelLayout(m).size;
+export function inferenceMemory(model: ModelDefinition, ctx: InferenceMemoryContext): MemoryNeed {
+  const plan = planModel(model);
+  const parameters = plan.layout.size;
   const own = 2 * aligned(parameters);
-  const perWorker = activationBytes(m, ctx.steps, ctx.batch, false);
+  const perWorker = activationBytes(plan, ctx.steps, ctx.batch);
   return { parameters, shards: 1, model: own, perWorker, workers: 1, batch: ctx.batch, steps: ctx.steps, total: own + perWorker };
 }
 
@@ -152,21 +157,41 @@ interface Candidate<C, X> {
   smallest: (c: C, x: X) => [C, X];
 }
 
-function modelCandidates<C, X>(m: ModelConfig, set: (c: C, m: ModelConfig) => C): Candidate<C, X>[] {
+/**
+ * The sizes of a model that could be smaller. A model config (the preset, what the CLI's flags
+ * set): its own fields (`model.hiddenSize`, `model.input.embeddingDim`). A spec: every integer
+ * option of every layer (`model.layers[1].hiddenSize`) and the input's size.
+ */
+function modelCandidates<C, X>(m: ModelDefinition, set: (c: C, m: ModelDefinition) => C): Candidate<C, X>[] {
   const out: Candidate<C, X>[] = [];
-  const add = (option: string, value: number | undefined, change: (m: ModelConfig) => ModelConfig) => {
-    if (value !== undefined && value > 1) out.push({ option, value, smallest: (c, x) => [set(c, change(m)), x] });
+  const add = (option: string, value: unknown, change: () => ModelDefinition) => {
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value > 1) out.push({ option, value, smallest: (c, x) => [set(c, change()), x] });
   };
-  add('model.numLayers', m.numLayers, (c) => ({ ...c, numLayers: 1 }));
-  add('model.hiddenSize', m.hiddenSize, (c) => ({ ...c, hiddenSize: 1 }));
   const inp = m.input;
-  if (inp.kind === 'tokens') {
-    add('model.input.embeddingDim', inp.embeddingDim, (c) => ({ ...c, input: { ...inp, embeddingDim: 1 } }));
-    add('model.input.vocabSize', inp.vocabSize, (c) => ({ ...c, input: { ...inp, vocabSize: 1 } }));
-  } else {
-    add('model.input.size', inp.size, (c) => ({ ...c, input: { ...inp, size: 1 } }));
+  if (!isModelSpec(m)) {
+    const c: ModelConfig = m;
+    add('model.numLayers', c.numLayers, () => ({ ...c, numLayers: 1 }));
+    add('model.hiddenSize', c.hiddenSize, () => ({ ...c, hiddenSize: 1 }));
+    if (c.input.kind === 'tokens') {
+      const t = c.input;
+      add('model.input.embeddingDim', t.embeddingDim, () => ({ ...c, input: { ...t, embeddingDim: 1 } }));
+      add('model.input.vocabSize', t.vocabSize, () => ({ ...c, input: { ...t, vocabSize: 1 } }));
+    } else {
+      const d = c.input;
+      add('model.input.size', d.size, () => ({ ...c, input: { ...d, size: 1 } }));
+    }
+    add('model.outputSize', c.outputSize, () => ({ ...c, outputSize: 1 }));
+    return out;
   }
-  add('model.outputSize', m.outputSize, (c) => ({ ...c, outputSize: 1 }));
+  const s: ModelSpec = m;
+  s.layers.forEach((l, i) => {
+    for (const [k, v] of Object.entries(l)) {
+      if (k === 'seed') continue;
+      add(`model.layers[${i}].${k}`, v, () => ({ ...s, layers: s.layers.map((x, j) => (j === i ? { ...x, [k]: 1 } : x)) }));
+    }
+  });
+  if (inp.kind === 'tokens') add('model.input.vocabSize', inp.vocabSize, () => ({ ...s, input: { kind: 'tokens', vocabSize: 1 } }));
+  else add('model.input.size', inp.size, () => ({ ...s, input: { kind: 'dense', size: 1 } }));
   return out;
 }
 
@@ -175,7 +200,12 @@ function culprit<C, X>(need: (c: C, x: X) => number, c: C, x: X, candidates: Can
   let best: Candidate<C, X> | undefined;
   let bestTotal = need(c, x);
   for (const k of candidates) {
-    const total = need(...k.smallest(c, x));
+    let total: number;
+    try {
+      total = need(...k.smallest(c, x));
+    } catch {
+      continue; // a size the model cannot have at 1 (a loss's class count, a tied weight): not a candidate
+    }
     if (total < bestTotal) {
       best = k;
       bestTotal = total;
@@ -239,13 +269,13 @@ export function checkTrainMemory(cfg: ResolvedTrainConfig, ctx: TrainMemoryConte
  * (`model.hiddenSize`), `batchSize` (ctx.batch) or `maxSteps` (ctx.steps). `what` says what
  * would need the memory ('evaluating').
  */
-export function checkInferenceMemory(model: ModelConfig, ctx: InferenceMemoryContext, what = 'predicting'): MemoryNeed {
+export function checkInferenceMemory(model: ModelDefinition, ctx: InferenceMemoryContext, what = 'predicting'): MemoryNeed {
   const need = inferenceMemory(model, ctx);
   if (need.total <= MEMORY_LIMIT_BYTES) return need;
   type X = InferenceMemoryContext;
-  const total = (m: ModelConfig, x: X) => inferenceMemory(m, x).total;
-  const all: Candidate<ModelConfig, X>[] = [
-    ...modelCandidates<ModelConfig, X>(model, (_c, m) => m),
+  const total = (m: ModelDefinition, x: X) => inferenceMemory(m, x).total;
+  const all: Candidate<ModelDefinition, X>[] = [
+    ...modelCandidates<ModelDefinition, X>(model, (_c, m) => m),
     { option: 'batchSize', value: ctx.batch, smallest: (m, x) => [m, { ...x, batch: 1 }] },
     { option: 'maxSteps', value: ctx.steps, smallest: (m, x) => [m, { ...x, steps: 1 }] },
   ];

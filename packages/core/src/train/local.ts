@@ -3,14 +3,13 @@
  * the other. It is the reference the pool must match bit for bit, and what a program that
  * imports only @weft/core uses.
  */
-import { SequenceModel, gatherBatch } from '../model/model.js';
+import { SequenceModel, gatherBatch, modelLayout, type ResolvedModelSpec } from '../model/model.js';
 import { createOptimizer, createSchedule, type Optimizer } from '../optim/index.js';
 import { arenaLayout, type ArenaLayout } from './arena.js';
-import type { SequenceDataset } from './dataset.js';
+import { targetIsClass, type SequenceDataset } from './dataset.js';
 import { StepRunner, lossScale, shardCount, type StepStats } from './step.js';
 import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './config.js';
 import { epochBatches, sequentialBatches } from './batches.js';
-import { modelLayout } from '../model/model.js';
 import { allocF32 } from '../kernels/memory.js';
 import { functionOption, keysOf, knownKeys, nonNegativeInt, objectOption, positiveInt } from '../options/validate.js';
 import type { DataMeta } from '../data/index.js';
@@ -49,7 +48,9 @@ export interface TrainStepResult extends StepStats {
 }
 
 export interface EvalResult {
+  /** Mean loss (with class weights, weighted as in training). */
   loss: number;
+  /** Loss terms counted (targets or values). */
   count: number;
   /** Fraction of correct arg-max predictions (classification), else undefined. */
   accuracy?: number;
@@ -115,6 +116,11 @@ export class LocalTrainer {
     return this.runner.model;
   }
 
+  /** The model's spec, every default filled in (what a checkpoint stores to rebuild it). */
+  get spec(): ResolvedModelSpec {
+    return this.runner.model.spec;
+  }
+
   /**
    * One step on the given rows of `d` (a global batch). With carryState, `resetState` starts
    * the streams from zero (the first batch of an epoch).
@@ -123,7 +129,7 @@ export class LocalTrainer {
     const cfg = this.config;
     const K = shardCount(rows.length, cfg.shardSize);
     if (K > this.layout.shards) throw new RangeError(`a batch of ${rows.length} sequences needs ${K} shards; the run was sized for batchSize ${cfg.batchSize}`);
-    const scale = lossScale(d, rows);
+    const scale = lossScale(d, rows, this.model.plan.loss);
     const step = this.step;
     const carry = cfg.carryState ? { reset: resetState } : undefined;
     if (carry && rows.length !== cfg.batchSize) throw new RangeError(`with carryState every batch must hold batchSize = ${cfg.batchSize} streams, got ${rows.length}`);
@@ -228,16 +234,25 @@ export function trainBatches(d: SequenceDataset, cfg: ResolvedTrainConfig, epoch
 export function evaluateModel(model: SequenceModel, d: SequenceDataset, batchSize: number): EvalResult {
   positiveInt(batchSize, 'batchSize');
   // The longest sequence must fit in memory (MemoryLimitError names maxSteps or batchSize otherwise).
-  checkInferenceMemory(model.config, { steps: d.maxSteps, batch: Math.min(batchSize, d.count) }, 'evaluating');
-  let sum = 0;
-  let count = 0;
-  let correct = 0;
+  checkInferenceMemory(model.spec, { steps: d.maxSteps, batch: Math.min(batchSize, d.count) }, 'evaluating');
+  const totals = [0, 0, 0, 0];
   for (const rows of sequentialBatches(d.count, batchSize)) {
     const r = model.evaluate(gatherBatch(d, rows));
-    sum += r.sum;
-    count += r.count;
-    correct += r.correct;
+    addEvalTotals(totals, r);
   }
-  const isClass = d.targetKind.startsWith('class');
-  return { loss: count ? sum / count : NaN, count, ...(isClass ? { accuracy: count ? correct / count : NaN } : {}) };
+  return evalResult(totals, d);
+}
+
+/** Adds one batch's [sum, count, correct, weight] to running totals (in batch order: the same bits in every thread). */
+export function addEvalTotals(t: number[], r: { sum: number; count: number; correct: number; weight: number }): void {
+  t[0]! += r.sum;
+  t[1]! += r.count;
+  t[2]! += r.correct;
+  t[3]! += r.weight;
+}
+
+/** The EvalResult of totals [sum, count, correct, weight]; accuracy for class and multi-label targets (per label). */
+export function evalResult([sum, count, correct, weight]: number[], d: SequenceDataset): EvalResult {
+  const accuracy = targetIsClass(d.targetKind) || d.targetKind.startsWith('multilabel');
+  return { loss: weight! ? sum! / weight! : NaN, count: count!, ...(accuracy ? { accuracy: count ? correct! / count : NaN } : {}) };
 }

@@ -13,42 +13,33 @@
  * Between phases every thread waits at a barrier. Nothing is written to the parameters before
  * phase C, so a failed shard can be recomputed from the unchanged parameters.
  */
-import { SequenceModel, gatherBatch, type Batch, type ModelConfig } from '../model/model.js';
+import { SequenceModel, gatherBatch, planModel, type Batch, type ModelDefinition, type ModelPlan } from '../model/model.js';
 import { arenaLayout, f64View, NORM_CHUNK, STATS_WIDTH, ShardStat, type ArenaLayout } from './arena.js';
-import type { SequenceDataset } from './dataset.js';
+import { targetIsClass, type SequenceDataset } from './dataset.js';
+import { forEachTarget, valueTerms } from '../losses/terms.js';
 import { Rng } from '../rng.js';
 import { kernels } from '../kernels/index.js';
 import { clipCoefficient, clipGradValue, normFromChunks, scaleGrads, sumSquaresChunks, type Optimizer } from '../optim/index.js';
 
-/** Loss terms (what the mean divides by) of a global batch: tokens, sequences or values. */
-export function lossTerms(d: SequenceDataset, rows: ArrayLike<number>): number {
-  const perStep = d.targetKind.endsWith('per-step');
-  const values = d.targetKind.startsWith('value') ? d.outputSize : 1;
-  if (!perStep) return rows.length * values;
+/**
+ * Loss terms of a global batch: what its mean loss divides by (tokens, sequences or values; with
+ * class weights the sum of the targets' weights). `loss` is the model's (`model.plan.loss`);
+ * without it, plain cross-entropy for class targets and a mean over values otherwise.
+ */
+export function lossTerms(d: SequenceDataset, rows: ArrayLike<number>, loss?: ModelPlan['loss']): number {
+  if (loss) return loss.def.terms(loss.options, d, rows);
+  if (!targetIsClass(d.targetKind)) return valueTerms(d, rows);
   let n = 0;
-  if (d.targetKind === 'class-per-step') {
-    const S = d.maxSteps;
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i]!;
-      const L = d.lengths[r]!;
-      for (let t = 0; t < L; t++) if (d.targets[r * S + t]! >= 0) n++;
-    }
-    return n;
-  }
-  return batchTokens(d, rows) * values;
+  forEachTarget(d, rows, (y) => {
+    if (y >= 0) n++;
+  });
+  return n;
 }
 
 /** What a shard multiplies its loss gradient by: 1 / the loss terms of the whole batch (0 if none). */
-export function lossScale(d: SequenceDataset, rows: ArrayLike<number>): number {
-  const terms = lossTerms(d, rows);
+export function lossScale(d: SequenceDataset, rows: ArrayLike<number>, loss?: ModelPlan['loss']): number {
+  const terms = lossTerms(d, rows, loss);
   return terms > 0 ? 1 / terms : 0;
-}
-
-/** Tokens (sequence steps) in the given rows: what tokens per second count. */
-export function batchTokens(d: SequenceDataset, rows: ArrayLike<number>): number {
-  let n = 0;
-  for (let i = 0; i < rows.length; i++) n += d.lengths[rows[i]!]!;
-  return n;
 }
 
 /** Number of shards of a batch: fixed by the batch and the shard size, never by the worker count. */
@@ -69,8 +60,10 @@ export function chunkRange(chunkCount: number, parts: number, i: number): [numbe
 export interface StepStats {
   /** Mean loss over the global batch. */
   loss: number;
-  /** Loss terms counted. */
+  /** Loss terms counted (targets or values). */
   count: number;
+  /** What the mean divided by: count, or with class weights the sum of the counted targets' weights. */
+  weight: number;
   /** Correct arg-max predictions (classification). */
   correct: number;
   /** Global gradient norm before clipping. */
@@ -101,7 +94,7 @@ export class StepRunner {
   private readonly norms: Float64Array;
 
   constructor(
-    modelConfig: ModelConfig,
+    model: ModelDefinition,
     readonly arena: Float32Array,
     readonly layout: ArenaLayout,
     readonly optimizer: Optimizer,
@@ -115,7 +108,7 @@ export class StepRunner {
     this.slots = layout.slots.map(view);
     this.stats = f64View(arena, layout.stats, layout.shards * STATS_WIDTH);
     this.norms = f64View(arena, layout.normChunks, layout.chunkCount);
-    this.model = new SequenceModel(modelConfig, { params: this.params, grads: this.slots[0] });
+    this.model = new SequenceModel(model, { params: this.params, grads: this.slots[0] });
   }
 
   /**
@@ -130,6 +123,9 @@ export class StepRunner {
     const end = Math.min(rows.length, start + shardSize);
     const slot = this.slots[k];
     if (!slot) throw new RangeError(`shard ${k} is outside the arena's ${this.slots.length} slots`);
+    // Scratch for any shard of d, not just this one: what a runner allocates must not depend on
+    // which shards it took (a no-op once reserved; a pool worker reserves when d is registered).
+    this.model.reserve(d.maxSteps, shardSize);
     slot.fill(0);
     this.model.bindGrads(slot);
     const batch = gatherBatch(d, rows, start, end);
@@ -142,18 +138,20 @@ export class StepRunner {
     this.stats[s + ShardStat.lossSum] = r.sum;
     this.stats[s + ShardStat.count] = r.count;
     this.stats[s + ShardStat.correct] = r.correct;
+    this.stats[s + ShardStat.weight] = r.weight;
   }
 
   /** Shape of the carried state of one batch position: L*D rows of H. */
   private carryDims(): { LD: number; H: number; lstm: boolean } {
-    const c = this.model.config;
-    return { LD: c.numLayers * (c.bidirectional ? 2 : 1), H: c.hiddenSize, lstm: c.cell === 'lstm' };
+    return this.model.carryShape();
   }
 
-  /** Floats of one copy of the carried state for `batchSize` positions. */
-  static carrySize(model: { cell: string; numLayers?: number; bidirectional?: boolean; hiddenSize: number }, batchSize: number): number {
-    const LD = (model.numLayers ?? 1) * (model.bidirectional ? 2 : 1);
-    return batchSize * LD * model.hiddenSize * (model.cell === 'lstm' ? 2 : 1);
+  /** Floats of one copy of the carried state for `batchSize` positions (the model's one recurrent layer's states). */
+  static carrySize(model: ModelDefinition, batchSize: number): number {
+    const r = planModel(model).layers.filter((l) => l.def.type === 'recurrent');
+    if (r.length !== 1) throw new RangeError(`carryState needs a model with exactly one recurrent layer, this one has ${r.length}`);
+    const o = r[0]!.options as { numLayers: number; bidirectional: boolean; hiddenSize: number; cell: string };
+    return batchSize * o.numLayers * (o.bidirectional ? 2 : 1) * o.hiddenSize * (o.cell === 'lstm' ? 2 : 1);
   }
 
   /**
@@ -295,12 +293,14 @@ export class StepRunner {
     let sum = 0;
     let count = 0;
     let correct = 0;
+    let weight = 0;
     for (let k = 0; k < shards; k++) {
       sum += this.stats[k * STATS_WIDTH + ShardStat.lossSum]!;
       count += this.stats[k * STATS_WIDTH + ShardStat.count]!;
       correct += this.stats[k * STATS_WIDTH + ShardStat.correct]!;
+      weight += this.stats[k * STATS_WIDTH + ShardStat.weight]!;
     }
-    return { loss: count > 0 ? sum / count : 0, count, correct, gradNorm: this.gradNorm() };
+    return { loss: weight > 0 ? sum / weight : 0, count, weight, correct, gradNorm: this.gradNorm() };
   }
 
   /**

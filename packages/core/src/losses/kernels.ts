@@ -1,16 +1,13 @@
 /**
- * Losses, value and gradient in one pass. They return the SUM of the per-element losses and
- * write d(loss)/d(input) already multiplied by `scale`: the trainer passes
- * scale = 1 / (number of loss terms in the GLOBAL batch), so the gradients that shards compute
- * independently add up to the gradient of the mean over the whole batch.
+ * The loss kernels as functions: value and gradient in one pass. They return the SUM of the
+ * per-element losses and write d(loss)/d(input) already multiplied by `scale` (losses/types.ts
+ * says why). The `crossEntropy` and `mse` entries of the loss table run these.
  *
  * The loops are kernels (kernels/loss.ts, the TypeScript reference; asm/loss.ts, WebAssembly):
  * these go through the active kernel table. Both paths give the same bits.
  */
 import { kernels } from '../kernels/index.js';
 import type { LossResult } from '../kernels/loss.js';
-
-export type { LossResult };
 
 /**
  * Softmax cross-entropy, one row of `logits` [rows, classes] per target; a negative target
@@ -32,4 +29,9 @@ export function meanSquaredError(
   mask?: ArrayLike<number>,
 ): LossResult {
   return kernels.meanSquaredError(dPred, pred, targets, rows, size, scale, mask);
+}
+
+/** Sizes the loss kernels' scratch for calls of up to `rows` rows of `width` classes or values (kernels.reserveLoss). */
+export function reserveLoss(rows: number, width: number): void {
+  kernels.reserveLoss(rows, width);
 }

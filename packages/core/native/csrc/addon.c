@@ -1,0 +1,240 @@
+/*
+ * weft's native kernels, a Node-API addon: the matrix product (gemm_impl.h) in the variant this
+ * CPU runs best (AVX-512, AVX2 + FMA, or portable), working in place on the shared
+ * WebAssembly.Memory arena that the WebAssembly kernels use. kernels/native.ts loads it.
+ *
+ *   variants          names of the variants this CPU runs, best first
+ *   testVariants      further variants for tests only ("wide-on-avx2": the AVX-512 code for AVX2)
+ *   bind(args, name)  a function gemm() over the memory that `args` (a Uint32Array of 12 in
+ *                     it, private to the calling thread) belongs to; gemm reads its arguments
+ *                     from `args`: transA, transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate,
+ *                     where a, b, c are byte addresses in the memory and lda, ldb, ldc leading
+ *                     dimensions in floats. The JavaScript side has checked every window
+ *                     against its array.
+ *   address(view)     the address of view's first byte (tests: it never moves)
+ *
+ * The memory's address is read once, at bind: a shared WebAssembly.Memory reserves its maximum
+ * size up front and grows in place (other threads read it without asking), so it never moves.
+ * Context-aware (NAPI_MODULE_INIT): every worker thread loads its own instance, with its own
+ * packing scratch; the addon starts no threads of its own.
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef void (*gemm_fn)(int tA, int tB, int M, int N, int K, const float *A, long lda, const float *B, long ldb,
+                        float *C, long ldc, int accumulate, float *scratch);
+typedef size_t (*scratch_fn)(void);
+
+#define DECLARE(suffix)                                                                                       \
+  void weft_gemm_##suffix(int, int, int, int, int, const float *, long, const float *, long, float *, long, int, \
+                          float *);                                                                          \
+  size_t weft_gemm_scratch_##suffix(void);
+DECLARE(generic)
+#if defined(__x86_64__)
+DECLARE(avx512)
+DECLARE(avx2)
+DECLARE(wide_on_avx2)
+#endif
+
+struct variant {
+  const char *name;
+  gemm_fn gemm;
+  scratch_fn scratch;
+  int test_only;
+};
+
+static int cpu_has(const char *name) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_cpu_init();
+  if (!strcmp(name, "avx512")) return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+  if (!strcmp(name, "avx2") || !strcmp(name, "wide-on-avx2"))
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+  return !strcmp(name, "generic");
+}
+
+/* Best first. */
+static const struct variant VARIANTS[] = {
+#if defined(__x86_64__)
+    {"avx512", weft_gemm_avx512, weft_gemm_scratch_avx512, 0},
+    {"avx2", weft_gemm_avx2, weft_gemm_scratch_avx2, 0},
+#endif
+    {"generic", weft_gemm_generic, weft_gemm_scratch_generic, 0},
+#if defined(__x86_64__)
+    {"wide-on-avx2", weft_gemm_wide_on_avx2, weft_gemm_scratch_wide_on_avx2, 1},
+#endif
+};
+#define NVARIANTS (sizeof(VARIANTS) / sizeof(VARIANTS[0]))
+
+/* Per thread (per Node-API environment): the packing scratch, shared by every bound gemm. */
+struct env_data {
+  float *scratch;
+  size_t floats;
+};
+
+struct bound {
+  char *base;
+  const uint32_t *args;
+  const struct variant *v;
+  struct env_data *ed;
+};
+
+#define CHECK(call)                                                   \
+  do {                                                                \
+    if ((call) != napi_ok) {                                          \
+      napi_throw_error(env, "WEFT_NATIVE", "weft native: " #call " failed"); \
+      return NULL;                                                    \
+    }                                                                 \
+  } while (0)
+
+static void free_env_data(napi_env env, void *data, void *hint) {
+  struct env_data *ed = data;
+  free(ed->scratch);
+  free(ed);
+}
+
+static void free_bound(napi_env env, void *data, void *hint) { free(data); }
+
+/*
+ * gemm(): the twelve arguments are in the bound argument block (uint32 each, in the order of
+ * the header comment), written there by the caller just before: a call with no arguments costs
+ * a fraction of one with twelve numbers to convert.
+ */
+static napi_value call_gemm(napi_env env, napi_callback_info info) {
+  void *data;
+  CHECK(napi_get_cb_info(env, info, NULL, NULL, NULL, &data));
+  struct bound *b = data;
+  struct env_data *ed = b->ed;
+  const size_t need = b->v->scratch();
+  if (ed->floats < need) {
+    free(ed->scratch);
+    ed->scratch = aligned_alloc(64, (need * sizeof(float) + 63) & ~(size_t)63);
+    ed->floats = ed->scratch ? need : 0;
+    if (!ed->scratch) {
+      napi_throw_error(env, NULL, "weft native gemm: out of memory for packing scratch");
+      return NULL;
+    }
+  }
+  const uint32_t *x = b->args;
+  b->v->gemm((int)x[0], (int)x[1], (int)x[2], (int)x[3], (int)x[4], (const float *)(b->base + x[5]), (long)x[6],
+             (const float *)(b->base + x[7]), (long)x[8], (float *)(b->base + x[9]), (long)x[10], (int)x[11],
+             ed->scratch);
+  return NULL;
+}
+
+static napi_value view_data(napi_env env, napi_value view, char **base, char **first) {
+  bool is_ta;
+  CHECK(napi_is_typedarray(env, view, &is_ta));
+  if (!is_ta) {
+    napi_throw_type_error(env, NULL, "weft native: expected a typed array over the arena");
+    return NULL;
+  }
+  napi_typedarray_type type;
+  size_t length, offset;
+  void *data;
+  napi_value buffer;
+  CHECK(napi_get_typedarray_info(env, view, &type, &length, &data, &buffer, &offset));
+  *first = data;
+  *base = (char *)data - offset;
+  return view;
+}
+
+static napi_value bind(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "weft native bind(args, variant): expected 2 arguments");
+    return NULL;
+  }
+  napi_typedarray_type type;
+  size_t length;
+  bool is_ta;
+  CHECK(napi_is_typedarray(env, argv[0], &is_ta));
+  if (!is_ta || napi_get_typedarray_info(env, argv[0], &type, &length, NULL, NULL, NULL) != napi_ok ||
+      type != napi_uint32_array || length < 12) {
+    napi_throw_type_error(env, NULL, "weft native bind: args must be a Uint32Array of at least 12 values in the arena");
+    return NULL;
+  }
+  char *base, *args;
+  if (!view_data(env, argv[0], &base, &args)) return NULL;
+  char name[32];
+  size_t len;
+  if (napi_get_value_string_utf8(env, argv[1], name, sizeof name, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "weft native bind: variant must be a string");
+    return NULL;
+  }
+  const struct variant *v = NULL;
+  for (size_t i = 0; i < NVARIANTS; i++)
+    if (!strcmp(VARIANTS[i].name, name)) v = &VARIANTS[i];
+  if (!v || !cpu_has(name)) {
+    napi_throw_error(env, NULL, v ? "weft native bind: this CPU cannot run that variant" : "weft native bind: no such variant");
+    return NULL;
+  }
+  struct env_data *ed;
+  CHECK(napi_get_instance_data(env, (void **)&ed));
+  struct bound *b = malloc(sizeof *b);
+  if (!b) {
+    napi_throw_error(env, NULL, "weft native bind: out of memory");
+    return NULL;
+  }
+  b->base = base;
+  b->args = (const uint32_t *)args;
+  b->v = v;
+  b->ed = ed;
+  napi_value fn;
+  if (napi_create_function(env, "gemm", NAPI_AUTO_LENGTH, call_gemm, b, &fn) != napi_ok ||
+      napi_add_finalizer(env, fn, b, free_bound, NULL, NULL) != napi_ok) {
+    free(b);
+    napi_throw_error(env, NULL, "weft native bind: cannot create the function");
+    return NULL;
+  }
+  return fn;
+}
+
+static napi_value address(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *base, *first;
+  if (argc < 1 || !view_data(env, argv[0], &base, &first)) return NULL;
+  napi_value out;
+  CHECK(napi_create_double(env, (double)(uintptr_t)first, &out));
+  return out;
+}
+
+static napi_value names(napi_env env, int test_only) {
+  napi_value arr;
+  CHECK(napi_create_array(env, &arr));
+  uint32_t n = 0;
+  for (size_t i = 0; i < NVARIANTS; i++) {
+    if (VARIANTS[i].test_only != test_only || !cpu_has(VARIANTS[i].name)) continue;
+    napi_value s;
+    CHECK(napi_create_string_utf8(env, VARIANTS[i].name, NAPI_AUTO_LENGTH, &s));
+    CHECK(napi_set_element(env, arr, n++, s));
+  }
+  return arr;
+}
+
+NAPI_MODULE_INIT() {
+  struct env_data *ed = calloc(1, sizeof *ed);
+  if (!ed || napi_set_instance_data(env, ed, free_env_data, NULL) != napi_ok) {
+    free(ed);
+    napi_throw_error(env, NULL, "weft native: cannot set up instance data");
+    return NULL;
+  }
+  napi_value fn, list;
+  CHECK(napi_create_function(env, "bind", NAPI_AUTO_LENGTH, bind, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "bind", fn));
+  CHECK(napi_create_function(env, "address", NAPI_AUTO_LENGTH, address, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "address", fn));
+  list = names(env, 0);
+  if (!list) return NULL;
+  CHECK(napi_set_named_property(env, exports, "variants", list));
+  list = names(env, 1);
+  if (!list) return NULL;
+  CHECK(napi_set_named_property(env, exports, "testVariants", list));
+  return exports;
+}

@@ -1,0 +1,413 @@
+/*
+ * The native matrix product, written once and compiled once per instruction set (gemm_avx512.c,
+ * gemm_avx2.c, gemm_generic.c include this file after fixing the vector width and tile):
+ *
+ *   C[M,N] (+)= op(A)[M,K] · op(B)[K,N]      row-major, op(X) = X or Xᵀ
+ *
+ * Same contract as kernels/gemm.ts (gemmReference) and asm/gemm.ts: leading dimensions in
+ * floats, C must not overlap A or B, `accumulate` 0 overwrites C. The caller (addon.c) passes
+ * this thread's scratch (WEFT_SCRATCH_FLOATS floats, 64-byte aligned).
+ *
+ * Shape (GotoBLAS/BLIS): op(B) is packed in strips of NR columns as [k][NR] and op(A) in panels
+ * of MR rows as [k][MR], both zero-padded at the edges, K cut into blocks of KC and M into
+ * blocks of MC (an A block of MC×KC stays in L2 while one B strip, KC×NR, stays in L1). The
+ * micro-kernel keeps an MR×NR tile of C in MR·NV vector registers and per k loads NV vectors of
+ * the B strip and broadcasts MR values of the A panel, one fused multiply-add per pair.
+ * With M ≤ 3 (a batch of one or two) there is too little reuse to pay for packing: rows of C
+ * are made straight from op(B) in place (sums of scaled rows of B, or dot products with rows
+ * of B for op(B) = Bᵀ). With op(B) = B and one block of M, the micro-kernel reads B in place
+ * too (a strip of B is then read once per panel of A, from L1 or L2; packing it cost more than
+ * that for every M measured, 4 to 240); only the ragged right edge is packed.
+ *
+ * Determinism: the order of every sum depends on (form, M, N, K, accumulate) only, never on
+ * addresses, alignment or the thread, so any worker computing a shard gets the same bits.
+ * Each variant rounds differently (fused multiply-add or not, vector width), which is why a
+ * process picks one variant for all its threads.
+ *
+ * Expects: VW (floats per vector), MR (rows of the tile), NV (vectors per row of the tile),
+ * WEFT_NAME(x) (appends the variant's suffix).
+ */
+#include <stddef.h>
+#include <string.h>
+
+#define NR (NV * VW)
+#define KC 256
+#define MC 240 /* a multiple of every MR (4, 6, 8) */
+#define NC 1024
+#define ROWS_M 3 /* op(B) = B: rows_nn up to here */
+#define DOTS_M 3 /* op(B) = Bᵀ: dots up to here (above, packing Bᵀ costs less than the sums across lanes) */
+
+typedef float vf __attribute__((vector_size(VW * 4)));
+typedef float vfu __attribute__((vector_size(VW * 4), aligned(4), may_alias));
+typedef float v4 __attribute__((vector_size(16)));
+typedef float v4u __attribute__((vector_size(16), aligned(4), may_alias));
+typedef int v4i __attribute__((vector_size(16)));
+
+#if defined(__clang__)
+#define SHUF4(a, b, i, j, k, l) __builtin_shufflevector(a, b, i, j, k, l)
+#else
+#define SHUF4(a, b, i, j, k, l) __builtin_shuffle(a, b, (v4i){i, j, k, l})
+#endif
+
+#define INLINE static inline __attribute__((always_inline))
+#define LD(p) ((vf)(*(const vfu *)(p)))
+#define ST(p, v) (*(vfu *)(p) = (v))
+
+INLINE int imin(int a, int b) { return a < b ? a : b; }
+
+/* Rows r0..r3 (4 floats each) → columns c0..c3. */
+INLINE void transpose4(v4 r0, v4 r1, v4 r2, v4 r3, v4 *c0, v4 *c1, v4 *c2, v4 *c3) {
+  const v4 t0 = SHUF4(r0, r1, 0, 4, 1, 5), t1 = SHUF4(r0, r1, 2, 6, 3, 7);
+  const v4 t2 = SHUF4(r2, r3, 0, 4, 1, 5), t3 = SHUF4(r2, r3, 2, 6, 3, 7);
+  *c0 = SHUF4(t0, t2, 0, 1, 4, 5);
+  *c1 = SHUF4(t0, t2, 2, 3, 6, 7);
+  *c2 = SHUF4(t1, t3, 0, 1, 4, 5);
+  *c3 = SHUF4(t1, t3, 2, 3, 6, 7);
+}
+
+typedef float v2u __attribute__((vector_size(8), aligned(4), may_alias));
+
+/* The first n (1..4) lanes of v to p. */
+INLINE void store_lanes(float *p, v4 v, int n) {
+  if (n == 4) {
+    *(v4u *)p = v;
+  } else {
+    if (n >= 2) *(v2u *)p = (v2u){v[0], v[1]};
+    else p[0] = v[0];
+    if (n == 3) p[2] = v[2];
+  }
+}
+
+/*
+ * dst[k*ld + q] = src[q*lds + k] for q < n (1..4), k < kb: n rows of kb floats, lds apart, become
+ * kb rows of n floats, ld apart (4×4 transposes; the last kb % 4 one at a time).
+ */
+INLINE void transpose_rows(const float *src, long lds, int n, int kb, float *dst, long ld) {
+  const float *s0 = src, *s1 = src + (n > 1 ? lds : 0), *s2 = src + (n > 2 ? 2 * lds : 0);
+  const float *s3 = src + (n > 3 ? 3 * lds : 0);
+  int k = 0;
+  for (; k + 4 <= kb; k += 4) {
+    v4 c0, c1, c2, c3;
+    transpose4(*(const v4u *)(s0 + k), *(const v4u *)(s1 + k), *(const v4u *)(s2 + k), *(const v4u *)(s3 + k),
+               &c0, &c1, &c2, &c3);
+    store_lanes(dst + k * ld, c0, n);
+    store_lanes(dst + (k + 1) * ld, c1, n);
+    store_lanes(dst + (k + 2) * ld, c2, n);
+    store_lanes(dst + (k + 3) * ld, c3, n);
+  }
+  for (; k < kb; k++) {
+    float *d = dst + k * ld;
+    d[0] = s0[k];
+    if (n > 1) d[1] = s1[k];
+    if (n > 2) d[2] = s2[k];
+    if (n > 3) d[3] = s3[k];
+  }
+}
+
+/* transpose_rows with n a constant in each copy. */
+static void transpose_rows_n(const float *src, long lds, int n, int kb, float *dst, long ld) {
+  switch (n) {
+    case 1: transpose_rows(src, lds, 1, kb, dst, ld); break;
+    case 2: transpose_rows(src, lds, 2, kb, dst, ld); break;
+    case 3: transpose_rows(src, lds, 3, kb, dst, ld); break;
+    default: transpose_rows(src, lds, 4, kb, dst, ld); break;
+  }
+}
+
+/* dst[k*ld + c] = 0 for c0 <= c < c1, k < kb (the zero padding of a panel). */
+static void zero_columns(float *dst, long ld, int c0, int c1, int kb) {
+  if (c0 >= c1) return;
+  for (int k = 0; k < kb; k++) memset(dst + k * ld + c0, 0, (size_t)(c1 - c0) * sizeof(float));
+}
+
+/*
+ * dst[k*W + c] = src[k*lds + c] for c < n (≤ W), 0 for n ≤ c < W, k < kb: kb rows of n floats
+ * copied as they are into rows of W (the panel's width), zero-padded.
+ */
+INLINE void copy_rows(const float *src, long lds, int n, int kb, float *dst, int W) {
+  for (int k = 0; k < kb; k++, src += lds, dst += W) {
+    int c = 0;
+    if (n == W)
+      for (; c + 4 <= W; c += 4) *(v4u *)(dst + c) = *(const v4u *)(src + c);
+    for (; c < n; c++) dst[c] = src[c];
+    for (; c < W; c++) dst[c] = 0.0f;
+  }
+}
+
+/* ---- packing --------------------------------------------------------------------------------- */
+
+/* op(A)[i0.., p0..] (mb × kb) → panels of MR rows, each [k][MR]; rows past mb are zero. */
+static void pack_a(int tA, const float *A, long lda, int i0, int mb, int p0, int kb, float *dst) {
+  for (int ip = 0; ip < mb; ip += MR, dst += (long)kb * MR) {
+    const int mr = imin(MR, mb - ip);
+    if (tA) {
+      /* op(A)(i, k) = A[k, i]: the panel's rows are adjacent floats of each row of A. */
+      copy_rows(A + (long)p0 * lda + i0 + ip, lda, mr, kb, dst, MR);
+      continue;
+    }
+    /* op(A)(i, k) = A[i, k]: rows of A, each contiguous in k, transposed four at a time. */
+    const float *src = A + (long)(i0 + ip) * lda + p0;
+    for (int r = 0; r < mr; r += 4) transpose_rows_n(src + r * lda, lda, imin(4, mr - r), kb, dst + r, MR);
+    zero_columns(dst, MR, mr, MR, kb);
+  }
+}
+
+/* op(B)[p0..p0+kb, j0..j0+nr] → dst as [k][NR]; columns past nr are zero. */
+static void pack_b(int tB, const float *B, long ldb, int p0, int kb, int j0, int nr, float *dst) {
+  if (!tB) {
+    copy_rows(B + (long)p0 * ldb + j0, ldb, nr, kb, dst, NR);
+    return;
+  }
+  /* op(B)(k, j) = B[j, k]: nr rows of B, each contiguous in k, transposed four at a time. */
+  const float *src = B + (long)j0 * ldb + p0;
+  for (int c = 0; c < nr; c += 4) transpose_rows_n(src + c * ldb, ldb, imin(4, nr - c), kb, dst + c, NR);
+  zero_columns(dst, NR, nr, NR, kb);
+}
+
+/* ---- micro-kernel ---------------------------------------------------------------------------- */
+
+/*
+ * C[0..R, 0..NR) (+)= Σ_k ap[k][r] · bp[k·bs + 0..NR) for the first R (≤ MR) rows of a panel: the
+ * tile sums in registers from zero, then is stored (first) or added to C. bs is NR for a packed
+ * strip, ldb for one read in place.
+ */
+INLINE void micro(int R, int kb, const float *restrict ap, const float *restrict bp, long bs, float *restrict c,
+                  long ldc, int first) {
+  vf acc[MR][NV];
+  for (int r = 0; r < R; r++)
+    for (int v = 0; v < NV; v++) acc[r][v] = (vf){0};
+  for (int k = 0; k < kb; k++) {
+    vf b[NV];
+    for (int v = 0; v < NV; v++) b[v] = LD(bp + v * VW);
+    for (int r = 0; r < R; r++) {
+      const float a = ap[r];
+      for (int v = 0; v < NV; v++) acc[r][v] += b[v] * a;
+    }
+    ap += MR;
+    bp += bs;
+  }
+  for (int r = 0; r < R; r++) {
+    float *cr = c + r * ldc;
+    for (int v = 0; v < NV; v++) ST(cr + v * VW, first ? acc[r][v] : LD(cr + v * VW) + acc[r][v]);
+  }
+}
+
+/* micro for the last mr < MR rows of M, with the row count a constant in each copy. */
+static void micro_rows(int mr, int kb, const float *ap, const float *bp, long bs, float *c, long ldc, int first) {
+#define ROWS_CASE(n) \
+  case n: micro((n) < MR ? (n) : MR, kb, ap, bp, bs, c, ldc, first); break;
+  switch (mr) {
+    ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6) ROWS_CASE(7)
+    default: micro(MR, kb, ap, bp, bs, c, ldc, first);
+  }
+#undef ROWS_CASE
+}
+
+/* An mr × nr corner (mr ≤ MR, nr ≤ NR). A narrow one goes through `tile`, then the part inside C. */
+static void micro_edge(int mr, int nr, int kb, const float *ap, const float *bp, long bs, float *c, long ldc,
+                       int first, float *tile) {
+  if (nr == NR) {
+    micro_rows(mr, kb, ap, bp, bs, c, ldc, first);
+    return;
+  }
+  micro_rows(mr, kb, ap, bp, bs, tile, NR, 1);
+  for (int r = 0; r < mr; r++)
+    for (int j = 0; j < nr; j++) c[r * ldc + j] = first ? tile[r * NR + j] : c[r * ldc + j] + tile[r * NR + j];
+}
+
+/* ---- a few rows: op(B) read in place ----------------------------------------------------------- */
+
+/*
+ * op(B) = B: C[r, :] (+)= Σ_k a(r, k)·B[k, :] for R rows, a(r, k) at A + r·ar + k·ak. JV vectors
+ * of columns at a time, all of K summed in registers, then stored or added.
+ */
+INLINE void rows_nn(int R, int N, int K, const float *A, long ar, long ak, const float *B, long ldb, float *C,
+                    long ldc, int first) {
+  enum { JV = 4 };
+  const int jv = (R == 3 && VW < 16) ? 3 : JV; /* 16 vector registers below AVX-512 */
+  int j = 0;
+  for (; j + jv * VW <= N; j += jv * VW) {
+    vf acc[ROWS_M][JV];
+    for (int r = 0; r < R; r++)
+      for (int v = 0; v < jv; v++) acc[r][v] = (vf){0};
+    const float *b = B + j;
+    for (int k = 0; k < K; k++, b += ldb) {
+      vf bv[JV];
+      for (int v = 0; v < jv; v++) bv[v] = LD(b + v * VW);
+      for (int r = 0; r < R; r++) {
+        const float a = A[r * ar + k * ak];
+        for (int v = 0; v < jv; v++) acc[r][v] += bv[v] * a;
+      }
+    }
+    for (int r = 0; r < R; r++) {
+      float *cr = C + r * ldc + j;
+      for (int v = 0; v < jv; v++) ST(cr + v * VW, first ? acc[r][v] : LD(cr + v * VW) + acc[r][v]);
+    }
+  }
+  for (; j + VW <= N; j += VW) {
+    vf acc[ROWS_M];
+    for (int r = 0; r < R; r++) acc[r] = (vf){0};
+    const float *b = B + j;
+    for (int k = 0; k < K; k++, b += ldb) {
+      const vf bv = LD(b);
+      for (int r = 0; r < R; r++) acc[r] += bv * A[r * ar + k * ak];
+    }
+    for (int r = 0; r < R; r++) {
+      float *cr = C + r * ldc + j;
+      ST(cr, first ? acc[r] : LD(cr) + acc[r]);
+    }
+  }
+  for (; j < N; j++) {
+    for (int r = 0; r < R; r++) {
+      float s = 0.0f;
+      for (int k = 0; k < K; k++) s += A[r * ar + k * ak] * B[(long)k * ldb + j];
+      C[r * ldc + j] = first ? s : C[r * ldc + j] + s;
+    }
+  }
+}
+
+/* v's lanes folded to four: lane l of the result is the sum of lanes l, l+4, l+8, ... in order. */
+INLINE v4 fold4(vf v) {
+  v4 s = {v[0], v[1], v[2], v[3]};
+  for (int l = 4; l < VW; l += 4) s += (v4){v[l], v[l + 1], v[l + 2], v[l + 3]};
+  return s;
+}
+
+/* The sums of the lanes of a, b, c, d, as one vector (a fixed order: fold, transpose, add). */
+INLINE v4 hsum4(vf a, vf b, vf c, vf d) {
+  v4 c0, c1, c2, c3;
+  transpose4(fold4(a), fold4(b), fold4(c), fold4(d), &c0, &c1, &c2, &c3);
+  return (c0 + c1) + (c2 + c3);
+}
+
+/*
+ * op(A) = A, op(B) = Bᵀ with few rows: C[r, j] (+)= A[r, :]·B[j, :] as dot products along k, both
+ * operands read in place (rows contiguous in k), R ≤ 4 rows of A against Q rows of B at a time
+ * (R·Q accumulators), so each row of B is read once per call of this function.
+ */
+INLINE void dots(int R, int N, int K, const float *A, long lda, const float *B, long ldb, float *C, long ldc,
+                 int first) {
+  enum { QMAX = 4 };
+  const int Q = (R == 4 && VW < 16) ? 3 : QMAX; /* 16 vector registers below AVX-512 */
+  const int kv = K - K % VW;
+  for (int j = 0; j < N; j += Q) {
+    const int q4 = imin(Q, N - j);
+    vf acc[4][QMAX];
+    for (int r = 0; r < R; r++)
+      for (int q = 0; q < QMAX; q++) acc[r][q] = (vf){0};
+    const float *b = B + (long)j * ldb;
+    if (q4 == Q) {
+      for (int k = 0; k < kv; k += VW) {
+        vf bv[QMAX];
+        for (int q = 0; q < Q; q++) bv[q] = LD(b + q * ldb + k);
+        for (int r = 0; r < R; r++) {
+          const vf a = LD(A + r * lda + k);
+          for (int q = 0; q < Q; q++) acc[r][q] += a * bv[q];
+        }
+      }
+    } else {
+      for (int k = 0; k < kv; k += VW)
+        for (int r = 0; r < R; r++)
+          for (int q = 0; q < q4; q++) acc[r][q] += LD(A + r * lda + k) * LD(b + q * ldb + k);
+    }
+    for (int r = 0; r < R; r++) {
+      const v4 sum = hsum4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
+      for (int q = 0; q < q4; q++) {
+        float s = sum[q];
+        for (int k = kv; k < K; k++) s += A[r * lda + k] * b[q * ldb + k];
+        float *cp = C + r * ldc + j + q;
+        *cp = first ? s : *cp + s;
+      }
+    }
+  }
+}
+
+/* dots over any M, in groups of at most four rows, as even as can be (each group reads all of B). */
+static void dots_rows(int M, int N, int K, const float *A, long lda, const float *B, long ldb, float *C, long ldc,
+                      int first) {
+  const int groups = (M + 3) / 4;
+  for (int g = 0, i = 0; g < groups; g++) {
+    const int R = (M - i + (groups - g) - 1) / (groups - g);
+    const float *a = A + (long)i * lda;
+    float *c = C + (long)i * ldc;
+    switch (R) {
+      case 1: dots(1, N, K, a, lda, B, ldb, c, ldc, first); break;
+      case 2: dots(2, N, K, a, lda, B, ldb, c, ldc, first); break;
+      case 3: dots(3, N, K, a, lda, B, ldb, c, ldc, first); break;
+      default: dots(4, N, K, a, lda, B, ldb, c, ldc, first); break;
+    }
+    i += R;
+  }
+}
+
+/* op(B) = B with R ≤ ROWS_M rows, with R a constant in each copy of rows_nn. */
+static void rows(int R, int tA, int N, int K, const float *A, long lda, const float *B, long ldb, float *C, long ldc,
+                 int first) {
+  const long ar = tA ? 1 : lda, ak = tA ? lda : 1;
+  if (R == 1) rows_nn(1, N, K, A, ar, ak, B, ldb, C, ldc, first);
+  else if (R == 2) rows_nn(2, N, K, A, ar, ak, B, ldb, C, ldc, first);
+  else rows_nn(3, N, K, A, ar, ak, B, ldb, C, ldc, first);
+}
+
+/* ---- driver ---------------------------------------------------------------------------------- */
+
+/* Floats of scratch a call needs: a KC×NC block of op(B), an MC×KC block of op(A), one tile, one strip. */
+size_t WEFT_NAME(weft_gemm_scratch)(void) { return (size_t)KC * NC + (size_t)MC * KC + (size_t)MR * NR + (size_t)KC * NR; }
+
+void WEFT_NAME(weft_gemm)(int tA, int tB, int M, int N, int K, const float *A, long lda, const float *B, long ldb,
+                          float *C, long ldc, int accumulate, float *scratch) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate)
+      for (int i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
+    return;
+  }
+  if (M <= ROWS_M && !tB) {
+    rows(M, tA, N, K, A, lda, B, ldb, C, ldc, !accumulate);
+    return;
+  }
+  if (M <= DOTS_M && tB && !tA) {
+    dots_rows(M, N, K, A, lda, B, ldb, C, ldc, !accumulate);
+    return;
+  }
+  float *bblock = scratch;                           /* [strips][kb][NR] */
+  float *ablock = bblock + (size_t)KC * NC;          /* [panels][kb][MR] */
+  float *tile = ablock + (size_t)MC * KC;            /* [MR][NR] */
+  float *strip = tile + (size_t)MR * NR;             /* [kb][NR] */
+  const int oneblock = M <= MC;
+  const int inplace = !tB && oneblock; /* op(B) = B is read in place but at the ragged right edge */
+  for (int jc = 0; jc < N; jc += NC) {
+    const int nb = imin(NC, N - jc);
+    for (int pc = 0; pc < K; pc += KC) {
+      const int kb = imin(KC, K - pc);
+      const int first = pc == 0 && !accumulate;
+      for (int ic = 0; ic < M; ic += MC) {
+        const int mb = imin(MC, M - ic);
+        pack_a(tA, A, lda, ic, mb, pc, kb, ablock);
+        for (int jr = 0; jr < nb; jr += NR) {
+          const int j0 = jc + jr, nr = imin(NR, nb - jr);
+          /* Each strip is packed just before its first use (while M's first block runs), so it is
+             still in L1 for that pass; later blocks of M read it back from L2. With one block of
+             M there are no later ones: every strip goes through the same L1-sized buffer. */
+          const float *bp;
+          long bs = NR;
+          if (inplace && nr == NR) {
+            bp = B + (long)pc * ldb + j0;
+            bs = ldb;
+          } else {
+            float *dst = oneblock ? strip : bblock + (size_t)jr * kb;
+            if (ic == 0) pack_b(tB, B, ldb, pc, kb, j0, nr, dst);
+            bp = dst;
+          }
+          for (int ir = 0; ir < mb; ir += MR) {
+            const int mr = imin(MR, mb - ir);
+            const float *ap = ablock + (size_t)ir * kb;
+            float *cp = C + (long)(ic + ir) * ldc + j0;
+            if (mr == MR && nr == NR) micro(MR, kb, ap, bp, bs, cp, ldc, first);
+            else micro_edge(mr, nr, kb, ap, bp, bs, cp, ldc, first, tile);
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,174 @@
+// The native kernels (packages/core/native): the addon's gemm in every variant this CPU runs (and
+// the test-only AVX-512 code compiled for AVX2) against the reference; the same bits wherever the
+// operands lie in the arena and on whichever thread (what keeps workers deterministic); the
+// arena never moving under the addon; and choosing the path (useKernels, WEFT_KERNELS).
+//
+// Where the addon is not built these tests FAIL, saying why, unless WEFT_NATIVE=0 says the native
+// path is off on purpose (then they are skipped).
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { OptionError } from '../options/errors.js';
+import { Rng } from '../rng.js';
+import { activeKernels, describeKernels, resolveKernels, useKernels } from './choose.js';
+import { gemmReference } from './gemm.js';
+import { kernels, referenceKernels, setKernels } from './index.js';
+import { allocF32, allocF32In, arenaAlloc, createSharedMemory, detachMemory, PAGE_BYTES } from './memory.js';
+import { loadNativeKernels, nativeAddon, nativeTurnedOff, nativeUnavailableReason } from './native.js';
+import {
+  TRANSPOSE_PAIRS, checkGemmCase, gemmAgreesWithReference, gemmOperands, randomGemmCase, spawnKernelWorker, type GemmCase,
+} from './testkit.js';
+
+const off = nativeTurnedOff();
+const addon = off ? null : nativeAddon();
+const variants = addon ? [...addon.variants, ...addon.testVariants] : [];
+
+afterAll(() => {
+  setKernels(referenceKernels);
+  detachMemory();
+});
+
+describe('the native addon', () => {
+  it.skipIf(off)('is built and loads (WEFT_NATIVE=0 turns the native path off on purpose)', () => {
+    expect(nativeUnavailableReason(), 'the native addon is unavailable').toBeNull();
+    expect(addon!.variants.length).toBeGreaterThan(0);
+    expect(addon!.variants).toContain('generic');
+  });
+
+  it.skipIf(off)('offers the variants this CPU runs, best first', () => {
+    const order = ['avx512', 'avx2', 'generic'];
+    const idx = addon!.variants.map((v) => order.indexOf(v));
+    expect(idx.every((i) => i >= 0)).toBe(true);
+    expect([...idx].sort((a, b) => a - b)).toEqual(idx);
+    expect(loadNativeKernels(createSharedMemory(1)).variant).toBe(addon!.variants[0]);
+    expect(() => loadNativeKernels(createSharedMemory(1), 'sse9')).toThrow(/native variant 'sse9' does not run on this CPU/);
+  });
+});
+
+// Blocks of gemm_impl.h: K > 256 (KC), M > 240 (MC: three blocks at 487), N > 1024 (NC); M ≤ 3 reads op(B) in place.
+const BLOCK_SHAPES: Array<[number, number, number]> = [
+  [13, 300, 530], [250, 37, 260], [487, 40, 20], [7, 1030, 20], [2, 9, 2100], [1, 600, 40], [3, 21, 9], [4, 1100, 3],
+];
+
+for (const variant of variants) {
+  describe(`native gemm (${variant}) vs reference`, () => {
+    const memory = createSharedMemory(64);
+    const k = loadNativeKernels(memory, variant);
+    gemmAgreesWithReference({
+      memory, gemm: k.gemm, ran: () => k.calls.native, fellBack: () => k.calls.reference, blockShapes: BLOCK_SHAPES,
+    });
+
+    it('gives the same bits wherever the operands lie in the arena (any alignment), and each call the same', () => {
+      const rng = new Rng(11);
+      const shapes: Array<[number, number, number]> = [[64, 96, 72], [2, 45, 33], [17, 250, 260], [250, 19, 7]];
+      for (const [M, N, K] of shapes) {
+        for (const [tA, tB] of TRANSPOSE_PAIRS) {
+          const c: GemmCase = { ...randomGemmCase(rng, M, N, K), tA, tB };
+          const first = gemmOperands(memory, c, rng);
+          const C0 = first.C.slice();
+          k.gemm(tA, tB, M, N, K, first.A, c.offA, first.lda, first.B, c.offB, first.ldb, first.C, c.offC, first.ldc, c.acc);
+          // The same numbers again, shifted by 1..15 floats in fresh buffers, computed twice.
+          for (const shift of [1 + rng.int(15), 1 + rng.int(15)]) {
+            const o = { A: allocF32In(memory, first.A.length + shift), B: allocF32In(memory, first.B.length + shift), C: allocF32In(memory, first.C.length + shift) };
+            o.A.set(first.A.slice(), shift);
+            o.B.set(first.B.slice(), shift);
+            o.C.set(C0, shift);
+            k.gemm(tA, tB, M, N, K, o.A, shift + c.offA, first.lda, o.B, shift + c.offB, first.ldb, o.C, shift + c.offC, first.ldc, c.acc);
+            expect(Array.from(o.C.subarray(shift))).toEqual(Array.from(first.C));
+          }
+        }
+      }
+    });
+  });
+}
+
+describe.skipIf(off)('the arena under the addon', () => {
+  it('never moves when it grows, and a gemm bound before growth works on memory allocated after it', () => {
+    const memory = createSharedMemory(1);
+    const k = loadNativeKernels(memory);
+    const before = addon!.address(new Uint8Array(memory.buffer, 64, 1));
+    arenaAlloc(memory, 40 * PAGE_BYTES); // grows the memory: a new buffer object
+    expect(addon!.address(new Uint8Array(memory.buffer, 64, 1))).toBe(before);
+    const rng = new Rng(12);
+    checkGemmCase({ memory, gemm: k.gemm, ran: () => k.calls.native, fellBack: () => k.calls.reference, blockShapes: [] },
+      { ...randomGemmCase(rng, 30, 40, 50), tA: false, tB: true }, rng);
+  });
+});
+
+describe.skipIf(off)('native gemm in worker threads', () => {
+  const workers: Array<{ terminate(): Promise<number> }> = [];
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.terminate()));
+  });
+
+  it('each worker binds the addon to the shared arena and gets the bits the main thread gets', async () => {
+    const memory = createSharedMemory(16);
+    const main = loadNativeKernels(memory);
+    const w1 = spawnKernelWorker(memory, 'native'), w2 = spawnKernelWorker(memory, 'native');
+    workers.push(w1.worker, w2.worker);
+    for (const w of [w1, w2]) expect(await w.next()).toEqual({ ready: true, name: 'native', variant: main.variant });
+
+    const rng = new Rng(13);
+    for (const [M, N, K, tA, tB] of [[64, 80, 48, false, true], [48, 32, 64, false, false], [80, 24, 33, true, false], [2, 70, 90, false, true]] as const) {
+      const A = allocF32In(memory, M * K), B = allocF32In(memory, K * N);
+      for (const x of [A, B]) for (let i = 0; i < x.length; i++) x[i] = rng.range(-1, 1);
+      const lda = tA ? M : K, ldb = tB ? K : N;
+      const mine = allocF32In(memory, M * N), c1 = allocF32In(memory, M * N), c2 = allocF32In(memory, M * N);
+      main.gemm(tA, tB, M, N, K, A, 0, lda, B, 0, ldb, mine, 0, N, false);
+      w1.worker.postMessage({ op: 'gemm', tA, tB, M, N, K, A, lda, B, ldb, C: c1, ldc: N });
+      w2.worker.postMessage({ op: 'gemm', tA, tB, M, N, K, A, lda, B, ldb, C: c2, ldc: N });
+      const [r1, r2] = await Promise.all([w1.next(), w2.next()]);
+      for (const r of [r1, r2]) {
+        expect(r.inMemory).toBe(true);
+        expect((r.calls as { reference: number }).reference).toBe(0);
+      }
+      expect(Array.from(c1)).toEqual(Array.from(mine));
+      expect(Array.from(c2)).toEqual(Array.from(mine));
+      const ref = new Float32Array(M * N);
+      gemmReference(tA, tB, M, N, K, A, 0, lda, B, 0, ldb, ref, 0, N, false);
+      for (let i = 0; i < ref.length; i++) expect(Math.abs(mine[i]! - ref[i]!)).toBeLessThan(1e-4 * K);
+    }
+  });
+});
+
+describe.skipIf(off)('choosing the native path', () => {
+  const saved = process.env.WEFT_KERNELS;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.WEFT_KERNELS;
+    else process.env.WEFT_KERNELS = saved;
+    setKernels(referenceKernels);
+    detachMemory();
+  });
+
+  it("useKernels('native') runs the product natively and the rest in WebAssembly, allocating in the arena", () => {
+    delete process.env.WEFT_KERNELS;
+    expect(useKernels('native')).toBe('native');
+    expect(activeKernels()).toBe('native');
+    expect(describeKernels()).toBe(`native (${addon!.variants[0]} product; WebAssembly SIMD for the rest)`);
+    const x = allocF32(4), y = allocF32(1);
+    x.set([1, 2, 3, 4]);
+    kernels.gemm(false, false, 1, 1, 4, x, 0, 4, x, 0, 1, y, 0, 1, false);
+    expect(y[0]).toBe(30);
+    kernels.sigmoid(x, 0, 1);
+    expect(x[0]).toBeCloseTo(1 / (1 + Math.exp(-1)), 6);
+  });
+
+  it("'auto' picks native; WEFT_KERNELS sets what 'auto' means; an explicit choice wins over it", () => {
+    delete process.env.WEFT_KERNELS;
+    expect(resolveKernels('auto')).toBe('native');
+    expect(useKernels('auto')).toBe('native');
+    process.env.WEFT_KERNELS = 'wasm';
+    expect(useKernels('auto')).toBe('wasm-simd');
+    expect(useKernels('native')).toBe('native');
+    process.env.WEFT_KERNELS = 'reference';
+    expect(useKernels()).toBe('reference');
+    process.env.WEFT_KERNELS = 'auto';
+    expect(resolveKernels()).toBe('native');
+  });
+
+  it('rejects an unknown path, naming where it came from and what was meant', () => {
+    process.env.WEFT_KERNELS = 'nativ';
+    expect(() => resolveKernels()).toThrow(OptionError);
+    expect(() => resolveKernels()).toThrow(/WEFT_KERNELS must be one of native, wasm, reference \(or auto\), got 'nativ' \(did you mean 'native'\?\)/);
+    delete process.env.WEFT_KERNELS;
+    expect(() => useKernels('wsam' as 'wasm')).toThrow(/kernels must be one of auto, native, wasm, reference, got wsam \(did you mean 'wasm'\?\)/);
+  });
+});

@@ -1,0 +1,192 @@
+/**
+ * The native path: the matrix product runs in weft's Node-API addon (packages/core/native, C with
+ * AVX-512, AVX2 + FMA or portable code chosen by CPUID), every other kernel of the table is the
+ * WebAssembly one. Both work on the same shared WebAssembly.Memory arena in place: the addon is
+ * bound to the memory once per thread and takes byte addresses, like the WebAssembly module,
+ * through a small argument block in the arena (twelve numbers passed as arguments cost ~160 ns
+ * of conversions per call; read from memory, ~30 ns for the whole call).
+ *
+ * The addon is built when @weft/core is installed (native/build.mjs); that build may fail (no
+ * compiler, no Node headers) without failing the install, and then this path is unavailable
+ * and `nativeUnavailableReason()` says why. WEFT_NATIVE=0 turns it off on purpose;
+ * WEFT_NATIVE_DIR names another native folder to load from (its build/Release/weft_native.node
+ * and build.log: tests build a copy there to stand in for a failed build).
+ *
+ * A call whose operands are not all in the arena runs the TypeScript reference, as on the
+ * WebAssembly path. One variant per process (`nativeAddon().variants[0]`, the best this CPU
+ * runs): variants round differently, and the workers of a run must not mix them.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { checkGemm, gemmReference } from './gemm.js';
+import { setKernels, type Gemm, type Kernels } from './index.js';
+import { arenaAlloc, attachMemory, attachedMemory, createSharedMemory, memoryTest, type WasmMemory } from './memory.js';
+import { loadWasmKernels, wasmSimdSupported } from './wasm.js';
+
+/** This package's native folder (binding.gyp, build.mjs); resolves the same from src/kernels and dist/kernels. */
+export const NATIVE_DIR = fileURLToPath(new URL('../../native', import.meta.url));
+
+/** The addon's exports (native/src/addon.c). */
+export interface NativeAddon {
+  /** Variants this CPU runs, best first: 'avx512', 'avx2', 'generic'. */
+  readonly variants: readonly string[];
+  /** Variants for tests only ('wide-on-avx2': the AVX-512 code compiled for AVX2). */
+  readonly testVariants: readonly string[];
+  /**
+   * gemm on the memory that `args` (12 values, private to this thread) lies in; it reads its
+   * arguments from `args`: transA, transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate (addresses
+   * in bytes, flags 0 or 1). Twelve numbers passed as arguments would cost more than the call.
+   */
+  bind(args: Uint32Array, variant: string): () => void;
+  /** Address of view's first byte. */
+  address(view: ArrayBufferView): number;
+}
+
+export interface NativeKernels extends Kernels {
+  readonly memory: WasmMemory;
+  /** The addon's variant that runs the product. */
+  readonly variant: string;
+  /** Products run natively; calls of the WebAssembly kernels; calls that fell back to the reference. */
+  readonly calls: { readonly native: number; readonly wasm: number; readonly reference: number };
+}
+
+let loaded: { addon: NativeAddon } | { reason: string } | undefined;
+
+/** Whether WEFT_NATIVE=0 turns the native path off on purpose. */
+export function nativeTurnedOff(): boolean {
+  return process.env.WEFT_NATIVE === '0';
+}
+
+function load(): { addon: NativeAddon } | { reason: string } {
+  if (nativeTurnedOff()) return { reason: 'turned off by WEFT_NATIVE=0' };
+  if (!wasmSimdSupported()) return { reason: 'it needs WebAssembly SIMD and shared memory for its other kernels' };
+  const dir = process.env.WEFT_NATIVE_DIR || NATIVE_DIR;
+  // Where native/build.mjs puts the addon, and what it says about its last run (why it failed, say).
+  const file = join(dir, 'build', 'Release', 'weft_native.node');
+  if (!existsSync(file)) {
+    let said = '';
+    try {
+      said = readFileSync(join(dir, 'build.log'), 'utf8').split('\n')[0]!.replace(/^weft native: /, '');
+    } catch { /* no log: never built */ }
+    if (said.startsWith('built')) said = ''; // since removed
+    return {
+      reason: `the addon is not built (${said || `no ${file}`}); ` +
+        'build it with `pnpm --filter @weft/core run build:native`',
+    };
+  }
+  try {
+    const addon = createRequire(import.meta.url)(file) as NativeAddon;
+    if (!addon.variants?.length) return { reason: `${file} offers no variant for this CPU` };
+    return { addon };
+  } catch (err) {
+    return { reason: `cannot load ${file}: ${(err as Error).message.split('\n')[0]}` };
+  }
+}
+
+/** The addon, or null where it is unavailable (then `nativeUnavailableReason()` says why). */
+export function nativeAddon(): NativeAddon | null {
+  loaded ??= load();
+  return 'addon' in loaded ? loaded.addon : null;
+}
+
+/** Why the native path cannot run here, or null where it can. */
+export function nativeUnavailableReason(): string | null {
+  loaded ??= load();
+  return 'reason' in loaded ? loaded.reason : null;
+}
+
+const instances = new WeakMap<WasmMemory, Map<string, NativeKernels>>();
+
+/**
+ * The native kernels on `memory` (default: the attached arena, else a new one), once per memory,
+ * variant and thread. `variant` defaults to the best this CPU runs. Throws where the addon is
+ * unavailable.
+ */
+export function loadNativeKernels(memory?: WasmMemory, variant?: string): NativeKernels {
+  const addon = nativeAddon();
+  if (!addon) throw new Error(`native kernels are unavailable: ${nativeUnavailableReason()}`);
+  const v = variant ?? addon.variants[0]!;
+  if (![...addon.variants, ...addon.testVariants].includes(v)) {
+    throw new RangeError(`native variant '${v}' does not run on this CPU (it runs ${addon.variants.join(', ')})`);
+  }
+  const mem = memory ?? attachedMemory() ?? createSharedMemory();
+  let byVariant = instances.get(mem);
+  if (!byVariant) instances.set(mem, (byVariant = new Map()));
+  const cached = byVariant.get(v);
+  if (cached) return cached;
+
+  const wasm = loadWasmKernels(mem); // every kernel but the product; also checks that mem is an arena
+  const inMemory = memoryTest(mem);
+  // Byte address of each array's first float in the arena, or -1 for an array outside it, cached
+  // per array: both are fixed for the array's life, and reading .buffer and .byteOffset of a view
+  // on a growable shared buffer costs ~100 ns a call (most of a small product's overhead).
+  const addresses = new WeakMap<Float32Array, number>();
+  const addressOf = (x: Float32Array): number => {
+    let a = addresses.get(x);
+    if (a === undefined) {
+      a = inMemory(x) ? x.byteOffset : -1;
+      addresses.set(x, a);
+    }
+    return a;
+  };
+  const args = new Uint32Array(mem.buffer, arenaAlloc(mem, 64), 12);
+  const nativeGemm = addon.bind(args, v);
+  let native = 0;
+  let reference = 0;
+
+  const gemm: Gemm = (transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate) => {
+    const a = addressOf(A), b = addressOf(B), c = addressOf(C);
+    if (a < 0 || b < 0 || c < 0) {
+      reference++;
+      gemmReference(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate);
+      return;
+    }
+    if (!checkGemm(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc)) return;
+    native++;
+    args[0] = transA ? 1 : 0;
+    args[1] = transB ? 1 : 0;
+    args[2] = M;
+    args[3] = N;
+    args[4] = K;
+    args[5] = a + 4 * aOff;
+    args[6] = lda;
+    args[7] = b + 4 * bOff;
+    args[8] = ldb;
+    args[9] = c + 4 * cOff;
+    args[10] = ldc;
+    args[11] = accumulate ? 1 : 0;
+    nativeGemm();
+  };
+
+  const k: NativeKernels = {
+    ...wasm,
+    name: 'native',
+    detail: `${v} product; WebAssembly SIMD for the rest`,
+    gemm,
+    memory: mem,
+    variant: v,
+    calls: {
+      get native() { return native; },
+      get wasm() { return wasm.calls.wasm; },
+      get reference() { return reference + wasm.calls.reference; },
+    },
+  };
+  byVariant.set(v, k);
+  return k;
+}
+
+/**
+ * Switches `kernels` to the native path on `memory` (default: the attached arena, else a new
+ * one) and makes `allocF32` allocate there. Returns false, leaving everything as it was, where
+ * the addon is unavailable.
+ */
+export function useNativeKernels(memory?: WasmMemory): boolean {
+  if (!nativeAddon()) return false;
+  const mem = memory ?? attachedMemory() ?? createSharedMemory();
+  const k = loadNativeKernels(mem);
+  attachMemory(mem);
+  setKernels(k);
+  return true;
+}

@@ -1,0 +1,75 @@
+/**
+ * No compiler, no problem: the install-time build of the native addon (packages/core/native/
+ * build.mjs, @weft/core's `install` script) run on a copy of the native folder with a C compiler
+ * that always fails (CC=false, CXX=false) exits 0 and says weft will run on WebAssembly; the real
+ * CLI pointed at that failed build (WEFT_NATIVE_DIR) then trains on WebAssembly, saying once why
+ * native is unavailable, and refuses `--kernels native` with the reason.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { nativeTurnedOff } from '@weft/core';
+import { repoRoot } from './helpers/compare.js';
+import { tempDir, weft } from './helpers/cli.js';
+
+const NATIVE = path.join(repoRoot, 'packages/core/native');
+const BENCH = ['bench', '--workload', 'rnn-small', '--workers', '1', '--steps', '1', '--warmup', '0'];
+const NOTICE = /^weft: native kernels unavailable \((.*)\); running WebAssembly SIMD kernels$/m;
+
+/** The kernels column of `weft bench`'s one result row. */
+function benchKernels(stdout: string): string | undefined {
+  return stdout.split('\n').find((l) => l.startsWith('rnn-small'))?.trim().split(/\s+/).at(-1);
+}
+
+describe('a failed native build', () => {
+  // What the package ships of its native folder (package.json "files"), without any build.
+  const dir = tempDir('weft-native-');
+  for (const f of ['binding.gyp', 'build.mjs', 'csrc']) cpSync(path.join(NATIVE, f), path.join(dir, f), { recursive: true });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('leaves the install script exiting 0, saying weft will run on WebAssembly, and no addon', () => {
+    const r = spawnSync(process.execPath, [path.join(dir, 'build.mjs')], {
+      cwd: dir, encoding: 'utf8', timeout: 300_000, env: { ...process.env, CC: 'false', CXX: 'false', WEFT_NATIVE: '' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^weft native: not built: .*\(CC=false\); weft will run on its WebAssembly kernels/m);
+    expect(existsSync(path.join(dir, 'build/Release/weft_native.node'))).toBe(false);
+    expect(readFileSync(path.join(dir, 'build.log'), 'utf8')).toMatch(/^weft native: not built: /);
+    // --strict (the build:native script) fails loudly instead.
+    const strict = spawnSync(process.execPath, [path.join(dir, 'build.mjs'), '--strict'], {
+      cwd: dir, encoding: 'utf8', timeout: 300_000, env: { ...process.env, CC: 'false', CXX: 'false', WEFT_NATIVE: '' },
+    });
+    expect(strict.status).toBe(1);
+  });
+
+  it('leaves the CLI training on WebAssembly, with one line saying why native is unavailable', () => {
+    const r = weft(BENCH, { env: { WEFT_NATIVE_DIR: dir, WEFT_NATIVE: '', WEFT_KERNELS: '' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(benchKernels(r.stdout)).toBe('wasm-simd');
+    const notices = r.stderr.match(new RegExp(NOTICE.source, 'gm')) ?? [];
+    expect(notices).toHaveLength(1);
+    expect(r.stderr.match(NOTICE)![1]).toMatch(/^the addon is not built \(not built: .*\(CC=false\)\); build it with `pnpm --filter @weft\/core run build:native`$/);
+  });
+
+  it('makes --kernels native fail, naming the reason', () => {
+    const r = weft([...BENCH, '--kernels', 'native'], { env: { WEFT_NATIVE_DIR: dir, WEFT_NATIVE: '', WEFT_KERNELS: '' } });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/native kernels are unavailable: the addon is not built \(not built: /);
+  });
+
+  it('says nothing when the native path is turned off on purpose (WEFT_NATIVE=0)', () => {
+    const r = weft(BENCH, { env: { WEFT_NATIVE_DIR: dir, WEFT_NATIVE: '0', WEFT_KERNELS: '' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(benchKernels(r.stdout)).toBe('wasm-simd');
+    expect(r.stderr).not.toMatch(/native/);
+  });
+});
+
+describe.skipIf(nativeTurnedOff())('the native build of this checkout', () => {
+  it("is what the CLI runs by default, and WEFT_KERNELS or --kernels choose another path", () => {
+    expect(benchKernels(weft(BENCH, { env: { WEFT_KERNELS: '' } }).stdout)).toBe('native');
+    expect(benchKernels(weft(BENCH, { env: { WEFT_KERNELS: 'wasm' } }).stdout)).toBe('wasm-simd');
+    expect(benchKernels(weft([...BENCH, '--kernels', 'reference'], { env: { WEFT_KERNELS: 'wasm' } }).stdout)).toBe('reference');
+  });
+});
