@@ -52,6 +52,15 @@ describe('weft train: sizes past the limits are refused before anything is built
     expect(existsSync(path.join(dir, 'crowd'))).toBe(false);
   });
 
+  it('a model spec: a layer option of a --model-spec file is named in the file; a spec made by flags names the flag', () => {
+    const specFile = path.join(dir, 'wide-spec.json');
+    writeFileSync(specFile, JSON.stringify({ layers: [{ type: 'recurrent', cell: 'gru', hiddenSize: 100000 }, { type: 'pool', mode: 'max' }, { type: 'linear' }], loss: { kind: 'crossEntropy' } }));
+    const r = train('wide-spec', '--model-spec', specFile);
+    refused(r, 1, new RegExp(`^weft: ${specFile.replace(/[.]/g, '\\.')}: layers\\[0\\]\\.hiddenSize 100000: training would need [\\d.]+ TiB: .*; the limit is 4 GiB of WebAssembly memory\\n$`));
+    const f = train('wide-flags', '--pooling', 'attention', '--hidden', '100000');
+    refused(f, 2, /^weft: --hidden 100000: training would need [\d.]+ TiB: .*; the limit is 4 GiB of WebAssembly memory\n$/);
+  });
+
   it('a single line too long for memory: the file and line, the longest that fits and --max-len; no retries (exit 1)', () => {
     const f = path.join(dir, 'one-long-line.jsonl');
     writeFileSync(f, `${JSON.stringify({ text: 'ab '.repeat(1_500_000), label: 'x' })}\n{"text": "short", "label": "y"}\n`);

@@ -128,9 +128,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (this.fitting) throw new Error('trainStep: fit is running on this trainer; wait for it to finish');
     this.checkData(data, 'dataset');
     this.checkRows(rows, data);
-    let longest = 1;
-    for (let i = 0; i < rows.length; i++) longest = Math.max(longest, data.lengths[rows[i]!]!);
-    this.checkMemory(longest);
+    // The workers size their scratch for the whole dataset's longest sequence (SequenceModel.reserve).
+    this.checkMemory(data.maxSteps);
     if (this.config.carryState && rows.length !== this.config.batchSize) {
       throw new RangeError(`with carryState every batch must hold batchSize = ${this.config.batchSize} streams, got ${rows.length}`);
     }

@@ -130,6 +130,25 @@ describe('a configuration past the limit is refused before anything is built', (
     expect(resolveTrainConfig({ ...base, model: { ...base.model, numLayers: 256, hiddenSize: 4 } }).model.numLayers).toBe(256);
   });
 
+  it('a model spec: the option of the layer that accounts for it, by its place', () => {
+    const spec = {
+      input: { kind: 'tokens' as const, vocabSize: V },
+      layers: [
+        { type: 'embedding', dim: 8 },
+        { type: 'recurrent', cell: 'gru', hiddenSize: 8 },
+        { type: 'pool', mode: 'attention', attentionSize: 100_000_000 },
+        { type: 'linear', outputSize: 4 },
+      ],
+      loss: { kind: 'crossEntropy' },
+    };
+    const e = thrown(() => resolveTrainConfig({ model: spec, batchSize: 8 })) as MemoryLimitError;
+    expect(e).toBeInstanceOf(MemoryLimitError);
+    expect(e.option).toBe('model.layers[2].attentionSize');
+    expect(e.message).toMatch(/^model\.layers\[2\]\.attentionSize 100000000: training would need [\d.]+ [GT]iB: /);
+    const wide = thrown(() => resolveTrainConfig({ model: { ...spec, layers: spec.layers.map((l, i) => (i === 1 ? { ...l, hiddenSize: 100_000 } : i === 2 ? { ...l, attentionSize: 4 } : l)) } })) as MemoryLimitError;
+    expect(wide.option).toBe('model.layers[1].hiddenSize');
+  });
+
   it('long sequences: maxSteps named, with the longest that fits', () => {
     const cfg = resolveTrainConfig(base);
     const e = thrown(() => checkTrainMemory(cfg, { steps: 50_000_000, workers: 2, evalBatch: 8 })) as MemoryLimitError;
