@@ -199,7 +199,7 @@ function plan(a: TrainArgs, run: RunDir): Plan {
   };
   const limits: LimitContext = {
     data: { meta: data.meta, ...(a.data ? { file: a.data } : {}), ...(data.longest ? { longest: data.longest } : {}) }, flags: { maxLen: true, batch: true },
-    ...(a.modelSpec !== undefined ? { specFile: a.modelSpec } : {}),
+    ...(a.modelSpec !== undefined ? { specFile: a.modelSpec } : {}), model: trainCfg.model,
   };
   const train: ResolvedTrainConfig = withLimits(limits, () => resolveTrainConfig(trainCfg));
   checkRunLimits(train, data, a.workers, { ...limits, train });

@@ -8,7 +8,7 @@
  * or the checkpoint field it came from (`model.weft: config.train.batchSize ...`, exit 1). One
  * mapping for train, eval and predict.
  */
-import { MemoryLimitError, OptionError, shardCount, type DataMeta, type Longest, type ResolvedTrainConfig } from '@weft/core';
+import { MemoryLimitError, OptionError, shardCount, type DataMeta, type Longest, type ModelDefinition, type ResolvedTrainConfig } from '@weft/core';
 import { InputError, UsageError } from './errors.js';
 
 /** Options of the training config that a flag sets. */
@@ -29,6 +29,8 @@ export interface LimitContext {
   flags?: { maxLen?: boolean; batch?: boolean };
   /** The --model-spec file the run's model came from: a spec layer's option is named in it. */
   specFile?: string;
+  /** The model (a spec's layers say which flag set an option), before the training config is resolved. */
+  model?: ModelDefinition;
 }
 
 /** Options of a spec's layer (a run whose flags made a spec: --pooling attention, ...) that a flag sets, by layer type. */
@@ -40,11 +42,12 @@ const SPEC_FLAG_OF: Record<string, Record<string, string>> = {
 /** A spec option (`model.layers[1].hiddenSize`) as the option of a model config it stands for, or the spec file's own name for it. */
 function specOption(opt: string, ctx: LimitContext): { flag?: string; inFile?: string; outputs?: boolean } | undefined {
   const m = /^model\.layers\[(\d+)\]\.(\w+)$/.exec(opt);
-  const model = ctx.train?.model as { layers?: { type: string }[] } | undefined;
-  if (!m || !model?.layers) return undefined;
+  if (!m) return undefined;
   const i = Number(m[1]);
   const key = m[2]!;
   if (ctx.specFile) return { inFile: `${ctx.specFile}: layers[${i}].${key}` };
+  const model = (ctx.model ?? ctx.train?.model) as { layers?: { type: string }[] } | undefined;
+  if (!model?.layers) return undefined;
   const layer = model.layers[i];
   if (key === 'outputSize' && i === model.layers.length - 1) return { outputs: true };
   const flag = layer && SPEC_FLAG_OF[layer.type]?.[key];

@@ -127,7 +127,7 @@ describe('a configuration past the limit is refused before anything is built', (
       'model.numLayers is 10000000, more than the 256 layers a stack may have',
     );
     expect(performance.now() - t0).toBeLessThan(100);
-    expect(resolveTrainConfig({ ...base, model: { ...base.model, numLayers: 256, hiddenSize: 4 } }).model.numLayers).toBe(256);
+    expect((resolveTrainConfig({ ...base, model: { ...base.model, numLayers: 256, hiddenSize: 4 } }).model as { numLayers: number }).numLayers).toBe(256);
   });
 
   it('a model spec: the option of the layer that accounts for it, by its place', () => {
