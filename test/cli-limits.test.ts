@@ -56,7 +56,7 @@ describe('weft train: sizes past the limits are refused before anything is built
     const specFile = path.join(dir, 'wide-spec.json');
     writeFileSync(specFile, JSON.stringify({ layers: [{ type: 'recurrent', cell: 'gru', hiddenSize: 100000 }, { type: 'pool', mode: 'max' }, { type: 'linear' }], loss: { kind: 'crossEntropy' } }));
     const r = train('wide-spec', '--model-spec', specFile);
-    refused(r, 1, new RegExp(`^weft: ${specFile.replace(/[.]/g, '\\.')}: layers\\[0\\]\\.hiddenSize 100000: training would need [\\d.]+ TiB: .*; the limit is 4 GiB of WebAssembly memory\\n$`));
+    refused(r, 2, new RegExp(`^weft: ${specFile.replace(/[.]/g, '\\.')}: layers\\[0\\]\\.hiddenSize 100000: training would need [\\d.]+ TiB: .*; the limit is 4 GiB of WebAssembly memory\\n$`));
     const f = train('wide-flags', '--pooling', 'attention', '--hidden', '100000');
     refused(f, 2, /^weft: --hidden 100000: training would need [\d.]+ TiB: .*; the limit is 4 GiB of WebAssembly memory\n$/);
   });

@@ -105,7 +105,8 @@ export function limitError(err: unknown, ctx: LimitContext): unknown {
   if (opt === 'workers') return new UsageError(`--workers ${value}: ${detail}`);
   if (ctx.checkpoint) return new InputError(`${ctx.checkpoint}: config.train.${opt} ${value}: ${detail}`);
   const spec = specOption(opt, ctx);
-  if (spec?.inFile) return new InputError(`${spec.inFile} ${value}: ${detail}`);
+  // A --model-spec file is part of the command line, as its other refusals are (exit 2).
+  if (spec?.inFile) return new UsageError(`${spec.inFile} ${value}: ${detail}`);
   const flag = FLAG_OF[opt] ?? spec?.flag;
   if (flag) return new UsageError(`${flag} ${value}: ${detail}`);
   const meta = ctx.data?.meta;
