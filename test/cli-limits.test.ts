@@ -199,12 +199,15 @@ describe('checkpoints with a valid checksum and a bad meaning', () => {
     expect(r.stderr.length).toBeLessThan(300);
   });
 
-  it('NaN weights: inspect shows them (exit 0, a warning); predict, eval and --resume refuse', () => {
+  it('NaN weights: inspect shows them and export writes them (exit 0, a warning); predict, eval and --resume refuse', () => {
     const file = crafted('nan-weights', (c) => { c.params['head.bias']![1] = NaN; c.params['head.weight']![0] = Infinity; });
     const i = weftMeasured(['inspect', '--model', file]);
     expect(i.code).toBe(0);
     expect(i.stdout).toMatch(/2 of them not finite \(NaN or infinite\): head\.weight 1, head\.bias 1/);
     expect(i.stderr).toContain(`warning: ${file}: 2 of its`);
+    const exported = weftMeasured(['export', '--model', file, '--out', path.join(dir, 'nan.safetensors')]);
+    expect(exported.code).toBe(0);
+    expect(exported.stderr).toContain(`warning: ${file}: 2 of its 2372 parameter values are not finite`);
     for (const [cmd, args] of commands(file).slice(1)) {
       const r = weftMeasured(args);
       expect(r.code, cmd).toBe(1);

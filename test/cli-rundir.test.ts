@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, EXAMPLES, tempDir, weft, weftAsync } from './helpers/cli.js';
+import { BIN, EXAMPLES, tempDir, weft, weftAsync, weftSpawn } from './helpers/cli.js';
 
 const dir = tempDir('weft-rundir-');
 const ex = (f: string) => path.join(EXAMPLES, f);
@@ -246,6 +246,27 @@ describe('data that is not a regular file', () => {
       expect(performance.now() - t0).toBeLessThan(30_000);
       expect(r.stderr).toContain(`weft: ${flag} ${fifo} is a FIFO (named pipe), not a regular file: weft train reads its data again`);
       expect(existsSync(out)).toBe(false);
+    }
+  });
+
+  it('eval and predict on a FIFO with no writer say at once that they wait for one', async () => {
+    const run = path.join(dir, 'for-wait');
+    expect(weft(['train', ...tiny, '--steps', '2', '--out', run]).code).toBe(0);
+    const fifo = path.join(dir, 'no-writer.jsonl');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    for (const command of ['eval', 'predict']) {
+      const child = weftSpawn([command, '--model', run, '--data', fifo]);
+      let stderr = '';
+      const said = new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 20_000);
+        child.stderr.on('data', (b: Buffer) => {
+          stderr += b.toString();
+          if (stderr.includes('waiting for something to write to it')) { clearTimeout(timer); resolve(true); }
+        });
+      });
+      expect(await said, stderr).toBe(true);
+      expect(stderr).toContain(`warning: --data ${fifo} is a FIFO (named pipe): waiting for something to write to it (Ctrl-C to stop)`);
+      child.kill('SIGKILL');
     }
   });
 

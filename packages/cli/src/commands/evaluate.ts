@@ -53,6 +53,7 @@ export function formatConfusion(labels: readonly string[], confusion: number[][]
 export async function evalCommand(a: EvalArgs, out: Output): Promise<number> {
   const file = a.data!; // required (run/flags.ts)
   const { run, model } = loadModel(a.model, a.kernels);
+  out.noticeFifo(file, '--data');
   const meta = run.config.meta;
   // The file's delimiter is its own (--delimiter, or guessed), not the training file's.
   const data = loadEvalData(meta, file, { ...run.config.data.flags, ...definedOnly(a), delimiter: a.delimiter });

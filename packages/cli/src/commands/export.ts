@@ -7,12 +7,15 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { resolveModelSpec, saveSafetensors, tensorsFromLayout } from '@weft/core';
-import { loadRun } from '../run/checkpoint.js';
+import { loadRun, nonFiniteMessage } from '../run/checkpoint.js';
 import { fileError, InputError } from '../run/errors.js';
 import type { Output } from '../run/output.js';
 
 export async function exportCommand(a: { model?: string; out?: string; force?: boolean }, out: Output): Promise<number> {
   const run = loadRun(a.model);
+  // Diverged weights are written as they are (to look at in PyTorch, say), with the warning inspect gives.
+  const warning = nonFiniteMessage(run);
+  if (warning !== undefined) out.warn(warning);
   const file = a.out ?? path.join(path.dirname(run.file), 'model.safetensors');
   if (existsSync(file) && !a.force) throw new InputError(`${file} already exists: choose another --out, or replace it with --force`);
   // The first recurrent layer's shape in the metadata, as the one-stack models always had it.

@@ -82,6 +82,7 @@ function limitsOf(a: PredictArgs, file: string, meta: DataMeta, d: SequenceDatas
 
 export async function predictCommand(a: PredictArgs, out: Output): Promise<number> {
   const { run, model } = loadModel(a.model, a.kernels);
+  out.noticeFifo(a.data, '--data');
   const meta = run.config.meta;
   const O = model.outputSize;
   if (a.forecast !== undefined && meta.task !== 'regress') throw new InputError(`--forecast: ${run.file} is a ${meta.task} model; only regress models forecast`);

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { unknownWarning, type UnknownReport } from '@weft/core';
 
 /**
@@ -69,6 +70,19 @@ export class Output {
   /** A warning for people: `warning: ...` on stderr, in every mode (stdout stays clean for --json and pipes). */
   warn(line: string): void {
     process.stderr.write(`warning: ${line}\n`);
+  }
+
+  /**
+   * A FIFO given as a file to read blocks until something writes to it: say so at once on stderr,
+   * so a command that waits is not taken for a hang (eval and predict read a pipe once, as any
+   * file; train refuses one).
+   */
+  noticeFifo(file: string | undefined, flag: string): void {
+    try {
+      if (file !== undefined && statSync(file).isFIFO()) this.warn(`${flag} ${file} is a FIFO (named pipe): waiting for something to write to it (Ctrl-C to stop)`);
+    } catch {
+      // A missing file is the loader's to report.
+    }
   }
 
   /**

@@ -100,6 +100,9 @@ export interface ModelPlan {
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** The most layers a spec may list (each recurrent one is a stack of up to MAX_LAYERS). */
+export const MAX_SPEC_LAYERS = 1024;
+
 /** Resolves and plans a spec or a model config; `where` names it in messages ('model'). */
 export function planModel(m: ModelDefinition, where = 'model'): ModelPlan {
   objectOption(m, where, 'a model spec { input, layers, loss } or a model config');
@@ -116,6 +119,10 @@ export function planModel(m: ModelDefinition, where = 'model'): ModelPlan {
     }
   }
   if (!Array.isArray(m.layers) || m.layers.length === 0) badOption(`${where}.layers`, 'a non-empty array of layers', m.layers);
+  if (m.layers.length > MAX_SPEC_LAYERS) {
+    // Checked before any layer is looked at, so a hostile spec (a checkpoint's, say) costs nothing.
+    throw new OptionError(`${where}.layers has ${m.layers.length} layers, more than the ${MAX_SPEC_LAYERS} a model spec may have`, `${where}.layers`);
+  }
 
   const counts = new Map<string, number>();
   for (const l of m.layers) if (l && typeof l === 'object') counts.set(String(l.type), (counts.get(String(l.type)) ?? 0) + 1);

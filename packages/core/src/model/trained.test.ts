@@ -34,6 +34,9 @@ describe('modelFromCheckpoint checks the whole config before building anything',
     ['a hidden size of 1e5', (c: any) => { c.train.model.hiddenSize = 1e5; }, /^m\.weft: config\.train\.model\.hiddenSize 100000: training would need [\d.]+ TiB: .*; the limit is 4 GiB of WebAssembly memory$/],
     ['a vocabulary of 1e9', (c: any) => { c.train.model.input.vocabSize = 1e9; }, /^m\.weft: config\.train\.model\.input\.vocabSize 1000000000: training would need/],
     ['a batch of 0', (c: any) => { c.train.batchSize = 0; }, 'm.weft: config.train.batchSize must be a positive integer, got 0'],
+    ['a spec of 1e6 layers', (c: any) => {
+      c.train.model = { input: { kind: 'tokens', vocabSize: 3 + Vocab.RESERVED }, layers: new Array(1e6).fill({ type: 'dropout', p: 0 }), loss: { kind: 'crossEntropy' } };
+    }, 'm.weft: config.train.model.layers has 1000000 layers, more than the 1024 a model spec may have'],
     ['an unknown optimizer', (c: any) => { c.train.optimizer = { name: 'adamx', lr: 1 }; }, /^m\.weft: config\.train\.optimizer\.name must be 'sgd', 'adam', 'adamw' or 'rmsprop', got "adamx"/],
     ['a misspelt key', (c: any) => { c.train.batch_size = 4; }, 'm.weft: config.train.batch_size is not an option of the training config; did you mean batchSize?'],
     ['no meta task', (c: any) => { delete c.meta.task; }, "m.weft: config.meta.task must be 'classify', 'tag', 'lm' or 'regress', got undefined"],
