@@ -19,12 +19,14 @@ const dir = tempDir('weft-limits-');
 const classify = path.join(EXAMPLES, 'classify.jsonl');
 const small = ['--hidden', '4', '--layers', '1', '--workers', '1'];
 
-/** A refusal: the exit code, the message (one `weft:` paragraph, no stack), within `seconds` and `mib`. */
-function refused(r: MeasuredResult, code: number, message: string | RegExp, seconds = 10, mib = 400): void {
+/**
+ * A refusal: the exit code, the message (one `weft:` paragraph, no stack), within `mib` of peak
+ * memory: the proof that nothing large was allocated first (time is not measured: the machine is shared).
+ */
+function refused(r: MeasuredResult, code: number, message: string | RegExp, mib = 400): void {
   expect(r.stderr, r.stderr).toMatch(typeof message === 'string' ? new RegExp(`weft: ${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`) : message);
   expect(r.code, r.stderr).toBe(code);
   expect(r.stderr).not.toMatch(/\n\s+at /);
-  expect(r.ms).toBeLessThan(seconds * 1000);
   expect(r.maxRssMiB).toBeLessThan(mib);
 }
 
@@ -43,12 +45,12 @@ describe('weft train: sizes past the limits are refused before anything is built
 
   it.each(['3000', '1000000'])('--layers %s: refused as a flag, at once', (layers) => {
     const r = train('deep', '--layers', layers);
-    refused(r, 2, `--layers must be an integer from 1 to 256 (the deepest stack weft builds), got ${layers}`, 5, 200);
+    refused(r, 2, `--layers must be an integer from 1 to 256 (the deepest stack weft builds), got ${layers}`, 200);
   });
 
   it('--workers 1000: more workers than shards, refused before a thread starts', () => {
     const r = train('crowd', '--workers', '1000');
-    refused(r, 2, '--workers 1000 is more than the 16 shards of a batch (a batch of 32 in shards of 2): a worker computes whole shards, so the others would have no work; give --workers 16 or fewer', 10, 300);
+    refused(r, 2, '--workers 1000 is more than the 16 shards of a batch (a batch of 32 in shards of 2): a worker computes whole shards, so the others would have no work; give --workers 16 or fewer', 300);
     expect(existsSync(path.join(dir, 'crowd'))).toBe(false);
   });
 
@@ -66,7 +68,7 @@ describe('weft train: sizes past the limits are refused before anything is built
     writeFileSync(f, `${JSON.stringify({ text: 'ab '.repeat(1_500_000), label: 'x' })}\n{"text": "short", "label": "y"}\n`);
     const r = weftMeasured(['train', '--task', 'classify', '--data', f, '--hidden', '8', '--out', path.join(dir, 'long')]);
     refused(r, 1, new RegExp(`^weft: ${f.replace(/[.]/g, '\\.')}:1: field "text" is 4,500,000 characters long, the longest sequence: training would need .* of activations for 32 sequences of 4,500,000 steps; ` +
-      'the limit is 4 GiB of WebAssembly memory; at most [\\d,]+ steps fit with this model: shorten or remove it \\(--max-len \\d+ refuses longer ones as they are read\\), or use a smaller --batch\\n$'), 15, 600);
+      'the limit is 4 GiB of WebAssembly memory; at most [\\d,]+ steps fit with this model: shorten or remove it \\(--max-len \\d+ refuses longer ones as they are read\\), or use a smaller --batch\\n$'), 600);
     expect(r.stderr).not.toMatch(/retr|redo|replaced/);
   });
 
@@ -76,7 +78,7 @@ describe('weft train: sizes past the limits are refused before anything is built
     writeFileSync(f, lines.join('\n') + '\n');
     const r = weftMeasured(['train', '--task', 'classify', '--data', f, '--out', path.join(dir, 'padded')]);
     refused(r, 1, `${f}:42: field "text" is 4,000,000 characters long: the file's 300 sequences padded to this length would take 4.47 GiB, past the 4 GiB limit; ` +
-      'shorten or remove this line (--max-len N refuses lines longer than N as they are read)', 10, 500);
+      'shorten or remove this line (--max-len N refuses lines longer than N as they are read)', 500);
   });
 
   it('values near 1e308 in a regression CSV or a sequence: the file, line and column, not a NaN loss', () => {
@@ -100,7 +102,7 @@ describe('weft train: sizes past the limits are refused before anything is built
 
   it('a diverging run stops with advice in flags, not the library\'s options', () => {
     const r = weftMeasured(['train', '--task', 'classify', '--data', classify, ...small, '--steps', '6', '--lr', '1e38', '--clip-norm', '0', '--out', path.join(dir, 'diverge')]);
-    refused(r, 1, /weft: step \d+: the loss \(NaN\) or the gradient norm \(NaN\) is not finite, so training stopped without applying that step: the weights diverged; lower the learning rate \(--lr\), or clip the gradients harder \(--clip-norm\)\n$/, 30);
+    refused(r, 1, /weft: step \d+: the loss \(NaN\) or the gradient norm \(NaN\) is not finite, so training stopped without applying that step: the weights diverged; lower the learning rate \(--lr\), or clip the gradients harder \(--clip-norm\)\n$/);
     expect(r.stderr).not.toMatch(/nonFinite|clipNorm/);
   });
 });
@@ -117,16 +119,16 @@ describe('eval and predict: a sequence too long for memory is named by its line'
   it('eval: the file and line, the memory, the longest that fits and --max-len (exit 1)', () => {
     const r = weftMeasured(['eval', '--model', model, '--data', long]);
     refused(r, 1, new RegExp(`^weft: ${long.replace(/[.]/g, '\\.')}:2: field "text" is 2,200,000 characters long, the longest sequence: evaluating would need .*; the limit is 4 GiB of WebAssembly memory; ` +
-      'at most [\\d,]+ steps fit with this model: shorten or remove it \\(--max-len \\d+ refuses longer ones as they are read\\)\\n$'), 10, 500);
+      'at most [\\d,]+ steps fit with this model: shorten or remove it \\(--max-len \\d+ refuses longer ones as they are read\\)\\n$'), 500);
   });
 
   it('predict: the line of --data, or the place among --text inputs (predict has no --max-len)', () => {
     const r = weftMeasured(['predict', '--model', model, '--data', long]);
-    refused(r, 1, new RegExp(`^weft: ${long.replace(/[.]/g, '\\.')}:2: field "text" is 2,200,000 characters long, the longest sequence: predicting would need .*; at most [\\d,]+ steps fit with this model: shorten or remove it\\n$`), 10, 500);
+    refused(r, 1, new RegExp(`^weft: ${long.replace(/[.]/g, '\\.')}:2: field "text" is 2,200,000 characters long, the longest sequence: predicting would need .*; at most [\\d,]+ steps fit with this model: shorten or remove it\\n$`), 500);
     // (A command-line word is at most 128 KiB: twelve inputs of 100,000 characters make a batch too large.)
     const texts = Array.from({ length: 12 }, (_, i) => ['--text', i === 4 ? 'y'.repeat(100_001) : 'x'.repeat(100_000)]).flat();
     const t = weftMeasured(['predict', '--model', model, ...texts]);
-    refused(t, 1, /\nweft: --text input 5 is 100,001 characters long, the longest sequence: predicting would need .* of activations for 12 sequences of 100,001 steps/, 10, 500);
+    refused(t, 1, /\nweft: --text input 5 is 100,001 characters long, the longest sequence: predicting would need .* of activations for 12 sequences of 100,001 steps/, 500);
   });
 });
 
@@ -181,7 +183,7 @@ describe('checkpoints with a valid checksum and a bad meaning', () => {
       const r = weftMeasured(args);
       const m = typeof message === 'string' ? `${file}: ${message}` : new RegExp(`weft: ${file.replace(/[.]/g, '\\.')}: ${message.source}`);
       expect(r.stderr, `${cmd}: ${r.stderr}`).toMatch(typeof m === 'string' ? new RegExp(m.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : m);
-      refused(r, 1, /weft: /, 10, 300);
+      refused(r, 1, /weft: /, 300);
       expect(r.stderr).not.toMatch(/Cannot read|Cannot destructure|Invalid typed array|undefined \(reading/);
     }
   });

@@ -254,13 +254,11 @@ describe('limits: refused before a worker allocates', () => {
     };
     const t = new Trainer({ ...rnnConfig({ model: { ...rnnConfig().model, hiddenSize: 64 } }), workers: 2 });
     try {
-      const t0 = performance.now();
       for (const call of [() => t.fit(long, { epochs: 1 }), () => t.trainStep(long, [0, 1]), () => t.evaluate(long), () => t.predict(long)]) {
         const err = await call().then(() => null, (e: Error) => e);
         expect(err).toBeInstanceOf(MemoryLimitError);
         expect(err?.message).toMatch(/^maxSteps 2000000: training would need [\d.]+ GiB: .* of activations for \d+ sequences? of 2,000,000 steps; the limit is 4 GiB of WebAssembly memory$/);
       }
-      expect(performance.now() - t0).toBeLessThan(5000);
       expect(t.kernels).toBeUndefined(); // no worker was started
       // The trainer is as it was: data that fits trains.
       expect((await t.trainStep(denseData(8), [0, 1])).count).toBeGreaterThan(0);

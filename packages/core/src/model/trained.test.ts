@@ -43,9 +43,7 @@ describe('modelFromCheckpoint checks the whole config before building anything',
     ['no labels', (c: any) => { delete c.meta.labels; }, 'm.weft: config.meta.labels must be a non-empty array of distinct non-empty strings, got undefined'],
     ['no input', (c: any) => { delete c.meta.input; }, /^m\.weft: config\.meta\.input must be an object \{ kind: 'chars', vocab, lowercase \} or \{ kind: 'dense', size \}, got undefined$/],
     ['a vocabulary that is not one', (c: any) => { c.meta.input.vocab.symbols = 5; }, 'm.weft: config.meta.input.vocab.symbols must be an array of non-empty strings'],
-  ])('%s: refused in well under a second, naming the field', (_name, change, message) => {
-    const t0 = performance.now();
+  ])('%s: refused by the check, naming the field (a build first would fail otherwise)', (_name, change, message) => {
     expect(read(change)).toThrow(message);
-    expect(performance.now() - t0).toBeLessThan(1000);
   });
 });
