@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { validateDataset, type SequenceDataset } from '../train/dataset.js';
+import { validateDataset, type SequenceDataset } from './dataset.js';
 import { describe, expect, it } from 'vitest';
 import { encodeClassifyInputs, loadClassify, loadClassifyEval, type ClassifyMeta } from './classify.js';
 import { DataError } from './errors.js';

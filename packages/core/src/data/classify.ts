@@ -13,7 +13,7 @@
  * The label set is the sorted set of training labels (see labels.ts); the character vocabulary
  * is built from the training texts (see vocab.ts for its reserved ids).
  */
-import type { SequenceDataset } from '../train/dataset.js';
+import type { SequenceDataset } from './dataset.js';
 import { columnIndex, parseCsv } from './csv.js';
 import { DataError } from './errors.js';
 import { FieldReader, parseJsonLines } from './jsonl.js';

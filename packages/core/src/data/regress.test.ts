@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { validateDataset } from '../train/dataset.js';
+import { validateDataset } from './dataset.js';
 import { describe, expect, it } from 'vitest';
 import { DataError } from './errors.js';
-import type { SequenceDataset } from '../train/dataset.js';
+import type { SequenceDataset } from './dataset.js';
 import { denormalize, forecastProblem, forecastRegress, loadRegress, loadRegressEval, nextDates, normalize, readRegressSeries, regressErrors } from './regress.js';
 import { tempFiles, dataError } from './testkit.js';
 

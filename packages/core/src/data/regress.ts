@@ -24,7 +24,7 @@
  * time, feeding each prediction back as the next window's last row; that needs every input
  * column to be a target and a horizon of at least 1 (`forecastProblem` says why not otherwise).
  */
-import type { SequenceDataset } from '../train/dataset.js';
+import type { SequenceDataset } from './dataset.js';
 import { columnIndex, numberCell, parseCsv, type CsvTable } from './csv.js';
 import { DataError, saneDataValue } from './errors.js';
 import { packDataset } from './pack.js';

@@ -1,4 +1,4 @@
-import { validateDataset, type SequenceDataset } from '../train/dataset.js';
+import { validateDataset, type SequenceDataset } from './dataset.js';
 import { describe, expect, it } from 'vitest';
 import { packDataset } from './pack.js';
 import { split, subset } from './split.js';

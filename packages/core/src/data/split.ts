@@ -3,7 +3,7 @@
  * validation part. Rows keep the dataset's maxSteps, so parts of one dataset have the same shape.
  */
 import { Rng } from '../rng.js';
-import type { SequenceDataset } from '../train/dataset.js';
+import type { SequenceDataset } from './dataset.js';
 
 /** The rows `indices` (in that order, repeats allowed) as a new dataset with copied arrays. */
 export function subset(d: SequenceDataset, indices: ArrayLike<number>): SequenceDataset {

@@ -13,7 +13,7 @@
  * mark apart, so "They fish in the river." reads as They · fish · in · the · river · "." just as
  * a training sentence lists them.
  */
-import type { SequenceDataset } from '../train/dataset.js';
+import type { SequenceDataset } from './dataset.js';
 import { DataError } from './errors.js';
 import { FieldReader, parseJsonLines } from './jsonl.js';
 import { buildLabelSet, labelIndex, listForMessage } from './labels.js';

@@ -4,11 +4,11 @@
  * JSON object for the checkpoint; the matching `...Eval` loader takes that meta back and
  * encodes new data exactly as the training data was encoded.
  */
-import type { SequenceDataset } from '../train/dataset.js';
+import type { SequenceDataset } from './dataset.js';
 import { split } from './split.js';
 import type { UnknownReport } from './vocab.js';
 import { DataError } from './errors.js';
-import { MEMORY_LIMIT_BYTES, formatBytes } from '../train/limits.js';
+import { MEMORY_LIMIT_BYTES, formatBytes } from '../kernels/memory.js';
 
 export interface TrainData<M> {
   /** The examples to train on. */

@@ -44,6 +44,22 @@ export const PAGE_BYTES = 65536;
 /** wasm32 limit: 4 GiB. */
 export const MAX_PAGES = 65536;
 
+/** The most a run's WebAssembly memory can hold: 4 GiB. */
+export const MEMORY_LIMIT_BYTES = MAX_PAGES * PAGE_BYTES;
+
+/** Bytes as people read them: 512 B, 1.5 MiB, 160 GiB. */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  let u = 0;
+  let x = n;
+  while (x >= 1024 && u < units.length - 1) {
+    x /= 1024;
+    u++;
+  }
+  const digits = u === 0 || x >= 100 ? 0 : x >= 10 ? 1 : 2;
+  return `${Number(x.toFixed(digits))} ${units[u]}`;
+}
+
 /**
  * An allocation the arena cannot serve: it would pass the memory's maximum (at most 4 GiB), or
  * the host refused to grow it. Not a fault of the thread that asked: asking again asks for the

@@ -14,7 +14,7 @@
  * (zero at padded steps), or null when `pass.inputGrad` is false. It may overwrite the `dy` it is
  * given (and return it as its dx); it must not write into its forward input or its parameters.
  */
-import type { Init, ParamSpec } from '../model/layout.js';
+import type { Init, ParamSpec } from '../params/layout.js';
 import type { Rng } from '../rng.js';
 import { allocF32 } from '../kernels/memory.js';
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { checkGradients } from '../model/gradcheck.js';
 import { SequenceModel, gatherBatch, planModel, type LayerSpec, type LossSpec, type ModelSpec } from '../model/model.js';
 import { lossTerms } from '../train/step.js';
-import type { SequenceDataset } from '../train/dataset.js';
+import type { SequenceDataset } from '../data/dataset.js';
 import { LOSS_KINDS } from './table.js';
 
 const rnn: LayerSpec = { type: 'recurrent', name: 'rnn', cell: 'gru', hiddenSize: 4, bidirectional: true };

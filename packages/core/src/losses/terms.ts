@@ -3,7 +3,7 @@
  * by step, t < length only), for the losses' `terms` (what a global batch's mean divides by);
  * and the counted rows of one loss call, for the elementwise losses.
  */
-import { batchTokens, targetIsClass, targetPerStep, type SequenceDataset } from '../train/dataset.js';
+import { batchTokens, targetIsClass, targetPerStep, type SequenceDataset } from '../data/dataset.js';
 import type { LossInput } from './types.js';
 
 /**

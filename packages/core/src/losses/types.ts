@@ -10,7 +10,7 @@
  * reports it per shard as `weight`, so the shards' sums combine to the same mean.
  */
 import type { LossResult as KernelLossResult } from '../kernels/loss.js';
-import type { SequenceDataset } from '../train/dataset.js';
+import type { SequenceDataset } from '../data/dataset.js';
 
 export interface LossResult extends KernelLossResult {
   /** What the mean divides `sum` by: `count`, or with class weights the sum of the counted targets' weights. */

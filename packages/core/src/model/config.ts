@@ -7,7 +7,7 @@
  * initial values and every result are those of the model weft trained before specs existed.
  */
 import { resolveStackOptions, STACK_KEYS, type ResolvedStackOptions, type StackOptions } from '../stack/config.js';
-import { INPUT_KINDS, TARGET_KINDS, targetIsClass, targetPerStep, type TargetKind } from '../train/dataset.js';
+import { INPUT_KINDS, TARGET_KINDS, targetIsClass, targetPerStep, type TargetKind } from '../data/dataset.js';
 import { keysOf, knownKeys, objectOption, oneOf, positiveInt, splitKeys } from '../options/validate.js';
 import type { LayerSpec, ModelSpec } from './spec.js';
 

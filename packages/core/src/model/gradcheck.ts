@@ -13,11 +13,11 @@
  * for a fixed random r; checked w.r.t. its parameters and its input (padded steps included: their
  * gradient must be 0). Sampled indices are spread over each tensor, the same ones on every run.
  */
-import { Layout } from './layout.js';
+import { Layout } from '../params/layout.js';
 import { SequenceModel, isModelSpec, type Batch, type LayerSpec, type ModelDefinition } from './model.js';
 import { layerDef } from '../layers/table.js';
 import { rowsOf, type Pass, type Scratch, type Shape, type Value } from '../layers/types.js';
-import { targetIsClass, targetPerStep } from '../train/dataset.js';
+import { targetIsClass, targetPerStep } from '../data/dataset.js';
 import { allocF32 } from '../kernels/memory.js';
 import { Rng } from '../rng.js';
 import { OptionError } from '../options/errors.js';

@@ -12,13 +12,13 @@
  * order, the targets reordered to match). Scratch grows to the largest batch seen, in the
  * kernels' memory; nothing is allocated per step.
  */
-import type { Layout } from './layout.js';
+import type { Layout } from '../params/layout.js';
 import { BUFFER_KEYS, type RecurrentStack, type StackBuffers } from '../stack/stack.js';
 import { RecurrentLayer } from '../layers/recurrent.js';
 import { growF32, rowsOf, type Grad, type LayerInstance, type Pass, type Scratch, type Value } from '../layers/types.js';
 import type { LossResult } from '../losses/types.js';
 import { reserveLoss } from '../losses/kernels.js';
-import { targetIsClass, targetPerStep, type SequenceDataset, type TargetKind } from '../train/dataset.js';
+import { targetIsClass, targetPerStep, type SequenceDataset, type TargetKind } from '../data/dataset.js';
 import { knownKeys, objectOption, positiveInt } from '../options/validate.js';
 import { OptionError } from '../options/errors.js';
 import { Rng } from '../rng.js';

@@ -14,13 +14,13 @@
  * become ONE Layout in layer order, named `<layer name>.<param>`. A model config (model/config.ts)
  * is a preset that converts to a spec. Everything here is pure: no buffers, no kernels.
  */
-import { Layout, type ParamSpec } from './layout.js';
+import { Layout, type ParamSpec } from '../params/layout.js';
 import { layerDef } from '../layers/table.js';
 import { layerModuleLoaded, layerModuleURL } from '../layers/modules.js';
 import { lossDef } from '../losses/table.js';
 import type { LayerDef, ResolvedLayer, Shape } from '../layers/types.js';
 import type { LossDef } from '../losses/types.js';
-import { INPUT_KINDS, type TargetKind } from '../train/dataset.js';
+import { INPUT_KINDS, type TargetKind } from '../data/dataset.js';
 import { OptionError } from '../options/errors.js';
 import { badOption, integerOption, keysOf, knownKeys, objectOption, oneOf, positiveInt } from '../options/validate.js';
 import { specFromConfig, type ModelConfig } from './config.js';

@@ -2,7 +2,7 @@
  * The recurrent stack's options: one typed object, one defaults table, one validator whose
  * messages name the option (piscina's pattern) and refuse keys the stack does not have.
  */
-import { CELL_KINDS, type CellKind } from '../model/layout.js';
+import { CELL_KINDS, type CellKind } from '../params/layout.js';
 import { OptionError } from '../options/errors.js';
 import { booleanOption, definedOnly, integerOption, keysOf, knownKeys, objectOption, oneOf, positiveInt, unitInterval } from '../options/validate.js';
 

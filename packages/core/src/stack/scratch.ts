@@ -6,7 +6,7 @@
  * Buffers are packed for the CURRENT batch size: row (t, b) starts at (t*B + b) * W.
  */
 import type { ResolvedStackOptions } from './config.js';
-import { GATES } from '../model/layout.js';
+import { GATES } from '../params/layout.js';
 import { ALLOC_ALIGN, allocF32, allocI32 } from '../kernels/memory.js';
 
 const EMPTY = new Float32Array(0);

@@ -45,7 +45,7 @@
  */
 import { kernels } from '../kernels/index.js';
 import { allocF32 } from '../kernels/memory.js';
-import { GATES, Layout, stackParamSpecs } from '../model/layout.js';
+import { GATES, Layout, stackParamSpecs } from '../params/layout.js';
 import { Rng } from '../rng.js';
 import { lstmBackwardStep, lstmForwardStep } from '../cells/lstm.js';
 import { gruBackwardStep, gruForwardStep } from '../cells/gru.js';

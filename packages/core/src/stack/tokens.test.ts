@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../rng.js';
-import type { CellKind } from '../model/layout.js';
+import type { CellKind } from '../params/layout.js';
 import { RecurrentStack, type ForwardOptions } from './stack.js';
 import type { StackOptions } from './config.js';
 import { referenceKernels, setKernels } from '../kernels/index.js';

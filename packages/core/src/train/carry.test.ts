@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { LocalTrainer } from './local.js';
 import { SequenceModel, gatherBatch } from '../model/model.js';
-import type { SequenceDataset } from './dataset.js';
+import type { SequenceDataset } from '../data/dataset.js';
 import { Rng } from '../rng.js';
 
 /** B streams of 2L tokens, cut into two windows of L: rows w*B + b (the CLI's lm layout). */

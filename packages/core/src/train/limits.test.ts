@@ -16,7 +16,7 @@ import {
 } from './limits.js';
 import { trainArenaLayout } from './local.js';
 import { StepRunner, lossScale } from './step.js';
-import type { SequenceDataset } from './dataset.js';
+import type { SequenceDataset } from '../data/dataset.js';
 
 afterEach(() => detachMemory());
 

@@ -20,7 +20,7 @@
  * saves most is named, with its value, the bytes needed and the limit. The CLI maps the option
  * to its flag, data file line or checkpoint field.
  */
-import { ALLOC_ALIGN, MAX_PAGES, PAGE_BYTES } from '../kernels/memory.js';
+import { ALLOC_ALIGN, MEMORY_LIMIT_BYTES, formatBytes } from '../kernels/memory.js';
 import { isModelSpec, planModel, type ModelConfig, type ModelDefinition, type ModelPlan, type ModelSpec } from '../model/model.js';
 import { createOptimizer } from '../optim/index.js';
 import { OptionError } from '../options/errors.js';
@@ -28,11 +28,10 @@ import { resolveStackOptions, type StackOptions } from '../stack/config.js';
 import { StackScratch } from '../stack/scratch.js';
 import { arenaLayout } from './arena.js';
 import type { ResolvedTrainConfig } from './config.js';
-import { targetIsClass, targetPerStep } from './dataset.js';
+import { targetIsClass, targetPerStep } from '../data/dataset.js';
 import { StepRunner, shardCount } from './step.js';
 
-/** The most a run's WebAssembly memory can hold: 4 GiB. */
-export const MEMORY_LIMIT_BYTES = MAX_PAGES * PAGE_BYTES;
+export { MEMORY_LIMIT_BYTES, formatBytes };
 
 /** What a configuration needs, in bytes, and what for. */
 export interface MemoryNeed {
@@ -86,19 +85,6 @@ export class MemoryLimitError extends OptionError {
   ) {
     super(`${option} ${value}: ${detail}`, option);
   }
-}
-
-/** Bytes as people read them: 512 B, 1.5 MiB, 160 GiB. */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
-  let u = 0;
-  let x = n;
-  while (x >= 1024 && u < units.length - 1) {
-    x /= 1024;
-    u++;
-  }
-  const digits = u === 0 || x >= 100 ? 0 : x >= 10 ? 1 : 2;
-  return `${Number(x.toFixed(digits))} ${units[u]}`;
 }
 
 const aligned = (floats: number): number => Math.ceil((4 * floats) / ALLOC_ALIGN) * ALLOC_ALIGN;

@@ -6,14 +6,14 @@
 import { SequenceModel, gatherBatch, modelLayout, type ResolvedModelSpec } from '../model/model.js';
 import { createOptimizer, createSchedule, type Optimizer } from '../optim/index.js';
 import { arenaLayout, type ArenaLayout } from './arena.js';
-import { targetIsClass, type SequenceDataset } from './dataset.js';
+import { targetIsClass, type SequenceDataset } from '../data/dataset.js';
 import { StepRunner, lossScale, shardCount, type StepStats } from './step.js';
 import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './config.js';
-import { epochBatches, sequentialBatches } from './batches.js';
+import { epochBatches, sequentialBatches } from '../data/batches.js';
 import { allocF32 } from '../kernels/memory.js';
 import { functionOption, keysOf, knownKeys, nonNegativeInt, objectOption, positiveInt } from '../options/validate.js';
 import type { DataMeta } from '../data/index.js';
-import { TrainedModel } from '../model/trained.js';
+import { TrainedModel } from './trained.js';
 import { checkInferenceMemory } from './limits.js';
 
 /**

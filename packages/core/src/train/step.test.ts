@@ -12,7 +12,7 @@ import { loadWasmKernels, useReferenceKernels } from '../kernels/wasm.js';
 import { attachMemory, arenaUsage, createSharedMemory, detachMemory, type WasmMemory } from '../kernels/memory.js';
 import { setKernels, type Kernels } from '../kernels/index.js';
 import { LocalTrainer } from './local.js';
-import type { SequenceDataset } from './dataset.js';
+import type { SequenceDataset } from '../data/dataset.js';
 
 afterAll(() => {
   useReferenceKernels();

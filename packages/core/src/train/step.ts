@@ -15,7 +15,7 @@
  */
 import { SequenceModel, gatherBatch, planModel, type Batch, type ModelDefinition, type ModelPlan } from '../model/model.js';
 import { arenaLayout, f64View, NORM_CHUNK, STATS_WIDTH, ShardStat, type ArenaLayout } from './arena.js';
-import { targetIsClass, type SequenceDataset } from './dataset.js';
+import { targetIsClass, type SequenceDataset } from '../data/dataset.js';
 import { forEachTarget, valueTerms } from '../losses/terms.js';
 import { Rng } from '../rng.js';
 import { kernels } from '../kernels/index.js';

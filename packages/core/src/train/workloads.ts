@@ -4,9 +4,9 @@
  * (`runWorkload` in @weft/workers, `weft bench`) and by the single-thread profile
  * (packages/core/bench/step.mjs). Nothing here is a test.
  */
-import { GATES } from '../model/layout.js';
+import { GATES } from '../params/layout.js';
 import type { ModelConfig } from '../model/model.js';
-import type { SequenceDataset } from './dataset.js';
+import type { SequenceDataset } from '../data/dataset.js';
 
 export type WorkloadName = 'bilstm' | 'charlm' | 'rnn-small' | 'bilstm-b256' | 'charlm-b128';
 

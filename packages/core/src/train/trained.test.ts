@@ -7,10 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ClassifyMeta } from '../data/classify.js';
 import { Vocab } from '../data/vocab.js';
-import { decodeCheckpoint, encodeCheckpoint, type CheckpointData } from './checkpoint.js';
-import { modelLayout, type ModelConfig } from './model.js';
+import { decodeCheckpoint, encodeCheckpoint, type CheckpointData } from '../io/checkpoint.js';
+import { modelLayout, type ModelConfig } from '../model/model.js';
 import { modelCheckpoint, modelFromCheckpoint, type ModelFileConfig } from './trained.js';
-import { resolveTrainConfig } from '../train/config.js';
+import { resolveTrainConfig } from './config.js';
 
 const meta: ClassifyMeta = { task: 'classify', input: { kind: 'chars', vocab: { kind: 'char', symbols: ['a', 'b', 'c'] }, lowercase: false }, labels: ['x', 'y'] };
 const net: ModelConfig = { cell: 'gru', hiddenSize: 3, input: { kind: 'tokens', vocabSize: 3 + Vocab.RESERVED }, task: 'class-per-sequence', outputSize: 2 };

@@ -10,7 +10,7 @@ import {
   checkAgainstLayout, decodeCheckpoint, encodeCheckpoint, loadCheckpoint, loadCheckpointSync, paramsFromLayout,
   paramsIntoLayout, saveCheckpoint, saveCheckpointSync, type CheckpointData,
 } from './checkpoint.js';
-import { Layout } from './layout.js';
+import { Layout } from '../params/layout.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-ckpt-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -25,8 +25,8 @@ import { readFile } from 'node:fs/promises';
 import { Packr } from 'msgpackr';
 import { writeFileAtomic, writeFileAtomicSync } from './atomic-write.js';
 import { bytesLEToF32, f32ToBytesLE } from './bytes.js';
-import type { Layout } from './layout.js';
-import { checkParamShapes, formatShape } from './param-check.js';
+import type { Layout } from '../params/layout.js';
+import { checkParamShapes, formatShape } from '../params/param-check.js';
 import { keysOf, knownKeys, objectOption } from '../options/validate.js';
 
 export const CHECKPOINT_FORMAT = 'weft-checkpoint';

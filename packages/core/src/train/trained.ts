@@ -21,16 +21,16 @@ import { denormalize, encodeRegressInputs, type RegressMeta } from '../data/regr
 import { encodeTagInputs, type TagMeta } from '../data/tag.js';
 import { Vocab, symbolsOf } from '../data/vocab.js';
 import type { OptimizerSnapshot } from '../optim/index.js';
-import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from '../train/config.js';
+import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './config.js';
 import { checkDataMeta } from '../data/meta.js';
 import { OptionError } from '../options/errors.js';
-import type { SequenceDataset, TargetKind } from '../train/dataset.js';
+import type { SequenceDataset, TargetKind } from '../data/dataset.js';
 import {
   loadCheckpoint, loadCheckpointSync, paramsFromLayout, paramsIntoLayout, saveCheckpoint, saveCheckpointSync,
   type Checkpoint, type CheckpointData,
-} from './checkpoint.js';
-import type { Layout } from './layout.js';
-import { SequenceModel, modelLayout, planModel, type ModelInput, type ModelPlan, type SpecInput } from './model.js';
+} from '../io/checkpoint.js';
+import type { Layout } from '../params/layout.js';
+import { SequenceModel, modelLayout, planModel, type ModelInput, type ModelPlan, type SpecInput } from '../model/model.js';
 import { argmax, predictAll, softmaxRow } from './outputs.js';
 
 /** `config.kind` of a model file (the name the CLI's runs have always written). */

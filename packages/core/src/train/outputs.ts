@@ -4,10 +4,10 @@
  * `TrainedModel.predict` and the CLI's eval/predict/generate, so there is one definition of
  * what a prediction is.
  */
-import { targetPerStep, type SequenceDataset } from '../train/dataset.js';
-import { sequentialBatches } from '../train/batches.js';
-import { gatherBatch, type SequenceModel } from './model.js';
-import { checkInferenceMemory } from '../train/limits.js';
+import { targetPerStep, type SequenceDataset } from '../data/dataset.js';
+import { sequentialBatches } from '../data/batches.js';
+import { gatherBatch, type SequenceModel } from '../model/model.js';
+import { checkInferenceMemory } from './limits.js';
 import { positiveInt } from '../options/validate.js';
 
 /** Head outputs for every row of a dataset: [count, outputSize], or [count, maxSteps, outputSize] (zero past each length). */

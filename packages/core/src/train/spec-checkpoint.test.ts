@@ -9,12 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LocalTrainer } from '../train/local.js';
-import { resolveTrainConfig, type TrainConfig } from '../train/config.js';
-import { decodeCheckpoint, encodeCheckpoint, paramsFromLayout, paramsIntoLayout } from './checkpoint.js';
-import { specFromConfig, type ModelConfig, type ModelSpec } from './model.js';
+import { LocalTrainer } from './local.js';
+import { resolveTrainConfig, type TrainConfig } from './config.js';
+import { decodeCheckpoint, encodeCheckpoint, paramsFromLayout, paramsIntoLayout } from '../io/checkpoint.js';
+import { specFromConfig, type ModelConfig, type ModelSpec } from '../model/model.js';
 import { loadModelSync } from './trained.js';
-import type { SequenceDataset } from '../train/dataset.js';
+import type { SequenceDataset } from '../data/dataset.js';
 
 const spec: ModelSpec = {
   input: { kind: 'tokens', vocabSize: 5 },

@@ -15,8 +15,8 @@
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-write.js';
 import { bytesLEToF32, f32ToBytesLE } from './bytes.js';
-import type { Layout } from './layout.js';
-import { checkParamShapes, formatShape } from './param-check.js';
+import type { Layout } from '../params/layout.js';
+import { checkParamShapes, formatShape } from '../params/param-check.js';
 
 export interface Tensor {
   shape: number[];

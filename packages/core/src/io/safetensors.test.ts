@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../rng.js';
-import { Layout } from './layout.js';
+import { Layout } from '../params/layout.js';
 import { decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors, tensorsIntoLayout, type Tensor } from './safetensors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-st-'));
