@@ -20,9 +20,36 @@ export interface LossResult {
 let expBuf = new Float64Array(0);
 
 /** A float64 row of at least n values, reused across calls (grown, never per row). */
-function expRow(n: number): Float64Array {
+export function expRow(n: number): Float64Array {
   if (expBuf.length < n) expBuf = new Float64Array(n);
   return expBuf;
+}
+
+/** What `rowExp` finds in a row: its arg-max, its max and Σ exp(v − max). */
+export interface RowExp {
+  arg: number;
+  max: number;
+  z: number;
+}
+
+/**
+ * The softmax of one row, the part every cross-entropy and every prediction shares:
+ * e[j] = exp(v_j / temperature − max) in float64 (the max subtracted so no exponential
+ * overflows), and the row's arg-max (the first of equal maxima), max and Σ e into `out`.
+ */
+export function rowExp(v: ArrayLike<number>, o: number, n: number, e: Float64Array, out: RowExp, temperature = 1): RowExp {
+  let max = -Infinity;
+  let arg = 0;
+  for (let j = 0; j < n; j++) {
+    const x = v[o + j]! / temperature;
+    if (x > max) { max = x; arg = j; }
+  }
+  let z = 0;
+  for (let j = 0; j < n; j++) z += e[j] = Math.exp(v[o + j]! / temperature - max);
+  out.arg = arg;
+  out.max = max;
+  out.z = z;
+  return out;
 }
 
 /** RangeError unless t is -1-or-below (ignored) or an integer class index below `classes`. */
@@ -47,6 +74,7 @@ export function softmaxCrossEntropyReference(
   let sum = 0;
   let count = 0;
   let correct = 0;
+  const row: RowExp = { arg: 0, max: 0, z: 0 };
   for (let r = 0; r < rows; r++) {
     const o = r * classes;
     const t = targets[r]!;
@@ -55,22 +83,11 @@ export function softmaxCrossEntropyReference(
       continue;
     }
     checkTarget(t, r, classes);
-    let max = -Infinity;
-    let arg = 0;
-    for (let j = 0; j < classes; j++) {
-      const v = logits[o + j]!;
-      if (v > max) { max = v; arg = j; }
-    }
     const lt = logits[o + t]!; // read before dLogits (which may alias logits) is written
     // log-sum-exp in float64: the loss must not lose digits to float32 on large vocabularies.
     // The exponentials are kept (in float64) for the gradient: one exp per logit.
     const e = expRow(classes);
-    let z = 0;
-    for (let j = 0; j < classes; j++) {
-      const v = Math.exp(logits[o + j]! - max);
-      e[j] = v;
-      z += v;
-    }
+    const { arg, max, z } = rowExp(logits, o, classes, e, row);
     sum += Math.log(z) + max - lt;
     count++;
     if (arg === t) correct++;

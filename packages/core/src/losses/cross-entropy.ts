@@ -9,7 +9,7 @@
  * the general form is the loop below (float64 between float32 loads and stores).
  */
 import { kernels } from '../kernels/index.js';
-import { checkTarget } from '../kernels/loss.js';
+import { checkTarget, expRow, rowExp, type RowExp } from '../kernels/loss.js';
 import { badOption, keysOf, unitInterval } from '../options/validate.js';
 import type { LossDef } from './types.js';
 import { forEachTarget } from './terms.js';
@@ -26,7 +26,6 @@ export interface ResolvedCrossEntropy {
   labelSmoothing: number;
 }
 
-let expBuf = new Float64Array(0);
 
 export const crossEntropy: LossDef<ResolvedCrossEntropy> = {
   kind: 'crossEntropy',
@@ -64,8 +63,8 @@ export const crossEntropy: LossDef<ResolvedCrossEntropy> = {
       W = 0;
       for (let c = 0; c < C; c++) W += w[c]!;
     }
-    if (expBuf.length < C) expBuf = new Float64Array(C);
-    const e = expBuf;
+    const e = expRow(C);
+    const row: RowExp = { arg: 0, max: 0, z: 0 };
     let sum = 0;
     let count = 0;
     let correct = 0;
@@ -78,21 +77,9 @@ export const crossEntropy: LossDef<ResolvedCrossEntropy> = {
         continue;
       }
       checkTarget(y, r, C);
-      let max = -Infinity;
-      let arg = 0;
-      for (let j = 0; j < C; j++) {
-        const v = output[o0 + j]!;
-        if (v > max) { max = v; arg = j; }
-      }
-      let z = 0;
+      const { arg, max, z } = rowExp(output, o0, C, e, row);
       let wz = 0; // Σ_c w_c z_c
-      for (let j = 0; j < C; j++) {
-        const v = output[o0 + j]!;
-        const ex = Math.exp(v - max);
-        e[j] = ex;
-        z += ex;
-        wz += (w ? w[j]! : 1) * v;
-      }
+      for (let j = 0; j < C; j++) wz += (w ? w[j]! : 1) * output[o0 + j]!;
       const lse = Math.log(z) + max;
       const wy = w ? w[y]! : 1;
       sum += (1 - s) * wy * (lse - output[o0 + y]!) + (s / C) * (W * lse - wz);

@@ -9,6 +9,7 @@ import { sequentialBatches } from '../data/batches.js';
 import { gatherBatch, type SequenceModel } from '../model/model.js';
 import { checkInferenceMemory } from './limits.js';
 import { positiveInt } from '../options/validate.js';
+import { rowExp } from '../kernels/loss.js';
 
 /** Head outputs for every row of a dataset: [count, outputSize], or [count, maxSteps, outputSize] (zero past each length). */
 export function predictAll(model: SequenceModel, d: SequenceDataset, batchSize = 64): Float32Array {
@@ -45,10 +46,7 @@ export function argmax(a: ArrayLike<number>, off: number, n: number): number {
 /** Softmax probabilities of one row of logits a[off .. off + n), at `temperature` (default 1). */
 export function softmaxRow(a: ArrayLike<number>, off: number, n: number, temperature = 1): Float64Array {
   const p = new Float64Array(n);
-  let max = -Infinity;
-  for (let j = 0; j < n; j++) max = Math.max(max, a[off + j]! / temperature);
-  let z = 0;
-  for (let j = 0; j < n; j++) z += p[j] = Math.exp(a[off + j]! / temperature - max);
+  const { z } = rowExp(a, off, n, p, { arg: 0, max: 0, z: 0 }, temperature);
   for (let j = 0; j < n; j++) p[j]! /= z;
   return p;
 }
