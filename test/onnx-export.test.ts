@@ -270,7 +270,7 @@ describe('weft export --format onnx: refusals', () => {
     const out = path.join(dir, 'highway.onnx');
     const r = weft(['export', '--format', 'onnx', '--model', file, '--out', out]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("config.train.model.layers[2] 'gate' (type 'highway', a layer of your own (from a layer module)) cannot be exported to ONNX");
+    expect(r.stderr).toContain("config.train.model.layers[2] 'gate' (type 'highway': a layer of your own, from a layer module) cannot be exported to ONNX");
     expect(existsSync(out)).toBe(false);
   });
 

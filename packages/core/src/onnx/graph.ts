@@ -29,7 +29,7 @@
  *
  * A layer type without an exporter (a user's own, from a layer module) is refused, named.
  */
-import type { ModelDefinition, PlannedLayer } from '../model/spec.js';
+import type { ModelDefinition, ModelPlan, PlannedLayer } from '../model/spec.js';
 import { planModel, isModelSpec } from '../model/spec.js';
 import { BUILT_IN_LAYERS } from '../layers/table.js';
 import type { ResolvedRecurrentOptions } from '../layers/recurrent.js';
@@ -44,16 +44,16 @@ export const ONNX_OPSET = 17;
 export const ONNX_IR_VERSION = 8;
 
 /** Per-feature affine map: (x - mean) / std in, y * std + mean out. */
-export interface Affine {
+export interface OnnxAffine {
   mean: ArrayLike<number>;
   std: ArrayLike<number>;
 }
 
 export interface OnnxOptions {
   /** Dense input in its own units: each feature becomes (x - mean) / std before the first layer. */
-  normalizeInput?: Affine;
+  normalizeInput?: OnnxAffine;
   /** Outputs back in the targets' units: each becomes y * std + mean (0 stays at padded steps). */
-  denormalizeOutput?: Affine;
+  denormalizeOutput?: OnnxAffine;
   /** metadata_props of the model (key → string): a vocabulary, labels, what the outputs are. */
   metadata?: Record<string, string>;
   /** The model's doc_string. */
@@ -86,7 +86,7 @@ class GraphBuilder {
 
   constructor(
     private readonly params: Float32Array,
-    private readonly plan: ReturnType<typeof planModel>,
+    private readonly plan: ModelPlan,
     /** The graph's first input (tokens or dense), batch-first. */
     readonly input: string,
   ) {}
@@ -320,7 +320,7 @@ export function onnxRefusal(model: unknown, where = 'model'): string | undefined
     const type = (l as { type?: unknown } | null)?.type;
     if (typeof type === 'string' && EXPORTERS[type] === undefined) {
       const name = (l as { name?: unknown }).name;
-      const own = BUILT_IN_LAYERS.includes(type) ? '' : ', a layer of your own (from a layer module)';
+      const own = BUILT_IN_LAYERS.includes(type) ? '' : ': a layer of your own, from a layer module';
       return `${where}.layers[${i}]${typeof name === 'string' ? ` '${name}'` : ''} (type '${type}'${own}) cannot be exported to ONNX: ` +
         `the export writes only the built-in layers (${ONNX_LAYERS.map((t) => `'${t}'`).join(', ')}) as standard ONNX operators`;
     }
@@ -328,7 +328,7 @@ export function onnxRefusal(model: unknown, where = 'model'): string | undefined
   return undefined;
 }
 
-function checkAffine(a: Affine | undefined, n: number, what: string): void {
+function checkAffine(a: OnnxAffine | undefined, n: number, what: string): void {
   if (a === undefined) return;
   if (a.mean.length !== n || a.std.length !== n) throw new RangeError(`${what}: mean and std need ${n} values each, got ${a.mean.length} and ${a.std.length}`);
 }
