@@ -15,7 +15,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CORE = path.join(ROOT, 'packages/core/src');
 
 /** Lowest first; DESIGN.md states the same order. `rng.ts` is a file at the root, a foundation. */
-export const CORE_ORDER = ['options', 'rng.ts', 'kernels', 'optim', 'params', 'io', 'cells', 'stack', 'data', 'layers', 'losses', 'model', 'train', 'index.ts'];
+export const CORE_ORDER = ['options', 'rng.ts', 'kernels', 'optim', 'params', 'io', 'cells', 'stack', 'data', 'layers', 'losses', 'model', 'onnx', 'train', 'index.ts'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

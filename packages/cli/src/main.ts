@@ -117,8 +117,9 @@ const COMMANDS: CommandDef[] = [
     .option('greedy', { type: 'boolean', describe: 'Always take the most likely character (the same as --temperature 0)' })
     .option('seed', { type: 'number', default: 0 }), generateCommand),
   command('inspect', 'Config, parameter table (PyTorch names, shapes), count and SHA-256 of a checkpoint', modelOption, inspectCommand),
-  command('export', 'Write the weights as safetensors with PyTorch names', (y) => modelOption(y)
-    .option('out', { type: 'string', describe: 'Output file (default: model.safetensors beside the checkpoint)' })
+  command('export', 'Write the weights as safetensors with PyTorch names, or the model as ONNX', (y) => modelOption(y)
+    .option('format', { choices: ['safetensors', 'onnx'] as const, default: 'safetensors' as const, describe: 'safetensors: the weights with PyTorch names; onnx: the model for deployment (opset 17)' })
+    .option('out', { type: 'string', describe: 'Output file (default: model.safetensors or model.onnx beside the checkpoint)' })
     .option('force', { type: 'boolean', describe: 'Replace the output file if it exists' }), exportCommand),
   command<BenchArgs>('bench', 'Training throughput on the reference workloads', (y) => y
     .option('workload', { type: 'string', array: true, default: ['bilstm', 'charlm', 'rnn-small'], describe: 'bilstm, charlm, rnn-small, bilstm-b256, charlm-b128' })

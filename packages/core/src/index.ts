@@ -54,3 +54,4 @@ export * from './train/workloads.js';
 export * from './options/errors.js';
 export * from './data/index.js';
 export * from './options/validate.js';
+export { onnxModel, onnxRefusal, ONNX_OPSET, ONNX_IR_VERSION, ONNX_LAYERS, ONNX_NAMES, type OnnxOptions, type OnnxAffine } from './onnx/graph.js';

@@ -3,6 +3,7 @@
  * `head.weight`, ...), so `model.load_state_dict(safetensors.torch.load_file(path))` works on
  * an `nn.Module` with submodules `rnn` (nn.LSTM/GRU/RNN, batch_first) and `head` (nn.Linear).
  * An existing file is replaced only with --force, as `weft train` replaces a run.
+ * `--format onnx` writes an ONNX model for deployment instead (export/onnx.ts).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -10,8 +11,10 @@ import { resolveModelSpec, saveSafetensors, tensorsFromLayout } from '@weft/core
 import { loadRun, nonFiniteMessage } from '../run/checkpoint.js';
 import { fileError, InputError } from '../run/errors.js';
 import type { Output } from '../run/output.js';
+import { exportOnnx } from '../export/onnx.js';
 
-export async function exportCommand(a: { model?: string; out?: string; force?: boolean }, out: Output): Promise<number> {
+export async function exportCommand(a: { model?: string; out?: string; force?: boolean; format?: string }, out: Output): Promise<number> {
+  if (a.format === 'onnx') return exportOnnx(a, out);
   const run = loadRun(a.model);
   // Diverged weights are written as they are (to look at in PyTorch, say), with the warning inspect gives.
   const warning = nonFiniteMessage(run);
