@@ -106,7 +106,7 @@ function multilabelJsonl() {
   const names = Object.keys(TOPICS);
   const cap = (s) => s[0].toUpperCase() + s.slice(1);
   const lines = [];
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < 500; i++) {
     const u = r.next();
     const n = u < 0.12 ? 0 : u < 0.62 ? 1 : u < 0.94 ? 2 : 3;
     const topics = r.shuffle([...names]).slice(0, n);
