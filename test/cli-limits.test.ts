@@ -169,7 +169,7 @@ describe('checkpoints with a valid checksum and a bad meaning', () => {
     ['hiddenSize 1e5', (c: any) => { c.config.train.model.hiddenSize = 100_000; }, /config\.train\.model\.hiddenSize 100000: training would need/],
     ['batchSize 0 (eval looped until out of memory)', (c: any) => { c.config.train.batchSize = 0; }, 'config.train.batchSize must be a positive integer, got 0'],
     ['a negative learning rate', (c: any) => { c.config.train.optimizer.lr = -1; }, 'config.train.optimizer.lr must be a positive number, got -1'],
-    ['no meta.task', (c: any) => { delete c.config.meta.task; }, "config.meta.task must be 'classify', 'tag', 'lm' or 'regress', got undefined"],
+    ['no meta.task', (c: any) => { delete c.config.meta.task; }, "config.meta.task must be 'classify', 'multilabel', 'tag', 'lm' or 'regress', got undefined"],
     ['no meta.labels (reading \'0\')', (c: any) => { delete c.config.meta.labels; }, 'config.meta.labels must be a non-empty array of distinct non-empty strings, got undefined'],
     ['no meta.input (reading \'kind\')', (c: any) => { delete c.config.meta.input; }, 'config.meta.input must be an object'],
     ['no extra (reading \'epoch\')', (c: any) => { delete c.extra; }, 'extra (where the run stands) must be an object { epoch, batch, ... }, it is missing'],

@@ -214,7 +214,7 @@ describe('weft train: flags that make the model a spec', () => {
       [['--task', 'classify', '--data', none, '--tie-weights'], /--tie-weights applies to --task lm, not classify/],
       [['--task', 'classify', '--data', none, '--loss', 'huber'], /--loss huber applies to --task regress, not classify/],
       [['--task', 'regress', '--data', none, '--huber-delta', '2'], /--huber-delta applies to --loss huber only/],
-      [['--task', 'tag', '--data', none, '--pooling', 'attention'], /--pooling attention applies to --task classify, regress, names, not tag/],
+      [['--task', 'tag', '--data', none, '--pooling', 'attention'], /--pooling attention applies to --task classify, multilabel, regress, names, not tag/],
       [['--task', 'lm', '--data', none, '--class-weights', 'auto'], /--class-weights applies to --task classify, tag, names, not lm/],
       [['--task', 'classify', '--data', none, '--label-smoothing', '1'], /--label-smoothing must be a number in \[0, 1\), got 1/],
     ];

@@ -16,6 +16,7 @@ import { pathToFileURL } from 'node:url';
 import {
   TrainedModel, Vocab, denormalize, encodeClassifyInputs, encodeRegressInputs, encodeTagInputs, loadClassify, loadLayerModules, loadModelSync,
   modelShape, packDataset, planModel, readRegressSeries, argmax, ONNX_OPSET,
+  encodeMultilabelInputs, type MultilabelMeta,
   type ClassifyMeta, type LmMeta, type RegressMeta, type SequenceDataset, type TagMeta,
 } from '@weft/core';
 import { weft, tempDir, EXAMPLES } from './helpers/cli.js';
@@ -186,6 +187,22 @@ describe('weft export --format onnx: each task, trained by the CLI', () => {
     const labels = (model(run).meta as ClassifyMeta).labels;
     const C = labels.length;
     expect(p.json.predictions.map((q: { label: string }) => q.label)).toEqual(texts.map((_, i) => labels[argmax(y, i * C, C)]));
+  });
+
+  it('multilabel (the classify preset with sigmoid binary cross-entropy): logits match, and the labels past 0.5 are those weft predict gives', async () => {
+    const run = train('multilabel', ['--task', 'multilabel', '--data', ex('multilabel.jsonl'), '--hidden', '8', '--layers', '1']);
+    const m = model(run);
+    const meta = m.meta as MultilabelMeta;
+    const texts = jsonl('multilabel.jsonl').map((r) => r.text as string).slice(0, 60);
+    const d = encodeMultilabelInputs(meta, texts);
+    expectRaggedBatches(d);
+    const y = await onnxOutputs(exportOnnx(run), d);
+    expectMatch(y, m.outputs(d), 'multilabel logits');
+    const p = weft(['predict', '--model', run, ...texts.flatMap((t) => ['--text', t]), '--json']);
+    expect(p.code).toBe(0);
+    const C = meta.labels.length;
+    // logit > 0 ⇔ sigmoid > 0.5 (a logit of exactly 0 is not expected from trained weights)
+    expect(p.json.predictions.map((q: { labels: string[] }) => q.labels)).toEqual(texts.map((_, i) => meta.labels.filter((_, c) => y[i * C + c]! > 0)));
   });
 
   it('tag (a GRU over word embeddings, per-step logits): match, and give the tags weft predict gives', async () => {

@@ -1,5 +1,5 @@
 // Writes the generated example data files of this folder: classify.jsonl, classify.csv,
-// tag.jsonl and regress.csv (lm.txt is written by hand). Deterministic: the same script always
+// multilabel.jsonl, tag.jsonl and regress.csv (lm.txt is written by hand). Deterministic: the same script always
 // writes the same bytes (a test checks the committed files against it).
 //
 //   node examples/data/generate.mjs
@@ -85,6 +85,39 @@ function classifyCsv() {
   return rows.join('\n') + '\n';
 }
 
+// --- multilabel.jsonl: news headlines tagged with every topic they touch ------------------
+// A headline names 0 to 3 topics through their words; its labels are exactly those topics.
+const TOPICS = {
+  sports: ['match', 'coach', 'league', 'striker', 'marathon', 'tennis final', 'stadium', 'goalkeeper'],
+  politics: ['election', 'senate', 'minister', 'parliament', 'tax bill', 'mayor', 'campaign', 'vote'],
+  tech: ['app', 'chip maker', 'software', 'robot', 'laptop', 'startup', 'data centre', 'smartphone'],
+  health: ['doctor', 'vaccine', 'hospital', 'sleep study', 'clinic', 'nurses', 'flu season', 'diet'],
+  food: ['recipe', 'pizza', 'bakery', 'chef', 'coffee', 'street food', 'vegan menu', 'cheese'],
+};
+const ONE = ['{a} makes headlines', 'What the {a} means for you', 'Local {a} draws a crowd', 'New {a} surprises fans',
+  'Why everyone talks about the {a}', 'The {a} story nobody expected', '{A} in the spotlight', 'A closer look at the {a}'];
+const TWO = ['{A} meets {b}', 'From {a} to {b}', 'The {a} behind the {b}', '{A} and {b} in one week', 'How the {a} changed the {b}'];
+const THREE = ['{A}, {b} and {c}: the week in review', '{A} vs {b}, and the {c}'];
+const NONE = ['A quiet morning in town', 'Five things to read this weekend', 'What a week it has been', 'Letters to the editor',
+  'Photos of the week', 'Our readers ask, we answer', 'Corrections and clarifications', 'The view from the river'];
+
+function multilabelJsonl() {
+  const r = rng(5);
+  const names = Object.keys(TOPICS);
+  const cap = (s) => s[0].toUpperCase() + s.slice(1);
+  const lines = [];
+  for (let i = 0; i < 500; i++) {
+    const u = r.next();
+    const n = u < 0.12 ? 0 : u < 0.62 ? 1 : u < 0.94 ? 2 : 3;
+    const topics = r.shuffle([...names]).slice(0, n);
+    const words = topics.map((t) => r.pick(TOPICS[t]));
+    const frame = r.pick([NONE, ONE, TWO, THREE][n]);
+    const text = frame.replace(/\{([Aabc])\}/g, (_, k) => (k === 'A' ? cap(words[0]) : words['abc'.indexOf(k)]));
+    lines.push(JSON.stringify({ text: cap(text), labels: topics.sort() }));
+  }
+  return lines.join('\n') + '\n';
+}
+
 // --- tag.jsonl: part-of-speech tags from a tiny grammar ----------------------------------
 // fish, watch, saw, park and read are nouns or verbs depending on where they stand.
 function tagJsonl() {
@@ -152,6 +185,7 @@ export function generate() {
   return {
     'classify.jsonl': classifyJsonl(),
     'classify.csv': classifyCsv(),
+    'multilabel.jsonl': multilabelJsonl(),
     'tag.jsonl': tagJsonl(),
     'regress.csv': regressCsv(),
   };

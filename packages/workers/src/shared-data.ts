@@ -1,5 +1,5 @@
 /**
- * Datasets in shared memory. A SequenceDataset is a handful of typed arrays (train/dataset.ts);
+ * Datasets in shared memory. A SequenceDataset is a handful of typed arrays (data/dataset.ts);
  * copied once into SharedArrayBuffers it crosses to every worker as views of the same memory
  * (structured clone shares a SharedArrayBuffer instead of copying it), so a step sends only row
  * indices, and those through the control block's rows array, not a message.

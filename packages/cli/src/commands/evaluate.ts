@@ -1,45 +1,33 @@
 /**
  * `weft eval`: loss and accuracy of a trained model on a labelled file; for classification and
- * tagging also per-class precision, recall and F1 and the confusion matrix; for regression MAE
+ * tagging also per-class precision, recall and F1 and the confusion matrix; for multi-label
+ * models per-label precision, recall and F1, micro and macro F1, the exact-match ratio and the
+ * Hamming loss (labels given from --threshold, default 0.5); for regression MAE
  * and RMSE in the data's units. Characters or words the model never saw are counted (a warning
  * on stderr, `unknown` in the --json result).
  */
 import { evaluateModel, regressErrors, type EvalData, type RegressEvalData } from '@weft/core';
 import type { KernelChoice } from '@weft/core';
 import { loadModel, predictAll, argmax, type LoadedModel } from '../run/model.js';
+import { InputError } from '../run/errors.js';
 import { withLimits, type LimitContext } from '../run/limits.js';
+import { classificationReport, multilabelReport, type ClassReport } from '../run/metrics.js';
 import { loadEvalData, type DataFlags } from '../run/task.js';
 import type { Output } from '../run/output.js';
 
 export interface EvalArgs extends Partial<DataFlags> {
   model?: string;
   data?: string;
+  /** multilabel: the probability from which a label counts as predicted (default 0.5). */
+  threshold?: number;
   kernels: KernelChoice;
 }
 
-export interface ClassReport {
-  label: string;
-  precision: number;
-  recall: number;
-  f1: number;
-  support: number;
-}
-
-/** Confusion matrix [true][predicted] and per-class precision/recall/F1 from predictions. */
-export function classificationReport(labels: readonly string[], truth: ArrayLike<number>, pred: ArrayLike<number>): { confusion: number[][]; classes: ClassReport[] } {
-  const K = labels.length;
-  const confusion = Array.from({ length: K }, () => new Array<number>(K).fill(0));
-  for (let i = 0; i < truth.length; i++) if (truth[i]! >= 0) confusion[truth[i]!]![pred[i]!]!++;
-  const classes = labels.map((label, k) => {
-    const tp = confusion[k]![k]!;
-    const support = confusion[k]!.reduce((a, b) => a + b, 0);
-    const predicted = confusion.reduce((a, row) => a + row[k]!, 0);
-    const precision = predicted ? tp / predicted : 0;
-    const recall = support ? tp / support : 0;
-    const f1 = precision + recall ? (2 * precision * recall) / (precision + recall) : 0;
-    return { label, precision, recall, f1, support };
-  });
-  return { confusion, classes };
+/** The per-class (or per-label) table of precision, recall, F1 and support. */
+function classTable(classes: readonly ClassReport[], head: string): string[] {
+  const w = Math.max(12, ...classes.map((c) => c.label.length + 1));
+  return [`  ${head.padEnd(w)} precision   recall       f1  support`,
+    ...classes.map((c) => `  ${c.label.padEnd(w)} ${c.precision.toFixed(4).padStart(9)} ${c.recall.toFixed(4).padStart(8)} ${c.f1.toFixed(4).padStart(8)} ${String(c.support).padStart(8)}`)];
 }
 
 export function formatConfusion(labels: readonly string[], confusion: number[][]): string {
@@ -55,6 +43,7 @@ export async function evalCommand(a: EvalArgs, out: Output): Promise<number> {
   const { run, model } = loadModel(a.model, a.kernels);
   out.noticeFifo(file, '--data');
   const meta = run.config.meta;
+  if (a.threshold !== undefined && meta.task !== 'multilabel') throw new InputError(`--threshold: ${run.file} is a ${meta.task} model; only multilabel models have a threshold`);
   // The file's delimiter is its own (--delimiter, or guessed), not the training file's.
   const data = loadEvalData(meta, file, { ...run.config.data.flags, ...definedOnly(a), delimiter: a.delimiter });
   out.info(`weft eval: ${run.file} on ${data.summary}`);
@@ -73,7 +62,10 @@ function report(a: EvalArgs, out: Output, run: LoadedModel['run'], model: Loaded
   const result: Record<string, unknown> = { command: 'eval', model: run.file, data: file, metrics: { loss: r.loss, ...(r.accuracy !== undefined ? { accuracy: r.accuracy } : {}), count: r.count } };
   if (data.unknown) result.unknown = data.unknown;
   const lossName = meta.task === 'regress' ? 'loss (mean squared error of the normalised values)' : 'loss';
-  const lines = [`  ${lossName} ${r.loss.toFixed(4)}${r.accuracy !== undefined ? `, accuracy ${(100 * r.accuracy).toFixed(2)}%` : ''} over ${r.count} ${meta.task === 'classify' ? 'sequences' : meta.task === 'regress' ? 'values' : 'tokens'}`];
+  const counted = meta.task === 'classify' ? 'sequences' : meta.task === 'regress' ? 'values' : meta.task === 'multilabel' ? '(example, label) pairs' : 'tokens';
+  // A multi-label model's accuracy is per label: the fraction of (example, label) decisions that are right.
+  const accuracyName = meta.task === 'multilabel' ? 'label accuracy' : 'accuracy';
+  const lines = [`  ${lossName} ${r.loss.toFixed(4)}${r.accuracy !== undefined ? `, ${accuracyName} ${(100 * r.accuracy).toFixed(2)}%` : ''} over ${r.count} ${counted}`];
   if (meta.task === 'regress' && 'targetRows' in data) {
     const errors = regressErrors(meta, data, predictAll(model, dataset));
     result.errors = errors;
@@ -96,11 +88,18 @@ function report(a: EvalArgs, out: Output, run: LoadedModel['run'], model: Loaded
     const rep = classificationReport(labels, truth, pred);
     result.classes = rep.classes;
     result.confusion = { labels, matrix: rep.confusion };
-    lines.push('', `  ${'class'.padEnd(12)} precision   recall       f1  support`);
-    for (const c of rep.classes) {
-      lines.push(`  ${c.label.padEnd(12)} ${c.precision.toFixed(4).padStart(9)} ${c.recall.toFixed(4).padStart(8)} ${c.f1.toFixed(4).padStart(8)} ${String(c.support).padStart(8)}`);
-    }
+    lines.push('', ...classTable(rep.classes, 'class'));
     lines.push('', formatConfusion(labels, rep.confusion).split('\n').map((l) => '  ' + l).join('\n'));
+  }
+  if (meta.task === 'multilabel') {
+    const rep = multilabelReport(meta.labels, dataset.targets, predictAll(model, dataset), a.threshold ?? 0.5);
+    const { labels: perLabel, ...overall } = rep;
+    result.labels = perLabel;
+    result.multilabel = overall;
+    const f = (x: number) => x.toFixed(4);
+    lines.push('', ...classTable(perLabel, 'label'), '',
+      `  micro: precision ${f(rep.micro.precision)}, recall ${f(rep.micro.recall)}, F1 ${f(rep.micro.f1)}; macro F1 ${f(rep.macroF1)}`,
+      `  exact match ${(100 * rep.exactMatch).toFixed(2)}% of ${rep.examples} examples; Hamming loss ${f(rep.hammingLoss)} (labels given from probability ${rep.threshold})`);
   }
   if (meta.task === 'lm') lines.push(`  ${(r.loss / Math.LN2).toFixed(4)} bits per character`);
   out.result(result, lines.join('\n'));

@@ -1,5 +1,6 @@
 /**
- * `weft predict`: labels (classify), tags (tag) or values (regress) for new inputs, given as
+ * `weft predict`: labels (classify; multilabel: every label of probability ≥ --threshold, default
+ * 0.5, and with --json every label's probability), tags (tag) or values (regress) for new inputs, given as
  * --text (repeatable) or a --data file: JSONL records with the text field (for tag also a
  * "tokens" list), or a plain text file with one input per line; for regress a CSV series,
  * predicted window by window, each prediction labelled with the row it predicts (and its date),
@@ -7,12 +8,12 @@
  * counted: a warning on stderr and `unknown` in the --json result.
  */
 import {
-  encodeClassifyInputs, encodeTagInputs, parseJsonLines, parseCsv, columnIndex, readTextFile, splitLines, FieldReader, denormalize, DataError,
+  encodeClassifyInputs, encodeMultilabelInputs, encodeTagInputs, parseJsonLines, parseCsv, columnIndex, readTextFile, splitLines, FieldReader, denormalize, DataError,
   UnknownSymbols, tagTokens, readRegressSeries, loadRegressEval, forecastRegress, forecastProblem,
   type DataMeta, type RegressMeta, type SequenceDataset, type UnknownReport,
 } from '@weft/core';
 import type { KernelChoice } from '@weft/core';
-import { loadModel, predictAll, softmaxRow } from '../run/model.js';
+import { loadModel, predictAll, sigmoidRow, softmaxRow } from '../run/model.js';
 import { InputError, UsageError } from '../run/errors.js';
 import { withLimits, type LimitContext } from '../run/limits.js';
 import type { Output } from '../run/output.js';
@@ -24,6 +25,8 @@ export interface PredictArgs {
   textColumn?: string;
   forecast?: number;
   delimiter?: string;
+  /** multilabel: the probability from which a label is given (default 0.5). */
+  threshold?: number;
   kernels: KernelChoice;
 }
 
@@ -86,6 +89,7 @@ export async function predictCommand(a: PredictArgs, out: Output): Promise<numbe
   const meta = run.config.meta;
   const O = model.outputSize;
   if (a.forecast !== undefined && meta.task !== 'regress') throw new InputError(`--forecast: ${run.file} is a ${meta.task} model; only regress models forecast`);
+  if (a.threshold !== undefined && meta.task !== 'multilabel') throw new InputError(`--threshold: ${run.file} is a ${meta.task} model; only multilabel models have a threshold`);
   if (meta.task === 'classify') {
     let shown: (string | number[][])[];
     let d;
@@ -121,6 +125,22 @@ export async function predictCommand(a: PredictArgs, out: Output): Promise<numbe
     });
     const label = (x: string | number[][]) => (typeof x === 'string' ? x : `[${x.length} steps]`);
     out.result({ command: 'predict', model: run.file, predictions, ...(unknown ? { unknown } : {}) }, predictions.map((p) => `${label(p.input)}\t${p.label}\t${p.probability.toFixed(3)}`).join('\n'));
+    return 0;
+  }
+  if (meta.task === 'multilabel') {
+    const field = a.textColumn ?? 'text';
+    const texts = readInputs(a, field);
+    const counter = new UnknownSymbols('char');
+    const d = encodeMultilabelInputs(meta, texts.items, counter);
+    const unknown = out.unknown(counter.report());
+    const y = withLimits(limitsOf(a, run.file, meta, d, texts.lines, field, 'characters'), () => predictAll(model, d));
+    const threshold = a.threshold ?? 0.5;
+    const predictions = texts.items.map((text, i) => {
+      const p = sigmoidRow(y, i * O, O);
+      return { input: text, labels: meta.labels.filter((_, j) => p[j]! >= threshold), probabilities: Object.fromEntries(meta.labels.map((l, j) => [l, p[j]!])) };
+    });
+    const shown = (p: (typeof predictions)[number]) => p.labels.map((l) => `${l} ${p.probabilities[l]!.toFixed(3)}`).join(', ') || '(none)';
+    out.result({ command: 'predict', model: run.file, threshold, predictions, ...(unknown ? { unknown } : {}) }, predictions.map((p) => `${p.input}\t${shown(p)}`).join('\n'));
     return 0;
   }
   if (meta.task === 'tag') {

@@ -26,6 +26,7 @@ import {
 import type { KernelChoice } from '@weft/core';
 import { Trainer, resolveTrainerOptions } from '@weft/workers';
 import { ProgressReporter, readMetrics, renderCurvesHtml, type MetricRecord } from '../report/index.js';
+import { labelScores, scoresOf, validate, type ValidMetrics, type ValidScores } from '../run/metrics.js';
 import { checkTieSizes, modelFor, readSpecFile, type SpecFlags } from '../run/spec.js';
 import { loadTrainData, resolveTask, type DataFlags, type ModelFlags, type RunData } from '../run/task.js';
 import {
@@ -63,7 +64,7 @@ export interface TrainArgs extends DataFlags, ModelFlags, SpecFlags {
 }
 
 /** Defaults per task that differ from the global ones (the names model must train in minutes). */
-export const TASK_EPOCHS: Record<string, number> = { names: 14, classify: 20, tag: 20, lm: 10, regress: 30 };
+export const TASK_EPOCHS: Record<string, number> = { names: 14, classify: 20, multilabel: 20, tag: 20, lm: 10, regress: 30 };
 
 /** Flags whose default depends on the task; a flag given on the command line always wins. */
 type TunedFlags = Pick<TrainArgs, 'hidden' | 'lr' | 'schedule' | 'dropout' | 'recurrentDropout' | 'embedding'>;
@@ -411,7 +412,7 @@ async function trainIn(run: RunDir, a: TrainArgs, out: Output, interrupted: () =
       return EXIT.interrupted;
     }
     let lastTrain = NaN;
-    let lastValid: { loss: number; accuracy?: number } | undefined;
+    let lastValid: ValidMetrics | undefined;
     let stop: 'epochs' | 'steps' | 'early-stopping' = 'epochs';
     let sum = 0;
     let n = 0;
@@ -442,16 +443,16 @@ async function trainIn(run: RunDir, a: TrainArgs, out: Output, interrupted: () =
       let improved = false;
       if (data.valid) {
         reporter?.validating();
-        const v = await trainer.evaluate(data.valid);
+        const v = await validate(trainer, data.valid, data.meta);
         lastValid = v;
         appendMetric({ step: trainer.step, epoch: e + 1, split: 'valid', loss: v.loss, ...(v.accuracy !== undefined ? { accuracy: v.accuracy } : {}) });
         improved = progress.bestValidLoss === null || v.loss < progress.bestValidLoss;
         if (improved) {
           progress.bestValidLoss = v.loss;
-          progress.best = { epoch: e + 1, step: trainer.step, loss: v.loss, ...(v.accuracy !== undefined ? { accuracy: v.accuracy } : {}) };
+          progress.best = { epoch: e + 1, step: trainer.step, ...scoresOf(v) };
           progress.staleEpochs = 0;
         } else progress.staleEpochs++;
-        reporter?.epochEnd(`epoch ${e + 1}: train loss ${fmt(lastTrain)}${trainAcc}, valid loss ${fmt(v.loss)}${v.accuracy !== undefined ? `, valid accuracy ${pct(v.accuracy)}` : ''}${improved ? ' (best)' : ''}`);
+        reporter?.epochEnd(`epoch ${e + 1}: train loss ${fmt(lastTrain)}${trainAcc}, valid loss ${fmt(v.loss)}${v.accuracy !== undefined ? `, valid accuracy ${pct(v.accuracy)}` : ''}${labelScores(v)}${improved ? ' (best)' : ''}`);
         out.event('epoch', { epoch: e + 1, step: trainer.step, loss: lastTrain, ...(trainAccuracy !== undefined ? { accuracy: trainAccuracy } : {}), valid: v, best: improved });
       } else {
         reporter?.epochEnd(`epoch ${e + 1}: train loss ${fmt(lastTrain)}${trainAcc}`);
@@ -471,9 +472,9 @@ async function trainIn(run: RunDir, a: TrainArgs, out: Output, interrupted: () =
       lastTrain = sum / n;
       if (data.valid) {
         reporter?.validating();
-        lastValid = await trainer.evaluate(data.valid);
+        lastValid = await validate(trainer, data.valid, data.meta);
         appendMetric({ step: trainer.step, epoch: progress.epoch + 1, split: 'valid', loss: lastValid.loss, ...(lastValid.accuracy !== undefined ? { accuracy: lastValid.accuracy } : {}) });
-        reporter?.epochEnd(`step ${trainer.step}: valid loss ${fmt(lastValid.loss)}${lastValid.accuracy !== undefined ? `, valid accuracy ${pct(lastValid.accuracy)}` : ''}`);
+        reporter?.epochEnd(`step ${trainer.step}: valid loss ${fmt(lastValid.loss)}${lastValid.accuracy !== undefined ? `, valid accuracy ${pct(lastValid.accuracy)}` : ''}${labelScores(lastValid)}`);
       }
     }
     checkpoint();
@@ -489,16 +490,16 @@ async function trainIn(run: RunDir, a: TrainArgs, out: Output, interrupted: () =
       : stop === 'steps' ? `reached --steps ${config.steps}`
       : `finished ${progress.epoch} epochs`;
     const lastAt = progress.batch > 0 ? `step ${trainer.step}, partway through epoch ${progress.epoch + 1}` : `epoch ${progress.epoch}`;
-    const metrics = lastValid ? { loss: lastValid.loss, ...(lastValid.accuracy !== undefined ? { accuracy: lastValid.accuracy } : {}), trainLoss: lastTrain, split: 'valid' }
+    const metrics = lastValid ? { ...scoresOf(lastValid), trainLoss: lastTrain, split: 'valid' }
       : { loss: lastTrain, split: 'train' };
     const result = {
       command: 'train', task: data.task, out: run.dir, checkpoint: modelFile, step: trainer.step, epochs: progress.epoch,
       stop, stopReason, model: holdsBest() ? 'best' : 'last', bestEpoch: best?.epoch ?? null,
-      best: best && { loss: best.loss, ...(best.accuracy !== undefined ? { accuracy: best.accuracy } : {}), step: best.step },
+      best: best && { ...scoresOf(best), step: best.step },
       files: { model: modelFile, last: lastFile, ...(existsSync(bestFile) ? { best: bestFile } : {}), metrics: metricsFile, curves: curvesFile },
       seconds: Math.round(seconds * 10) / 10, workers: trainer.workers, kernels: trainer.kernels, metrics,
     };
-    const validText = (m: { loss: number; accuracy?: number }) => `valid loss ${fmt(m.loss)}${m.accuracy !== undefined ? `, accuracy ${pct(m.accuracy)}` : ''}`;
+    const validText = (m: ValidScores) => `valid loss ${fmt(m.loss)}${m.accuracy !== undefined ? `, accuracy ${pct(m.accuracy)}` : ''}${labelScores(m)}`;
     const whatModel = holdsBest() ? `${CHECKPOINT_NAME} holds the best epoch's weights (--keep-last keeps the last)`
       : a.keepLast ? `${CHECKPOINT_NAME} holds the last weights (--keep-last)${best ? `; ${BEST_NAME} the best epoch's` : ''}`
       : !data.valid ? `no validation data, so no best epoch: ${CHECKPOINT_NAME} holds the last weights`

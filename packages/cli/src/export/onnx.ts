@@ -24,6 +24,7 @@ function outputsText(meta: DataMeta, lossKind: string): string {
   const logits = lossKind === 'binaryCrossEntropy' ? 'logits (before sigmoid)' : 'logits (before softmax)';
   const ids = 'id 0 = padding, 1 = unknown, 2 + i = weft.meta vocab.symbols[i]';
   switch (meta.task) {
+    case 'multilabel': return `${logits} per sequence, one per label of weft.meta labels (each label's probability is its own sigmoid); tokens: characters, ${ids.replace('vocab', 'input.vocab')}`;
     case 'classify': return `${logits} per sequence, one per label of weft.meta labels${meta.input.kind === 'chars' ? `; tokens: characters, ${ids.replace('vocab', 'input.vocab')}` : ''}`;
     case 'tag': return `${logits} per word, one per tag of weft.meta tags (0 at padded steps); tokens: words, ${ids}`;
     case 'lm': return `${logits} per step for the next character, one per id (${ids}), 0 at padded steps`;

@@ -1,5 +1,5 @@
 /**
- * The CLI's checkpoint: @weft/core's model file (model/trained.ts: parameters by PyTorch name,
+ * The CLI's checkpoint: @weft/core's model file (train/trained.ts: parameters by PyTorch name,
  * optimizer state, step, the training config and data meta; SHA-256, atomic write), read and
  * written with core's modelFromCheckpoint / modelCheckpoint, plus the run's settings in `config`
  * and where training stands in `extra`, so `--resume` continues exactly from it. `loadModel` of
@@ -19,6 +19,7 @@ import {
 import type { DataMeta } from '@weft/core';
 import { fileError, InputError, UsageError } from './errors.js';
 import { storedFlagsProblem } from './flags.js';
+import type { ValidScores } from './metrics.js';
 import { TASKS, type DataFlags, type TaskName } from './task.js';
 
 export const CHECKPOINT_NAME = RUN_CHECKPOINT_NAME;
@@ -46,7 +47,7 @@ export interface RunProgress {
   batch: number;
   bestValidLoss: number | null;
   /** The epoch (1-based) of bestValidLoss, its step and validation accuracy (absent in older checkpoints). */
-  best?: { epoch: number; step: number; loss: number; accuracy?: number };
+  best?: { epoch: number; step: number } & ValidScores;
   /** Epochs without improvement of the validation loss. */
   staleEpochs: number;
   /** lm: the streams' carried state before the next batch. */

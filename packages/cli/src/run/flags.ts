@@ -58,6 +58,7 @@ const nonNegative = (note = ''): Rule => number(`a number ≥ 0${note}`, (x) => 
 const FRACTION = number('a number in [0, 1)', (x) => x >= 0 && x < 1);
 const TEXT: Rule = { expect: 'a non-empty value', ok: (s) => s.trim() !== '' };
 const COLUMNS: Rule = { expect: 'column names, separated by commas or spaces', ok: (s) => s.split(',').every((n) => n.trim() !== '') };
+const THRESHOLD = number('a probability between 0 and 1 (exclusive)', (x) => x > 0 && x < 1);
 const DELIMITER: Rule = { expect: "one character (e.g. ';'), or tab, comma, semicolon, pipe or auto", ok: (s) => delimiterOf(s) !== null };
 
 const NAMED_DELIMITERS: Record<string, string> = { comma: ',', semicolon: ';', tab: '\t', '\\t': '\t', pipe: '|' };
@@ -88,8 +89,8 @@ export const RULES: Record<string, Record<string, Rule>> = {
     epochs: POSITIVE_INT, steps: POSITIVE_INT, patience: POSITIVE_INT, workers: POSITIVE_INT, seed: INTEGER, out: TEXT, resume: TEXT,
     'model-spec': TEXT, 'class-weights': { expect: 'auto or a JSON file of weights by label', ok: TEXT.ok }, 'label-smoothing': FRACTION, 'huber-delta': POSITIVE,
   },
-  eval: { ...DATA_RULES, model: TEXT },
-  predict: { model: TEXT, text: TEXT, data: TEXT, 'text-column': TEXT, delimiter: DELIMITER, forecast: POSITIVE_INT },
+  eval: { ...DATA_RULES, model: TEXT, threshold: THRESHOLD },
+  predict: { model: TEXT, text: TEXT, data: TEXT, 'text-column': TEXT, delimiter: DELIMITER, forecast: POSITIVE_INT, threshold: THRESHOLD },
   generate: { model: TEXT, length: nonNegativeInt(), temperature: nonNegative(' (0 = greedy)'), 'top-k': nonNegativeInt(' (0 = all)'), seed: INTEGER },
   inspect: { model: TEXT },
   export: { model: TEXT, out: TEXT },
@@ -295,7 +296,7 @@ function modelFlags(flags: Map<string, Given[]>): void {
   only('label-smoothing', ['classify', 'tag', 'names']);
   only('loss', ['regress'], value('loss') === 'huber');
   only('tie-weights', ['lm'], flags.has('tie-weights') && value('tie-weights') !== 'false' && !typed('tie-weights')!.startsWith('--no-'));
-  only('pooling', ['classify', 'regress', 'names'], value('pooling') === 'attention' || value('pooling') === 'max');
+  only('pooling', ['classify', 'multilabel', 'regress', 'names'], value('pooling') === 'attention' || value('pooling') === 'max');
 }
 
 function workersWarning(flags: Map<string, Given[]>): string[] {

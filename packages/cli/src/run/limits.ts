@@ -57,7 +57,7 @@ function specOption(opt: string, ctx: LimitContext): { flag?: string; inFile?: s
 /** What a token or a label of a task's data is, for messages. */
 function sizes(meta: DataMeta): { vocab: string; outputs: string } {
   switch (meta.task) {
-    case 'classify': return { vocab: 'characters', outputs: 'labels' };
+    case 'classify': case 'multilabel': return { vocab: 'characters', outputs: 'labels' };
     case 'tag': return { vocab: 'words', outputs: 'tags' };
     case 'lm': return { vocab: 'characters', outputs: 'characters' };
     case 'regress': return { vocab: 'columns', outputs: 'target columns' };

@@ -22,5 +22,5 @@ export function loadModel(p: string | undefined, kernels: KernelChoice = 'auto')
   return { run, model };
 }
 
-// What a prediction is lives in @weft/core (model/outputs.ts), shared with TrainedModel.predict.
-export { argmax, predictAll, softmaxRow } from '@weft/core';
+// What a prediction is lives in @weft/core (train/outputs.ts), shared with TrainedModel.predict.
+export { argmax, predictAll, sigmoidRow, softmaxRow } from '@weft/core';

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import {
   OptionError, closest, isModelSpec, modelShape, planModel, resolveModelSpec, specFromConfig,
-  type DataMeta, type LayerSpec, type ModelConfig, type ModelDefinition, type ModelSpec, type SequenceDataset, type SpecInput,
+  type DataMeta, type LayerSpec, type ModelDefinition, type ModelSpec, type SequenceDataset, type SpecInput,
 } from '@weft/core';
 import { fileError, InputError, UsageError } from './errors.js';
 import { modelConfigFor, type ModelFlags } from './task.js';
@@ -163,11 +163,19 @@ function weightsFromFile(file: string, meta: DataMeta): number[] {
   return names.map((n) => w[n] as number);
 }
 
-/** The model of a new run: the spec file fitted to the data, the task's config edited by the flags, or the config itself. */
+/**
+ * The model of a new run: the spec file fitted to the data, the task's config edited by the
+ * flags, or the config itself. A multi-label model has no config (the config's heads are
+ * softmax and MSE): its preset is the classify model's spec with sigmoid binary cross-entropy.
+ */
 export function modelFor(meta: DataMeta, f: ModelFlags & SpecFlags, train: SequenceDataset): ModelDefinition {
   if (f.modelSpecData) return specForData(f.modelSpec!, f.modelSpecData, meta, f.seed);
   const config = modelConfigFor(meta, f);
-  return needsSpec(f) ? specWithFlags(config, f, meta, train) : config;
+  if (meta.task === 'multilabel') {
+    const spec = specFromConfig({ ...config, task: 'class-per-sequence' });
+    return specWithFlags({ ...spec, loss: { kind: 'binaryCrossEntropy' } }, f, meta, train);
+  }
+  return needsSpec(f) ? specWithFlags(specFromConfig(config), f, meta, train) : config;
 }
 
 /** Whether the flags ask for more than the task's model config can say. */
@@ -177,11 +185,10 @@ export function needsSpec(f: SpecFlags & Pick<ModelFlags, 'pooling'>): boolean {
 }
 
 /**
- * The task's model config turned into its spec and edited as the flags say. `train` is the
- * training split (class weights `auto`).
+ * The task's preset spec (its model config's, specFromConfig) edited as the flags say. `train`
+ * is the training split (class weights `auto`).
  */
-export function specWithFlags(config: ModelConfig, f: SpecFlags & Pick<ModelFlags, 'pooling'>, meta: DataMeta, train: SequenceDataset): ModelSpec {
-  const spec = specFromConfig(config);
+export function specWithFlags(spec: ModelSpec, f: SpecFlags & Pick<ModelFlags, 'pooling'>, meta: DataMeta, train: SequenceDataset): ModelSpec {
   const layers = spec.layers.map((l) => (l.type === 'pool' && (f.pooling === 'max' || f.pooling === 'attention') ? { ...l, mode: f.pooling } : l));
   let loss = spec.loss;
   if (f.classWeights !== undefined || f.labelSmoothing !== undefined) {

@@ -5,12 +5,12 @@
  */
 import { modelShape, type ModelConfig, type SequenceDataset } from '@weft/core';
 import {
-  loadClassify, loadClassifyEval, loadLm, loadLmEval, loadNames, loadRegress, loadRegressEval, loadTag, loadTagEval,
+  loadClassify, loadClassifyEval, loadLm, loadLmEval, loadMultilabel, loadMultilabelEval, loadNames, loadRegress, loadRegressEval, loadTag, loadTagEval,
   type DataMeta, type EvalData, type LmLayout, type Longest, type RegressEvalData,
 } from '@weft/core';
 import { UsageError } from './errors.js';
 
-export const TASKS = ['names', 'classify', 'tag', 'lm', 'regress'] as const;
+export const TASKS = ['names', 'classify', 'multilabel', 'tag', 'lm', 'regress'] as const;
 export type TaskName = (typeof TASKS)[number];
 
 /** The data flags every command shares (a subset of yargs' parsed argv). */
@@ -45,7 +45,7 @@ export interface RunData {
   lm?: { train: LmLayout; valid?: LmLayout };
   /** names: the names on both lists. */
   ambiguous?: string[];
-  /** classify, tag: where the longest sequence of the training and validation data is. */
+  /** classify, multilabel, tag: where the longest sequence of the training and validation data is. */
   longest?: Longest;
 }
 
@@ -53,7 +53,7 @@ export function resolveTask(f: DataFlags): TaskName {
   if (f.task === undefined) {
     if (f.data === undefined) return 'names';
     if (f.data.endsWith('.txt')) return 'lm';
-    throw new UsageError(`--task is required with --data ${f.data}: one of classify, tag, lm, regress`);
+    throw new UsageError(`--task is required with --data ${f.data}: one of ${TASKS.filter((t) => t !== 'names').join(', ')}`);
   }
   if (!(TASKS as readonly string[]).includes(f.task)) {
     throw new UsageError(`--task must be one of ${TASKS.join(', ')}, got ${JSON.stringify(f.task)}`);
@@ -75,6 +75,11 @@ export function loadTrainData(f: DataFlags): RunData {
     }
     case 'classify': {
       const d = loadClassify(f.data!, { ...split, textField: f.textColumn, labelField: f.labelColumn, maxLen: f.maxLen, lowercase: f.lowercase, delimiter: f.delimiter });
+      r = { task, ...d };
+      break;
+    }
+    case 'multilabel': {
+      const d = loadMultilabel(f.data!, { ...split, textField: f.textColumn, labelField: f.labelColumn, maxLen: f.maxLen, lowercase: f.lowercase });
       r = { task, ...d };
       break;
     }
@@ -111,6 +116,8 @@ export function loadEvalData(meta: DataMeta, file: string, f: Partial<DataFlags>
   switch (meta.task) {
     case 'classify':
       return loadClassifyEval(file, meta, { textField: f.textColumn, labelField: f.labelColumn, maxLen: f.maxLen, delimiter: f.delimiter });
+    case 'multilabel':
+      return loadMultilabelEval(file, meta, { textField: f.textColumn, labelField: f.labelColumn, maxLen: f.maxLen });
     case 'tag':
       return loadTagEval(file, meta, { maxLen: f.maxLen });
     case 'lm':

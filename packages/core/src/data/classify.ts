@@ -16,7 +16,7 @@
 import type { SequenceDataset } from './dataset.js';
 import { columnIndex, parseCsv } from './csv.js';
 import { DataError } from './errors.js';
-import { FieldReader, parseJsonLines } from './jsonl.js';
+import { FieldReader, parseJsonLines, type JsonRecord } from './jsonl.js';
 import { buildLabelSet, labelIndex, listForMessage } from './labels.js';
 import { packDataset } from './pack.js';
 import { formatOf, readTextFile } from './read.js';
@@ -64,6 +64,22 @@ interface Parsed {
   longest?: Longest;
 }
 
+function tooLongError(file: string, line: number, field: string, n: number, unit: string, maxLen: number): never {
+  throw new DataError(`field "${field}" is ${n} ${unit} long, more than maxLen = ${maxLen} (--max-len)`, { file, line, field });
+}
+
+/**
+ * A JSONL record's text: a non-empty string (NFC), at most `maxLen` characters (code points;
+ * --max-len), its length shown to `longest`. The classify and multilabel loaders read texts so.
+ */
+export function readTextField(f: FieldReader, r: JsonRecord, field: string, maxLen: number | undefined, longest: LongestTracker): string {
+  const text = f.string(r, field);
+  const n = codePoints(text);
+  if (maxLen !== undefined && n > maxLen) tooLongError(f.file, r.line, field, n, 'characters', maxLen);
+  longest.see(r.line, field, n, 'characters');
+  return text;
+}
+
 function parseFile(file: string, o: ClassifyOptions, requireLabel: boolean, expect?: ClassifyInput): Parsed {
   const textField = o.textField ?? 'text';
   const labelField = o.labelField ?? 'label';
@@ -71,9 +87,7 @@ function parseFile(file: string, o: ClassifyOptions, requireLabel: boolean, expe
   const format = formatOf(file, ['jsonl', 'csv', 'tsv']);
   const text = readTextFile(file);
   const examples: Example[] = [];
-  const tooLong = (line: number, field: string, n: number, unit: string): never => {
-    throw new DataError(`field "${field}" is ${n} ${unit} long, more than maxLen = ${maxLen} (--max-len)`, { file, line, field });
-  };
+  const tooLong = (line: number, field: string, n: number, unit: string): never => tooLongError(file, line, field, n, unit, maxLen!);
 
   if (format !== 'jsonl') {
     if (expect?.kind === 'dense') throw new DataError('the model was trained on dense "sequence" features, which only .jsonl files can hold', { file });
@@ -111,10 +125,7 @@ function parseFile(file: string, o: ClassifyOptions, requireLabel: boolean, expe
       if (!(textField in r.value) && r === first) {
         f.fail(r.line, textField, `a non-empty string (or give "sequence": [[numbers], ...] for dense features)`, undefined);
       }
-      ex.text = f.string(r, textField);
-      const n = codePoints(ex.text);
-      if (maxLen !== undefined && n > maxLen) tooLong(r.line, textField, n, 'characters');
-      (longest ??= new LongestTracker(file, records.length, 4)).see(r.line, textField, n, 'characters');
+      ex.text = readTextField(f, r, textField, maxLen, (longest ??= new LongestTracker(file, records.length, 4)));
     } else {
       const steps = r.value.sequence;
       if (maxLen !== undefined && Array.isArray(steps) && steps.length > maxLen) tooLong(r.line, 'sequence', steps.length, 'steps');

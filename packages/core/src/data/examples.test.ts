@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { generate } from '../../../../examples/data/generate.mjs';
 import { loadClassify } from './classify.js';
 import { loadLm } from './lm.js';
+import { loadMultilabel } from './multilabel.js';
 import { loadRegress } from './regress.js';
 import { loadTag } from './tag.js';
 
@@ -22,11 +23,13 @@ describe('examples/data', () => {
     expect(c1.meta.labels).toEqual(['de', 'en', 'es', 'fr']);
     const c2 = loadClassify(path('classify.csv'));
     expect(c2.meta.labels).toEqual(['neg', 'pos']);
+    const m = loadMultilabel(path('multilabel.jsonl'));
+    expect(m.meta.labels).toEqual(['food', 'health', 'politics', 'sports', 'tech']);
     const t = loadTag(path('tag.jsonl'));
     expect(t.meta.tags).toContain('VERB');
     const l = loadLm(path('lm.txt'), { seqLen: 64, streams: 8 });
     const r = loadRegress(path('regress.csv'), { window: 14, inputColumns: ['temperature', 'demand'], targetColumns: ['demand'] });
-    for (const d of [c1, c2, t, l, r]) {
+    for (const d of [c1, c2, m, t, l, r]) {
       validateDataset(d.train);
       validateDataset(d.valid!);
       expect(d.valid!.count).toBeGreaterThan(0);

@@ -10,6 +10,7 @@ export { packDataset, type PackSpec } from './pack.js';
 export { split, subset, type Split } from './split.js';
 export type { TrainData, EvalData, SplitOptions, Longest } from './task.js';
 export { loadClassify, loadClassifyEval, encodeClassifyInputs, type ClassifyOptions, type ClassifyMeta, type ClassifyInput } from './classify.js';
+export { loadMultilabel, loadMultilabelEval, encodeMultilabelInputs, type MultilabelOptions, type MultilabelMeta } from './multilabel.js';
 export { loadTag, loadTagEval, encodeTagInputs, tagTokens, type TagOptions, type TagMeta } from './tag.js';
 export { loadLm, loadLmEval, lmWindows, type LmOptions, type LmMeta, type LmLayout, type LmData } from './lm.js';
 export {
@@ -21,7 +22,8 @@ export { checkDataMeta } from './meta.js';
 
 import type { ClassifyMeta } from './classify.js';
 import type { LmMeta } from './lm.js';
+import type { MultilabelMeta } from './multilabel.js';
 import type { RegressMeta } from './regress.js';
 import type { TagMeta } from './tag.js';
 /** Every task's meta, discriminated by `task`: what a checkpoint stores about its data. */
-export type DataMeta = ClassifyMeta | TagMeta | LmMeta | RegressMeta;
+export type DataMeta = ClassifyMeta | MultilabelMeta | TagMeta | LmMeta | RegressMeta;

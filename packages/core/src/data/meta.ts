@@ -9,7 +9,7 @@ import type { DataMeta } from './index.js';
 import { Vocab } from './vocab.js';
 import { badOption, booleanOption, nonNegativeInt, objectOption, oneOf, positiveInt } from '../options/validate.js';
 
-const TASKS = ['classify', 'tag', 'lm', 'regress'] as const;
+const TASKS = ['classify', 'multilabel', 'tag', 'lm', 'regress'] as const;
 
 function names(v: unknown, name: string, what: string): asserts v is string[] {
   if (!Array.isArray(v) || v.length === 0 || v.some((s) => typeof s !== 'string' || s === '') || new Set(v).size !== v.length) {
@@ -30,10 +30,13 @@ export function checkDataMeta(meta: unknown, where = 'meta'): asserts meta is Da
     if (Vocab.fromJSON(v, at).kind !== kind) badOption(`${at}.kind`, `'${kind}'`, (v as { kind: unknown }).kind);
   };
   switch (m.task) {
-    case 'classify': {
-      objectOption(m.input, `${where}.input`, "an object { kind: 'chars', vocab, lowercase } or { kind: 'dense', size }");
+    case 'classify':
+    case 'multilabel': {
+      // A classifier reads characters or dense steps; a multi-label model characters only.
+      const dense = m.task === 'classify';
+      objectOption(m.input, `${where}.input`, `an object { kind: 'chars', vocab, lowercase }${dense ? " or { kind: 'dense', size }" : ''}`);
       const inp = m.input as Record<string, unknown>;
-      oneOf(inp.kind, ['chars', 'dense'] as const, `${where}.input.kind`);
+      oneOf(inp.kind, dense ? ['chars', 'dense'] as const : ['chars'] as const, `${where}.input.kind`);
       if (inp.kind === 'chars') {
         vocab(inp.vocab, 'char', `${where}.input.vocab`);
         booleanOption(inp.lowercase, `${where}.input.lowercase`);

@@ -1,6 +1,7 @@
 /**
  * From a model's head to answers: the head's outputs for every row of a dataset (in batches,
- * without dropout), softmax probabilities of one row, and its arg-max. Shared by
+ * without dropout), softmax probabilities of one row and its arg-max, or (multi-label) a
+ * sigmoid probability per output. Shared by
  * `TrainedModel.predict` and the CLI's eval/predict/generate, so there is one definition of
  * what a prediction is.
  */
@@ -48,5 +49,12 @@ export function softmaxRow(a: ArrayLike<number>, off: number, n: number, tempera
   const p = new Float64Array(n);
   const { z } = rowExp(a, off, n, p, { arg: 0, max: 0, z: 0 }, temperature);
   for (let j = 0; j < n; j++) p[j]! /= z;
+  return p;
+}
+
+/** Multi-label: the probability of each output of one row of logits a[off .. off + n), each its own sigmoid (σ(x) = 1 / (1 + e^-x)). */
+export function sigmoidRow(a: ArrayLike<number>, off: number, n: number): Float64Array {
+  const p = new Float64Array(n);
+  for (let j = 0; j < n; j++) p[j] = 1 / (1 + Math.exp(-a[off + j]!));
   return p;
 }

@@ -17,6 +17,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DataMeta } from '../data/index.js';
 import { encodeClassifyInputs, type ClassifyMeta } from '../data/classify.js';
+import { encodeMultilabelInputs, type MultilabelMeta } from '../data/multilabel.js';
 import { denormalize, encodeRegressInputs, type RegressMeta } from '../data/regress.js';
 import { encodeTagInputs, type TagMeta } from '../data/tag.js';
 import { Vocab, symbolsOf } from '../data/vocab.js';
@@ -31,7 +32,7 @@ import {
 } from '../io/checkpoint.js';
 import type { Layout } from '../params/layout.js';
 import { SequenceModel, modelLayout, planModel, type ModelInput, type ModelPlan, type SpecInput } from '../model/model.js';
-import { argmax, predictAll, softmaxRow } from './outputs.js';
+import { argmax, predictAll, sigmoidRow, softmaxRow } from './outputs.js';
 
 /** `config.kind` of a model file (the name the CLI's runs have always written). */
 export const MODEL_FILE_KIND = 'weft-run';
@@ -61,7 +62,7 @@ export interface ModelFile {
   extra?: unknown;
 }
 
-const TASKS: readonly DataMeta['task'][] = ['classify', 'tag', 'lm', 'regress'];
+const TASKS: readonly DataMeta['task'][] = ['classify', 'multilabel', 'tag', 'lm', 'regress'];
 
 /** The checkpoint contents of a model file (for saveCheckpoint / saveCheckpointSync). */
 export function modelCheckpoint(m: Omit<ModelFile, 'layout'>): CheckpointData {
@@ -136,6 +137,8 @@ export function modelShape(meta: DataMeta): { input: ModelInput; task: TargetKin
         input: meta.input.kind === 'chars' ? { kind: 'tokens', vocabSize: meta.input.vocab.symbols.length + Vocab.RESERVED } : { kind: 'dense', size: meta.input.size },
         task: 'class-per-sequence', outputSize: meta.labels.length,
       };
+    case 'multilabel':
+      return { input: { kind: 'tokens', vocabSize: meta.input.vocab.symbols.length + Vocab.RESERVED }, task: 'multilabel-per-sequence', outputSize: meta.labels.length };
     case 'tag':
       return { input: { kind: 'tokens', vocabSize: meta.vocab.symbols.length + Vocab.RESERVED }, task: 'class-per-step', outputSize: meta.tags.length };
     case 'lm': {
@@ -197,6 +200,17 @@ export interface ClassPrediction {
   unknown: number;
 }
 
+/** A multi-label model's answer for one input. */
+export interface LabelsPrediction {
+  task: 'multilabel';
+  /** The labels whose probability is at least the threshold (default 0.5), in label order; possibly none. */
+  labels: string[];
+  /** Every label's probability (a sigmoid of its output, each on its own: they need not sum to 1). */
+  probabilities: Record<string, number>;
+  /** Characters of the input never seen in training (read as unknown). */
+  unknown: number;
+}
+
 /** A tagger's answer for one sentence. */
 export interface TagPrediction {
   task: 'tag';
@@ -219,18 +233,19 @@ export interface ValuePrediction {
   steps?: Record<string, number>[];
 }
 
-export type Prediction = ClassPrediction | TagPrediction | ValuePrediction;
+export type Prediction = ClassPrediction | LabelsPrediction | TagPrediction | ValuePrediction;
 
 /** What `predict` takes for a model of meta M: texts, token lists, or windows of rows of numbers. */
 export type PredictInput<M> =
   M extends ClassifyMeta ? string | readonly (readonly number[])[] :
+  M extends MultilabelMeta ? string :
   M extends TagMeta ? string | readonly string[] :
   M extends RegressMeta ? readonly (readonly number[])[] :
   never;
 
 /** What `predict` answers for a model of meta M. */
 export type PredictionOf<M> =
-  M extends ClassifyMeta ? ClassPrediction : M extends TagMeta ? TagPrediction : M extends RegressMeta ? ValuePrediction : never;
+  M extends ClassifyMeta ? ClassPrediction : M extends MultilabelMeta ? LabelsPrediction : M extends TagMeta ? TagPrediction : M extends RegressMeta ? ValuePrediction : never;
 
 /**
  * A trained network with its configuration and (optionally) its data meta. Predicting runs in
@@ -304,6 +319,8 @@ export class TrainedModel<M extends DataMeta | undefined = DataMeta | undefined>
     switch (meta.task) {
       case 'classify':
         return encodeClassifyInputs(meta, inputs as readonly (string | readonly (readonly number[])[])[]);
+      case 'multilabel':
+        return encodeMultilabelInputs(meta, inputs as readonly string[]);
       case 'tag':
         return encodeTagInputs(meta, (inputs as readonly (string | readonly string[])[]).map((s) => [...symbolsOf('word', s)]));
       case 'regress':
@@ -315,14 +332,18 @@ export class TrainedModel<M extends DataMeta | undefined = DataMeta | undefined>
 
   /**
    * Answers for raw inputs: for a classifier, each input's label with its probability and every
-   * label's; for a tagger, a tag per token; for a regression model, values in the targets' units.
+   * label's; for a multi-label model, the labels of probability ≥ `threshold` (default 0.5) and
+   * every label's probability; for a tagger, a tag per token; for a regression model, values in the targets' units.
    *
    *   classify  texts (or, for a model of number sequences, arrays of steps)
+   *   multilabel texts
    *   tag       sentences: texts (split into tokens as the vocabulary splits them) or token arrays
    *   regress   windows: arrays of rows, each the values of meta.inputColumns in the data's units
    */
-  predict(inputs: readonly PredictInput<M>[], options: { batchSize?: number } = {}): PredictionOf<M>[] {
+  predict(inputs: readonly PredictInput<M>[], options: { batchSize?: number; threshold?: number } = {}): PredictionOf<M>[] {
     const meta = this.requireMeta('predict');
+    const threshold = options.threshold ?? 0.5;
+    if (typeof threshold !== 'number' || !(threshold > 0 && threshold < 1)) throw new RangeError(`threshold must be a number between 0 and 1 (exclusive), got ${String(threshold)}`);
     const d = this.encode(inputs);
     const y = this.outputs(d, options.batchSize);
     const O = this.net.outputSize;
@@ -342,6 +363,14 @@ export class TrainedModel<M extends DataMeta | undefined = DataMeta | undefined>
             task: 'classify', label: meta.labels[k]!, probability: p[k]!,
             probabilities: Object.fromEntries(meta.labels.map((l, j) => [l, p[j]!])),
             unknown: meta.input.kind === 'chars' ? unknownIn(i) : 0,
+          });
+          break;
+        }
+        case 'multilabel': {
+          const p = sigmoidRow(y, i * O, O);
+          out.push({
+            task: 'multilabel', labels: meta.labels.filter((_, j) => p[j]! >= threshold),
+            probabilities: Object.fromEntries(meta.labels.map((l, j) => [l, p[j]!])), unknown: unknownIn(i),
           });
           break;
         }
