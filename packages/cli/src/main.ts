@@ -4,7 +4,6 @@
  * paragraph on stderr and an exit code (run/errors.ts); --json makes the last stdout line the
  * command's result as one JSON object.
  */
-import { createRequire } from 'node:module';
 import yargs, { type Argv } from 'yargs';
 import { KERNEL_CHOICES, OptionError, closest } from '@weft/core';
 import { describeFailure, EXIT, UsageError } from './run/errors.js';
@@ -16,12 +15,13 @@ import { evalCommand, type EvalArgs } from './commands/evaluate.js';
 import { predictCommand, type PredictArgs } from './commands/predict.js';
 import { generateCommand, type GenerateArgs } from './commands/generate.js';
 import { inspectCommand } from './commands/inspect.js';
-import { exportCommand } from './commands/export.js';
+import { EXPORT_FORMATS, exportCommand, type ExportArgs } from './commands/export.js';
+import { importCommand, type ImportArgs } from './commands/import.js';
+import { VERSION } from './run/version.js';
 import { benchCommand, type BenchArgs } from './commands/bench.js';
 
 const KERNELS = KERNEL_CHOICES;
 const DELIMITER_HELP = "CSV field delimiter: one character (';'), or tab, comma, semicolon, pipe (default: guessed from the header)";
-const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
 function dataOptions(y: Argv): Argv {
   return y
@@ -90,14 +90,16 @@ function modelOption(y: Argv): Argv {
 
 interface CommandDef {
   name: string;
+  /** How yargs knows it: the name and its positional arguments (`import <dir>`). */
+  usage: string;
   describe: string;
   builder: (y: Argv) => Argv;
   /** Runs the command on its parsed flags (yargs' keys, camelCase too; normalised by run/flags.ts). */
   handler: (args: Record<string, unknown>, out: Output) => Promise<number>;
 }
 
-function command<T>(name: string, describe: string, builder: (y: Argv) => Argv, handler: (a: T, out: Output) => Promise<number>): CommandDef {
-  return { name, describe, builder, handler: (args, out) => handler(args as T, out) };
+function command<T>(name: string, describe: string, builder: (y: Argv) => Argv, handler: (a: T, out: Output) => Promise<number>, usage = name): CommandDef {
+  return { name, usage, describe, builder, handler: (args, out) => handler(args as T, out) };
 }
 
 const COMMANDS: CommandDef[] = [
@@ -117,9 +119,14 @@ const COMMANDS: CommandDef[] = [
     .option('greedy', { type: 'boolean', describe: 'Always take the most likely character (the same as --temperature 0)' })
     .option('seed', { type: 'number', default: 0 }), generateCommand),
   command('inspect', 'Config, parameter table (PyTorch names, shapes), count and SHA-256 of a checkpoint', modelOption, inspectCommand),
-  command('export', 'Write the weights as safetensors with PyTorch names', (y) => modelOption(y)
-    .option('out', { type: 'string', describe: 'Output file (default: model.safetensors beside the checkpoint)' })
-    .option('force', { type: 'boolean', describe: 'Replace the output file if it exists' }), exportCommand),
+  command<ExportArgs>('export', 'Write the model for PyTorch: its weights as safetensors with PyTorch names, or a directory to run and train it in PyTorch', (y) => modelOption(y)
+    .option('format', { choices: EXPORT_FORMATS, default: 'safetensors', describe: 'safetensors: the weights; pytorch: a directory with the weights, meta.json, weft_model.py (nn.Module) and train_ddp.py (torchrun) (docs/scale.md)' })
+    .option('out', { type: 'string', describe: 'Output file (safetensors; default: model.safetensors beside the checkpoint) or directory (pytorch; default: pytorch/ beside it)' })
+    .option('force', { type: 'boolean', describe: 'Replace the output if it exists' }), exportCommand),
+  command<ImportArgs>('import', 'Turn a PyTorch export directory (weft export --format pytorch, trained on by train_ddp.py) back into a weft model', (y) => y
+    .positional('dir', { type: 'string', describe: 'The export directory (meta.json, model.safetensors)' })
+    .option('out', { type: 'string', describe: 'The model file to write (a name ending in .weft), or a run directory (model.weft and last.weft inside) (default: DIR/model.weft)' })
+    .option('force', { type: 'boolean', describe: 'Replace the output if it exists' }), importCommand, 'import <dir>'),
   command<BenchArgs>('bench', 'Training throughput on the reference workloads', (y) => y
     .option('workload', { type: 'string', array: true, default: ['bilstm', 'charlm', 'rnn-small'], describe: 'bilstm, charlm, rnn-small, bilstm-b256, charlm-b128' })
     .option('workers', { type: 'number', array: true, describe: 'Worker counts to measure (default: 1 and all cores)' })
@@ -170,9 +177,9 @@ export async function main(argv: string[]): Promise<number> {
   let cli = globalOptions(yargs(argv)
     .scriptName('weft')
     .usage('$0 <command> [options]\n\nTrain recurrent networks (RNN, LSTM, GRU) on every core.'));
-  for (const c of COMMANDS) cli = cli.command(c.name, c.describe, c.builder, run(c.handler));
+  for (const c of COMMANDS) cli = cli.command(c.usage, c.describe, c.builder, run(c.handler));
   cli = cli
-    .demandCommand(1, 'Name a command: train, eval, predict, generate, inspect, export or bench (weft --help)')
+    .demandCommand(1, 'Name a command: train, eval, predict, generate, inspect, export, import or bench (weft --help)')
     .strict()
     .help()
     .version(VERSION)
