@@ -13,9 +13,9 @@
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  createOptimizer, resolveModelSpec, saveSafetensors, tensorsFromLayout, type Tensor,
+  createOptimizer, loadCheckpointSync, resolveModelSpec, saveSafetensors, tensorsFromLayout, type Tensor,
 } from '@weft/core';
-import { loadRun, nonFiniteMessage, type RunCheckpoint } from '../run/checkpoint.js';
+import { loadRun, nonFiniteMessage, resolveModelPath, type RunCheckpoint } from '../run/checkpoint.js';
 import { fileError, InputError } from '../run/errors.js';
 import type { Output } from '../run/output.js';
 import {
@@ -64,8 +64,9 @@ const FORMATS: Record<string, Format> = {
 export const EXPORT_FORMATS = Object.keys(FORMATS);
 
 export async function exportCommand(a: ExportArgs, out: Output): Promise<number> {
-  const run = loadRun(a.model);
   const format = FORMATS[a.format ?? 'safetensors']!; // a choice (run/flags.ts)
+  if (a.format === 'pytorch') refuseForeignLayers(resolveModelPath(a.model));
+  const run = loadRun(a.model);
   // Diverged weights are written as they are (to look at in PyTorch, say), with the warning inspect gives.
   const warning = nonFiniteMessage(run);
   if (warning !== undefined) out.warn(warning);
@@ -78,6 +79,18 @@ export async function exportCommand(a: ExportArgs, out: Output): Promise<number>
   out.result({ command: 'export', format: a.format ?? 'safetensors', model: run.file, out: w.out, files: w.files, tensors: run.layout.entries.length, parameterCount: run.layout.size },
     `weft export: wrote ${what} to ${w.out}${w.files.length > 1 ? ` (${w.files.map((f) => path.basename(f)).join(', ')})` : ''}`);
   return 0;
+}
+
+/**
+ * A model with layers of the user's own is refused by name before it is loaded: weft_model.py
+ * cannot build them, and loading would first ask for their module, which the CLI does not import.
+ */
+function refuseForeignLayers(file: string): void {
+  const c = loadCheckpointSync(file).config as { train?: { model?: { layers?: unknown; modules?: string[] } } } | null;
+  const m = c?.train?.model;
+  if (!m || !Array.isArray(m.layers)) return; // a model config (no layers of one's own), or not a model: loadRun says
+  const foreign = foreignLayer({ layers: m.layers.filter((l): l is { type: string; name?: string } => typeof l?.type === 'string'), modules: m.modules });
+  if (foreign !== undefined) throw new InputError(`${file}: ${foreign}`);
 }
 
 /** The safetensors metadata: the first recurrent layer's shape, as the one-stack models always had it. */

@@ -50,11 +50,11 @@ export interface PytorchMeta {
 }
 
 /** A spec's first layer that weft_model.py cannot build (a layer type of the user's own), as a message; undefined when all are built in. */
-export function foreignLayer(spec: ResolvedModelSpec): string | undefined {
+export function foreignLayer(spec: { layers: readonly { type: string; name?: string }[]; modules?: readonly string[] }): string | undefined {
   const i = spec.layers.findIndex((l) => !BUILT_IN_LAYERS.includes(l.type));
   if (i < 0) return undefined;
   const l = spec.layers[i]!;
-  return `model.layers[${i}] '${l.name}' is of type '${l.type}', a layer of your own (${spec.modules.join(', ') || 'a registered module'}): ` +
+  return `model.layers[${i}] '${l.name ?? l.type}' is of type '${l.type}', a layer of your own (${spec.modules?.join(', ') || 'a registered module'}): ` +
     `weft_model.py builds weft's built-in layers only (${BUILT_IN_LAYERS.join(', ')}), so this model cannot be exported to PyTorch; ` +
     `--format safetensors still writes its weights`;
 }
