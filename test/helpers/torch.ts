@@ -29,7 +29,7 @@ export function findTorch(): TorchPython {
 
 /** Runs a Python script; throws with its stderr when it fails; returns the last stdout line parsed as JSON. */
 export function python(py: string, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): { json: any; stdout: string; stderr: string } {
-  const r = spawnSync(py, args, { cwd: opts.cwd, encoding: 'utf8', timeout: opts.timeoutMs ?? 240_000, maxBuffer: 1 << 30 });
+  const r = spawnSync(py, args, { cwd: opts.cwd, encoding: 'utf8', timeout: opts.timeoutMs ?? 240_000, maxBuffer: 1 << 30, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
   if (r.status !== 0) throw new Error(`${py} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stderr}`);
   const lines = r.stdout.trim().split('\n');
   return { json: JSON.parse(lines[lines.length - 1]!), stdout: r.stdout, stderr: r.stderr };
