@@ -95,7 +95,7 @@ def load_optimizer_state(opt, model, path, step):
             continue
         s = opt.state[p]
         for k, v in st.items():
-            s[k] = v.clone()
+            s[k] = v.clone().to(p.device)
         if not isinstance(opt, torch.optim.SGD):
             s["step"] = torch.tensor(float(step))
 
@@ -134,7 +134,10 @@ def main(argv=None):
         dist.init_process_group(backend=a.backend or ("nccl" if torch.cuda.is_available() else "gloo"))
     rank = dist.get_rank() if distributed else 0
     world = dist.get_world_size() if distributed else 1
-    device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}") if (a.backend == "nccl" or (distributed and dist.get_backend() == "nccl")) else torch.device("cpu")
+    cuda = a.backend == "nccl" or (distributed and dist.get_backend() == "nccl")
+    device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}") if cuda else torch.device("cpu")
+    if cuda:
+        torch.cuda.set_device(device)
     seed = training["seed"] if a.seed is None else a.seed
     torch.manual_seed(seed + rank)  # dropout: a stream per process
 
@@ -142,7 +145,7 @@ def main(argv=None):
     weights = wm.load_safetensors(os.path.join(here, "model.safetensors"))
     model.load_state_dict(weights, strict=True)
     model.to(device).train()
-    ddp = DDP(model) if distributed else model
+    ddp = (DDP(model, device_ids=[device]) if cuda else DDP(model)) if distributed else model
     opt = make_optimizer(training["optimizer"], model.parameters())
     step = int(meta["step"])
     load_optimizer_state(opt, model, os.path.join(here, "optimizer.safetensors"), step)

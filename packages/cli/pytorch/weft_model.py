@@ -805,12 +805,13 @@ def evaluate(model: WeftModel, meta: dict, data: Dataset, batch_size: int = 64) 
     """The loss (weighted as in training) and, for classes, the accuracy: what `weft eval` reports."""
     model.eval()
     spec = meta["spec"]
+    dev = next(model.parameters()).device
     total = 0.0
     count = 0.0
     correct = 0
     seen = 0
     for s in range(0, len(data), batch_size):
-        x, n, y = data.inputs[s : s + batch_size], data.lengths[s : s + batch_size], data.targets[s : s + batch_size]
+        x, n, y = (t[s : s + batch_size].to(dev) for t in (data.inputs, data.lengths, data.targets))
         out = model(x, n)
         t, c = loss_terms(spec, out, y, n)
         total += float(t)

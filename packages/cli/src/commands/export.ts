@@ -36,15 +36,20 @@ interface Written {
   files: string[];
 }
 
-/** One export format: where it writes by default, and how. */
+/** One export format: where it writes by default, whether an output is already there, what it refuses before loading, and how it writes. */
 interface Format {
   defaultOut(run: RunCheckpoint): string;
+  /** Whether `out` holds something that only --force may replace. */
+  taken(out: string): boolean;
+  /** Refuses a model file it cannot export, before it is loaded (optional). */
+  check?(modelFile: string): void;
   write(run: RunCheckpoint, out: string): Promise<Written>;
 }
 
 const FORMATS: Record<string, Format> = {
   safetensors: {
     defaultOut: (run) => path.join(path.dirname(run.file), WEIGHTS_FILE),
+    taken: existsSync,
     async write(run, file) {
       try {
         await saveSafetensors(file, tensorsFromLayout(run.layout, run.params), weightsMetadata(run));
@@ -56,6 +61,8 @@ const FORMATS: Record<string, Format> = {
   },
   pytorch: {
     defaultOut: (run) => path.join(path.dirname(run.file), 'pytorch'),
+    taken: nonEmptyDir,
+    check: refuseForeignLayers,
     write: writePytorch,
   },
 };
@@ -65,13 +72,13 @@ export const EXPORT_FORMATS = Object.keys(FORMATS);
 
 export async function exportCommand(a: ExportArgs, out: Output): Promise<number> {
   const format = FORMATS[a.format ?? 'safetensors']!; // a choice (run/flags.ts)
-  if (a.format === 'pytorch') refuseForeignLayers(resolveModelPath(a.model));
+  format.check?.(resolveModelPath(a.model));
   const run = loadRun(a.model);
   // Diverged weights are written as they are (to look at in PyTorch, say), with the warning inspect gives.
   const warning = nonFiniteMessage(run);
   if (warning !== undefined) out.warn(warning);
   const target = a.out ?? format.defaultOut(run);
-  if ((a.format === 'pytorch' ? nonEmptyDir(target) : existsSync(target)) && !a.force) {
+  if (format.taken(target) && !a.force) {
     throw new InputError(`${target} already exists: choose another --out, or replace it with --force`);
   }
   const w = await format.write(run, target);

@@ -15,8 +15,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
-import { BUILT_IN_LAYERS, type DataMeta, type ResolvedModelSpec, type ResolvedTrainConfig } from '@weft/core';
+import { BUILT_IN_LAYERS, tempPathFor, type DataMeta, type ResolvedModelSpec, type ResolvedTrainConfig } from '@weft/core';
 import type { RunConfig, RunProgress } from './checkpoint.js';
 
 export const PYTORCH_FORMAT = 'weft-pytorch';
@@ -70,15 +69,13 @@ export function nonEmptyDir(dir: string): boolean {
  * the new one is complete.
  */
 export async function writeDirAtomic(dir: string, fill: (tmp: string) => Promise<void>): Promise<void> {
-  const parent = path.dirname(path.resolve(dir));
-  mkdirSync(parent, { recursive: true });
-  const tag = `${process.pid}.${randomBytes(4).toString('hex')}`;
-  const tmp = path.join(parent, `.${path.basename(dir)}.${tag}.tmp`);
+  mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
+  const tmp = tempPathFor(dir);
   mkdirSync(tmp);
   try {
     await fill(tmp);
     if (existsSync(dir)) {
-      const old = path.join(parent, `.${path.basename(dir)}.${tag}.old`);
+      const old = tempPathFor(dir);
       renameSync(dir, old);
       renameSync(tmp, dir);
       rmSync(old, { recursive: true, force: true });
