@@ -10,9 +10,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadCheckpointSync, onnxModel, onnxRefusal, planModel, writeFileAtomicSync, ONNX_OPSET, type DataMeta, type RegressMeta } from '@weft/core';
-import { loadRun, nonFiniteMessage, resolveModelPath } from '../run/checkpoint.js';
 import { fileError, InputError } from '../run/errors.js';
-import type { Output } from '../run/output.js';
+import type { ExportFormat } from './format.js';
 
 /** The column statistics of a regress model as the graph's affine maps. */
 function regressAffine(meta: RegressMeta, columns: readonly string[]) {
@@ -32,38 +31,40 @@ function outputsText(meta: DataMeta, lossKind: string): string {
   }
 }
 
-export async function exportOnnx(a: { model?: string; out?: string; force?: boolean }, out: Output): Promise<number> {
-  const checkpoint = resolveModelPath(a.model);
+/** The `onnx` entry of export's format table. */
+export const onnxFormat: ExportFormat = {
+  defaultOut: (run) => path.join(path.dirname(run.file), 'model.onnx'),
+  taken: existsSync,
   // A layer the export cannot write is refused by name before the run is loaded (a layer of the
   // user's own would fail there for its module not being loaded, saying nothing of ONNX).
-  const stored = (loadCheckpointSync(checkpoint).config as { train?: { model?: unknown } } | undefined)?.train?.model;
-  const refusal = onnxRefusal(stored, 'config.train.model');
-  if (refusal !== undefined) throw new InputError(`${checkpoint}: ${refusal}`);
-  const run = loadRun(checkpoint);
-  const warning = nonFiniteMessage(run);
-  if (warning !== undefined) out.warn(warning);
-  const file = a.out ?? path.join(path.dirname(run.file), 'model.onnx');
-  if (existsSync(file) && !a.force) throw new InputError(`${file} already exists: choose another --out, or replace it with --force`);
-  const meta = run.config.meta;
-  const regress = meta.task === 'regress' ? meta : undefined;
-  const plan = planModel(run.config.train.model);
-  const bytes = onnxModel(run.config.train.model, run.params, {
-    ...(regress ? { normalizeInput: regressAffine(regress, regress.inputColumns), denormalizeOutput: regressAffine(regress, regress.targetColumns) } : {}),
-    metadata: {
-      'weft.task': run.config.task,
-      'weft.outputs': outputsText(meta, plan.loss.def.kind),
-      'weft.meta': JSON.stringify(meta),
-      'weft.spec': JSON.stringify(plan.spec),
-    },
-    doc: `weft ${run.config.task} model (${path.basename(run.file)})`,
-  });
-  try {
-    writeFileAtomicSync(file, bytes);
-  } catch (e) {
-    throw fileError(file, e, 'write the ONNX file');
-  }
-  const output = plan.loss.def.targets === 'value' ? 'values' : 'logits';
-  out.result({ command: 'export', format: 'onnx', model: run.file, out: file, opset: ONNX_OPSET, bytes: bytes.length, output, parameterCount: run.layout.size },
-    `weft export: wrote an ONNX model (opset ${ONNX_OPSET}, ${run.layout.size.toLocaleString('en-US')} parameters, output '${output}') to ${file}`);
-  return 0;
-}
+  check(checkpoint) {
+    const stored = (loadCheckpointSync(checkpoint).config as { train?: { model?: unknown } } | undefined)?.train?.model;
+    const refusal = onnxRefusal(stored, 'config.train.model');
+    if (refusal !== undefined) throw new InputError(`${checkpoint}: ${refusal}`);
+  },
+  async write(run, file) {
+    const meta = run.config.meta;
+    const regress = meta.task === 'regress' ? meta : undefined;
+    const plan = planModel(run.config.train.model);
+    const bytes = onnxModel(run.config.train.model, run.params, {
+      ...(regress ? { normalizeInput: regressAffine(regress, regress.inputColumns), denormalizeOutput: regressAffine(regress, regress.targetColumns) } : {}),
+      metadata: {
+        'weft.task': run.config.task,
+        'weft.outputs': outputsText(meta, plan.loss.def.kind),
+        'weft.meta': JSON.stringify(meta),
+        'weft.spec': JSON.stringify(plan.spec),
+      },
+      doc: `weft ${run.config.task} model (${path.basename(run.file)})`,
+    });
+    try {
+      writeFileAtomicSync(file, bytes);
+    } catch (e) {
+      throw fileError(file, e, 'write the ONNX file');
+    }
+    const output = plan.loss.def.targets === 'value' ? 'values' : 'logits';
+    return {
+      out: file, files: [file], result: { opset: ONNX_OPSET, bytes: bytes.length, output },
+      text: `weft export: wrote an ONNX model (opset ${ONNX_OPSET}, ${run.layout.size.toLocaleString('en-US')} parameters, output '${output}') to ${file}`,
+    };
+  },
+};

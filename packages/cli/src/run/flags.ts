@@ -94,6 +94,7 @@ export const RULES: Record<string, Record<string, Rule>> = {
   generate: { model: TEXT, length: nonNegativeInt(), temperature: nonNegative(' (0 = greedy)'), 'top-k': nonNegativeInt(' (0 = all)'), seed: INTEGER },
   inspect: { model: TEXT },
   export: { model: TEXT, out: TEXT },
+  import: { out: TEXT },
   bench: { workload: TEXT, workers: POSITIVE_INT, steps: POSITIVE_INT, warmup: nonNegativeInt() },
 };
 
@@ -105,6 +106,11 @@ const REQUIRED: Record<string, [string, string][]> = {
   generate: [['model', MODEL]],
   inspect: [['model', MODEL]],
   export: [['model', MODEL]],
+};
+
+/** The words a command takes besides flags, in order, and what each names (all required). */
+const POSITIONALS: Record<string, [string, string][]> = {
+  import: [['DIR', 'the directory that weft export --format pytorch wrote (meta.json, model.safetensors)']],
 };
 
 /** What may be given with --resume: how long to go on, where, and how (never what to train). */
@@ -191,10 +197,12 @@ function readArgv(command: string, argv: readonly string[], spec: FlagSpec): { f
  */
 export function checkFlags(command: string, argv: readonly string[], spec: FlagSpec): string[] {
   const { flags, positional } = readArgv(command, argv, spec);
-  const stray = positional.filter((p) => p.word !== command);
+  const words = positional.filter((p) => p.word !== command);
+  const wanted = POSITIONALS[command] ?? [];
+  const stray = words.slice(wanted.length);
   if (stray.length) {
     const p = stray[0]!;
-    const hint = !p.after ? `: weft ${command} takes only flags`
+    const hint = !p.after ? (wanted.length ? `: weft ${command} takes ${wanted.map(([n]) => n).join(' ')} and flags only` : `: weft ${command} takes only flags`)
       : p.after.takesValue ? ` after ${p.after.text}: put quotes around a value with spaces`
       : ` after ${p.after.text}, which takes no value`;
     throw new OptionError(`unexpected ${JSON.stringify(p.word)}${hint}`, p.word);
@@ -221,6 +229,10 @@ export function checkFlags(command: string, argv: readonly string[], spec: FlagS
         if (rule && !rule.ok(v)) throw new OptionError(`${g.typed} must be ${rule.expect}, got ${show(v)}`, g.typed);
       }
     }
+  }
+  if (words.length < wanted.length) {
+    const [name, what] = wanted[words.length]!;
+    throw new OptionError(`weft ${command} needs ${name}: ${what}`, name);
   }
   for (const [name, what] of REQUIRED[command] ?? []) {
     if (!flags.has(name)) throw new OptionError(`--${name} is required: ${what}`, `--${name}`);
