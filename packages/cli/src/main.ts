@@ -26,18 +26,18 @@ const DELIMITER_HELP = "CSV field delimiter: one character (';'), or tab, comma,
 function dataOptions(y: Argv): Argv {
   return y
     .option('data', { type: 'string', describe: 'Data file (JSONL, CSV or text, by task)' })
-    .option('text-column', { type: 'string', describe: 'classify: JSONL field / CSV column with the text (default "text")' })
-    .option('label-column', { type: 'string', describe: 'classify: JSONL field / CSV column with the label (default "label")' })
+    .option('text-column', { type: 'string', describe: 'classify, multilabel: JSONL field / CSV column with the text (default "text")' })
+    .option('label-column', { type: 'string', describe: 'classify: JSONL field / CSV column with the label (default "label"); multilabel: JSONL field with the array of labels (default "labels")' })
     .option('max-len', { type: 'number', describe: 'Longest sequence accepted; a longer one is an error' })
     .option('delimiter', { type: 'string', describe: DELIMITER_HELP });
 }
 
 function trainOptions(y: Argv): Argv {
   return dataOptions(y)
-    .option('task', { type: 'string', choices: TASKS, describe: 'names (the default, no --data), classify, tag, lm or regress' })
+    .option('task', { type: 'string', choices: TASKS, describe: 'names (the default, no --data), classify, multilabel (JSONL rows with a "labels" array), tag, lm or regress' })
     .option('valid', { type: 'string', describe: 'Validation file (instead of a split of --data)' })
     .option('valid-fraction', { type: 'number', default: 0.1, describe: 'Fraction of the data held out for validation (0 = none)' })
-    .option('lowercase', { type: 'boolean', describe: 'Lowercase texts before encoding (classify, tag)' })
+    .option('lowercase', { type: 'boolean', describe: 'Lowercase texts before encoding (classify, multilabel, tag)' })
     .option('seq-len', { type: 'number', describe: 'lm: steps per window of truncated BPTT (default 64)' })
     .option('window', { type: 'number', describe: 'regress: rows per input sequence' })
     .option('horizon', { type: 'number', describe: 'regress: rows ahead to predict (default 1)' })
@@ -47,13 +47,13 @@ function trainOptions(y: Argv): Argv {
     .option('cell', { choices: ['rnn', 'lstm', 'gru'] as const, default: 'lstm' as const, describe: 'Recurrent cell' })
     .option('hidden', { type: 'number', describe: 'Hidden units per direction (default 64; names 96)' })
     .option('layers', { type: 'number', default: 2, describe: 'Stacked layers' })
-    .option('bidirectional', { type: 'boolean', describe: 'Read sequences both ways (default: yes for classify/tag/names, no for lm/regress)' })
+    .option('bidirectional', { type: 'boolean', describe: 'Read sequences both ways (default: yes for classify/multilabel/tag/names, no for lm/regress)' })
     .option('nonlinearity', { choices: ['tanh', 'relu'] as const, default: 'tanh' as const, describe: 'rnn cell activation' })
     .option('dropout', { type: 'number', describe: 'Dropout between layers (PyTorch, Zaremba et al.) (default 0; names 0.3)' })
     .option('input-dropout', { type: 'number', default: 0, describe: 'Variational dropout on each layer input (Keras dropout)' })
     .option('recurrent-dropout', { type: 'number', describe: 'Variational dropout on the state passed to the next step (Keras recurrent_dropout) (default 0; names 0.2)' })
     .option('embedding', { type: 'number', describe: 'Embedding size for token inputs (0 = one-hot; default one-hot up to 128 symbols, 64 above; names 16)' })
-    .option('pooling', { choices: ['last', 'mean', 'max', 'attention'] as const, default: 'last' as const, describe: 'classify/regress/names: final states, mean or max of the outputs, or additive attention over them' })
+    .option('pooling', { choices: ['last', 'mean', 'max', 'attention'] as const, default: 'last' as const, describe: 'classify/multilabel/regress/names: final states, mean or max of the outputs, or additive attention over them' })
     .option('class-weights', { type: 'string', describe: 'classify/tag/names: weight of each class in the loss: auto (inverse class frequency in the training split, mean 1) or a JSON file { "label": weight }' })
     .option('label-smoothing', { type: 'number', describe: 'classify/tag/names: label smoothing of the cross-entropy, in [0, 1)' })
     .option('loss', { choices: ['mse', 'huber'] as const, describe: 'regress: the loss (default mse)' })
@@ -73,7 +73,7 @@ function trainOptions(y: Argv): Argv {
     .option('clip-value', { type: 'number', default: 0, describe: 'Clip each gradient element (0 = off)' })
     .option('batch', { type: 'number', describe: 'Sequences per batch (lm: parallel streams) (default 32; lm 16)' })
     .option('shard-size', { type: 'number', describe: 'Sequences per shard (default: the batch in at most 16 shards); fixes the result, the worker count does not' })
-    .option('epochs', { type: 'number', describe: 'Epochs (default: names 14, classify 20, tag 20, lm 10, regress 30)' })
+    .option('epochs', { type: 'number', describe: 'Epochs (default: names 14, classify 20, multilabel 20, tag 20, lm 10, regress 30)' })
     .option('steps', { type: 'number', describe: 'Stop after this many steps in all' })
     .option('patience', { type: 'number', describe: 'Early stopping: epochs without a better validation loss' })
     .option('workers', { type: 'number', describe: 'Worker threads (default: all cores)' })
@@ -104,13 +104,15 @@ function command<T>(name: string, describe: string, builder: (y: Argv) => Argv, 
 
 const COMMANDS: CommandDef[] = [
   command<TrainArgs>('train', 'Train a model (with no options: the English first-names classifier)', trainOptions, trainCommand),
-  command<EvalArgs>('eval', 'Loss, accuracy, per-class precision/recall and confusion matrix on a labelled file', (y) => modelOption(dataOptions(y)), evalCommand),
+  command<EvalArgs>('eval', 'Loss, accuracy, per-class precision/recall and confusion matrix on a labelled file (multilabel: per-label, micro and macro F1, exact match, Hamming loss)', (y) => modelOption(dataOptions(y))
+    .option('threshold', { type: 'number', describe: 'multilabel: a label counts as predicted from this probability (default 0.5)' }), evalCommand),
   command<PredictArgs>('predict', 'Labels, tags or values for new inputs', (y) => modelOption(y)
     .option('text', { type: 'string', array: true, describe: 'An input (repeatable)' })
     .option('data', { type: 'string', describe: 'A file of inputs: JSONL, one per line, or CSV (regress)' })
     .option('text-column', { type: 'string', describe: 'JSONL field with the text (default "text")' })
     .option('delimiter', { type: 'string', describe: DELIMITER_HELP })
-    .option('forecast', { type: 'number', describe: 'regress: continue N rows past the last row of --data, each prediction fed back as input' }), predictCommand),
+    .option('forecast', { type: 'number', describe: 'regress: continue N rows past the last row of --data, each prediction fed back as input' })
+    .option('threshold', { type: 'number', describe: 'multilabel: give every label of at least this probability (default 0.5); --json has every label\'s probability' }), predictCommand),
   command<GenerateArgs>('generate', 'Sample text from a character language model', (y) => modelOption(y)
     .option('prime', { type: 'string', default: '', describe: 'Text to start from' })
     .option('length', { type: 'number', default: 200, describe: 'Characters to generate' })
