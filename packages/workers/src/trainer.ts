@@ -398,7 +398,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       this.completed++;
       if (!skipped) this.updates++;
       const ev: StepEvent = {
-        ...s, step, lr, skipped, tokensPerSecond: (1000 * tokens) / stepMs, stepMs, syncMs: out.syncMs, computeMs: out.computeMs,
+        ...s, step, lr, skipped, tokensPerSecond: (1000 * tokens) / stepMs, stepMs, syncMs: out.syncMs, computeMs: out.computeMs, phases: out.phases,
         ...(epoch !== undefined ? { epoch } : {}),
       };
       if (skipped) {
