@@ -9,8 +9,10 @@
  *   main:    reset the counters, write the arguments, then Atomics.add(SEQ) + notify(SEQ)
  *   workers: wake on SEQ, run the command's phases (work items taken with Atomics.add on a
  *            NEXT_* counter, counted done on a DONE_* counter, whose last increment notifies),
- *            then store ACK = seq in their own field, Atomics.add(ACKS) + notify(ACKS)
+ *            then store ACK = seq in their own field and Atomics.add(ACKS); the one whose add
+ *            completes LIVE (or any, once ABORT is raised) notifies ACKS
  *   main:    Atomics.waitAsync on ACKS until every live worker acknowledged the sequence number
+ *            (woken once per command, not once per worker)
  * The seq-cst Atomics on SEQ and ACKS order the plain writes around them (the rows, the
  * parameters written by setState, the slots and parameters written by the workers).
  */
@@ -39,7 +41,7 @@ export const Ctl = {
   UPDATING: 12,
   /** What phase C decided (StepResult.*); every worker writes the same value. */
   RESULT: 13,
-  /** Acknowledgements so far (the address main waits on). */
+  /** Acknowledgements of the current command so far (the address main waits on; main zeroes it when it issues one). */
   ACKS: 14,
   /** 0-based index of the step. */
   STEP: 15,
@@ -57,6 +59,8 @@ export const Ctl = {
   UPDATES: 21,
   /** With STOP: 1 = the loop is parked (its thread keeps its StepRunner for the next loop of this run), 0 = closed. */
   KEEP: 22,
+  /** Loops the current command was issued to: the acknowledgement that completes this count wakes main. */
+  LIVE: 23,
 } as const;
 
 /** Int32 fields of worker i start at WORKER_BASE + i * WORKER_STRIDE. */

@@ -359,8 +359,8 @@ export function runLoop(init: LoopInit): string {
     setPhase(Phase.IDLE);
     setItem(-1);
     Atomics.store(ctl, wi(w, WorkerField.ACK), seq);
-    Atomics.add(ctl, Ctl.ACKS, 1);
-    Atomics.notify(ctl, Ctl.ACKS);
+    // Only the last acknowledgement wakes main (a failed command's are all worth a look).
+    if (Atomics.add(ctl, Ctl.ACKS, 1) + 1 >= Atomics.load(ctl, Ctl.LIVE) || aborted()) Atomics.notify(ctl, Ctl.ACKS);
   };
 
   Atomics.store(ctl, Ctl.KERNELS, KERNEL_NAMES.indexOf(activeKernels() as (typeof KERNEL_NAMES)[number]));

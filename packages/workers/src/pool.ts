@@ -77,9 +77,9 @@ export interface StepOutcome {
 }
 
 /**
- * Chunks that one range of phases B and C must hold for the range to be worth sharing: a model
- * of fewer than 2 ranges' worth (rnn-small: 1,153 parameters, one chunk) is reduced and updated
- * by one worker, the one that finished the last shard, with no barrier and no wake-up at all.
+ * Chunks that one range of phases B and C must hold for the range to be worth a barrier: a
+ * model of under 2 ranges' worth (rnn-small: 1,153 parameters, one chunk) is reduced and
+ * updated by one worker, the one that finished the last shard, with no barrier and no wake-up.
  * Two chunks of 16 slots are some 130,000 adds, about what a barrier's wake-ups cost.
  */
 export const MIN_CHUNKS_PER_PART = 2;
@@ -282,6 +282,8 @@ export class StepPool {
       const live = this.live();
       if (message) for (const w of live) this.slots[w]!.port.postMessage(message);
       this.failures = [];
+      Atomics.store(ctl, Ctl.ACKS, 0);
+      Atomics.store(ctl, Ctl.LIVE, live.length);
       const seq = Atomics.add(ctl, Ctl.SEQ, 1) + 1;
       Atomics.notify(ctl, Ctl.SEQ);
 
@@ -459,6 +461,8 @@ export class StepPool {
     Atomics.store(ctl, Ctl.CMD, Command.STOP);
     Atomics.store(ctl, Ctl.KEEP, keep ? 1 : 0);
     Atomics.store(ctl, Ctl.ABORT, 1);
+    Atomics.store(ctl, Ctl.ACKS, 0);
+    Atomics.store(ctl, Ctl.LIVE, live.length);
     const seq = Atomics.add(ctl, Ctl.SEQ, 1) + 1;
     for (const a of [Ctl.SEQ, Ctl.DONE_A, Ctl.DONE_B]) Atomics.notify(ctl, a);
     this.failures = [];
