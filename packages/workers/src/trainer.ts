@@ -126,7 +126,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   async trainStep(data: SequenceDataset, rows: ArrayLike<number>, resetState = false): Promise<StepEvent> {
     this.assertOpen('trainStep');
     if (this.fitting) throw new Error('trainStep: fit is running on this trainer; wait for it to finish');
-    this.checkData(data, 'dataset');
+    // Checked when first seen: the dataset stays shared (as copied then) for the calls after, and
+    // checking every value at every step would keep the workers waiting on the main thread.
+    if (this.stepData?.source !== data) this.checkData(data, 'dataset');
     this.checkRows(rows, data);
     // The workers size their scratch for the whole dataset's longest sequence (SequenceModel.reserve).
     this.checkMemory(data.maxSteps);
