@@ -69,14 +69,17 @@ describe('a worker that fails in the middle of a step', () => {
     expect(firstDifference(r.state.params, expected), 'first differing parameter').toBe(-1);
   });
 
-  it('exits while updating a model of one norm chunk (no barrier: the worker that finished the last shard reduces and updates alone): rolled back and redone', async () => {
+  it.each([
+    ['computing a shard', { step: 1, shard: 3, kind: 'exit' }],
+    ['updating', { step: 2, shard: 0, kind: 'exit', phase: 'update' }],
+  ] as const)('exits while %s on a model of one norm chunk (no barrier: the worker that finished the last shard reduces and updates alone): redone, the result unchanged', async (phase, fault) => {
     const small = { config: rnnConfig({ optimizer: { name: 'adam', lr: 0.05 }, clipNorm: 0.05 }), data: denseData(16) };
     const local = new LocalTrainer(small.config);
     local.fit(small.data, { epochs: 2 });
-    const r = await faultyFit(2, { step: 2, shard: 0, kind: 'exit', phase: 'update' }, {}, small);
+    const r = await faultyFit(2, fault, {}, small);
     expect(r.error).toBeUndefined();
     expect(r.warnings.length).toBeGreaterThanOrEqual(1);
-    expect(r.warnings[0]!.message).toMatch(/^step 2 .*updating/);
+    expect(r.warnings[0]!.message).toMatch(phase === 'updating' ? /^step 2 .*updating/ : /^step 1, shard 3 failed/);
     expect(r.state.step).toBe(4);
     expect(r.state.optimizer.step).toBe(4);
     expect(firstDifference(r.state.params, local.runner.params), 'first differing parameter').toBe(-1);
