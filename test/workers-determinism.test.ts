@@ -10,7 +10,7 @@ import {
 } from '@weft/core';
 import { Trainer, type KernelChoice, type StepEvent, type TrainerState } from '@weft/workers';
 import { expectClose } from './helpers/compare.js';
-import { bilstmConfig, firstDifference, tokenData } from './helpers/workers-data.js';
+import { bilstmConfig, denseData, firstDifference, rnnConfig, tokenData } from './helpers/workers-data.js';
 
 const data = tokenData(24);
 // Two epochs of 3 batches of 8 (the order LocalTrainer.fit and Trainer.fit use).
@@ -76,6 +76,31 @@ describe('worker count does not change the result', () => {
     // 8 workers need 8 shards (a worker computes whole shards): shards of one sequence.
     const ones = bilstmConfig({ shardSize: 1 });
     expectSameRun(await poolRun(8, 'reference', ones), localRun(ones), '8 workers, 8 shards');
+  });
+
+  it('a model of one norm chunk (reduced and updated by whichever worker finished the last shard, no barrier) gives the same bits with 1, 2 and 3 workers', async () => {
+    // 5 hidden units: well under one chunk of 4096 parameters, so no worker count shares the
+    // reduce and the update; the worker finishing the last shard does both, a different one
+    // from step to step. Adam and clipping make every bit of the reduced gradient count.
+    const cfg = rnnConfig({ optimizer: { name: 'adam', lr: 0.05 }, clipNorm: 0.05, batchSize: 16, shardSize: 2 });
+    const dense = denseData(32);
+    const order = [0, 1, 2].flatMap((e) => epochBatches(dense.count, 16, 5, e));
+    const local = new LocalTrainer(cfg);
+    const want = order.map((rows) => local.trainStep(dense, rows).loss);
+    expect(firstDifference(local.runner.params, new SequenceModel(cfg.model).paramBuffer)).not.toBe(-1);
+    for (const workers of [1, 2, 3]) {
+      const t = new Trainer({ ...cfg, workers, kernels: 'reference' });
+      try {
+        const got: number[] = [];
+        for (const rows of order) got.push((await t.trainStep(dense, rows)).loss);
+        expect(got, `${workers} worker(s): losses`).toEqual(want);
+        expect(firstDifference(t.getParams(), local.runner.params), `${workers} worker(s): first differing parameter`).toBe(-1);
+        const states = t.getOptimizerState().states;
+        states.forEach((st, k) => expect(firstDifference(st, local.runner.states[k]!), `${workers} worker(s): optimizer state ${k}`).toBe(-1));
+      } finally {
+        await t.close();
+      }
+    }
   });
 
   it('with the WebAssembly kernels, 1 and 3 workers are bit-identical', async () => {

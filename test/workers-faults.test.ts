@@ -7,9 +7,9 @@
  * naming the shard and cause. Memory that runs out is not a worker's fault: never redone.
  */
 import { describe, it, expect } from 'vitest';
-import { LocalTrainer } from '@weft/core';
+import { LocalTrainer, type SequenceDataset, type TrainConfig } from '@weft/core';
 import { Trainer, type FaultInjection, type WarningEvent } from '@weft/workers';
-import { bilstmConfig, firstDifference, tokenData } from './helpers/workers-data.js';
+import { bilstmConfig, denseData, firstDifference, rnnConfig, tokenData } from './helpers/workers-data.js';
 
 const data = tokenData(24);
 const cfg = bilstmConfig();
@@ -21,13 +21,16 @@ function reference(): Float32Array {
   return t.runner.params.slice();
 }
 
-async function faultyFit(workers: number, fault: FaultInjection, extra: { stepTimeoutMs?: number; maxRetries?: number } = {}) {
-  const t = new Trainer({ ...cfg, workers, kernels: 'reference', faultInjection: fault, ...extra });
+async function faultyFit(
+  workers: number, fault: FaultInjection, extra: { stepTimeoutMs?: number; maxRetries?: number } = {},
+  run: { config: TrainConfig; data: SequenceDataset } = { config: cfg, data },
+) {
+  const t = new Trainer({ ...run.config, workers, kernels: 'reference', faultInjection: fault, ...extra });
   const warnings: WarningEvent[] = [];
   t.on('warning', (w) => warnings.push(w));
   let error: Error | undefined;
   try {
-    await t.fit(data, { epochs: 2 });
+    await t.fit(run.data, { epochs: 2 });
   } catch (e) {
     error = e as Error;
   }
@@ -64,6 +67,22 @@ describe('a worker that fails in the middle of a step', () => {
     expect(r.state.step).toBe(6);
     expect(r.state.optimizer.step).toBe(6);
     expect(firstDifference(r.state.params, expected), 'first differing parameter').toBe(-1);
+  });
+
+  it.each([
+    ['computing a shard', { step: 1, shard: 3, kind: 'exit' }],
+    ['updating', { step: 2, shard: 0, kind: 'exit', phase: 'update' }],
+  ] as const)('exits while %s on a model of one norm chunk (no barrier: the worker that finished the last shard reduces and updates alone): redone, the result unchanged', async (phase, fault) => {
+    const small = { config: rnnConfig({ optimizer: { name: 'adam', lr: 0.05 }, clipNorm: 0.05 }), data: denseData(16) };
+    const local = new LocalTrainer(small.config);
+    local.fit(small.data, { epochs: 2 });
+    const r = await faultyFit(2, fault, {}, small);
+    expect(r.error).toBeUndefined();
+    expect(r.warnings.length).toBeGreaterThanOrEqual(1);
+    expect(r.warnings[0]!.message).toMatch(phase === 'updating' ? /^step 2 .*updating/ : /^step 1, shard 3 failed/);
+    expect(r.state.step).toBe(4);
+    expect(r.state.optimizer.step).toBe(4);
+    expect(firstDifference(r.state.params, local.runner.params), 'first differing parameter').toBe(-1);
   });
 
   it('hangs: after stepTimeoutMs its thread is terminated and the step redone', async () => {

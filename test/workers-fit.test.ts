@@ -35,6 +35,11 @@ describe('fit', () => {
       for (const e of steps) {
         expect(e.tokensPerSecond).toBeGreaterThan(0);
         expect(e.syncMs).toBeGreaterThanOrEqual(0);
+        // The critical path: each phase a gap between two stamps of one clock, in order, all within the step's wall time.
+        const p = Object.values(e.phases);
+        expect(p).toHaveLength(5);
+        for (const ms of p) expect(ms).toBeGreaterThanOrEqual(0);
+        expect(p.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(e.stepMs + 0.01);
       }
       expect(r.loss).toBe(localLoss);
       expect(r.steps).toBe(6);

@@ -26,6 +26,7 @@ export async function runWeft(name, { workers = 1, warmup = 2, steps = 5 } = {})
     stepMsMedian: r.stepMs,
     syncMsMedian: r.syncMs,
     computeMsMedian: r.computeMs,
+    phasesMedian: r.phases,
     tokensPerSecond: r.tokensPerSecond,
     // Both engines' GFLOP/s from the one formula in flops.mjs; weft's own count rides along as a check.
     gflops: gflops(w, r.tokensPerSecond),

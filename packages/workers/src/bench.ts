@@ -6,6 +6,7 @@
  */
 import { keysOf, knownKeys, nonNegativeInt, objectOption, positiveInt, synthesizeWorkload, workload, workloadFlops, type WorkloadName } from '@weft/core';
 import type { KernelChoice } from './options.js';
+import type { StepPhases } from './events.js';
 import { Trainer } from './trainer.js';
 
 export interface RunWorkloadOptions {
@@ -39,6 +40,8 @@ export interface WorkloadResult {
   syncMs: number;
   /** Median over steps of the mean per-worker time computing shards (ms). */
   computeMs: number;
+  /** Median over steps of each phase of the step's critical path (ms; StepEvent.phases). */
+  phases: StepPhases;
   /** Every timed step's wall time (ms). */
   stepTimes: number[];
   /** Peak resident memory of the process so far (MB): main thread and workers together. */
@@ -74,12 +77,15 @@ export async function runWorkload(name: WorkloadName | string, opts: RunWorkload
     const times: number[] = [];
     const sync: number[] = [];
     const compute: number[] = [];
+    const phases: StepPhases[] = [];
     for (let i = 0; i < steps; i++) {
       const e = await trainer.trainStep(data, rows);
       times.push(e.stepMs);
       sync.push(e.syncMs);
       compute.push(e.computeMs);
+      phases.push(e.phases);
     }
+    const phase = (k: keyof StepPhases): number => median(phases.map((p) => p[k]));
     const stepMs = median(times);
     return {
       name: w.name,
@@ -94,6 +100,7 @@ export async function runWorkload(name: WorkloadName | string, opts: RunWorkload
       gflops: workloadFlops(w.name) / (stepMs * 1e6),
       syncMs: median(sync),
       computeMs: median(compute),
+      phases: { wakeMs: phase('wakeMs'), shardsMs: phase('shardsMs'), reduceMs: phase('reduceMs'), updateMs: phase('updateMs'), ackMs: phase('ackMs') },
       stepTimes: times,
       peakRssMB: process.resourceUsage().maxRSS / 1024,
     };

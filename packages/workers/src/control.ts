@@ -9,8 +9,10 @@
  *   main:    reset the counters, write the arguments, then Atomics.add(SEQ) + notify(SEQ)
  *   workers: wake on SEQ, run the command's phases (work items taken with Atomics.add on a
  *            NEXT_* counter, counted done on a DONE_* counter, whose last increment notifies),
- *            then store ACK = seq in their own field, Atomics.add(ACKS) + notify(ACKS)
+ *            then store ACK = seq in their own field and Atomics.add(ACKS); the one whose add
+ *            completes LIVE (or any, once ABORT is raised) notifies ACKS
  *   main:    Atomics.waitAsync on ACKS until every live worker acknowledged the sequence number
+ *            (woken once per command, not once per worker)
  * The seq-cst Atomics on SEQ and ACKS order the plain writes around them (the rows, the
  * parameters written by setState, the slots and parameters written by the workers).
  */
@@ -39,7 +41,7 @@ export const Ctl = {
   UPDATING: 12,
   /** What phase C decided (StepResult.*); every worker writes the same value. */
   RESULT: 13,
-  /** Acknowledgements so far (the address main waits on). */
+  /** Acknowledgements of the current command so far (the address main waits on; main zeroes it when it issues one). */
   ACKS: 14,
   /** 0-based index of the step. */
   STEP: 15,
@@ -57,6 +59,8 @@ export const Ctl = {
   UPDATES: 21,
   /** With STOP: 1 = the loop is parked (its thread keeps its StepRunner for the next loop of this run), 0 = closed. */
   KEEP: 22,
+  /** Loops the current command was issued to: the acknowledgement that completes this count wakes main. */
+  LIVE: 23,
 } as const;
 
 /** Int32 fields of worker i start at WORKER_BASE + i * WORKER_STRIDE. */
@@ -79,14 +83,32 @@ export const F64 = {
   LR: 0,
   /** 1 / loss terms of the global batch: shards' gradients add up to the gradient of the mean. */
   SCALE: 1,
+  /** clockMs() when main issued the command: the origin of the workers' phase stamps. */
+  ISSUED: 2,
 } as const;
 export const F64_WORKER_BASE = 8;
-export const F64_WORKER_STRIDE = 2;
+export const F64_WORKER_STRIDE = 7;
+/**
+ * What a worker measured of the last step: two durations, and the moments (ms after F64.ISSUED)
+ * it passed each point of the step, from which the coordinator reads the step's critical path
+ * (StepPhases). A point the worker did not reach in this step (another worker reduced and
+ * updated) is -1.
+ */
 export const WorkerF64 = {
   /** Milliseconds of the last step spent waiting at barriers and reducing (phase B). */
   SYNC_MS: 0,
   /** Milliseconds of the last step spent computing shards (phase A). */
   COMPUTE_MS: 1,
+  /** It saw the command (woke up). */
+  WAKE: 2,
+  /** It found no shard left to take (its last shard done). */
+  SHARDS_END: 3,
+  /** It had reduced its chunks and every other reducer had too (past the last barrier before the update). */
+  REDUCED: 4,
+  /** It had updated its chunks (or found none left). */
+  END: 5,
+  /** It took at least one chunk range of the reduce (1) or none (0). */
+  REDUCER: 6,
 } as const;
 
 export const Command = {
@@ -104,6 +126,20 @@ export const StepResult = { UPDATED: 0, SKIPPED: 1, NON_FINITE_ERROR: 2 } as con
 
 export const Phase = { IDLE: 0, SHARDS: 1, REDUCE: 2, UPDATE: 3, EVAL: 4 } as const;
 export const PHASE_NAMES = ['idle', 'computing shards', 'reducing', 'updating', 'evaluating'] as const;
+
+/**
+ * How long a worker spins (Atomics.load polling) on a word before it sleeps in Atomics.wait:
+ * at the step's barriers, and for the next command right after acknowledging one. A futex wake
+ * on a virtual machine costs tens of microseconds or more (the sleeping vCPU must be woken),
+ * and a tiny model's whole step is a few milliseconds; but a spinning thread holds a core that
+ * the main thread or another process may need, so the spin stays short.
+ */
+export const SPIN_MS = 0.05;
+
+/** A clock every thread reads alike (CLOCK_MONOTONIC, milliseconds), so stamps of different threads compare. */
+export function clockMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
 
 /** How long one Atomics.wait lasts before a worker rechecks ABORT (a backstop: main also notifies). */
 export const WAIT_SLICE_MS = 50;

@@ -16,6 +16,22 @@ export interface StepEvent extends TrainStepResult {
   syncMs: number;
   /** Mean over workers of the time spent computing shards (phase A). */
   computeMs: number;
+  /** Where the step's wall time went, phase by phase along its critical path. */
+  phases: StepPhases;
+}
+
+/**
+ * One step's critical path, in milliseconds: from the main thread issuing the step to the
+ * workers waking (their mean), to the last shard's gradient done (phase A), to the last
+ * reducer past its barrier (phase B: the waits for the last shard and the reduce), to the last
+ * update done (phase C), to the main thread resuming after the last acknowledgement.
+ */
+export interface StepPhases {
+  wakeMs: number;
+  shardsMs: number;
+  reduceMs: number;
+  updateMs: number;
+  ackMs: number;
 }
 
 /** After every whole epoch of fit. */

@@ -21,8 +21,8 @@ import {
   type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory,
 } from '@weft/core';
 import {
-  Command, Ctl, F64, IDLE_SLICE_MS, Phase, StepResult, WAIT_SLICE_MS, WorkerF64, WorkerField,
-  controlViews, wf, wi,
+  Command, Ctl, F64, IDLE_SLICE_MS, Phase, SPIN_MS, StepResult, WAIT_SLICE_MS, WorkerF64, WorkerField,
+  clockMs, controlViews, wf, wi,
 } from './control.js';
 import type { FaultInjection, KernelChoice } from './options.js';
 import type { SharedDataset } from './shared-data.js';
@@ -73,6 +73,15 @@ class Aborted extends Error {}
  */
 let parked: { run: string; memory: WasmMemory; runner: StepRunner } | undefined;
 
+/** Polls `ready` for up to SPIN_MS; whether it came true. */
+function spinUntil(ready: () => boolean): boolean {
+  const until = performance.now() + SPIN_MS;
+  for (;;) {
+    for (let i = 0; i < 64; i++) if (ready()) return true;
+    if (performance.now() >= until) return false;
+  }
+}
+
 export function runLoop(init: LoopInit): string {
   const { i32: ctl, f64 } = controlViews(init.control, init.workers);
   const w = init.index;
@@ -104,8 +113,12 @@ export function runLoop(init: LoopInit): string {
   const setPhase = (p: number) => Atomics.store(ctl, wi(w, WorkerField.PHASE), p);
   const setItem = (k: number) => Atomics.store(ctl, wi(w, WorkerField.ITEM), k);
 
-  /** Wait until ctl[addr] >= target; gives up when ABORT is raised. */
+  /**
+   * Wait until ctl[addr] >= target; gives up when ABORT is raised. Spins for SPIN_MS first: at
+   * a barrier the others are usually microseconds away, and a sleep costs a futex wake.
+   */
   const waitAtLeast = (addr: number, target: number): void => {
+    if (spinUntil(() => Atomics.load(ctl, addr) >= target)) return;
     for (;;) {
       const v = Atomics.load(ctl, addr);
       if (v >= target) return;
@@ -114,9 +127,16 @@ export function runLoop(init: LoopInit): string {
     }
   };
 
-  /** Count one finished item; the one who finishes the last wakes the waiters. */
-  const done = (addr: number, total: number): void => {
-    if (Atomics.add(ctl, addr, 1) + 1 >= total) Atomics.notify(ctl, addr);
+  /** Count one finished item; the one who finishes the last wakes the waiters (and learns it was the last). */
+  const done = (addr: number, total: number): boolean => {
+    if (Atomics.add(ctl, addr, 1) + 1 < total) return false;
+    Atomics.notify(ctl, addr);
+    return true;
+  };
+
+  /** Stamps point `field` of this step (ms after the coordinator issued it). */
+  const stamp = (field: number, issued: number): void => {
+    f64[wf(w, field)] = clockMs() - issued;
   };
 
   const dataset = (id: number): SequenceDataset => {
@@ -163,54 +183,22 @@ export function runLoop(init: LoopInit): string {
     throw new Error(`injected fault at step ${step}, while updating`);
   };
 
-  const step = (): void => {
-    const K = Atomics.load(ctl, Ctl.ITEMS);
-    const parts = Atomics.load(ctl, Ctl.PARTS);
-    const n = Atomics.load(ctl, Ctl.ROWS);
-    const s = Atomics.load(ctl, Ctl.STEP);
-    const d = dataset(Atomics.load(ctl, Ctl.DATASET));
-    const rows = rowsAll.subarray(0, n);
-    const scale = f64[F64.SCALE]!;
-    const lr = f64[F64.LR]!;
-    // Carried states are double-buffered by step parity: a redo reads what the first try read.
-    const carry = cfg.carryState ? { reset: Atomics.load(ctl, Ctl.RESET) === 1 } : undefined;
-    let sync = 0;
-    let t = performance.now();
+  /** Phase B for chunk range i of `parts`: ordered sum of the slots and Σg² per chunk. */
+  const reduce = (i: number, parts: number, K: number): void => {
+    const [c0, c1] = chunkRange(layout.chunkCount, parts, i);
+    runner.reduceChunks(c0, c1, K);
+    runner.clearUndoMarks(c0, c1);
+  };
 
-    // Phase A: any worker, any shard; shard k's gradient → slot k.
-    setPhase(Phase.SHARDS);
-    for (;;) {
-      if (aborted()) throw new Aborted();
-      const k = Atomics.add(ctl, Ctl.NEXT_A, 1);
-      if (k >= K) break;
-      setItem(k);
-      injectFault(s, k);
-      runner.computeShard(d, rows, k, cfg.shardSize, s, scale, carry);
-      setItem(-1);
-      done(Ctl.DONE_A, K);
-    }
-    let now = performance.now();
-    f64[wf(w, WorkerF64.COMPUTE_MS)] = now - t;
-    t = now;
-    waitAtLeast(Ctl.DONE_A, K);
+  /** Phase C for chunk range i of `parts`, with an undo so that a worker dying half-way can be rolled back and the step redone. */
+  const update = (i: number, parts: number, s: number, lr: number, norm: number): void => {
+    Atomics.store(ctl, Ctl.UPDATING, 1);
+    const [c0, c1] = chunkRange(layout.chunkCount, parts, i);
+    runner.updateChunksUndoable(c0, c1, Atomics.load(ctl, Ctl.UPDATES) + 1, lr, norm, () => injectUpdateFault(s));
+  };
 
-    // Phase B: ordered sum of the slots and Σg² per chunk, one chunk range per item.
-    setPhase(Phase.REDUCE);
-    for (;;) {
-      if (aborted()) throw new Aborted();
-      const i = Atomics.add(ctl, Ctl.NEXT_B, 1);
-      if (i >= parts) break;
-      const [c0, c1] = chunkRange(layout.chunkCount, parts, i);
-      runner.reduceChunks(c0, c1, K);
-      runner.clearUndoMarks(c0, c1);
-      done(Ctl.DONE_B, parts);
-    }
-    waitAtLeast(Ctl.DONE_B, parts);
-    now = performance.now();
-    sync += now - t;
-    f64[wf(w, WorkerF64.SYNC_MS)] = sync;
-
-    // Phase C: the same decision in every worker, then the update of whole chunk ranges.
+  /** The decision every updating worker takes alike (StepResult.*), written to RESULT; the global norm with it. */
+  const decide = (K: number, s: number, lr: number): { result: number; norm: number } => {
     let result: number = StepResult.UPDATED;
     let norm = 0;
     try {
@@ -222,18 +210,104 @@ export function runLoop(init: LoopInit): string {
       result = StepResult.NON_FINITE_ERROR;
     }
     Atomics.store(ctl, Ctl.RESULT, result);
+    return { result, norm };
+  };
+
+  const step = (): void => {
+    const issued = f64[F64.ISSUED]!;
+    stamp(WorkerF64.WAKE, issued);
+    for (const p of [WorkerF64.REDUCED, WorkerF64.END]) f64[wf(w, p)] = -1;
+    f64[wf(w, WorkerF64.REDUCER)] = 0;
+    const K = Atomics.load(ctl, Ctl.ITEMS);
+    const parts = Atomics.load(ctl, Ctl.PARTS);
+    const n = Atomics.load(ctl, Ctl.ROWS);
+    const s = Atomics.load(ctl, Ctl.STEP);
+    const d = dataset(Atomics.load(ctl, Ctl.DATASET));
+    const rows = rowsAll.subarray(0, n);
+    const scale = f64[F64.SCALE]!;
+    const lr = f64[F64.LR]!;
+    // Carried states are double-buffered by step parity: a redo reads what the first try read.
+    const carry = cfg.carryState ? { reset: Atomics.load(ctl, Ctl.RESET) === 1 } : undefined;
+    let t = performance.now();
+
+    // Phase A: any worker, any shard; shard k's gradient → slot k.
+    setPhase(Phase.SHARDS);
+    let last = false;
+    for (;;) {
+      if (aborted()) throw new Aborted();
+      const k = Atomics.add(ctl, Ctl.NEXT_A, 1);
+      if (k >= K) break;
+      setItem(k);
+      injectFault(s, k);
+      runner.computeShard(d, rows, k, cfg.shardSize, s, scale, carry);
+      setItem(-1);
+      last = done(Ctl.DONE_A, K);
+    }
+    let now = performance.now();
+    f64[wf(w, WorkerF64.COMPUTE_MS)] = now - t;
+    stamp(WorkerF64.SHARDS_END, issued);
+    t = now;
+
+    if (parts === 1) {
+      // One range (a small model: a barrier would cost more than the work it shares): whoever
+      // finished the last shard reduces, decides and updates alone, with no barrier at all; the
+      // others are done. The same functions on the same ranges: the same bits.
+      f64[wf(w, WorkerF64.SYNC_MS)] = 0;
+      if (!last) return;
+      f64[wf(w, WorkerF64.REDUCER)] = 1;
+      setPhase(Phase.REDUCE);
+      Atomics.add(ctl, Ctl.NEXT_B, 1);
+      reduce(0, 1, K);
+      done(Ctl.DONE_B, 1);
+      f64[wf(w, WorkerF64.SYNC_MS)] = performance.now() - t;
+      stamp(WorkerF64.REDUCED, issued);
+      const { result, norm } = decide(K, s, lr);
+      if (result === StepResult.UPDATED) {
+        setPhase(Phase.UPDATE);
+        Atomics.add(ctl, Ctl.NEXT_C, 1);
+        update(0, 1, s, lr, norm);
+        done(Ctl.DONE_C, 1);
+      }
+      stamp(WorkerF64.END, issued);
+      return;
+    }
+
+    waitAtLeast(Ctl.DONE_A, K);
+
+    // Phase B: ordered sum of the slots and Σg² per chunk, one chunk range per item.
+    setPhase(Phase.REDUCE);
+    let reducer = false;
+    for (;;) {
+      if (aborted()) throw new Aborted();
+      const i = Atomics.add(ctl, Ctl.NEXT_B, 1);
+      if (i >= parts) break;
+      reducer = true;
+      reduce(i, parts, K);
+      done(Ctl.DONE_B, parts);
+    }
+    // A worker that reduced nothing updates nothing either: every reducer takes update ranges
+    // until none is left, so it can stop here instead of waiting at the barrier.
+    if (!reducer) {
+      f64[wf(w, WorkerF64.SYNC_MS)] = performance.now() - t;
+      return;
+    }
+    f64[wf(w, WorkerF64.REDUCER)] = 1;
+    waitAtLeast(Ctl.DONE_B, parts);
+    f64[wf(w, WorkerF64.SYNC_MS)] = performance.now() - t;
+    stamp(WorkerF64.REDUCED, issued);
+
+    // Phase C: the same decision in every updating worker, then the update of whole chunk ranges.
+    const { result, norm } = decide(K, s, lr);
     if (result !== StepResult.UPDATED) return;
     setPhase(Phase.UPDATE);
     for (;;) {
       // No abort check from here on: the update runs to its end unless a worker dies (then the undo rolls it back).
       const i = Atomics.add(ctl, Ctl.NEXT_C, 1);
       if (i >= parts) break;
-      Atomics.store(ctl, Ctl.UPDATING, 1);
-      const [c0, c1] = chunkRange(layout.chunkCount, parts, i);
-      // With an undo, so that a worker dying half-way can be rolled back and the step redone.
-      runner.updateChunksUndoable(c0, c1, Atomics.load(ctl, Ctl.UPDATES) + 1, lr, norm, () => injectUpdateFault(s));
+      update(i, parts, s, lr, norm);
       done(Ctl.DONE_C, parts);
     }
+    stamp(WorkerF64.END, issued);
   };
 
   const evaluate = (spec: Extract<LoopMessage, { kind: 'eval' }>): void => {
@@ -285,8 +359,8 @@ export function runLoop(init: LoopInit): string {
     setPhase(Phase.IDLE);
     setItem(-1);
     Atomics.store(ctl, wi(w, WorkerField.ACK), seq);
-    Atomics.add(ctl, Ctl.ACKS, 1);
-    Atomics.notify(ctl, Ctl.ACKS);
+    // Only the last acknowledgement wakes main (a failed command's are all worth a look).
+    if (Atomics.add(ctl, Ctl.ACKS, 1) + 1 >= Atomics.load(ctl, Ctl.LIVE) || aborted()) Atomics.notify(ctl, Ctl.ACKS);
   };
 
   Atomics.store(ctl, Ctl.KERNELS, KERNEL_NAMES.indexOf(activeKernels() as (typeof KERNEL_NAMES)[number]));
@@ -299,6 +373,8 @@ export function runLoop(init: LoopInit): string {
 
   let seen = init.seq;
   for (;;) {
+    // The next command usually follows within the coordinator's round trip: spin briefly first.
+    spinUntil(() => Atomics.load(ctl, Ctl.SEQ) !== seen);
     while (Atomics.load(ctl, Ctl.SEQ) === seen) Atomics.wait(ctl, Ctl.SEQ, seen, IDLE_SLICE_MS);
     seen = Atomics.load(ctl, Ctl.SEQ);
     const cmd = Atomics.load(ctl, Ctl.CMD);

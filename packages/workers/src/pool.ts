@@ -21,8 +21,9 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { isOutOfMemory, resolveKernels, shardCount, type ArenaLayout, type KernelPath, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory } from '@weft/core';
 import {
-  Command, Ctl, F64, PHASE_NAMES, StepResult, WAIT_SLICE_MS, WorkerF64, WorkerField, createControl, wf, wi, type ControlViews,
+  Command, Ctl, F64, PHASE_NAMES, StepResult, WAIT_SLICE_MS, WorkerF64, WorkerField, clockMs, createControl, wf, wi, type ControlViews,
 } from './control.js';
+import type { StepPhases } from './events.js';
 import type { LoopInit, LoopMessage } from './loop.js';
 import type { ResolvedThreadOptions } from './options.js';
 import { builtFile, workerExecArgv } from './paths.js';
@@ -72,6 +73,20 @@ export interface StepOutcome {
   syncMs: number;
   /** Mean over workers of the time spent computing shards. */
   computeMs: number;
+  phases: StepPhases;
+}
+
+/**
+ * Chunks that one range of phases B and C must hold for the range to be worth a barrier: a
+ * model of under 2 ranges' worth (rnn-small: 1,153 parameters, one chunk) is reduced and
+ * updated by one worker, the one that finished the last shard, with no barrier and no wake-up.
+ * Two chunks of 16 slots are some 130,000 adds, about what a barrier's wake-ups cost.
+ */
+export const MIN_CHUNKS_PER_PART = 2;
+
+/** Chunk ranges of phases B and C for a model of `chunkCount` norm chunks on `workers` workers (any cut gives the same bits). */
+export function stepParts(chunkCount: number, workers: number): number {
+  return Math.max(1, Math.min(workers, Math.floor(chunkCount / MIN_CHUNKS_PER_PART)));
 }
 
 export class StepPool {
@@ -267,6 +282,8 @@ export class StepPool {
       const live = this.live();
       if (message) for (const w of live) this.slots[w]!.port.postMessage(message);
       this.failures = [];
+      Atomics.store(ctl, Ctl.ACKS, 0);
+      Atomics.store(ctl, Ctl.LIVE, live.length);
       const seq = Atomics.add(ctl, Ctl.SEQ, 1) + 1;
       Atomics.notify(ctl, Ctl.SEQ);
 
@@ -329,7 +346,7 @@ export class StepPool {
     const ctl = this.control.i32;
     const f64 = this.control.f64;
     const K = shardCount(rows.length, this.config.shardSize);
-    const parts = this.workers;
+    const parts = stepParts(this.layout.chunkCount, this.workers);
     for (let i = 0; i < rows.length; i++) this.rows[i] = rows[i]!;
     await this.command(Command.STEP, () => {
       Atomics.store(ctl, Ctl.ITEMS, K);
@@ -341,17 +358,43 @@ export class StepPool {
       Atomics.store(ctl, Ctl.RESET, reset ? 1 : 0);
       f64[F64.LR] = lr;
       f64[F64.SCALE] = scale;
+      f64[F64.ISSUED] = clockMs();
     }, undefined, () => {
       const r = Atomics.load(ctl, Ctl.RESULT);
       return Atomics.load(ctl, Ctl.DONE_C) >= parts || (Atomics.load(ctl, Ctl.DONE_B) >= parts && r !== -1 && r !== StepResult.UPDATED);
     }, (f) => `step ${step}` + (f.item >= 0 ? `, shard ${f.item}` : ` (worker ${f.worker}, ${PHASE_NAMES[f.phase] ?? 'working'})`));
+    const acked = clockMs() - f64[F64.ISSUED]!;
     let sync = 0;
     let compute = 0;
     for (let w = 0; w < this.workers; w++) {
       sync += f64[wf(w, WorkerF64.SYNC_MS)]!;
       compute += f64[wf(w, WorkerF64.COMPUTE_MS)]!;
     }
-    return { result: Atomics.load(ctl, Ctl.RESULT), syncMs: sync / this.workers, computeMs: compute / this.workers };
+    return { result: Atomics.load(ctl, Ctl.RESULT), syncMs: sync / this.workers, computeMs: compute / this.workers, phases: this.phases(acked) };
+  }
+
+  /**
+   * The last step's critical path from the workers' stamps (ms after the command was issued):
+   * the mean wake-up, the last shard's end, the last reducer past its barrier, the last update's
+   * end, and main resuming after the last acknowledgement. Each phase is the gap between two of them.
+   */
+  private phases(acked: number): StepPhases {
+    const f64 = this.control.f64;
+    const at = (field: number, reducersOnly: boolean): number => {
+      let m = -Infinity;
+      for (let w = 0; w < this.workers; w++) {
+        if (reducersOnly && f64[wf(w, WorkerF64.REDUCER)] !== 1) continue;
+        m = Math.max(m, f64[wf(w, field)]!);
+      }
+      return m;
+    };
+    let wake = 0;
+    for (let w = 0; w < this.workers; w++) wake += f64[wf(w, WorkerF64.WAKE)]!;
+    wake /= this.workers;
+    const shards = at(WorkerF64.SHARDS_END, false);
+    const reduced = Math.max(shards, at(WorkerF64.REDUCED, true));
+    const updated = Math.max(reduced, at(WorkerF64.END, true));
+    return { wakeMs: wake, shardsMs: shards - wake, reduceMs: reduced - shards, updateMs: updated - reduced, ackMs: acked - updated };
   }
 
   /**
@@ -418,6 +461,8 @@ export class StepPool {
     Atomics.store(ctl, Ctl.CMD, Command.STOP);
     Atomics.store(ctl, Ctl.KEEP, keep ? 1 : 0);
     Atomics.store(ctl, Ctl.ABORT, 1);
+    Atomics.store(ctl, Ctl.ACKS, 0);
+    Atomics.store(ctl, Ctl.LIVE, live.length);
     const seq = Atomics.add(ctl, Ctl.SEQ, 1) + 1;
     for (const a of [Ctl.SEQ, Ctl.DONE_A, Ctl.DONE_B]) Atomics.notify(ctl, a);
     this.failures = [];

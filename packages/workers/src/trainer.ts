@@ -126,7 +126,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   async trainStep(data: SequenceDataset, rows: ArrayLike<number>, resetState = false): Promise<StepEvent> {
     this.assertOpen('trainStep');
     if (this.fitting) throw new Error('trainStep: fit is running on this trainer; wait for it to finish');
-    this.checkData(data, 'dataset');
+    // Checked when first seen: the dataset stays shared (as copied then) for the calls after, and
+    // checking every value at every step would keep the workers waiting on the main thread.
+    if (this.stepData?.source !== data) this.checkData(data, 'dataset');
     this.checkRows(rows, data);
     // The workers size their scratch for the whole dataset's longest sequence (SequenceModel.reserve).
     this.checkMemory(data.maxSteps);
@@ -398,7 +400,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       this.completed++;
       if (!skipped) this.updates++;
       const ev: StepEvent = {
-        ...s, step, lr, skipped, tokensPerSecond: (1000 * tokens) / stepMs, stepMs, syncMs: out.syncMs, computeMs: out.computeMs,
+        ...s, step, lr, skipped, tokensPerSecond: (1000 * tokens) / stepMs, stepMs, syncMs: out.syncMs, computeMs: out.computeMs, phases: out.phases,
         ...(epoch !== undefined ? { epoch } : {}),
       };
       if (skipped) {

@@ -11,7 +11,8 @@ import { Rng } from '../rng.js';
 import { activeKernels, describeKernels, resolveKernels, useKernels } from './choose.js';
 import { gemmReference } from './gemm.js';
 import { kernels, referenceKernels, setKernels } from './index.js';
-import { allocF32, allocF32In, arenaAlloc, createSharedMemory, detachMemory, PAGE_BYTES } from './memory.js';
+import { allocF32, allocF32In, arenaAlloc, arenaUsage, createSharedMemory, detachMemory, PAGE_BYTES } from './memory.js';
+import { loadWasmKernels } from './wasm.js';
 import { loadNativeKernels, nativeAddon, nativeTurnedOff, nativeUnavailableReason } from './native.js';
 import {
   TRANSPOSE_PAIRS, checkGemmCase, gemmAgreesWithReference, gemmOperands, randomGemmCase, spawnKernelWorker, type GemmCase,
@@ -90,6 +91,18 @@ describe.skipIf(off)('the arena under the addon', () => {
     const rng = new Rng(12);
     checkGemmCase({ memory, gemm: k.gemm, ran: () => k.calls.native, fellBack: () => k.calls.reference, blockShapes: [] },
       { ...randomGemmCase(rng, 30, 40, 50), tA: false, tB: true }, rng);
+  });
+
+  it('loads on a memory that its own argument block must grow (a worker starting when the arena is full)', () => {
+    const memory = createSharedMemory(1);
+    loadWasmKernels(memory); // (its scratch first: the native kernels' own allocation must be the one that grows)
+    const full = memory.buffer.byteLength;
+    arenaAlloc(memory, full - arenaUsage(memory).used); // every byte taken
+    const k = loadNativeKernels(memory);
+    expect(memory.buffer.byteLength).toBeGreaterThan(full);
+    const rng = new Rng(13);
+    checkGemmCase({ memory, gemm: k.gemm, ran: () => k.calls.native, fellBack: () => k.calls.reference, blockShapes: [] },
+      { ...randomGemmCase(rng, 7, 9, 11), tA: false, tB: false }, rng);
   });
 });
 

@@ -131,7 +131,9 @@ export function loadNativeKernels(memory?: WasmMemory, variant?: string): Native
     }
     return a;
   };
-  const args = new Uint32Array(mem.buffer, arenaAlloc(mem, 64), 12);
+  // Allocated before mem.buffer is read: an allocation that grows the memory makes a new buffer object.
+  const argsAt = arenaAlloc(mem, 64);
+  const args = new Uint32Array(mem.buffer, argsAt, 12);
   const nativeGemm = addon.bind(args, v);
   let native = 0;
   let reference = 0;

@@ -10,8 +10,10 @@
  *   C. update   global norm = sqrt(Σ_c normChunks[c]) in chunk order; clip coefficient;
  *               optimizer update of the chunk's parameters
  *
- * Between phases every thread waits at a barrier. Nothing is written to the parameters before
- * phase C, so a failed shard can be recomputed from the unchanged parameters.
+ * Between phases every thread waits at a barrier (except where one thread does all of B and C:
+ * the pool gives a small model's reduce and update to whoever finishes the last shard). Nothing
+ * is written to the parameters before phase C, so a failed shard can be recomputed from the
+ * unchanged parameters.
  */
 import { SequenceModel, gatherBatch, planModel, type Batch, type ModelDefinition, type ModelPlan } from '../model/model.js';
 import { arenaLayout, f64View, NORM_CHUNK, STATS_WIDTH, ShardStat, type ArenaLayout } from './arena.js';
