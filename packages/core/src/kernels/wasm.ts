@@ -32,7 +32,7 @@ export interface WasmKernels extends Kernels {
 }
 
 /** What asm/index.ts exports (addresses in bytes, sizes and leading dimensions in floats). */
-interface KernelExports {
+export interface KernelExports {
   gemm(
     transA: number, transB: number, M: number, N: number, K: number,
     a: number, lda: number, b: number, ldb: number, c: number, ldc: number,
@@ -121,6 +121,17 @@ export function loadWasmKernels(memory?: WasmMemory): WasmKernels {
   const mem = memory ?? attachedMemory() ?? createSharedMemory();
   const cached = instances.get(mem);
   if (cached) return cached;
+  const k = wasmKernelsWith(mem, {});
+  instances.set(mem, k);
+  return k;
+}
+
+/**
+ * A new instance of the wasm kernels on arena `mem` (not cached), with some of the module's
+ * functions replaced by others of the same contract (byte addresses in `mem`): how the native
+ * path (native.ts) runs its own cell kernels behind the same argument checks and fallbacks.
+ */
+export function wasmKernelsWith(mem: WasmMemory, replace: Partial<KernelExports>): WasmKernels {
   const inMemory = memoryTest(mem); // also checks that mem is an arena
   const instance = new (requireWasmApi().Instance)(kernelModule(), {
     env: {
@@ -128,7 +139,7 @@ export function loadWasmKernels(memory?: WasmMemory): WasmKernels {
       abort: () => { throw new Error('wasm kernels aborted'); },
     },
   });
-  const ex = instance.exports as unknown as KernelExports & WasmMath;
+  const ex = { ...(instance.exports as unknown as KernelExports & WasmMath), ...replace };
   const wasmGemm = ex.gemm;
   // Packing buffers, private to this thread (the memory is shared, the instance is not).
   const scratch = arenaAlloc(mem, ex.scratchBytes());
@@ -498,7 +509,6 @@ export function loadWasmKernels(memory?: WasmMemory): WasmKernels {
     calls,
     math: { expF64: ex.expF64, logF64: ex.logF64, expF64Array: ex.expF64Array },
   };
-  instances.set(mem, k);
   return k;
 }
 
