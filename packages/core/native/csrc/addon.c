@@ -17,6 +17,8 @@
  *                     asm/cells.ts and asm/elementwise.ts, in their order (cells_impl.h). The
  *                     JavaScript side has checked every window against its array.
  *   address(view)     the address of view's first byte (tests: it never moves)
+ *   threadCpuMs()     CPU time of the calling thread in ms (ns resolution where the OS has it; the
+ *                     step profile's clock on a shared machine: bench/step.mjs --clock cpu)
  *
  * The memory's address is read once, at bind: a shared WebAssembly.Memory reserves its maximum
  * size up front and grows in place (other threads read it without asking), so it never moves.
@@ -27,6 +29,7 @@
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "cells.h"
 
 typedef void (*gemm_fn)(int tA, int tB, int M, int N, int K, const float *A, long lda, const float *B, long ldb,
@@ -259,6 +262,17 @@ static napi_value address(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value thread_cpu_ms(napi_env env, napi_callback_info info) {
+  double ms = -1;
+#if defined(CLOCK_THREAD_CPUTIME_ID)
+  struct timespec t;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) == 0) ms = t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
+#endif
+  napi_value out;
+  CHECK(napi_create_double(env, ms, &out));
+  return out;
+}
+
 static napi_value names(napi_env env, int test_only) {
   napi_value arr;
   CHECK(napi_create_array(env, &arr));
@@ -284,6 +298,8 @@ NAPI_MODULE_INIT() {
   CHECK(napi_set_named_property(env, exports, "bind", fn));
   CHECK(napi_create_function(env, "address", NAPI_AUTO_LENGTH, address, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "address", fn));
+  CHECK(napi_create_function(env, "threadCpuMs", NAPI_AUTO_LENGTH, thread_cpu_ms, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "threadCpuMs", fn));
   list = names(env, 0);
   if (!list) return NULL;
   CHECK(napi_set_named_property(env, exports, "variants", list));

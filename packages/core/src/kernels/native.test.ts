@@ -46,9 +46,11 @@ describe('the native addon', () => {
   });
 });
 
-// Blocks of gemm_impl.h: K > 256 (KC), M > 240 (MC: three blocks at 487), N > 1024 (NC); M ≤ 3 reads op(B) in place.
+// Blocks of gemm_impl.h: K > 256 (KC), M > 240 (MC: three blocks at 487), N > 1024 (NC); M ≤ 3 reads op(B) in place
+// (row after row where B's rows are 256 floats apart or more: N > 1024 is two column blocks there, K % 4 a remainder).
 const BLOCK_SHAPES: Array<[number, number, number]> = [
   [13, 300, 530], [250, 37, 260], [487, 40, 20], [7, 1030, 20], [2, 9, 2100], [1, 600, 40], [3, 21, 9], [4, 1100, 3],
+  [2, 1030, 7], [3, 301, 258], [2, 257, 1025],
 ];
 
 for (const variant of variants) {
@@ -165,6 +167,26 @@ function expectSameArrays(a: CellCall, b: CellCall, what: string): void {
 }
 
 for (const variant of variants) {
+  describe(`native gemm (${variant}): a few rows of C from a wide B`, () => {
+    it('gives the same bits whether B\'s rows are close (read down strips) or far apart (read row after row)', () => {
+      const memory = createSharedMemory(16);
+      const k = loadNativeKernels(memory, variant);
+      const rng = new Rng(23);
+      for (const [M, N, K, acc] of [[1, 40, 37, false], [2, 33, 64, true], [3, 250, 9, false], [2, 129, 130, true]] as const) {
+        const A = allocF32In(memory, M * K), near = allocF32In(memory, K * N), far = allocF32In(memory, K * 300);
+        for (let i = 0; i < A.length; i++) A[i] = rng.range(-1, 1);
+        for (let r = 0; r < K; r++) {
+          for (let j = 0; j < N; j++) far[r * 300 + j] = near[r * N + j] = rng.range(-1, 1);
+        }
+        const C1 = allocF32In(memory, M * N), C2 = allocF32In(memory, M * N);
+        for (let i = 0; i < C1.length; i++) C1[i] = C2[i] = rng.range(-1, 1);
+        k.gemm(false, false, M, N, K, A, 0, K, near, 0, N, C1, 0, N, acc);
+        k.gemm(false, false, M, N, K, A, 0, K, far, 0, 300, C2, 0, N, acc);
+        expect(Array.from(C2)).toEqual(Array.from(C1));
+      }
+    });
+  });
+
   describe(`native cell kernels (${variant}) vs WebAssembly`, () => {
     it('give the WebAssembly bits on every shape, row stride and alignment, NaN and infinities included', () => {
       const memory = createSharedMemory(64);

@@ -48,6 +48,8 @@ export interface NativeAddon {
   bind(args: Uint32Array, variant: string, kernel?: NativeCellKernel | 'gemm'): () => void;
   /** Address of view's first byte. */
   address(view: ArrayBufferView): number;
+  /** CPU time of the calling thread in ms (-1 where the OS has no such clock): bench/step.mjs --clock cpu. */
+  threadCpuMs(): number;
 }
 
 /** The WebAssembly module's functions that the addon also runs (same arguments, same bits). */
