@@ -1,6 +1,6 @@
 /**
  * Declares a group of tests once per kernel path: the TypeScript reference, the WebAssembly
- * kernels, and the native path (the addon's product, WebAssembly for the rest), with every
+ * kernels, and the native path (the addon's product and cells, WebAssembly for the rest), with every
  * buffer allocated in their memory. On a fast path the group ends by checking that no operand
  * fell back to the reference, so the fast path really ran. `pnpm test` builds the WebAssembly
  * module and the native addon first; a missing build fails here rather than skipping, except

@@ -30,6 +30,16 @@
 // Scratch: every call needs scratchBytes() bytes at `scratch`, private to the calling thread (the memory
 // is shared between workers; module globals are not, so the caller passes its own area).
 
+// c + a·b. In the relaxed-SIMD build (kernels-relaxed.wasm, loaded where the engine validates
+// relaxed SIMD: Node 22+, or Node 20 with --experimental-wasm-relaxed-simd) a fused
+// multiply-add where the CPU has one (V8 on x64 with FMA; one rounding instead of two), else
+// a multiply and an add as in the plain build. Either way the order of the sums is the same.
+@inline
+function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
 const MR: i32 = 4; // rows of the micro-tile
 const NR: i32 = 8; // columns of the micro-tile (two f32x4)
 const KC: i32 = 256; // K block
@@ -209,17 +219,17 @@ function micro4x8(kb: i32, ap: usize, bp: usize, bStep: usize, cp: usize, ldcB: 
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
     let a = v128.load32_splat(ap);
-    c00 = f32x4.add(c00, f32x4.mul(a, b0));
-    c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
     a = v128.load32_splat(ap, 4);
-    c10 = f32x4.add(c10, f32x4.mul(a, b0));
-    c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
     a = v128.load32_splat(ap, 8);
-    c20 = f32x4.add(c20, f32x4.mul(a, b0));
-    c21 = f32x4.add(c21, f32x4.mul(a, b1));
+    c20 = madd(a, b0, c20);
+    c21 = madd(a, b1, c21);
     a = v128.load32_splat(ap, 12);
-    c30 = f32x4.add(c30, f32x4.mul(a, b0));
-    c31 = f32x4.add(c31, f32x4.mul(a, b1));
+    c30 = madd(a, b0, c30);
+    c31 = madd(a, b1, c31);
     ap += 16;
     bp += bStep;
   }
@@ -248,29 +258,29 @@ function micro2x8(kb: i32, ap: usize, bp: usize, bStep: usize, cp: usize, ldcB: 
     const bq = bp + bStep;
     let b0 = v128.load(bp), b1 = v128.load(bp, 16);
     let a = v128.load32_splat(ap);
-    c00 = f32x4.add(c00, f32x4.mul(a, b0));
-    c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
     a = v128.load32_splat(ap, 4);
-    c10 = f32x4.add(c10, f32x4.mul(a, b0));
-    c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
     b0 = v128.load(bq); b1 = v128.load(bq, 16);
     a = v128.load32_splat(ap, 16);
-    d00 = f32x4.add(d00, f32x4.mul(a, b0));
-    d01 = f32x4.add(d01, f32x4.mul(a, b1));
+    d00 = madd(a, b0, d00);
+    d01 = madd(a, b1, d01);
     a = v128.load32_splat(ap, 20);
-    d10 = f32x4.add(d10, f32x4.mul(a, b0));
-    d11 = f32x4.add(d11, f32x4.mul(a, b1));
+    d10 = madd(a, b0, d10);
+    d11 = madd(a, b1, d11);
     ap += 32;
     bp = bq + bStep;
   }
   if (k < kb) {
     const b0 = v128.load(bp), b1 = v128.load(bp, 16);
     let a = v128.load32_splat(ap);
-    c00 = f32x4.add(c00, f32x4.mul(a, b0));
-    c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
     a = v128.load32_splat(ap, 4);
-    c10 = f32x4.add(c10, f32x4.mul(a, b0));
-    c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
   }
   c00 = f32x4.add(c00, d00); c01 = f32x4.add(c01, d01);
   c10 = f32x4.add(c10, d10); c11 = f32x4.add(c11, d11);
@@ -290,18 +300,18 @@ function micro1x8(kb: i32, ap: usize, bp: usize, bStep: usize, cp: usize, load: 
   for (; k + 2 <= kb; k += 2) {
     const bq = bp + bStep;
     let a = v128.load32_splat(ap);
-    c0 = f32x4.add(c0, f32x4.mul(a, v128.load(bp)));
-    c1 = f32x4.add(c1, f32x4.mul(a, v128.load(bp, 16)));
+    c0 = madd(a, v128.load(bp), c0);
+    c1 = madd(a, v128.load(bp, 16), c1);
     a = v128.load32_splat(ap, 16);
-    d0 = f32x4.add(d0, f32x4.mul(a, v128.load(bq)));
-    d1 = f32x4.add(d1, f32x4.mul(a, v128.load(bq, 16)));
+    d0 = madd(a, v128.load(bq), d0);
+    d1 = madd(a, v128.load(bq, 16), d1);
     ap += 32;
     bp = bq + bStep;
   }
   if (k < kb) {
     const a = v128.load32_splat(ap);
-    c0 = f32x4.add(c0, f32x4.mul(a, v128.load(bp)));
-    c1 = f32x4.add(c1, f32x4.mul(a, v128.load(bp, 16)));
+    c0 = madd(a, v128.load(bp), c0);
+    c1 = madd(a, v128.load(bp, 16), c1);
   }
   c0 = f32x4.add(c0, d0); c1 = f32x4.add(c1, d1);
   if (load) {
@@ -464,14 +474,14 @@ function dotRows(x: usize, N: i32, kb: i32, b: usize, ldbB: usize, crow: usize, 
     for (let k = 0; k < k4; k += 4) {
       const o = <usize>k << 2;
       const v = v128.load(x + o);
-      a0 = f32x4.add(a0, f32x4.mul(v, v128.load(r0 + o)));
-      a1 = f32x4.add(a1, f32x4.mul(v, v128.load(r1 + o)));
-      a2 = f32x4.add(a2, f32x4.mul(v, v128.load(r2 + o)));
-      a3 = f32x4.add(a3, f32x4.mul(v, v128.load(r3 + o)));
-      a4 = f32x4.add(a4, f32x4.mul(v, v128.load(r4 + o)));
-      a5 = f32x4.add(a5, f32x4.mul(v, v128.load(r5 + o)));
-      a6 = f32x4.add(a6, f32x4.mul(v, v128.load(r6 + o)));
-      a7 = f32x4.add(a7, f32x4.mul(v, v128.load(r7 + o)));
+      a0 = madd(v, v128.load(r0 + o), a0);
+      a1 = madd(v, v128.load(r1 + o), a1);
+      a2 = madd(v, v128.load(r2 + o), a2);
+      a3 = madd(v, v128.load(r3 + o), a3);
+      a4 = madd(v, v128.load(r4 + o), a4);
+      a5 = madd(v, v128.load(r5 + o), a5);
+      a6 = madd(v, v128.load(r6 + o), a6);
+      a7 = madd(v, v128.load(r7 + o), a7);
     }
     let s0 = hsum4(a0, a1, a2, a3), s1 = hsum4(a4, a5, a6, a7);
     for (let k = k4; k < kb; k++) {
@@ -565,10 +575,10 @@ function axpyRows2Block(xp: usize, yp: usize, xStep: usize, N: i32, K: i32, b: u
     for (let k = 0; k < K; k++) {
       const x = v128.load32_splat(px), y = v128.load32_splat(py);
       const b0 = v128.load(bp), b1 = v128.load(bp, 16), b2 = v128.load(bp, 32), b3 = v128.load(bp, 48);
-      a0 = f32x4.add(a0, f32x4.mul(x, b0)); d0 = f32x4.add(d0, f32x4.mul(y, b0));
-      a1 = f32x4.add(a1, f32x4.mul(x, b1)); d1 = f32x4.add(d1, f32x4.mul(y, b1));
-      a2 = f32x4.add(a2, f32x4.mul(x, b2)); d2 = f32x4.add(d2, f32x4.mul(y, b2));
-      a3 = f32x4.add(a3, f32x4.mul(x, b3)); d3 = f32x4.add(d3, f32x4.mul(y, b3));
+      a0 = madd(x, b0, a0); d0 = madd(y, b0, d0);
+      a1 = madd(x, b1, a1); d1 = madd(y, b1, d1);
+      a2 = madd(x, b2, a2); d2 = madd(y, b2, d2);
+      a3 = madd(x, b3, a3); d3 = madd(y, b3, d3);
       bp += ldbB; px += xStep; py += xStep;
     }
     v128.store(c0 + o, a0); v128.store(c0 + o, a1, 16); v128.store(c0 + o, a2, 32); v128.store(c0 + o, a3, 48);

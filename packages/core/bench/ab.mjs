@@ -1,11 +1,11 @@
 // Before/after of one training step on a shared, noisy machine: two builds of @weft/core
 // imported side by side in ONE process, their steps alternated (LocalTrainer, one thread,
-// WebAssembly kernels) and timed by CPU time (the process is single-threaded, so that is the
+// WebAssembly kernels, or --kernels native: each build with its own addon) and timed by CPU time (the process is single-threaded, so that is the
 // step's own), so that other jobs weigh on both builds alike. Also says whether the two ended
 // with bit-identical weights.
 //
 //   node packages/core/bench/ab.mjs --before /path/to/old/packages/core/dist [--after packages/core/dist]
-//        [--workloads bilstm,charlm,rnn-small] [--shards 16,1] [--steps 14] [--json]
+//        [--workloads bilstm,charlm,rnn-small] [--shards 16,1] [--steps 14] [--kernels wasm|native] [--json]
 //
 // The "before" build: e.g. `git archive <rev> packages/core | tar -x -C /tmp/old`, then build it,
 // or copy an earlier packages/core/dist and wasm/ (the dist loads ../wasm/kernels.wasm).
@@ -24,9 +24,10 @@ const after = opt('after', path.join(path.dirname(new URL(import.meta.url).pathn
 const names = opt('workloads', 'bilstm,charlm,rnn-small').split(',');
 const shardCounts = opt('shards', '16,1').split(',').map(Number);
 const STEPS = Number(opt('steps', '14'));
+const KERNELS = opt('kernels', 'wasm');
 const load = async (dir) => import(pathToFileURL(path.resolve(dir, 'index.js')).href);
 const builds = { before: await load(before), after: await load(after) };
-for (const c of Object.values(builds)) if (!c.useWasmKernels()) throw new Error('WebAssembly kernels unavailable');
+for (const c of Object.values(builds)) c.useKernels(KERNELS); // throws, saying why, where the path cannot run
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -34,7 +35,7 @@ const median = (xs) => {
 };
 const bytes = (a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
-console.log(`before ${before}\nafter  ${after}\nnode ${process.version}, ${STEPS} alternated steps after 2 warm-up; CPU ms per step (median, min)\n`);
+console.log(`before ${before}\nafter  ${after}\nkernels: ${Object.values(builds).map((c) => c.describeKernels()).join(' | ')}\nnode ${process.version}, ${STEPS} alternated steps after 2 warm-up; CPU ms per step (median, min)\n`);
 for (const name of names) {
   for (const shards of shardCounts) {
     const runs = {};

@@ -10,6 +10,10 @@
 //   --steps N            timed steps (default 5); --warmup W untimed steps first (default 2)
 //   --kernels auto|native|wasm|reference   (default auto: WEFT_KERNELS, else native where built, else wasm)
 //   --no-breakdown       skip the instrumented pass
+//   --clock wall|cpu     what the breakdown times (default wall); cpu: this thread's CPU time, through
+//                        the native addon (clock_gettime per kernel call, ~0.1–0.3 µs each): on a shared,
+//                        loaded machine, time slices taken by other processes no longer land on whichever
+//                        kernel was running. The step medians above the breakdown are wall time either way.
 //   --json               one JSON line per result as well
 //
 // Prints, per workload and shard count: median step ms, tokens/s (B·T / step), GFLOP/s (WORKLOADS.md's
@@ -31,11 +35,17 @@
 //   reduce                     phase B: sum of the shard slots + norm chunks
 //   update                     phase C: Adam (kernels.adamUpdate: "of which optimizer kernel")
 //
+// and the products by form and shape (op(A)op(B) M×N×K): calls per step, ms per step and GFLOP/s,
+// the costliest first (--gemm-shapes N: how many; default 8, 0 for none).
+//
 // Workload definitions mirror packages/workers/src/bench.ts (core must not import the pool).
 // The machine may be shared: figures are medians; rerun for stability.
 import {
   LocalTrainer, kernels, useKernels, activeKernels, describeKernels, WORKLOADS, workloadFlops, synthesizeWorkload,
+  nativeAddon, nativeUnavailableReason,
 } from '../dist/index.js';
+
+import { loadavg } from 'node:os';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -50,6 +60,9 @@ const WARMUP = Number(opt('warmup', '2'));
 const kernelChoice = opt('kernels', 'auto');
 const breakdown = !flag('no-breakdown');
 const json = flag('json');
+const gemmShapes = Number(opt('gemm-shapes', '8'));
+const clock = opt('clock', 'wall');
+if (clock !== 'wall' && clock !== 'cpu') throw new RangeError(`--clock must be wall or cpu, got '${clock}'`);
 
 // Before any model exists: buffers must be allocated in the kernels' memory.
 useKernels(kernelChoice);
@@ -63,7 +76,10 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-const now = () => performance.now();
+const addon = clock === 'cpu' ? nativeAddon() : null;
+if (clock === 'cpu' && !addon) throw new Error(`--clock cpu needs the native addon: ${nativeUnavailableReason()}`);
+const now = addon ? () => addon.threadCpuMs() : () => performance.now();
+const wallNow = () => performance.now();
 
 /** Wraps obj[name] so its time adds to acc[key] (and, while it runs, `ctx.phase` = key). */
 function timeMethod(obj, name, acc, key, ctx) {
@@ -90,6 +106,7 @@ function timeMethod(obj, name, acc, key, ctx) {
  */
 function instrumentedStep(trainer, data, rows) {
   const acc = {};
+  const shapes = new Map(); // 'NT 4×512×128' → { calls, ms, flops }
   const ctx = { phase: 'none' };
   const add = (k, dt) => { acc[k] = (acc[k] ?? 0) + dt; };
   const runner = trainer.runner;
@@ -122,7 +139,16 @@ function instrumentedStep(trainer, data, rows) {
     kernels[name] = (...a) => {
       const t0 = now();
       const r = f(...a); // the loss kernels return their sums
-      add(classify(name, a), now() - t0);
+      const dt = now() - t0;
+      add(classify(name, a), dt);
+      if (name === 'gemm') {
+        const [tA, tB, M, N, K] = a;
+        const key = `${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} ${M}×${N}×${K}`;
+        const e = shapes.get(key) ?? { calls: 0, ms: 0, flops: 2 * M * N * K };
+        e.calls++;
+        e.ms += dt;
+        shapes.set(key, e);
+      }
       return r;
     };
   }
@@ -178,11 +204,11 @@ function instrumentedStep(trainer, data, rows) {
     '  of which optimizer kernel': g('optimizer kernel'),
     'step other': total - g('shard') - g('reduce') - g('update'),
   };
-  return { total, parts: out };
+  return { total, parts: out, shapes };
 }
 
 const rowsOut = [];
-console.log(`kernels: ${describeKernels()}, node ${process.version}, ${STEPS} timed steps after ${WARMUP} warm-up; one thread`);
+console.log(`kernels: ${describeKernels()}, node ${process.version}, ${STEPS} timed steps after ${WARMUP} warm-up; one thread; breakdown clock: ${clock}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 for (const name of names) {
   const w = WORKLOADS[name];
   if (!w) throw new RangeError(`unknown workload '${name}'; one of ${Object.keys(WORKLOADS).join(', ')}`);
@@ -194,9 +220,9 @@ for (const name of names) {
     for (let i = 0; i < WARMUP; i++) trainer.trainStep(data, rows);
     const times = [];
     for (let i = 0; i < STEPS; i++) {
-      const t0 = now();
+      const t0 = wallNow();
       trainer.trainStep(data, rows);
-      times.push(now() - t0);
+      times.push(wallNow() - t0);
     }
     const ms = median(times);
     const r = {
@@ -221,6 +247,18 @@ for (const name of names) {
         console.log(`    ${k.padEnd(24)} ${v.toFixed(2).padStart(9)} ms  ${((100 * v) / tot).toFixed(1).padStart(5)}%`);
       }
       r.breakdown = Object.fromEntries(keys.map((k) => [k.trim(), median(runs.map((x) => x.parts[k]))]));
+      if (gemmShapes > 0) {
+        const mid = runs.map((x) => x.total).indexOf(tot) >= 0 ? runs[runs.map((x) => x.total).indexOf(tot)] : runs[0];
+        const top = [...mid.shapes.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, gemmShapes);
+        console.log(`  products by form and shape (the median pass; ${mid.shapes.size} shapes):`);
+        for (const [key, e] of top) {
+          console.log(
+            `    ${key.padEnd(22)} ${String(e.calls).padStart(6)} calls ${e.ms.toFixed(2).padStart(9)} ms  ` +
+            `${((100 * e.ms) / tot).toFixed(1).padStart(5)}%  ${((e.calls * e.flops) / (e.ms * 1e6)).toFixed(1).padStart(6)} GFLOP/s`,
+          );
+        }
+        r.gemmShapes = top.map(([key, e]) => ({ shape: key, calls: e.calls, ms: e.ms }));
+      }
     }
     if (json) console.log(JSON.stringify(r));
   }

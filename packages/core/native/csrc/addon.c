@@ -1,17 +1,24 @@
 /*
- * weft's native kernels, a Node-API addon: the matrix product (gemm_impl.h) in the variant this
- * CPU runs best (AVX-512, AVX2 + FMA, or portable), working in place on the shared
- * WebAssembly.Memory arena that the WebAssembly kernels use. kernels/native.ts loads it.
+ * weft's native kernels, a Node-API addon: the matrix product (gemm_impl.h) and the fused cell
+ * kernels with their gate nonlinearities (cells_impl.h), in the variant this CPU runs best
+ * (AVX-512, AVX2 + FMA, or portable), working in place on the shared WebAssembly.Memory arena
+ * that the WebAssembly kernels use. kernels/native.ts loads it.
  *
  *   variants          names of the variants this CPU runs, best first
  *   testVariants      further variants for tests only ("wide-on-avx2": the AVX-512 code for AVX2)
- *   bind(args, name)  a function gemm() over the memory that `args` (a Uint32Array of 12 in
- *                     it, private to the calling thread) belongs to; gemm reads its arguments
- *                     from `args`: transA, transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate,
- *                     where a, b, c are byte addresses in the memory and lda, ldb, ldc leading
- *                     dimensions in floats. The JavaScript side has checked every window
- *                     against its array.
+ *   bind(args, name[, kernel])
+ *                     a function over the memory that `args` (a Uint32Array of at least 12 in
+ *                     it, private to the calling thread) belongs to, running `kernel` ('gemm' by
+ *                     default) of variant `name`; it reads its arguments from `args`. gemm:
+ *                     transA, transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate, where a, b, c
+ *                     are byte addresses in the memory and lda, ldb, ldc leading dimensions in
+ *                     floats. The cell kernels (sigmoid, tanh, lstmForward, lstmBackward,
+ *                     rnnForward, rnnBackward, gruForward, gruBackward): the arguments of
+ *                     asm/cells.ts and asm/elementwise.ts, in their order (cells_impl.h). The
+ *                     JavaScript side has checked every window against its array.
  *   address(view)     the address of view's first byte (tests: it never moves)
+ *   threadCpuMs()     CPU time of the calling thread in ms (ns resolution where the OS has it; the
+ *                     step profile's clock on a shared machine: bench/step.mjs --clock cpu)
  *
  * The memory's address is read once, at bind: a shared WebAssembly.Memory reserves its maximum
  * size up front and grows in place (other threads read it without asking), so it never moves.
@@ -22,15 +29,19 @@
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include "cells.h"
 
 typedef void (*gemm_fn)(int tA, int tB, int M, int N, int K, const float *A, long lda, const float *B, long ldb,
                         float *C, long ldc, int accumulate, float *scratch);
 typedef size_t (*scratch_fn)(void);
+typedef void (*cells_fn)(int kernel, const uint32_t *args, char *base);
 
 #define DECLARE(suffix)                                                                                       \
   void weft_gemm_##suffix(int, int, int, int, int, const float *, long, const float *, long, float *, long, int, \
                           float *);                                                                          \
-  size_t weft_gemm_scratch_##suffix(void);
+  size_t weft_gemm_scratch_##suffix(void);                                                                   \
+  void weft_cells_##suffix(int, const uint32_t *, char *);
 DECLARE(generic)
 #if defined(__x86_64__)
 DECLARE(avx512)
@@ -42,6 +53,7 @@ struct variant {
   const char *name;
   gemm_fn gemm;
   scratch_fn scratch;
+  cells_fn cells;
   int test_only;
 };
 
@@ -58,12 +70,12 @@ static int cpu_has(const char *name) {
 /* Best first. */
 static const struct variant VARIANTS[] = {
 #if defined(__x86_64__)
-    {"avx512", weft_gemm_avx512, weft_gemm_scratch_avx512, 0},
-    {"avx2", weft_gemm_avx2, weft_gemm_scratch_avx2, 0},
+    {"avx512", weft_gemm_avx512, weft_gemm_scratch_avx512, weft_cells_avx512, 0},
+    {"avx2", weft_gemm_avx2, weft_gemm_scratch_avx2, weft_cells_avx2, 0},
 #endif
-    {"generic", weft_gemm_generic, weft_gemm_scratch_generic, 0},
+    {"generic", weft_gemm_generic, weft_gemm_scratch_generic, weft_cells_generic, 0},
 #if defined(__x86_64__)
-    {"wide-on-avx2", weft_gemm_wide_on_avx2, weft_gemm_scratch_wide_on_avx2, 1},
+    {"wide-on-avx2", weft_gemm_wide_on_avx2, weft_gemm_scratch_wide_on_avx2, weft_cells_wide_on_avx2, 1},
 #endif
 };
 #define NVARIANTS (sizeof(VARIANTS) / sizeof(VARIANTS[0]))
@@ -79,6 +91,23 @@ struct bound {
   const uint32_t *args;
   const struct variant *v;
   struct env_data *ed;
+  int kernel; /* a WEFT_* of cells.h; 0: gemm */
+};
+
+/* The kernels bind() knows, by name. */
+static const struct {
+  const char *name;
+  int id;
+} KERNELS[] = {
+    {"gemm", 0},
+    {"sigmoid", WEFT_SIGMOID},
+    {"tanh", WEFT_TANH},
+    {"lstmForward", WEFT_LSTM_FORWARD},
+    {"lstmBackward", WEFT_LSTM_BACKWARD},
+    {"rnnForward", WEFT_RNN_FORWARD},
+    {"rnnBackward", WEFT_RNN_BACKWARD},
+    {"gruForward", WEFT_GRU_FORWARD},
+    {"gruBackward", WEFT_GRU_BACKWARD},
 };
 
 #define CHECK(call)                                                   \
@@ -96,6 +125,15 @@ static void free_env_data(napi_env env, void *data, void *hint) {
 }
 
 static void free_bound(napi_env env, void *data, void *hint) { free(data); }
+
+/* A cell kernel: its arguments are in the bound argument block, as for gemm. */
+static napi_value call_cells(napi_env env, napi_callback_info info) {
+  void *data;
+  CHECK(napi_get_cb_info(env, info, NULL, NULL, NULL, &data));
+  struct bound *b = data;
+  b->v->cells(b->kernel, b->args, b->base);
+  return NULL;
+}
 
 /*
  * gemm(): the twelve arguments are in the bound argument block (uint32 each, in the order of
@@ -142,11 +180,11 @@ static napi_value view_data(napi_env env, napi_value view, char **base, char **f
 }
 
 static napi_value bind(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 2) {
-    napi_throw_type_error(env, NULL, "weft native bind(args, variant): expected 2 arguments");
+    napi_throw_type_error(env, NULL, "weft native bind(args, variant[, kernel]): expected 2 or 3 arguments");
     return NULL;
   }
   napi_typedarray_type type;
@@ -173,6 +211,23 @@ static napi_value bind(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, v ? "weft native bind: this CPU cannot run that variant" : "weft native bind: no such variant");
     return NULL;
   }
+  int kernel = 0;
+  napi_valuetype kt = napi_undefined;
+  if (argc > 2) CHECK(napi_typeof(env, argv[2], &kt));
+  if (kt != napi_undefined) {
+    char kname[32];
+    if (napi_get_value_string_utf8(env, argv[2], kname, sizeof kname, &len) != napi_ok) {
+      napi_throw_type_error(env, NULL, "weft native bind: kernel must be a string");
+      return NULL;
+    }
+    kernel = -1;
+    for (size_t i = 0; i < sizeof KERNELS / sizeof KERNELS[0]; i++)
+      if (!strcmp(KERNELS[i].name, kname)) kernel = KERNELS[i].id;
+    if (kernel < 0) {
+      napi_throw_error(env, NULL, "weft native bind: no such kernel");
+      return NULL;
+    }
+  }
   struct env_data *ed;
   CHECK(napi_get_instance_data(env, (void **)&ed));
   struct bound *b = malloc(sizeof *b);
@@ -184,8 +239,10 @@ static napi_value bind(napi_env env, napi_callback_info info) {
   b->args = (const uint32_t *)args;
   b->v = v;
   b->ed = ed;
+  b->kernel = kernel;
   napi_value fn;
-  if (napi_create_function(env, "gemm", NAPI_AUTO_LENGTH, call_gemm, b, &fn) != napi_ok ||
+  if (napi_create_function(env, kernel ? "cells" : "gemm", NAPI_AUTO_LENGTH, kernel ? call_cells : call_gemm, b, &fn) !=
+          napi_ok ||
       napi_add_finalizer(env, fn, b, free_bound, NULL, NULL) != napi_ok) {
     free(b);
     napi_throw_error(env, NULL, "weft native bind: cannot create the function");
@@ -202,6 +259,17 @@ static napi_value address(napi_env env, napi_callback_info info) {
   if (argc < 1 || !view_data(env, argv[0], &base, &first)) return NULL;
   napi_value out;
   CHECK(napi_create_double(env, (double)(uintptr_t)first, &out));
+  return out;
+}
+
+static napi_value thread_cpu_ms(napi_env env, napi_callback_info info) {
+  double ms = -1;
+#if defined(CLOCK_THREAD_CPUTIME_ID)
+  struct timespec t;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) == 0) ms = t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
+#endif
+  napi_value out;
+  CHECK(napi_create_double(env, ms, &out));
   return out;
 }
 
@@ -230,6 +298,8 @@ NAPI_MODULE_INIT() {
   CHECK(napi_set_named_property(env, exports, "bind", fn));
   CHECK(napi_create_function(env, "address", NAPI_AUTO_LENGTH, address, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "address", fn));
+  CHECK(napi_create_function(env, "threadCpuMs", NAPI_AUTO_LENGTH, thread_cpu_ms, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "threadCpuMs", fn));
   list = names(env, 0);
   if (!list) return NULL;
   CHECK(napi_set_named_property(env, exports, "variants", list));

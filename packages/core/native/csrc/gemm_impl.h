@@ -15,7 +15,8 @@
  * the B strip and broadcasts MR values of the A panel, one fused multiply-add per pair.
  * With M ≤ 3 (a batch of one or two) there is too little reuse to pay for packing: rows of C
  * are made straight from op(B) in place (sums of scaled rows of B, or dot products with rows
- * of B for op(B) = Bᵀ). With op(B) = B and one block of M, the micro-kernel reads B in place
+ * of B for op(B) = Bᵀ); sums of rows of B read row after row where B's rows are far apart
+ * (rows_stream). With op(B) = B and one block of M, the micro-kernel reads B in place
  * too (a strip of B is then read once per panel of A, from L1 or L2; packing it cost more than
  * that for every M measured, 4 to 240); only the ragged right edge is packed.
  *
@@ -340,11 +341,80 @@ static void dots_rows(int M, int N, int K, const float *A, long lda, const float
   }
 }
 
-/* op(B) = B with R ≤ ROWS_M rows, with R a constant in each copy of rows_nn. */
+/*
+ * rows_nn for a wide B (many columns, rows far apart): the same sums, in the same order, with B
+ * read row after row instead of down strips of columns. Down a strip every row of B lies on a
+ * page of its own once ldb ≥ 1024 (a 1024×256 recurrent weight: each of the 256 rows of a
+ * strip is a new 4 KiB page), where the hardware prefetchers stop, so the product waited on
+ * memory (~23 GFLOP/s). Here the R rows of C (up to RB floats each) are summed in `acc`, an L1
+ * buffer, four rows of B at a time, each read from start to end. Every element is still
+ * 0 + a₀b₀ + a₁b₁ + ... in k order, one multiply-add at a time, then stored or added to C as
+ * rows_nn does: the same bits as rows_nn for every shape.
+ */
+#define RB 1024
+INLINE void rows_stream(int R, int N, int K, const float *A, long ar, long ak, const float *B, long ldb, float *C,
+                        long ldc, int first, float *restrict acc) {
+  for (int jc = 0; jc < N; jc += RB) {
+    const int nb = imin(RB, N - jc), nv = nb - nb % VW;
+    for (int r = 0; r < R; r++) memset(acc + r * RB, 0, (size_t)nb * sizeof(float));
+    const float *b = B + jc;
+    int k = 0;
+    for (; k + 4 <= K; k += 4, b += 4 * ldb) {
+      float a[ROWS_M][4];
+      for (int r = 0; r < R; r++)
+        for (int q = 0; q < 4; q++) a[r][q] = A[r * ar + (k + q) * ak];
+      for (int j = 0; j < nv; j += VW) {
+        const vf b0 = LD(b + j), b1 = LD(b + ldb + j), b2 = LD(b + 2 * ldb + j), b3 = LD(b + 3 * ldb + j);
+        for (int r = 0; r < R; r++) {
+          vf s = LD(acc + r * RB + j);
+          s += b0 * a[r][0];
+          s += b1 * a[r][1];
+          s += b2 * a[r][2];
+          s += b3 * a[r][3];
+          ST(acc + r * RB + j, s);
+        }
+      }
+      for (int j = nv; j < nb; j++)
+        for (int r = 0; r < R; r++) {
+          float s = acc[r * RB + j];
+          s += a[r][0] * b[j];
+          s += a[r][1] * b[ldb + j];
+          s += a[r][2] * b[2 * ldb + j];
+          s += a[r][3] * b[3 * ldb + j];
+          acc[r * RB + j] = s;
+        }
+    }
+    for (; k < K; k++, b += ldb)
+      for (int r = 0; r < R; r++) {
+        const float a = A[r * ar + k * ak];
+        int j = 0;
+        for (; j < nv; j += VW) ST(acc + r * RB + j, LD(acc + r * RB + j) + LD(b + j) * a);
+        for (; j < nb; j++) acc[r * RB + j] += a * b[j];
+      }
+    for (int r = 0; r < R; r++) {
+      float *cr = C + r * ldc + jc;
+      const float *s = acc + r * RB;
+      if (first) memcpy(cr, s, (size_t)nb * sizeof(float));
+      else
+        for (int j = 0; j < nb; j++) cr[j] += s[j];
+    }
+  }
+}
+
+/*
+ * op(B) = B with R ≤ ROWS_M rows, with R a constant in each copy: down strips of columns where
+ * B's rows are close (a strip of B then spans few pages), row after row (rows_stream, the same
+ * bits) where they are far apart. (Measured with M = 4 too, on bilstm's 4×512×128 step product
+ * with B in L2: the packed path's 6×16 tile stays faster there, 44 against 29 GFLOP/s.)
+ */
 static void rows(int R, int tA, int N, int K, const float *A, long lda, const float *B, long ldb, float *C, long ldc,
-                 int first) {
+                 int first, float *scratch) {
   const long ar = tA ? 1 : lda, ak = tA ? lda : 1;
-  if (R == 1) rows_nn(1, N, K, A, ar, ak, B, ldb, C, ldc, first);
+  if (ldb >= 256 && N >= 4 * VW) {
+    if (R == 1) rows_stream(1, N, K, A, ar, ak, B, ldb, C, ldc, first, scratch);
+    else if (R == 2) rows_stream(2, N, K, A, ar, ak, B, ldb, C, ldc, first, scratch);
+    else rows_stream(3, N, K, A, ar, ak, B, ldb, C, ldc, first, scratch);
+  } else if (R == 1) rows_nn(1, N, K, A, ar, ak, B, ldb, C, ldc, first);
   else if (R == 2) rows_nn(2, N, K, A, ar, ak, B, ldb, C, ldc, first);
   else rows_nn(3, N, K, A, ar, ak, B, ldb, C, ldc, first);
 }
@@ -363,7 +433,7 @@ void WEFT_NAME(weft_gemm)(int tA, int tB, int M, int N, int K, const float *A, l
     return;
   }
   if (M <= ROWS_M && !tB) {
-    rows(M, tA, N, K, A, lda, B, ldb, C, ldc, !accumulate);
+    rows(M, tA, N, K, A, lda, B, ldb, C, ldc, !accumulate, scratch);
     return;
   }
   if (M <= DOTS_M && tB && !tA) {

@@ -1,5 +1,5 @@
 /**
- * Which path of the kernel table runs: 'native' (the addon's product, WebAssembly for the rest),
+ * Which path of the kernel table runs: 'native' (the addon's product and cell kernels, WebAssembly for the rest),
  * 'wasm' (WebAssembly SIMD) or 'reference' (TypeScript). 'auto' takes WEFT_KERNELS when it is set,
  * else the first of native, wasm, reference that this machine has; where the native addon is
  * missing it says so once, on stderr. A worker pool resolves 'auto' once, in the coordinator, and
@@ -87,7 +87,7 @@ export function activeKernels(): string {
   return kernels.name;
 }
 
-/** The active kernels in words, for `weft inspect` and the like: `native (avx2 product; WebAssembly SIMD for the rest)`. */
+/** The active kernels in words, for `weft inspect` and the like: `native (avx2 product and cells; WebAssembly SIMD for the rest)`. */
 export function describeKernels(): string {
   const why = kernels.name === 'native' ? null : nativeUnavailableReason();
   return `${kernels.name} (${kernels.detail}${why ? `; native unavailable: ${why}` : ''})`;

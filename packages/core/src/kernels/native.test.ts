@@ -1,7 +1,9 @@
 // The native kernels (packages/core/native): the addon's gemm in every variant this CPU runs (and
-// the test-only AVX-512 code compiled for AVX2) against the reference; the same bits wherever the
-// operands lie in the arena and on whichever thread (what keeps workers deterministic); the
-// arena never moving under the addon; and choosing the path (useKernels, WEFT_KERNELS).
+// the test-only AVX-512 code compiled for AVX2) against the reference; its cell kernels and gate
+// nonlinearities against the WebAssembly ones (the same bits, by design: cells_impl.h); the same
+// bits wherever the operands lie in the arena and on whichever thread (what keeps workers
+// deterministic); the arena never moving under the addon; and choosing the path (useKernels,
+// WEFT_KERNELS).
 //
 // Where the addon is not built these tests FAIL, saying why, unless WEFT_NATIVE=0 says the native
 // path is off on purpose (then they are skipped).
@@ -14,6 +16,7 @@ import { kernels, referenceKernels, setKernels } from './index.js';
 import { allocF32, allocF32In, arenaAlloc, arenaUsage, createSharedMemory, detachMemory, PAGE_BYTES } from './memory.js';
 import { loadWasmKernels } from './wasm.js';
 import { loadNativeKernels, nativeAddon, nativeTurnedOff, nativeUnavailableReason } from './native.js';
+import { loadWasmKernels } from './wasm.js';
 import {
   TRANSPOSE_PAIRS, checkGemmCase, gemmAgreesWithReference, gemmOperands, randomGemmCase, spawnKernelWorker, type GemmCase,
 } from './testkit.js';
@@ -44,9 +47,11 @@ describe('the native addon', () => {
   });
 });
 
-// Blocks of gemm_impl.h: K > 256 (KC), M > 240 (MC: three blocks at 487), N > 1024 (NC); M ≤ 3 reads op(B) in place.
+// Blocks of gemm_impl.h: K > 256 (KC), M > 240 (MC: three blocks at 487), N > 1024 (NC); M ≤ 3 reads op(B) in place
+// (row after row where B's rows are 256 floats apart or more: N > 1024 is two column blocks there, K % 4 a remainder).
 const BLOCK_SHAPES: Array<[number, number, number]> = [
   [13, 300, 530], [250, 37, 260], [487, 40, 20], [7, 1030, 20], [2, 9, 2100], [1, 600, 40], [3, 21, 9], [4, 1100, 3],
+  [2, 1030, 7], [3, 301, 258], [2, 257, 1025],
 ];
 
 for (const variant of variants) {
@@ -80,6 +85,144 @@ for (const variant of variants) {
     });
   });
 }
+
+/** A call of a cell kernel: its name and arguments (arrays in the arena, numbers, flags). */
+interface CellCall {
+  name: 'sigmoid' | 'tanh' | 'lstmForward' | 'lstmBackward' | 'rnnForward' | 'rnnBackward' | 'gruForward' | 'gruBackward';
+  args: Array<Float32Array | number | boolean>;
+}
+
+/**
+ * Random calls of every cell kernel in the arena: widths around every vector width (1, odd,
+ * 4, 8, 16 and past them), 1 to 5 rows, strided output rows, arrays starting at any float
+ * (alignment) and windows at an offset into them. Values up to ±12 (both sides of every clamp
+ * and branch of exp and tanh) with a few NaN, ±0 and ±Infinity mixed in.
+ */
+function cellCalls(memory: ReturnType<typeof createSharedMemory>, rng: Rng): CellCall[] {
+  const arr = (n: number): Float32Array => {
+    const shift = rng.int(16); // a random start: any alignment
+    const a = allocF32In(memory, n + shift).subarray(shift);
+    const specials = [NaN, 0, -0, Infinity, -Infinity, 40, -40];
+    for (let i = 0; i < a.length; i++) a[i] = rng.uniform() < 0.02 ? specials[rng.int(specials.length)]! : rng.range(-12, 12);
+    return a;
+  };
+  const calls: CellCall[] = [];
+  for (const H of [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100]) {
+    const rows = 1 + rng.int(5), n = rows * H, o = rng.int(5), ld = H + rng.int(3);
+    const span = (rows - 1) * ld + H;
+    calls.push({ name: 'sigmoid', args: [arr(o + n), o, n] }, { name: 'tanh', args: [arr(o + n), o, n] });
+    calls.push({ name: 'lstmForward', args: [rows, H, arr(o + 4 * n), o, arr(o + n), o, arr(o + n), o, arr(o + n), o, arr(o + span), o, ld] });
+    // Backward sees activations (gates in (0, 1) and (−1, 1)), as forward leaves them.
+    const gates = arr(o + 4 * n);
+    for (let i = 0; i < gates.length; i++) gates[i] = Math.tanh(gates[i]!);
+    calls.push({
+      name: 'lstmBackward',
+      args: [rows, H, gates, o, arr(o + n), o, arr(o + n), o, arr(o + span), o, ld, arr(o + n), o, arr(o + n), o, arr(o + 4 * n), o],
+    });
+    for (const relu of [false, true]) {
+      calls.push({ name: 'rnnForward', args: [relu, rows, H, arr(o + n), o, arr(o + n), o, arr(o + span), o, ld] });
+      calls.push({ name: 'rnnBackward', args: [relu, rows, H, arr(o + n), o, arr(o + span), o, ld, arr(o + n), o, arr(o + n), o] });
+    }
+    calls.push({
+      name: 'gruForward',
+      args: [rows, H, arr(o + 3 * n), o, arr(o + 3 * n), o, arr(o + n), o, arr(o + n), o, arr(o + n), o, arr(o + span), o, ld],
+    });
+    calls.push({
+      name: 'gruBackward',
+      args: [rows, H, gates, o, arr(o + n), o, arr(o + n), o, arr(o + span), o, ld, arr(o + n), o, arr(o + 3 * n), o, arr(o + 3 * n), o],
+    });
+  }
+  return calls;
+}
+
+/** The call on fresh copies of its arrays (in the arena, at a new alignment), and those copies. */
+function copyCall(memory: ReturnType<typeof createSharedMemory>, call: CellCall, rng: Rng): CellCall {
+  const copies = new Map<Float32Array, Float32Array>();
+  const args = call.args.map((x) => {
+    if (!(x instanceof Float32Array)) return x;
+    let c = copies.get(x);
+    if (!c) {
+      const shift = rng.int(16);
+      c = allocF32In(memory, x.length + shift).subarray(shift);
+      c.set(x);
+      copies.set(x, c);
+    }
+    return c;
+  });
+  return { name: call.name, args };
+}
+
+function runCall(k: { [K in CellCall['name']]: (...a: never[]) => void }, call: CellCall): void {
+  (k[call.name] as (...a: CellCall['args']) => void)(...call.args);
+}
+
+/** Every array of `a` equal bit for bit (NaN as NaN) to the same array of `b`. */
+function expectSameArrays(a: CellCall, b: CellCall, what: string): void {
+  for (let i = 0; i < a.args.length; i++) {
+    const x = a.args[i], y = b.args[i];
+    if (!(x instanceof Float32Array) || !(y instanceof Float32Array)) continue;
+    for (let j = 0; j < x.length; j++) {
+      if (!Object.is(x[j], y[j])) throw new Error(`${what}: ${a.name} argument ${i}, float ${j}: ${x[j]} vs ${y[j]}`);
+    }
+  }
+}
+
+for (const variant of variants) {
+  describe(`native gemm (${variant}): a few rows of C from a wide B`, () => {
+    it('gives the same bits whether B\'s rows are close (read down strips) or far apart (read row after row)', () => {
+      const memory = createSharedMemory(16);
+      const k = loadNativeKernels(memory, variant);
+      const rng = new Rng(23);
+      for (const [M, N, K, acc] of [[1, 40, 37, false], [2, 33, 64, true], [3, 250, 9, false], [2, 129, 130, true]] as const) {
+        const A = allocF32In(memory, M * K), near = allocF32In(memory, K * N), far = allocF32In(memory, K * 300);
+        for (let i = 0; i < A.length; i++) A[i] = rng.range(-1, 1);
+        for (let r = 0; r < K; r++) {
+          for (let j = 0; j < N; j++) far[r * 300 + j] = near[r * N + j] = rng.range(-1, 1);
+        }
+        const C1 = allocF32In(memory, M * N), C2 = allocF32In(memory, M * N);
+        for (let i = 0; i < C1.length; i++) C1[i] = C2[i] = rng.range(-1, 1);
+        k.gemm(false, false, M, N, K, A, 0, K, near, 0, N, C1, 0, N, acc);
+        k.gemm(false, false, M, N, K, A, 0, K, far, 0, 300, C2, 0, N, acc);
+        expect(Array.from(C2)).toEqual(Array.from(C1));
+      }
+    });
+  });
+
+  describe(`native cell kernels (${variant}) vs WebAssembly`, () => {
+    it('give the WebAssembly bits on every shape, row stride and alignment, NaN and infinities included', () => {
+      const memory = createSharedMemory(64);
+      const k = loadNativeKernels(memory, variant);
+      const wasm = loadWasmKernels(memory);
+      const rng = new Rng(21);
+      for (const call of cellCalls(memory, rng)) {
+        const mine = copyCall(memory, call, rng), theirs = copyCall(memory, call, rng);
+        const before = { native: k.calls.native, wasm: wasm.calls.wasm };
+        runCall(k, mine);
+        runCall(wasm, theirs);
+        expect(k.calls.native).toBe(before.native + 1);
+        expect(wasm.calls.wasm).toBe(before.wasm + 1);
+        expectSameArrays(mine, theirs, `${variant}`);
+      }
+    });
+  });
+}
+
+describe.skipIf(off)('native cell kernels, checks and fallbacks', () => {
+  it('check every window before running, and run the reference for arrays outside the arena', () => {
+    const memory = createSharedMemory(4);
+    const k = loadNativeKernels(memory);
+    const g = allocF32In(memory, 8), s = allocF32In(memory, 2), out = allocF32In(memory, 4);
+    expect(() => k.lstmForward(2, 2, g, 0, s, 0, s, 0, s, 0, out, 0, 8)).toThrow(/lstmForward: gates needs \[0, 0\+16\) inside its 8 values/);
+    expect(() => k.tanh(out, 2, 3)).toThrow(/tanh: \[2, 2\+3\) must lie inside the array's 4 floats/);
+    const heap = new Float32Array([0.5, -0.5]);
+    const ref = heap.slice();
+    referenceKernels.tanh(ref, 0, 2);
+    const before = k.calls.reference;
+    k.tanh(heap, 0, 2);
+    expect(k.calls.reference).toBe(before + 1);
+    expect(Array.from(heap)).toEqual(Array.from(ref));
+  });
+});
 
 describe.skipIf(off)('the arena under the addon', () => {
   it('never moves when it grows, and a gemm bound before growth works on memory allocated after it', () => {
@@ -140,6 +283,24 @@ describe.skipIf(off)('native gemm in worker threads', () => {
       for (let i = 0; i < ref.length; i++) expect(Math.abs(mine[i]! - ref[i]!)).toBeLessThan(1e-4 * K);
     }
   });
+
+  it('each worker runs the cell kernels natively on the shared arena, with the bits of the main thread', async () => {
+    const memory = createSharedMemory(16);
+    const main = loadNativeKernels(memory);
+    const w = spawnKernelWorker(memory, 'native');
+    workers.push(w.worker);
+    expect(await w.next()).toMatchObject({ ready: true, name: 'native' });
+    const rng = new Rng(22);
+    for (const call of cellCalls(memory, rng).filter((_, i) => i % 3 === 0)) {
+      const mine = copyCall(memory, call, rng), theirs = copyCall(memory, call, rng);
+      runCall(main, mine);
+      w.worker.postMessage({ op: 'call', name: theirs.name, args: theirs.args });
+      const r = await w.next();
+      expect(r.calls).toMatchObject({ reference: 0 });
+      expect((r.calls as { native: number }).native).toBeGreaterThan(0);
+      expectSameArrays(mine, theirs, 'worker');
+    }
+  });
 });
 
 describe.skipIf(off)('choosing the native path', () => {
@@ -155,7 +316,7 @@ describe.skipIf(off)('choosing the native path', () => {
     delete process.env.WEFT_KERNELS;
     expect(useKernels('native')).toBe('native');
     expect(activeKernels()).toBe('native');
-    expect(describeKernels()).toBe(`native (${addon!.variants[0]} product; WebAssembly SIMD for the rest)`);
+    expect(describeKernels()).toBe(`native (${addon!.variants[0]} product and cells; WebAssembly SIMD for the rest)`);
     const x = allocF32(4), y = allocF32(1);
     x.set([1, 2, 3, 4]);
     kernels.gemm(false, false, 1, 1, 4, x, 0, 4, x, 0, 1, y, 0, 1, false);

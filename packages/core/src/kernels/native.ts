@@ -1,10 +1,14 @@
 /**
- * The native path: the matrix product runs in weft's Node-API addon (packages/core/native, C with
- * AVX-512, AVX2 + FMA or portable code chosen by CPUID), every other kernel of the table is the
- * WebAssembly one. Both work on the same shared WebAssembly.Memory arena in place: the addon is
- * bound to the memory once per thread and takes byte addresses, like the WebAssembly module,
- * through a small argument block in the arena (twelve numbers passed as arguments cost ~160 ns
- * of conversions per call; read from memory, ~30 ns for the whole call).
+ * The native path: the matrix product, the fused cell kernels (LSTM, GRU, RNN forward and
+ * backward) and the gate nonlinearities run in weft's Node-API addon (packages/core/native, C
+ * with AVX-512, AVX2 + FMA or portable code chosen by CPUID); the other kernels of the table
+ * (rows, losses, optimizers: a few percent of a step, BENCHMARKS.md) are the WebAssembly ones.
+ * Both work on the same shared WebAssembly.Memory arena in place: the addon is bound to the
+ * memory once per thread and takes byte addresses, like the WebAssembly module, through a small
+ * argument block in the arena (twelve numbers passed as arguments cost ~160 ns of conversions
+ * per call; read from memory, ~30 ns for the whole call). The cell kernels compute what the
+ * WebAssembly ones do, operation for operation (native/csrc/cells_impl.h): the same bits, so
+ * the two paths differ in the product's rounding only.
  *
  * The addon is built when @weft/core is installed (native/build.mjs); that build may fail (no
  * compiler, no Node headers) without failing the install, and then this path is unavailable
@@ -23,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { checkGemm, gemmReference } from './gemm.js';
 import { setKernels, type Gemm, type Kernels } from './index.js';
 import { arenaAlloc, attachMemory, attachedMemory, createSharedMemory, memoryTest, type WasmMemory } from './memory.js';
-import { loadWasmKernels, wasmSimdSupported } from './wasm.js';
+import { wasmKernelsWith, wasmSimdSupported, type KernelExports } from './wasm.js';
 
 /** This package's native folder (binding.gyp, build.mjs); resolves the same from src/kernels and dist/kernels. */
 export const NATIVE_DIR = fileURLToPath(new URL('../../native', import.meta.url));
@@ -35,20 +39,30 @@ export interface NativeAddon {
   /** Variants for tests only ('wide-on-avx2': the AVX-512 code compiled for AVX2). */
   readonly testVariants: readonly string[];
   /**
-   * gemm on the memory that `args` (12 values, private to this thread) lies in; it reads its
-   * arguments from `args`: transA, transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate (addresses
-   * in bytes, flags 0 or 1). Twelve numbers passed as arguments would cost more than the call.
+   * `kernel` (default 'gemm') on the memory that `args` (12 values or more, private to this
+   * thread) lies in; it reads its arguments from `args`. gemm: transA, transB, M, N, K, a, lda,
+   * b, ldb, c, ldc, accumulate (addresses in bytes, flags 0 or 1); the cell kernels and
+   * sigmoid, tanh: those of the WebAssembly module's function of that name, in its order.
+   * Twelve numbers passed as arguments would cost more than the call.
    */
-  bind(args: Uint32Array, variant: string): () => void;
+  bind(args: Uint32Array, variant: string, kernel?: NativeCellKernel | 'gemm'): () => void;
   /** Address of view's first byte. */
   address(view: ArrayBufferView): number;
+  /** CPU time of the calling thread in ms (-1 where the OS has no such clock): bench/step.mjs --clock cpu. */
+  threadCpuMs(): number;
 }
+
+/** The WebAssembly module's functions that the addon also runs (same arguments, same bits). */
+export const NATIVE_CELL_KERNELS = [
+  'sigmoid', 'tanh', 'lstmForward', 'lstmBackward', 'rnnForward', 'rnnBackward', 'gruForward', 'gruBackward',
+] as const;
+export type NativeCellKernel = (typeof NATIVE_CELL_KERNELS)[number];
 
 export interface NativeKernels extends Kernels {
   readonly memory: WasmMemory;
   /** The addon's variant that runs the product. */
   readonly variant: string;
-  /** Products run natively; calls of the WebAssembly kernels; calls that fell back to the reference. */
+  /** Calls run natively (products, cells); calls of the WebAssembly kernels; calls that fell back to the reference. */
   readonly calls: { readonly native: number; readonly wasm: number; readonly reference: number };
 }
 
@@ -117,7 +131,19 @@ export function loadNativeKernels(memory?: WasmMemory, variant?: string): Native
   const cached = byVariant.get(v);
   if (cached) return cached;
 
-  const wasm = loadWasmKernels(mem); // every kernel but the product; also checks that mem is an arena
+  // The cell kernels: the addon's, behind the WebAssembly path's argument checks and fallbacks.
+  const cellArgs = new Uint32Array(mem.buffer, arenaAlloc(mem, 64), 16);
+  let cells = 0;
+  const replace: Partial<KernelExports> = {};
+  for (const name of NATIVE_CELL_KERNELS) {
+    const run = addon.bind(cellArgs, v, name);
+    (replace as Record<string, (...xs: number[]) => void>)[name] = (...xs: number[]): void => {
+      for (let i = 0; i < xs.length; i++) cellArgs[i] = xs[i]!;
+      cells++;
+      run();
+    };
+  }
+  const wasm = wasmKernelsWith(mem, replace); // every other kernel; also checks that mem is an arena
   const inMemory = memoryTest(mem);
   // Byte address of each array's first float in the arena, or -1 for an array outside it, cached
   // per array: both are fixed for the array's life, and reading .buffer and .byteOffset of a view
@@ -165,13 +191,13 @@ export function loadNativeKernels(memory?: WasmMemory, variant?: string): Native
   const k: NativeKernels = {
     ...wasm,
     name: 'native',
-    detail: `${v} product; WebAssembly SIMD for the rest`,
+    detail: `${v} product and cells; WebAssembly SIMD for the rest`,
     gemm,
     memory: mem,
     variant: v,
     calls: {
-      get native() { return native; },
-      get wasm() { return wasm.calls.wasm; },
+      get native() { return native + cells; },
+      get wasm() { return wasm.calls.wasm - cells; },
       get reference() { return reference + wasm.calls.reference; },
     },
   };

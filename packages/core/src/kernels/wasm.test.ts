@@ -1,5 +1,11 @@
 // The WebAssembly kernels against the TypeScript reference (the oracle): the gemm over random
-// and awkward shapes (testkit.ts), the gate nonlinearities against float64 Math.
+// and awkward shapes (testkit.ts), the gate nonlinearities against float64 Math. The same file
+// runs again in a child vitest whose engine has relaxed SIMD (the relaxed-SIMD build then loads),
+// with threads.test.ts (the same bits in worker threads).
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../rng.js';
 import { gemmReference } from './gemm.js';
@@ -7,7 +13,10 @@ import { kernels, referenceKernels, setKernels } from './index.js';
 import { allocF32In, createSharedMemory, detachMemory } from './memory.js';
 import { gemmAgreesWithReference } from './testkit.js';
 import { activeKernels } from './choose.js';
-import { loadWasmKernels, useReferenceKernels, useWasmKernels, wasmSimdSupported } from './wasm.js';
+import { loadWasmKernels, useReferenceKernels, useWasmKernels, wasmRelaxedSimd, wasmSimdSupported } from './wasm.js';
+
+/** Set in the child run below, whose engine was given --experimental-wasm-relaxed-simd. */
+const relaxedChild = process.env.WEFT_RELAXED_CHILD === '1';
 
 const U = 2 ** -24; // unit roundoff of float32
 
@@ -23,6 +32,25 @@ describe('wasm gemm vs reference', () => {
   it('loads: SIMD is available here and the module is built', () => {
     expect(wasmSimdSupported()).toBe(true);
     expect(wasm.name).toBe('wasm-simd');
+    if (relaxedChild) expect(wasmRelaxedSimd()).toBe(true);
+    expect(wasm.detail).toBe(wasmRelaxedSimd() ? 'WebAssembly SIMD, relaxed fused multiply-add' : 'WebAssembly SIMD');
+  });
+
+  // Node 20 validates relaxed SIMD only behind a flag; Node 22 has it by default (then the
+  // build under test above was already the relaxed one, and the child runs the plain one).
+  it.skipIf(relaxedChild)('the other build of the module (relaxed SIMD or plain) passes these tests and the worker ones too', () => {
+    const vitest = join(dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');
+    const here = fileURLToPath(new URL('.', import.meta.url));
+    const flagged = !wasmRelaxedSimd();
+    const r = spawnSync(process.execPath, [
+      vitest, 'run', `${here}wasm.test.ts`, `${here}threads.test.ts`,
+      ...(flagged ? ['--execArgv=--experimental-wasm-relaxed-simd'] : []),
+    ], {
+      encoding: 'utf8', timeout: 600_000,
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...(flagged ? { WEFT_RELAXED_CHILD: '1' } : { WEFT_WASM_RELAXED: '0', WEFT_RELAXED_CHILD: '' }) },
+    });
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/Test Files\s+2 passed/);
   });
 
   gemmAgreesWithReference({

@@ -21,6 +21,16 @@ import { requireWasmApi, wasmApi, type WasmMemory, type WasmModule } from './web
 
 /** Where the build puts the module; resolves the same from src/kernels and dist/kernels. */
 export const WASM_KERNELS_URL = new URL('../../wasm/kernels.wasm', import.meta.url);
+/**
+ * The same module built with relaxed SIMD (asm/asconfig.json's `relaxed` target): the product's
+ * inner loops use f32x4.relaxed_madd, a fused multiply-add on CPUs that have one (measured about
+ * 1.4× the plain module's product on this project's AVX2 machine: BENCHMARKS.md). Loaded instead
+ * of the plain one where the engine validates relaxed SIMD (Node 22 and later; Node 20 with
+ * --experimental-wasm-relaxed-simd), unless WEFT_WASM_RELAXED=0. It rounds the product
+ * differently from the plain module (one rounding per multiply-add), and every worker of a
+ * process loads the same one.
+ */
+export const WASM_RELAXED_KERNELS_URL = new URL('../../wasm/kernels-relaxed.wasm', import.meta.url);
 
 export interface WasmKernels extends Kernels {
   /** The arena this instance works on. */
@@ -32,7 +42,7 @@ export interface WasmKernels extends Kernels {
 }
 
 /** What asm/index.ts exports (addresses in bytes, sizes and leading dimensions in floats). */
-interface KernelExports {
+export interface KernelExports {
   gemm(
     transA: number, transB: number, M: number, N: number, K: number,
     a: number, lda: number, b: number, ldb: number, c: number, ldc: number,
@@ -92,23 +102,43 @@ export function wasmSimdSupported(): boolean {
   return wasmApi !== undefined && typeof SharedArrayBuffer === 'function' && wasmApi.validate(SIMD_PROBE);
 }
 
-let compiled: WasmModule | null = null;
+// (module (func (result v128) (f32x4.relaxed_madd (v128.const 0) (v128.const 0) (v128.const 0)))).
+const RELAXED_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b,
+  0x03, 0x02, 0x01, 0x00, 0x0a, 0x3d, 0x01, 0x3b, 0x00,
+  ...[0, 1, 2].flatMap(() => [0xfd, 0x0c, ...new Array<number>(16).fill(0)]),
+  0xfd, 0x85, 0x02, 0x0b,
+]);
+
+/** Whether the WebAssembly path loads its relaxed-SIMD build (WASM_RELAXED_KERNELS_URL) here. */
+export function wasmRelaxedSimd(): boolean {
+  return process.env.WEFT_WASM_RELAXED !== '0' && wasmSimdSupported() && wasmApi!.validate(RELAXED_PROBE);
+}
+
+let compiled: { module: WasmModule; relaxed: boolean } | null = null;
 const instances = new WeakMap<WasmMemory, WasmKernels>();
 
-function kernelModule(): WasmModule {
+function kernelModule(): { module: WasmModule; relaxed: boolean } {
   if (compiled) return compiled;
   if (!wasmSimdSupported()) {
     throw new Error('WebAssembly SIMD or shared memory is not available in this engine');
   }
-  let bytes: Buffer;
+  let bytes: Buffer | null = null;
+  let relaxed = false;
+  if (wasmRelaxedSimd()) {
+    try {
+      bytes = readFileSync(WASM_RELAXED_KERNELS_URL);
+      relaxed = true;
+    } catch { /* an older build without it: the plain module below */ }
+  }
   try {
-    bytes = readFileSync(WASM_KERNELS_URL);
+    bytes ??= readFileSync(WASM_KERNELS_URL);
   } catch (err) {
     throw new Error(
       `cannot read ${WASM_KERNELS_URL.pathname} (${(err as Error).message}): build it with \`pnpm --filter @weft/core build\``,
     );
   }
-  compiled = new (requireWasmApi().Module)(bytes);
+  compiled = { module: new (requireWasmApi().Module)(bytes), relaxed };
   return compiled;
 }
 
@@ -121,14 +151,26 @@ export function loadWasmKernels(memory?: WasmMemory): WasmKernels {
   const mem = memory ?? attachedMemory() ?? createSharedMemory();
   const cached = instances.get(mem);
   if (cached) return cached;
+  const k = wasmKernelsWith(mem, {});
+  instances.set(mem, k);
+  return k;
+}
+
+/**
+ * A new instance of the wasm kernels on arena `mem` (not cached), with some of the module's
+ * functions replaced by others of the same contract (byte addresses in `mem`): how the native
+ * path (native.ts) runs its own cell kernels behind the same argument checks and fallbacks.
+ */
+export function wasmKernelsWith(mem: WasmMemory, replace: Partial<KernelExports>): WasmKernels {
   const inMemory = memoryTest(mem); // also checks that mem is an arena
-  const instance = new (requireWasmApi().Instance)(kernelModule(), {
+  const { module, relaxed } = kernelModule();
+  const instance = new (requireWasmApi().Instance)(module, {
     env: {
       memory: mem,
       abort: () => { throw new Error('wasm kernels aborted'); },
     },
   });
-  const ex = instance.exports as unknown as KernelExports & WasmMath;
+  const ex = { ...(instance.exports as unknown as KernelExports & WasmMath), ...replace };
   const wasmGemm = ex.gemm;
   // Packing buffers, private to this thread (the memory is shared, the instance is not).
   const scratch = arenaAlloc(mem, ex.scratchBytes());
@@ -213,7 +255,7 @@ export function loadWasmKernels(memory?: WasmMemory): WasmKernels {
 
   const k: WasmKernels = {
     name: 'wasm-simd',
-    detail: 'WebAssembly SIMD',
+    detail: relaxed ? 'WebAssembly SIMD, relaxed fused multiply-add' : 'WebAssembly SIMD',
     gemm,
     sigmoid: elementwise('sigmoid', ex.sigmoid, referenceKernels.sigmoid),
     tanh: elementwise('tanh', ex.tanh, referenceKernels.tanh),
@@ -498,7 +540,6 @@ export function loadWasmKernels(memory?: WasmMemory): WasmKernels {
     calls,
     math: { expF64: ex.expF64, logF64: ex.logF64, expF64Array: ex.expF64Array },
   };
-  instances.set(mem, k);
   return k;
 }
 
