@@ -1,7 +1,8 @@
 // weft ↔ PyTorch (docs/scale.md), with real PyTorch in a child Python and the real CLI as a
 // child process: an export's weft_model.py computes weft's outputs on held-out data for every
-// task, train_ddp.py trains an export under torchrun with 2 processes (gloo, CPU), `weft import`
-// reads the result back and weft's evaluation of it agrees with PyTorch's; imports that do not fit
+// task, and reads data files by weft's rules (refusing what weft refuses, in weft's words);
+// train_ddp.py trains an export under torchrun with 2 processes (gloo, CPU), `weft import` reads
+// the result back and weft's evaluation of it agrees with PyTorch's; imports that do not fit
 // are refused by tensor. Skipped, saying why, where no Python can import torch, except under
 // WEFT_REQUIRE_TORCH=1 (CI), where that fails.
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   MODEL_FILE_KIND, SequenceModel, decodeSafetensors, denormalize, encodeSafetensors, loadCheckpointSync, loadClassifyEval, loadMultilabelEval, loadLayerModules,
   loadLmEval, loadRegressEval, loadTagEval, modelCheckpoint, modelFromCheckpoint, planModel, predictAll, resolveTrainConfig, saveCheckpointSync,
-  type DataMeta, type SequenceDataset,
+  sigmoidRow, type DataMeta, type SequenceDataset,
 } from '@weft/core';
 import { EXAMPLES, weft } from './helpers/cli.js';
 import { findTorch, python, torchrun } from './helpers/torch.js';
@@ -25,9 +26,9 @@ const OUTPUTS_PY = path.join(repoRoot, 'test/helpers/torch_outputs.py');
 const dir = mkdtempSync(path.join(tmpdir(), 'weft-pytorch-'));
 const at = (...p: string[]) => path.join(dir, ...p);
 
-/** The first `cut` of a file's data lines for training, the rest held out (a CSV keeps its header in both). */
+/** The first `cut` of a file's data lines (examples/data/NAME, or a path) for training, the rest held out (a CSV keeps its header in both). */
 function splitFile(name: string, fraction: number): { train: string; valid: string } {
-  const lines = readFileSync(path.join(EXAMPLES, name), 'utf8').trimEnd().split('\n');
+  const lines = readFileSync(path.resolve(EXAMPLES, name), 'utf8').trimEnd().split('\n');
   const header = name.endsWith('.csv') ? [lines.shift()!] : [];
   const cut = Math.floor(lines.length * fraction);
   const ext = path.extname(name);
@@ -44,16 +45,17 @@ function weftOutputs(modelFile: string, file: string): { outputs: Float32Array; 
   const model = new SequenceModel(m.config.train.model);
   model.paramBuffer.set(m.params);
   const meta = m.config.meta!;
-  const flags = (m.config as unknown as { data: { flags: { batch?: number } } }).data.flags;
-  const data = meta.task === 'classify' ? loadClassifyEval(file, meta)
-    : meta.task === 'multilabel' ? loadMultilabelEval(file, meta)
+  const flags = (m.config as unknown as { data: { flags: { batch?: number; textColumn?: string; labelColumn?: string; maxLen?: number } } }).data.flags;
+  const fields = { textField: flags.textColumn, labelField: flags.labelColumn, maxLen: flags.maxLen };
+  const data = meta.task === 'classify' ? loadClassifyEval(file, meta, fields)
+    : meta.task === 'multilabel' ? loadMultilabelEval(file, meta, fields)
     : meta.task === 'tag' ? loadTagEval(file, meta)
     : meta.task === 'lm' ? loadLmEval(file, meta, { streams: flags.batch })
     : loadRegressEval(file, meta);
   return { outputs: predictAll(model, data.dataset), data: data.dataset, meta };
 }
 
-/** The label of every output row (classes: its arg-max decoded), as weft_model.predictions gives them. */
+/** The label of every output row (classes: its arg-max decoded; multilabel: those of probability ≥ 0.5, as weft predict), as weft_model.predictions gives them. */
 function weftPredictions(meta: DataMeta, outputs: Float32Array, d: SequenceDataset): unknown[] {
   const O = d.outputSize;
   const best = (off: number) => { let b = 0; for (let j = 1; j < O; j++) if (outputs[off + j]! > outputs[off + b]!) b = j; return b; };
@@ -62,7 +64,9 @@ function weftPredictions(meta: DataMeta, outputs: Float32Array, d: SequenceDatas
     return Array.from({ length: d.count }, (_, i) => v.slice(i * O, (i + 1) * O));
   }
   if (meta.task === 'classify') return Array.from({ length: d.count }, (_, i) => meta.labels[best(i * O)]);
-  if (meta.task === 'multilabel') return Array.from({ length: d.count }, (_, i) => meta.labels.filter((_, c) => outputs[i * O + c]! > 0));
+  if (meta.task === 'multilabel') {
+    return Array.from({ length: d.count }, (_, i) => { const p = sigmoidRow(outputs, i * O, O); return meta.labels.filter((_, c) => p[c]! >= 0.5); });
+  }
   const S = d.maxSteps;
   return Array.from({ length: d.count }, (_, i) => {
     const ids = Array.from({ length: d.lengths[i]! }, (_, t) => best((i * S + t) * O));
@@ -107,9 +111,28 @@ const CLASSIFY_SPEC = {
 };
 
 interface TaskCase {
+  /** The case's name (default: the task). */
+  name?: string;
   task: string;
+  /** In examples/data, or a path. */
   file: string;
   args: string[];
+}
+
+/**
+ * examples/data/multilabel.jsonl rewritten to exercise the multi-label reader's rules: the fields
+ * "body" and "topics" (--text-column, --label-column), texts partly in upper case (--lowercase)
+ * and partly with decomposed accents, the label "food" spelled decomposed ("cafe\u0301"), the
+ * combining marks as JSON escapes so that the parsed strings, not only the file's text, need NFC.
+ */
+function writeMultilabelRules(file: string): void {
+  const rows = readFileSync(path.join(EXAMPLES, 'multilabel.jsonl'), 'utf8').trimEnd().split('\n').map((line, i) => {
+    const r = JSON.parse(line) as { text: string; labels: string[] };
+    const accented = i % 3 === 0 ? r.text.replace(/e/g, 'e\u0301') : r.text;
+    const body = i % 2 === 0 ? accented.toUpperCase() : accented;
+    return JSON.stringify({ body, topics: r.labels.map((l) => (l === 'food' ? 'cafe\u0301' : l)) }).replace(/\u0301/g, '\\u0301');
+  });
+  writeFileSync(file, rows.join('\n') + '\n');
 }
 
 const CASES: TaskCase[] = [
@@ -120,7 +143,28 @@ const CASES: TaskCase[] = [
   { task: 'lm', file: 'lm.txt', args: ['--cell', 'gru', '--layers', '2', '--hidden', '12', '--embedding', '12', '--tie-weights', '--seq-len', '16', '--batch', '4'] },
   // Dense input, a relu RNN, max pooling.
   { task: 'regress', file: 'regress.csv', args: ['--window', '10', '--inputs', 'temperature', 'demand', '--targets', 'demand', '--cell', 'rnn', '--nonlinearity', 'relu', '--layers', '1', '--hidden', '8', '--pooling', 'max'] },
+  // Sigmoid outputs, binary cross-entropy; labels of probability ≥ 0.5.
+  { task: 'multilabel', file: 'multilabel.jsonl', args: ['--hidden', '8', '--layers', '1'] },
+  // The same task read by the rules of writeMultilabelRules, with --max-len (refusals: below).
+  {
+    name: 'multilabel-rules', task: 'multilabel', file: at('multilabel-rules.jsonl'),
+    args: ['--lowercase', '--text-column', 'body', '--label-column', 'topics', '--max-len', '60', '--hidden', '8', '--layers', '1'],
+  },
 ];
+const nameOf = (c: TaskCase) => c.name ?? c.task;
+
+/** `python -c READ_PY EXPORT FILE...`: weft_model.read_dataset of the export on each file, as [its WeftError's message, or null]. */
+const READ_PY = [
+  'import json, sys',
+  'sys.path.insert(0, sys.argv[1])',
+  'import weft_model as wm',
+  'def error(f):',
+  '    try:',
+  '        wm.read_dataset(wm.load_meta(sys.argv[1]), f)',
+  '    except wm.WeftError as e:',
+  '        return str(e)',
+  'print(json.dumps([error(f) for f in sys.argv[2:]]))',
+].join('\n');
 
 describe.skipIf(!torch.python && !torch.required)('weft ↔ PyTorch', () => {
   const py = torch.python!;
@@ -129,17 +173,19 @@ describe.skipIf(!torch.python && !torch.required)('weft ↔ PyTorch', () => {
   beforeAll(() => {
     if (!torch.python) throw new Error(`WEFT_REQUIRE_TORCH=1, but ${torch.why}`);
     writeFileSync(at('classify-spec.json'), JSON.stringify(CLASSIFY_SPEC));
+    writeMultilabelRules(at('multilabel-rules.jsonl'));
     for (const c of CASES) {
       const { train, valid } = splitFile(c.file, 0.8);
-      const run = at(`run-${c.task}`);
+      const run = at(`run-${nameOf(c)}`);
       const r = weft(['train', '--task', c.task, '--data', train, '--valid', valid, ...c.args, '--epochs', '1', '--steps', '4', '--workers', '1', '--out', run, '--json']);
       expect(r.code, r.stderr).toBe(0);
-      files.set(c.task, { train, valid, run, export: at(`export-${c.task}`) });
+      files.set(nameOf(c), { train, valid, run, export: at(`export-${nameOf(c)}`) });
     }
   });
 
-  it.each(CASES.map((c) => c.task))('%s: weft_model.py in PyTorch gives weft\'s outputs on held-out data (≤ 1e-5 relative) and the same predictions', (task) => {
-    const f = files.get(task)!;
+  it.each(CASES.map(nameOf))('%s: weft_model.py in PyTorch gives weft\'s outputs on held-out data (≤ 1e-5 relative) and the same predictions', (name) => {
+    const task = CASES.find((c) => nameOf(c) === name)!.task;
+    const f = files.get(name)!;
     const e = weft(['export', '--format', 'pytorch', '--model', f.run, '--out', f.export, '--json']);
     expect(e.code, e.stderr).toBe(0);
     for (const name of ['model.safetensors', 'optimizer.safetensors', 'meta.json', 'weft_model.py', 'train_ddp.py']) {
@@ -165,7 +211,40 @@ describe.skipIf(!torch.python && !torch.required)('weft ↔ PyTorch', () => {
     expect(ev.code, ev.stderr).toBe(0);
     expect(Math.abs(t.eval.loss - ev.json.metrics.loss) / ev.json.metrics.loss).toBeLessThanOrEqual(1e-5);
     if (ev.json.metrics.accuracy !== undefined) expect(t.eval.accuracy).toBe(ev.json.metrics.accuracy);
+    expect(t.eval.count).toBe(ev.json.metrics.count);
   });
+
+  it("multilabel: weft_model.py refuses the rows weft refuses, in weft's words (file, line, field, what was expected)", () => {
+    const f = files.get('multilabel-rules')!;
+    const exp = at('multilabel-refusals');
+    expect(weft(['export', '--format', 'pytorch', '--model', f.run, '--out', exp]).code).toBe(0);
+    const good = '{"body":"a","topics":[]}';
+    const cases: [file: string, row: string, says: string][] = [
+      ['no-text.jsonl', '{"text":"a","topics":[]}', 'field "body" must be a non-empty string, it is missing'],
+      ['empty-text.jsonl', '{"body":"","topics":[]}', 'field "body" must be a non-empty string, got ""'],
+      ['too-long.jsonl', JSON.stringify({ body: 'x'.repeat(61), topics: [] }), 'more than maxLen = 60'],
+      ['not-array.jsonl', '{"body":"a","topics":"sports"}', 'field "topics" must be an array of labels'],
+      ['not-string.jsonl', '{"body":"a","topics":["sports",3]}', 'field "topics" entry 1 must be a non-empty string, got 3'],
+      ['twice.jsonl', '{"body":"a","topics":["café","cafe\\u0301"]}', 'lists "café" twice (entries 0 and 1)'],
+      ['unknown.jsonl', '{"body":"a","topics":["weather"]}', 'has "weather", which is not one of the training labels'],
+      ['table.csv', 'body,topics\na,sports', 'expected .jsonl (or .ndjson)'],
+    ];
+    const messages = cases.map(([name, row, says]) => {
+      const file = at(name);
+      const csv = name.endsWith('.csv');
+      writeFileSync(file, csv ? `${row}\n` : `${good}\n${row}\n`);
+      const w = weft(['eval', '--model', f.run, '--data', file]);
+      expect(w.code, name).toBe(1);
+      const message = w.stderr.trim().split('\n')[0]!.replace(/^weft: /, '');
+      expect(message, name).toContain(says);
+      expect(message.startsWith(csv ? `${file}: ` : `${file}:2: `), message).toBe(true);
+      return message;
+    });
+    // The good row alone is read by both.
+    writeFileSync(at('good.jsonl'), `${good}\n`);
+    expect(weft(['eval', '--model', f.run, '--data', at('good.jsonl')]).code).toBe(0);
+    expect(python(py, ['-c', READ_PY, exp, ...cases.map(([name]) => at(name)), at('good.jsonl')]).json).toEqual([...messages, null]);
+  }, 300_000);
 
   it('torchrun --nproc_per_node 2 trains an export with DDP (gloo, CPU); weft import reads the result, weft eval agrees with PyTorch, train --resume goes on from it', async () => {
     const { train, valid } = files.get('classify')!;
@@ -201,6 +280,35 @@ describe.skipIf(!torch.python && !torch.required)('weft ↔ PyTorch', () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.json.step).toBeGreaterThan(ddp.step);
   });
+
+  it('multilabel under torchrun (2 processes): weft import reads the result; weft eval agrees with PyTorch (loss, label accuracy, exact match of its label sets)', async () => {
+    const f = files.get('multilabel')!;
+    const exp = at('multilabel-ddp');
+    expect(weft(['export', '--format', 'pytorch', '--model', f.run, '--out', exp]).code).toBe(0);
+    const before = weft(['eval', '--model', f.run, '--data', f.train, '--json']).json.metrics.loss;
+    const ddp = (await torchrun(py, 2, path.join(exp, 'train_ddp.py'), ['--epochs', '2', '--valid', f.valid])).json;
+    expect(ddp.done).toBe(true);
+    expect(ddp.processes).toBe(2);
+    expect(ddp.losses.every((l: number) => Number.isFinite(l))).toBe(true);
+
+    const imported = at('multilabel-imported');
+    const im = weft(['import', exp, '--out', imported, '--json']);
+    expect(im.code, im.stderr).toBe(0);
+    expect(im.json.step).toBe(ddp.step);
+    expect(weft(['eval', '--model', imported, '--data', f.train, '--json']).json.metrics.loss).toBeLessThan(before);
+    const ev = weft(['eval', '--model', imported, '--data', f.valid, '--json']);
+    expect(ev.code, ev.stderr).toBe(0);
+    const t = python(py, [OUTPUTS_PY, exp, f.valid]).json;
+    expect(Math.abs(t.eval.loss - ev.json.metrics.loss) / ev.json.metrics.loss).toBeLessThanOrEqual(1e-5);
+    expect(t.eval.accuracy).toBe(ev.json.metrics.accuracy);
+    expect(t.eval.count).toBe(ev.json.metrics.count);
+    // PyTorch's label sets (probability ≥ 0.5) against the file's: weft eval's exact-match ratio.
+    const key = (labels: string[]) => JSON.stringify([...labels].sort());
+    const truth = readFileSync(f.valid, 'utf8').trimEnd().split('\n').map((l) => key(JSON.parse(l).labels));
+    expect(t.predictions).toHaveLength(truth.length);
+    const exact = t.predictions.filter((p: string[], i: number) => key(p) === truth[i]).length / truth.length;
+    expect(exact).toBe(ev.json.multilabel.exactMatch);
+  }, 420_000);
 
   it('lm under torchrun: each process carries the state of its own streams; the export trains and imports back', async () => {
     const f = files.get('lm')!;

@@ -17,7 +17,7 @@ Without torchrun it runs as one process. The backend is gloo on CPU, nccl where 
   - The global batch is meta.json's batchSize (--batch to change it), split evenly between the
     processes; each step's gradient is the gradient of the GLOBAL batch's mean loss (each process
     divides its loss sum by the global count of loss terms, and DDP averages), as weft's shards do.
-  - classify, tag, regress: every epoch, DistributedSampler shuffles the examples (seeded by
+  - classify, multilabel, tag, regress: every epoch, DistributedSampler shuffles the examples (seeded by
     --seed and the epoch) and deals them out to the processes; no example is trained twice in
     an epoch. weft shuffles with its own generator, so the order differs.
   - lm: weft trains its text as B parallel streams (B = the run's --batch) carrying each stream's

@@ -9,7 +9,7 @@ not needed.
     model, meta = weft_model.load("export-dir")        # nn.Module with weft's weights, eval mode
     data = weft_model.read_dataset(meta, "valid.jsonl")  # the file encoded as weft encodes it
     out = model(data.inputs, data.lengths)              # logits / values, as weft's
-    weft_model.predictions(meta, out, data.lengths)     # labels, tags or values in the data's units
+    weft_model.predictions(meta, out, data.lengths)     # labels, label sets, tags or values in the data's units
 
 The module's parameters carry weft's names (`rnn.weight_ih_l0`, `head.bias`, ...), which are
 PyTorch's: `model.state_dict()` and model.safetensors hold the same tensors. Shapes that flow:
@@ -419,6 +419,13 @@ class WeftModel(nn.Module):
 # over), so that data-parallel training can divide by the GLOBAL batch's count, as weft does.
 
 
+def _value_mask(out: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Which of `out`'s values count (value and multi-label targets): all of [B, O]; of [B, T, O], the steps t < length."""
+    if out.dim() == 3:
+        return _mask(lengths, out.shape[1])[..., None].expand_as(out)
+    return torch.ones_like(out, dtype=torch.bool)
+
+
 def loss_terms(spec: dict, out: torch.Tensor, targets: torch.Tensor, lengths: torch.Tensor):
     loss = spec["loss"]
     kind = loss["kind"]
@@ -434,7 +441,7 @@ def loss_terms(spec: dict, out: torch.Tensor, targets: torch.Tensor, lengths: to
         valid = tgt >= 0
         count = w[tgt[valid]].sum() if w is not None else valid.sum().to(out.dtype)
         return total, count
-    mask = _mask(lengths, out.shape[1])[..., None].expand_as(out) if per_step else torch.ones_like(out, dtype=torch.bool)
+    mask = _value_mask(out, lengths)
     tgt = targets.to(out.dtype)
     if kind == "binaryCrossEntropy":
         terms = F.binary_cross_entropy_with_logits(out, tgt, reduction="none")
@@ -444,7 +451,8 @@ def loss_terms(spec: dict, out: torch.Tensor, targets: torch.Tensor, lengths: to
         terms = F.huber_loss(out, tgt, reduction="none", delta=loss.get("delta", 1.0))
     else:
         raise WeftError(f"model.loss.kind {kind!r} is not a loss weft_model.py knows")
-    return (terms * mask).sum(), mask.sum().to(out.dtype)
+    # where, not a product: a padded step's terms are left out even where they are not finite.
+    return torch.where(mask, terms, torch.zeros_like(terms)).sum(), mask.sum().to(out.dtype)
 
 
 def loss_of(spec: dict, out, targets, lengths) -> torch.Tensor:
@@ -460,7 +468,10 @@ def loss_of(spec: dict, out, targets, lengths) -> torch.Tensor:
 #   - token ids: 0 padding, 1 unknown (a character or word the vocabulary lacks), then the
 #     vocabulary's symbols; a word missing from the vocabulary is looked up once more in lowercase;
 #   - blank lines are skipped; lines are numbered from 1 in messages;
-#   - labels and tags are class ids in the order of meta's list; a label outside it is an error.
+#   - labels and tags are class ids in the order of meta's list (multilabel: a 0/1 float per
+#     label of that list); a label outside it is an error;
+#   - a bad row is refused naming the file, line and field; read_multilabel refuses exactly what
+#     weft's loader refuses, in weft's words.
 
 
 @dataclass
@@ -602,13 +613,45 @@ def _pad_tokens(seqs: List[List[int]]) -> (torch.Tensor, torch.Tensor):
     return x, torch.tensor([len(s) for s in seqs], dtype=torch.long)
 
 
+def _describe(v) -> str:
+    """A bad value for a message, as weft's describeValue (data/errors.ts)."""
+    if isinstance(v, list):
+        return f"an array of {len(v)}"
+    if isinstance(v, dict):
+        return "an object"
+    s = json.dumps(int(v) if isinstance(v, float) and v.is_integer() else v, ensure_ascii=False)
+    return s[:37] + "..." if len(s) > 40 else s
+
+
+def _must_be(path, line, v, field, expected):
+    got = "it is missing" if field not in v else f"got {_describe(v[field])}"
+    return WeftError(f"{path}:{line}: field \"{field}\" must be {expected}, {got}")
+
+
+def _text_field(path, line, v, field, max_len) -> str:
+    """A record's text (classify.ts's readTextField): a non-empty string, NFC, at most max_len characters (--max-len)."""
+    t = v.get(field)
+    if not isinstance(t, str) or t == "":
+        raise _must_be(path, line, v, field, "a non-empty string")
+    t = nfc(t)
+    if max_len is not None and len(t) > max_len:
+        raise WeftError(f"{path}:{line}: field \"{field}\" is {len(t)} characters long, more than maxLen = {max_len} (--max-len)")
+    return t
+
+
+def _list_for_message(items, most: int = 8) -> str:
+    """weft's listForMessage (data/labels.ts): the first `most`, quoted, and how many in all."""
+    shown = ", ".join(json.dumps(s, ensure_ascii=False) for s in items[:most])
+    return f"{shown}, ... ({len(items)} in all)" if len(items) > most else shown
+
+
 def _label_ids(path, line, field, values, labels):
     index = {l: i for i, l in enumerate(labels)}
     out = []
     for v in values:
         v = nfc(v)
         if v not in index:
-            raise WeftError(f"{path}:{line}: field \"{field}\" is {json.dumps(v)}, which is not one of the training labels: {', '.join(labels[:20])}")
+            raise WeftError(f"{path}:{line}: field \"{field}\" is {json.dumps(v)}, which is not one of the training labels: {_list_for_message(labels)}")
         out.append(index[v])
     return out
 
@@ -628,10 +671,7 @@ def read_classify(meta: dict, path: str, flags: dict) -> Dataset:
     if path.lower().endswith((".jsonl", ".ndjson")):
         for line, v in _json_lines(path):
             if inp["kind"] == "chars":
-                t = _field(path, line, v, text_field, "a non-empty string")
-                if not isinstance(t, str) or t == "":
-                    raise WeftError(f"{path}:{line}: field \"{text_field}\" must be a non-empty string")
-                texts.append(t)
+                texts.append(_text_field(path, line, v, text_field, flags.get("maxLen")))
             else:
                 s = _field(path, line, v, "sequence", "an array of steps of numbers")
                 if not isinstance(s, list) or not s or any(not isinstance(r, list) or len(r) != inp["size"] for r in s):
@@ -660,6 +700,51 @@ def read_classify(meta: dict, path: str, flags: dict) -> Dataset:
             x[i, : len(s)] = torch.tensor(s, dtype=torch.float32)
         lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
     return Dataset(x, lengths, torch.tensor(ids, dtype=torch.long))
+
+
+def read_multilabel(meta: dict, path: str, flags: dict) -> Dataset:
+    """
+    .jsonl (or .ndjson) {"text": ..., "labels": [...]}: any number of labels per text, [] when
+    none applies (weft's data/multilabel.ts). Field names: flags textColumn and labelColumn
+    (weft's --text-column, --label-column; default "text", "labels"). Texts are read as
+    read_classify reads them (NFC, --max-len, lowercased when trained with --lowercase); each
+    label is a non-empty string (NFC), listed once in its row, and one of meta's labels.
+    Targets [N, C] float, 1 where the label applies.
+    """
+    dm = meta["data"]
+    if not path.lower().endswith((".jsonl", ".ndjson")):
+        raise WeftError(f"{path}: cannot tell the format from the file name; expected .jsonl (or .ndjson)")
+    text_field = flags.get("textColumn") or "text"
+    label_field = flags.get("labelColumn") or "labels"
+    rows = []
+    # As weft: every row read first (text, then labels), then the labels looked up in the model's.
+    for line, v in _json_lines(path):
+        text = _text_field(path, line, v, text_field, flags.get("maxLen"))
+        values = v.get(label_field)
+        if not isinstance(values, list):
+            raise _must_be(path, line, v, label_field, "an array of labels (strings; [] when no label applies)")
+        first = {}
+        for i, s in enumerate(values):
+            if not isinstance(s, str) or s == "":
+                raise WeftError(f"{path}:{line}: field \"{label_field}\" entry {i} must be a non-empty string, got {_describe(s)}")
+            label = nfc(s)
+            if label in first:
+                raise WeftError(f"{path}:{line}: field \"{label_field}\" lists {json.dumps(label, ensure_ascii=False)} twice "
+                                f"(entries {first[label]} and {i}): list each label of a row once")
+            first[label] = i
+        rows.append((line, text, list(first)))
+    labels = dm["labels"]
+    index = {l: k for k, l in enumerate(labels)}
+    y = torch.zeros(len(rows), len(labels))
+    for r, (line, _, ls) in enumerate(rows):
+        for l in ls:
+            if l not in index:
+                raise WeftError(f"{path}:{line}: field \"{label_field}\" has {json.dumps(l, ensure_ascii=False)}, "
+                                f"which is not one of the training labels: {_list_for_message(labels)}")
+            y[r, index[l]] = 1.0
+    vocab = Vocab(dm["input"]["vocab"])
+    x, lengths = _pad_tokens([vocab.encode(t.lower() if dm["input"]["lowercase"] else t) for _, t, _ in rows])
+    return Dataset(x, lengths, y)
 
 
 def read_tag(meta: dict, path: str, flags: dict) -> Dataset:
@@ -747,7 +832,7 @@ def read_regress(meta: dict, path: str, flags: dict) -> Dataset:
     return Dataset(x, torch.full((count,), Tw, dtype=torch.long), y, target_rows=rows_of)
 
 
-READERS = {"classify": read_classify, "tag": read_tag, "lm": read_lm, "regress": read_regress}
+READERS = {"classify": read_classify, "multilabel": read_multilabel, "tag": read_tag, "lm": read_lm, "regress": read_regress}
 
 
 def read_dataset(meta: dict, path: str, flags: Optional[dict] = None) -> Dataset:
@@ -765,12 +850,19 @@ def denormalize(meta: dict, values: torch.Tensor) -> torch.Tensor:
     return values.to(torch.float64) * std + mean
 
 
-def predictions(meta: dict, out: torch.Tensor, lengths: torch.Tensor):
-    """Labels (classify), tags per token (tag), characters (lm: the most likely next one) or values in the data's units (regress)."""
+def predictions(meta: dict, out: torch.Tensor, lengths: torch.Tensor, threshold: float = 0.5):
+    """
+    Labels (classify), the list of labels whose probability (sigmoid) is at least `threshold`
+    (multilabel: weft's --threshold), tags per token (tag), characters (lm: the most likely next
+    one) or values in the data's units (regress).
+    """
     dm = meta["data"]
     task = dm["task"]
     if task == "regress":
         return denormalize(meta, out).tolist()
+    if task == "multilabel":
+        given = torch.sigmoid(out.to(torch.float64)) >= threshold  # in float64, as weft's sigmoidRow
+        return [[l for l, g in zip(dm["labels"], row) if g] for row in given.tolist()]
     names = dm["labels"] if task == "classify" else dm["tags"] if task == "tag" else None
     best = out.argmax(-1)
     if task == "classify":
@@ -802,7 +894,11 @@ def load(directory: str):
 
 @torch.no_grad()
 def evaluate(model: WeftModel, meta: dict, data: Dataset, batch_size: int = 64) -> dict:
-    """The loss (weighted as in training) and, for classes, the accuracy: what `weft eval` reports."""
+    """
+    The loss (weighted as in training) and the accuracy: what `weft eval` reports. Accuracy for
+    classes: the arg-max is the target; for multilabel (binaryCrossEntropy) it is per label, the
+    fraction of (example, label) decisions right, a label given where its logit is > 0.
+    """
     model.eval()
     spec = meta["spec"]
     dev = next(model.parameters()).device
@@ -816,13 +912,18 @@ def evaluate(model: WeftModel, meta: dict, data: Dataset, batch_size: int = 64) 
         t, c = loss_terms(spec, out, y, n)
         total += float(t)
         count += float(c)
-        if spec["loss"]["kind"] == "crossEntropy":
+        kind = spec["loss"]["kind"]
+        if kind == "crossEntropy":
             valid = y >= 0
             if out.dim() == 3:
                 valid = valid & _mask(n, out.shape[1])
             correct += int(((out.argmax(-1) == y) & valid).sum())
             seen += int(valid.sum())
-    r = {"loss": total / count, "count": int(round(count)) if spec["loss"]["kind"] != "crossEntropy" else seen}
+        elif kind == "binaryCrossEntropy":
+            valid = _value_mask(out, n)
+            correct += int((((out > 0) == (y >= 0.5)) & valid).sum())
+            seen += int(valid.sum())
+    r = {"loss": total / count, "count": seen if spec["loss"]["kind"] == "crossEntropy" else int(round(count))}
     if seen:
         r["accuracy"] = correct / seen
     return r
