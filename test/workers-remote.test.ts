@@ -14,7 +14,7 @@ describe('RemoteTrainer', () => {
   it('fits off the calling thread with progress callbacks, matching LocalTrainer', async () => {
     const local = new LocalTrainer(cfg);
     const localSteps: TrainStepResult[] = [];
-    const localLoss = local.fit(data, { epochs: 2, onStep: (r) => localSteps.push(r) });
+    const localLoss = local.fit(data, { epochs: 2, onStep: (r) => { localSteps.push(r); } }).loss;
 
     const t = await createRemoteTrainer({ ...cfg, workers: 2, kernels: 'reference' });
     try {

@@ -32,6 +32,7 @@ export * from './train/step.js';
 export * from './train/batches.js';
 export * from './train/config.js';
 export * from './train/local.js';
+export * from './train/loop.js';
 export * from './train/limits.js';
 export * from './stack/stack.js';
 export * from './cells/rnn.js';
