@@ -215,3 +215,30 @@ describe('the training loop, on LocalTrainer and on the pool (2 workers)', () =>
     expect(() => t.fit(data, { epochs: 20, resume: { loop: { ...plain.result.loop, batch: -1 } } })).toThrow('resume.loop.batch must be a non-negative integer, got -1');
   });
 });
+
+describe('predict on inputs alone', () => {
+  it('LocalTrainer and the Trainer (2 workers) take a dataset without targets, with the bits of one with them', async () => {
+    const { targets: _t, targetKind: _k, outputSize: _o, ...inputs } = valData;
+    const local = new LocalTrainer(cfg);
+    local.fit(data, { epochs: 1 });
+    const p = local.predict(inputs, { batchSize: 4 });
+    expect(p.shape).toEqual([valData.count, valData.maxSteps, 7]);
+    expect(p.outputs.some((v) => v !== 0)).toBe(true);
+    expect(local.predict(valData).outputs).toEqual(p.outputs);
+    const t = new Trainer({ ...cfg, workers: 2, kernels: 'reference' });
+    try {
+      t.setState(local.getState());
+      const q = await t.predict(inputs);
+      expect(q.shape).toEqual(p.shape);
+      expect(firstDifference(q.outputs, p.outputs)).toBe(-1);
+      // Inputs that do not fit the model are refused, naming the field.
+      await expect(t.predict({ ...inputs, inputSize: 9 })).rejects.toThrow("dataset.inputSize is 9 but the model expects 7");
+      await expect(t.predict({ ...inputs, lengths: inputs.lengths.subarray(1) })).rejects.toThrow(`dataset: lengths has ${valData.count - 1} entries, expected count = ${valData.count}`);
+      // evaluate still needs targets.
+      await expect(t.evaluate(inputs as never)).rejects.toThrow('dataset: has no targets: training and evaluating need them (targetKind, outputSize, targets); predict takes inputs alone');
+    } finally {
+      await t.close();
+    }
+    expect(() => local.predict(inputs, { batchsize: 4 } as never)).toThrow('batchsize is not an option of predict; did you mean batchSize?');
+  });
+});

@@ -55,3 +55,4 @@ export * from './train/workloads.js';
 export * from './options/errors.js';
 export * from './data/index.js';
 export * from './options/validate.js';
+export * from './model/stream.js';

@@ -2,7 +2,7 @@
  * What the Trainer reports: its events, fit's options and result, checkpoint state. Plain data
  * only, so the same types cross a thread boundary unchanged (RemoteTrainer).
  */
-import type { EpochEvent, FitOptions as CoreFitOptions, TrainStepResult, ValidationEvent } from '@weft/core';
+import type { EpochEvent, FitOptions as CoreFitOptions, HeadOutputs, PredictOptions, TrainStepResult, ValidationEvent } from '@weft/core';
 
 // The loop's events and result, and the checkpoint state, are @weft/core's (train/loop.ts), shared with LocalTrainer.
 export type { EpochEvent, FitResult, TrainerState, ValidationEvent, StepInfo, FitCheckpoint, LoopState } from '@weft/core';
@@ -39,15 +39,8 @@ export interface TrainerEvents {
 /** fit's options (@weft/core's, the one training loop's): its onStep sees the pool's StepEvent. */
 export type FitOptions = CoreFitOptions<StepEvent>;
 
-/** evaluate's and predict's options. */
-export interface EvalOptions {
-  /** Sequences per batch (default: the training batchSize). */
-  batchSize?: number;
-}
+/** evaluate's and predict's options (@weft/core's, LocalTrainer.predict's). */
+export type EvalOptions = PredictOptions;
 
-/** The head's outputs (logits for classification, values for regression). */
-export interface Prediction {
-  /** [count, outputSize] per sequence; [count, maxSteps, outputSize] per step (zero past each length). */
-  outputs: Float32Array;
-  shape: number[];
-}
+/** predict's answer: the head's outputs (@weft/core's HeadOutputs, what LocalTrainer.predict gives). */
+export type Prediction = HeadOutputs;

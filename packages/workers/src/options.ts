@@ -11,7 +11,6 @@ import {
   positiveInt, positiveNumber, resolveTrainConfig, shardCount, splitKeys,
   type KernelChoice, type ResolvedTrainConfig, type TrainConfig,
 } from '@weft/core';
-import type { EvalOptions } from './events.js';
 
 // The kernel paths are @weft/core's (kernels/choose.ts); the pool resolves 'auto' once for all workers.
 export { KERNEL_CHOICES, type KernelChoice };
@@ -151,12 +150,5 @@ export function resolveTrainerOptions(o: TrainerOptions): ResolvedTrainerOptions
 // fit's options are the training loop's, checked by @weft/core's resolveFitOptions (train/loop.ts).
 export { resolveFitOptions, type ResolvedFitOptions } from '@weft/core';
 
-const EVAL_KEYS = keysOf<EvalOptions>({ batchSize: true });
-
-/** evaluate's and predict's options; `what` names the call in messages. */
-export function checkEvalOptions(o: EvalOptions, what: 'evaluate' | 'predict'): EvalOptions {
-  objectOption(o, `${what} options`);
-  knownKeys(o, EVAL_KEYS, '', what);
-  if (o.batchSize !== undefined) positiveInt(o.batchSize, 'batchSize');
-  return o;
-}
+// evaluate's and predict's options are LocalTrainer's (@weft/core), checked by the same function.
+export { checkPredictOptions as checkEvalOptions } from '@weft/core';

@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { loadLayerModules, type EvalResult, type SequenceDataset } from '@weft/core';
+import { loadLayerModules, type EvalResult, type SequenceDataset, type SequenceInputs } from '@weft/core';
 import { Trainer } from './trainer.js';
 import type { EvalOptions, FitOptions, FitResult, Prediction, StepEvent, TrainerState, WarningEvent } from './events.js';
 
@@ -69,7 +69,7 @@ export class TrainerHost {
     return this.t.evaluate(data, opts);
   }
 
-  async predict(data: SequenceDataset, opts?: EvalOptions): Promise<Prediction> {
+  async predict(data: SequenceInputs, opts?: EvalOptions): Promise<Prediction> {
     const p = await this.t.predict(data, opts);
     return Comlink.transfer(p, [p.outputs.buffer as ArrayBuffer]);
   }

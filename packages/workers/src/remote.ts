@@ -16,7 +16,7 @@ import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { OptionError, functionOption, keysOf, type EvalResult, type SequenceDataset } from '@weft/core';
+import { OptionError, functionOption, keysOf, type EvalResult, type SequenceDataset, type SequenceInputs } from '@weft/core';
 import type {
   EpochEvent, EvalOptions, FitCheckpoint, LoopState, FitOptions, FitResult, Prediction, StepEvent, StepInfo, TrainerEvents, TrainerState, ValidationEvent, WarningEvent,
 } from './events.js';
@@ -143,7 +143,7 @@ export class RemoteTrainer extends EventEmitter<TrainerEvents> {
     return this.call(() => this.remote.evaluate(data, opts));
   }
 
-  async predict(data: SequenceDataset, opts: EvalOptions = {}): Promise<Prediction> {
+  async predict(data: SequenceInputs, opts: EvalOptions = {}): Promise<Prediction> {
     checkEvalOptions(opts, 'predict');
     return this.call(() => this.remote.predict(data, opts));
   }

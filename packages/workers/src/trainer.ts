@@ -13,10 +13,10 @@ import { availableParallelism } from 'node:os';
 import {
   NonFiniteError, SequenceModel, StepRunner, addEvalTotals, allocF32In, checkTrainMemory, checkTrainerState, checkedEvaluation, createOptimizer,
   createSchedule, createSharedMemory, TrainedModel, batchTokens, checkScheduleCovers, evalResult, loopSteps, lossScale, positiveNumber, runLoop,
-  shardCount, targetPerStep, trainArenaLayout, trainBatches, validateDataset, KERNEL_NAMES,
+  shardCount, trainArenaLayout, trainBatches, checkInputsFit, predictionShape, KERNEL_NAMES,
   type DataMeta, type ToModelOptions,
   type ArenaLayout, type EvalResult, type ModelPlan, type Optimizer, type OptimizerSnapshot, type ResolvedModelSpec,
-  type ResolvedTrainConfig, type SequenceDataset, type WasmMemory,
+  type ResolvedTrainConfig, type SequenceDataset, type SequenceInputs, type WasmMemory,
 } from '@weft/core';
 import { Ctl, StepResult } from './control.js';
 import type { EvalOptions, FitOptions, FitResult, Prediction, StepEvent, TrainerEvents, TrainerState, WarningEvent } from './events.js';
@@ -211,15 +211,16 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     }
   }
 
-  /** The head's outputs for every sequence (logits or values), computed by the workers. */
-  async predict(data: SequenceDataset, opts: EvalOptions = {}): Promise<Prediction> {
+  /**
+   * The head's outputs for every sequence (logits or values), computed by the workers, of a
+   * dataset or of inputs alone (targets are not needed): LocalTrainer.predict's bits.
+   */
+  async predict(data: SequenceInputs, opts: EvalOptions = {}): Promise<Prediction> {
     this.assertOpen('predict');
     const bs = checkEvalOptions(opts, 'predict').batchSize ?? this.config.batchSize;
     this.checkData(data, 'dataset', false);
     this.checkMemory(data.maxSteps, bs);
-    const O = this.plan.outputSize;
-    const perStep = targetPerStep(this.plan.task);
-    const shape = perStep ? [data.count, data.maxSteps, O] : [data.count, O];
+    const shape = predictionShape(this.plan, data);
     const out = new Float32Array(new SharedArrayBuffer(4 * shape.reduce((a, b) => a * b, 1)));
     const id = await this.exclusive('predict', () => this.pool.addDataset(shareDataset(data)));
     try {
@@ -437,16 +438,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (this.closed) throw new Error(`${what}: the trainer is closed`);
   }
 
-  /** The dataset's shapes, and that it fits the model. */
-  private checkData(d: SequenceDataset, where: string, targets = true): void {
-    if (d === null || typeof d !== 'object') throw new TypeError(`${where} must be a SequenceDataset, got ${String(d)}`);
-    validateDataset(d, where);
-    const m = this.plan;
-    const kind = m.spec.input.kind;
-    if (d.inputKind !== kind) throw new TypeError(`${where}.inputKind is '${d.inputKind}' but model.input.kind is '${kind}'`);
-    if (d.inputSize !== m.inputSize) throw new RangeError(`${where}.inputSize is ${d.inputSize} but the model expects ${m.inputSize}`);
-    if (targets && d.targetKind !== m.task) throw new TypeError(`${where}.targetKind is '${d.targetKind}' but the model's loss needs '${m.task}' targets`);
-    if (targets && d.outputSize !== m.outputSize) throw new RangeError(`${where}.outputSize is ${d.outputSize} but the model outputs ${m.outputSize}`);
+  /** The dataset's shapes, and that it fits the model (@weft/core's checkInputsFit, LocalTrainer's check). */
+  private checkData(d: SequenceInputs, where: string, targets = true): void {
+    checkInputsFit(d, this.plan, where, targets);
   }
 
   private checkRows(rows: ArrayLike<number>, d: SequenceDataset): void {

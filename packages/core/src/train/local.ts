@@ -6,13 +6,15 @@
 import { SequenceModel, gatherBatch, modelLayout, type ResolvedModelSpec } from '../model/model.js';
 import { createOptimizer, createSchedule, type Optimizer } from '../optim/index.js';
 import { arenaLayout, type ArenaLayout } from './arena.js';
-import { targetIsClass, type SequenceDataset } from './dataset.js';
+import { targetIsClass, validateDataset, validateInputs, type SequenceDataset, type SequenceInputs } from './dataset.js';
+import { predictAll, predictionShape, type HeadOutputs } from '../model/outputs.js';
+import type { ModelPlan } from '../model/spec.js';
 import { StepRunner, lossScale, shardCount, type StepStats } from './step.js';
 import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './config.js';
 import { sequentialBatches, trainBatches } from './batches.js';
 import { loopSteps, resolveFitOptions, runLoopSync, type FitOptions, type FitResult, type TrainerState } from './loop.js';
 import { allocF32 } from '../kernels/memory.js';
-import { positiveInt, positiveNumber } from '../options/validate.js';
+import { keysOf, knownKeys, objectOption, positiveInt, positiveNumber } from '../options/validate.js';
 import type { DataMeta } from '../data/index.js';
 import { TrainedModel } from '../model/trained.js';
 import { checkInferenceMemory } from './limits.js';
@@ -205,6 +207,16 @@ export class LocalTrainer {
   }
 
   /**
+   * The head's outputs (logits or values) for every sequence of a dataset or of inputs alone
+   * (targets are not needed), in batches, without dropout: the Trainer's predict.
+   */
+  predict(d: SequenceInputs, opts: PredictOptions = {}): HeadOutputs {
+    const bs = checkPredictOptions(opts, 'predict').batchSize ?? this.config.batchSize;
+    checkInputsFit(d, this.model.plan, 'dataset');
+    return { outputs: predictAll(this.model, d, bs), shape: predictionShape(this.model, d) };
+  }
+
+  /**
    * The model as trained so far (a copy): with the data loader's `meta` it can `predict` raw
    * inputs; with `optimizer: true` it keeps the optimizer's state, so that a saved file can
    * resume training.
@@ -229,6 +241,39 @@ export interface ToModelOptions<M extends DataMeta | undefined = DataMeta | unde
   meta?: M;
   /** Keep the optimizer's state too (default false), to resume training from the file. */
   optimizer?: boolean;
+}
+
+/** evaluate's and predict's options (LocalTrainer.predict, and the Trainer's evaluate and predict). */
+export interface PredictOptions {
+  /** Sequences per batch (default: the training batchSize). */
+  batchSize?: number;
+}
+
+const PREDICT_KEYS = keysOf<PredictOptions>({ batchSize: true });
+
+/** Checks evaluate's and predict's options; `what` names the call in messages. */
+export function checkPredictOptions(o: PredictOptions, what: 'evaluate' | 'predict'): PredictOptions {
+  objectOption(o, `${what} options`);
+  knownKeys(o, PREDICT_KEYS, '', what);
+  if (o.batchSize !== undefined) positiveInt(o.batchSize, 'batchSize');
+  return o;
+}
+
+/**
+ * That data (inputs alone, or with targets when `targets`) has the shapes it says and fits the
+ * model: input kind and size, and the targets its loss needs. `where` names it in messages.
+ */
+export function checkInputsFit(d: SequenceInputs, m: ModelPlan, where: string, targets = false): void {
+  if (d === null || typeof d !== 'object') throw new TypeError(`${where} must be a SequenceDataset, got ${String(d)}`);
+  if (targets) validateDataset(d as SequenceDataset, where);
+  else validateInputs(d, where);
+  const kind = m.spec.input.kind;
+  if (d.inputKind !== kind) throw new TypeError(`${where}.inputKind is '${d.inputKind}' but model.input.kind is '${kind}'`);
+  if (d.inputSize !== m.inputSize) throw new RangeError(`${where}.inputSize is ${d.inputSize} but the model expects ${m.inputSize}`);
+  if (!targets) return;
+  const t = d as SequenceDataset;
+  if (t.targetKind !== m.task) throw new TypeError(`${where}.targetKind is '${t.targetKind}' but the model's loss needs '${m.task}' targets`);
+  if (t.outputSize !== m.outputSize) throw new RangeError(`${where}.outputSize is ${t.outputSize} but the model outputs ${m.outputSize}`);
 }
 
 /**
