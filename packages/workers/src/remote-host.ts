@@ -40,7 +40,7 @@ export class TrainerHost {
     t.on('warning', onWarning);
     const { checkpoint, ...rest } = opts;
     try {
-      return await t.fit(data, {
+      const result = await t.fit(data, {
         ...rest,
         signal: controller.signal,
         onStep: (event, info) => send({ type: 'step', event, info }),
@@ -49,6 +49,9 @@ export class TrainerHost {
         // ...except for a checkpoint, which the caller's save must have written before training goes on.
         ...(checkpoint ? { checkpoint: { ...checkpoint, save: async (checkpoint) => { await onEvent?.({ type: 'checkpoint', checkpoint }); } } } : {}),
       });
+      // The events travel on their own channel: a last one, answered, means the caller has had them all before the result.
+      await onEvent?.({ type: 'done' });
+      return result;
     } finally {
       t.off('warning', onWarning);
       if (this.controller === controller) this.controller = undefined;

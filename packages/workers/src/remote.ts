@@ -30,7 +30,8 @@ export type RemoteEvent =
   | { type: 'epoch'; event: EpochEvent; loop: LoopState }
   | { type: 'validation'; event: ValidationEvent; loop: LoopState }
   | { type: 'warning'; event: WarningEvent }
-  | { type: 'checkpoint'; checkpoint: FitCheckpoint };
+  | { type: 'checkpoint'; checkpoint: FitCheckpoint }
+  | { type: 'done' };
 
 /** The Trainer's options, except `pool` (a pool cannot move to another thread). */
 export type RemoteTrainerOptions = Omit<TrainerOptions, 'pool'>;
@@ -113,7 +114,7 @@ export class RemoteTrainer extends EventEmitter<TrainerEvents> {
       else if (e.type === 'epoch') { void onEpoch?.(e.event, e.loop); this.emit('epoch', e.event); }
       else if (e.type === 'validation') { void onValidation?.(e.event, e.loop); this.emit('validation', e.event); }
       else if (e.type === 'warning') { onWarning?.(e.event); this.emit('warning', e.event); }
-      else await checkpoint!.save(e.checkpoint);
+      else if (e.type === 'checkpoint') await checkpoint!.save(e.checkpoint);
     });
     const { save: _save, ...saving } = checkpoint ?? { save: undefined };
     const remoteOpts: HostFitOptions = { ...rest, ...(checkpoint ? { checkpoint: saving } : {}) };
