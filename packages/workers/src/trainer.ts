@@ -11,7 +11,7 @@
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import {
-  NonFiniteError, SequenceModel, StepRunner, addEvalTotals, allocF32In, checkTrainMemory, checkTrainerState, checkedEvaluation, createOptimizer,
+  NonFiniteError, SequenceModel, StepRunner, addEvalTotals, allocF32In, checkTrainMemory, checkTrainerState, checkedEvaluation, restoreTrainerState, createOptimizer,
   createSchedule, createSharedMemory, TrainedModel, batchTokens, checkScheduleCovers, evalResult, loopSteps, lossScale, positiveNumber, runLoop,
   shardCount, trainArenaLayout, trainBatches, checkInputsFit, predictionShape, KERNEL_NAMES,
   type DataMeta, type ToModelOptions,
@@ -268,7 +268,6 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   setState(s: TrainerState): void {
     this.assertOpen('setState');
     if (this.inFlight || this.fitting) throw new Error('setState: the trainer is busy; call it when no fit or step is running');
-    checkTrainerState(s, this);
     this.applyState(s);
   }
 
@@ -288,10 +287,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   /** Applies a checked state (setState, or fit's resume). */
   private applyState(s: TrainerState): void {
-    checkTrainerState(s, this);
-    this.runner.params.set(s.params);
-    s.optimizer.states.forEach((b, k) => this.runner.states[k]!.set(b));
-    if (s.carry !== undefined) this.runner.setCarriedState(s.step, s.carry);
+    restoreTrainerState(s, { layout: this.layout, optimizer: this.optimizer, config: this.config, runner: this.runner });
     this.completed = s.step;
     this.updates = s.optimizer.step;
   }

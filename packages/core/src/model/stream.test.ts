@@ -11,9 +11,13 @@ import { Rng } from '../rng.js';
 const T = 26;
 const chunks = [5, 1, 9, 11]; // sums to T
 
-/** The whole sequence at once, then the same fed in chunks; outputs [B, T, O] both. */
-function wholeAndChunked(model: SequenceModel, inputs: Int32Array | Float32Array, B: number, per: number): [Float32Array, Float32Array] {
-  const whole = model.infer({ batch: B, steps: T, lengths: new Int32Array(B).fill(T), inputs, targets: new Int32Array(0) }).slice();
+/** The whole sequence at once [B, T, O]. */
+function whole(model: SequenceModel, inputs: Int32Array | Float32Array, B: number): Float32Array {
+  return model.infer({ batch: B, steps: T, lengths: new Int32Array(B).fill(T), inputs, targets: new Int32Array(0) }).slice();
+}
+
+/** The same fed in chunks [B, T, O]; `forget`: the state dropped (reset) before each chunk, what carrying it must not give. */
+function chunked(model: SequenceModel, inputs: Int32Array | Float32Array, B: number, per: number, forget = false): Float32Array {
   const s = new InferenceStream(model, { streams: B });
   const O = model.outputSize;
   const out = new Float32Array(B * T * O);
@@ -22,28 +26,12 @@ function wholeAndChunked(model: SequenceModel, inputs: Int32Array | Float32Array
     // Each stream's steps t0..t0+n-1, batch-first.
     const chunk = new (inputs.constructor as { new (n: number): Int32Array | Float32Array })(B * n * per);
     for (let b = 0; b < B; b++) chunk.set(inputs.subarray((b * T + t0) * per, (b * T + t0 + n) * per), b * n * per);
+    if (forget) s.reset();
     const y = s.feed(chunk, n);
     for (let b = 0; b < B; b++) out.set(y.subarray(b * n * O, (b + 1) * n * O), (b * T + t0) * O);
     t0 += n;
   }
-  expect(s.position).toBe(T);
-  return [whole, out];
-}
-
-/** The same chunks with the state dropped (reset) before each: what carrying the state must not give. */
-function forgetful(model: SequenceModel, inputs: Int32Array | Float32Array, B: number, per: number): Float32Array {
-  const s = new InferenceStream(model, { streams: B });
-  const O = model.outputSize;
-  const out = new Float32Array(B * T * O);
-  let t0 = 0;
-  for (const n of chunks) {
-    const chunk = new (inputs.constructor as { new (n: number): Int32Array | Float32Array })(B * n * per);
-    for (let b = 0; b < B; b++) chunk.set(inputs.subarray((b * T + t0) * per, (b * T + t0 + n) * per), b * n * per);
-    s.reset();
-    const y = s.feed(chunk, n);
-    for (let b = 0; b < B; b++) out.set(y.subarray(b * n * O, (b + 1) * n * O), (b * T + t0) * O);
-    t0 += n;
-  }
+  if (!forget) expect(s.position).toBe(T);
   return out;
 }
 
@@ -55,9 +43,8 @@ describe('InferenceStream', () => {
     const rng = new Rng(1);
     const B = 3;
     const inputs = Int32Array.from({ length: B * T }, () => rng.int(9));
-    const [whole, chunked] = wholeAndChunked(model, inputs, B, 1);
-    expect(chunked).toEqual(whole);
-    expect(forgetful(model, inputs, B, 1)).not.toEqual(chunked);
+    expect(chunked(model, inputs, B, 1)).toEqual(whole(model, inputs, B));
+    expect(chunked(model, inputs, B, 1, true)).not.toEqual(whole(model, inputs, B));
   });
 
   it('a GRU spec with layer norm and a linear head over dense steps: the same', () => {
@@ -69,9 +56,8 @@ describe('InferenceStream', () => {
     const rng = new Rng(3);
     const B = 2;
     const inputs = Float32Array.from({ length: B * T * 3 }, () => rng.uniform() - 0.5);
-    const [whole, chunked] = wholeAndChunked(model, inputs, B, 3);
-    expect(chunked).toEqual(whole);
-    expect(forgetful(model, inputs, B, 3)).not.toEqual(chunked);
+    expect(chunked(model, inputs, B, 3)).toEqual(whole(model, inputs, B));
+    expect(chunked(model, inputs, B, 3, true)).not.toEqual(whole(model, inputs, B));
   });
 
   it('refuses what cannot stream, saying why', () => {

@@ -189,10 +189,7 @@ export class LocalTrainer {
 
   /** Restores a state from getState (this trainer's or the Trainer's: the same bits go on). */
   setState(s: TrainerState): void {
-    checkTrainerState(s, this);
-    this.runner.params.set(s.params);
-    s.optimizer.states.forEach((b, k) => this.runner.states[k]!.set(b));
-    if (s.carry !== undefined) this.runner.setCarriedState(s.step, s.carry);
+    restoreTrainerState(s, this);
     this.step = s.step;
     this.updates = s.optimizer.step;
   }
@@ -274,6 +271,20 @@ export function checkInputsFit(d: SequenceInputs, m: ModelPlan, where: string, t
   const t = d as SequenceDataset;
   if (t.targetKind !== m.task) throw new TypeError(`${where}.targetKind is '${t.targetKind}' but the model's loss needs '${m.task}' targets`);
   if (t.outputSize !== m.outputSize) throw new RangeError(`${where}.outputSize is ${t.outputSize} but the model outputs ${m.outputSize}`);
+}
+
+/**
+ * Writes a state (checked first: nothing is written from a wrong one) into a trainer's runner:
+ * parameters, optimizer state, carried states. The trainer sets its step counts.
+ */
+export function restoreTrainerState(
+  s: TrainerState,
+  t: { readonly layout: ArenaLayout; readonly optimizer: Optimizer; readonly config: ResolvedTrainConfig; readonly runner: StepRunner },
+): void {
+  checkTrainerState(s, t);
+  t.runner.params.set(s.params);
+  s.optimizer.states.forEach((b, k) => t.runner.states[k]!.set(b));
+  if (s.carry !== undefined) t.runner.setCarriedState(s.step, s.carry);
 }
 
 /**
