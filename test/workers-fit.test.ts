@@ -21,7 +21,7 @@ describe('fit', () => {
   it('matches LocalTrainer.fit step by step, with epoch events and validation', async () => {
     const local = new LocalTrainer(cfg);
     const localSteps: TrainStepResult[] = [];
-    const localLoss = local.fit(data, { epochs: 2, onStep: (r) => localSteps.push(r) });
+    const localLoss = local.fit(data, { epochs: 2, onStep: (r) => { localSteps.push(r); } }).loss;
 
     const t = new Trainer({ ...cfg, workers: 2, kernels: 'reference' });
     const steps: StepEvent[] = [];
@@ -135,7 +135,7 @@ describe('carryState (truncated BPTT over streams)', () => {
     const ccfg = bilstmConfig({ carryState: true, model: { ...cfg.model, bidirectional: false } });
     const local = new LocalTrainer(ccfg);
     const localSteps: TrainStepResult[] = [];
-    local.fit(streams, { epochs: 2, onStep: (r) => localSteps.push(r) });
+    local.fit(streams, { epochs: 2, onStep: (r) => { localSteps.push(r); } });
     const t = new Trainer({ ...ccfg, workers: 3, kernels: 'reference' });
     const steps: StepEvent[] = [];
     t.on('step', (e) => steps.push(e));
@@ -389,7 +389,8 @@ describe('state, pools, options, close', () => {
         name: 'OptionError', message: 'step is not an option of fit; did you mean steps?', suggestion: 'steps',
       }));
       await expect(t.fit(data, { epochs: 1, validation: valData, evalBatch: 4 } as never)).rejects.toThrow(
-        'evalBatch is not an option of fit; expected one of: epochs, validation, signal, startEpoch, steps, evalBatchSize',
+        'evalBatch is not an option of fit; expected one of: epochs, startEpoch, steps, validation, validateEvery, evalBatchSize, monitor, ' +
+        'earlyStopping, reduceOnPlateau, checkpoint, resume, signal, onStep, onEpoch, onValidation',
       );
       await expect(t.evaluate(valData, { batch_size: 4 } as never)).rejects.toThrow(expect.objectContaining({
         name: 'OptionError', message: 'batch_size is not an option of evaluate; did you mean batchSize?',

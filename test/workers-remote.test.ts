@@ -3,7 +3,7 @@
  * LocalTrainer, progress through proxied callbacks and events, abort, errors, close.
  */
 import { describe, it, expect } from 'vitest';
-import { LocalTrainer, OptionError, type TrainStepResult } from '@weft/core';
+import { LocalTrainer, OptionError, type FitCheckpoint, type TrainStepResult } from '@weft/core';
 import { createRemoteTrainer, type EpochEvent, type StepEvent } from '@weft/workers';
 import { bilstmConfig, firstDifference, tokenData } from './helpers/workers-data.js';
 
@@ -14,7 +14,7 @@ describe('RemoteTrainer', () => {
   it('fits off the calling thread with progress callbacks, matching LocalTrainer', async () => {
     const local = new LocalTrainer(cfg);
     const localSteps: TrainStepResult[] = [];
-    const localLoss = local.fit(data, { epochs: 2, onStep: (r) => localSteps.push(r) });
+    const localLoss = local.fit(data, { epochs: 2, onStep: (r) => { localSteps.push(r); } }).loss;
 
     const t = await createRemoteTrainer({ ...cfg, workers: 2, kernels: 'reference' });
     try {
@@ -37,6 +37,28 @@ describe('RemoteTrainer', () => {
       const p = await t.parameters();
       expect(firstDifference(p.get('head.bias')!, local.model.parameters.get('head.bias')!)).toBe(-1);
       expect((await t.info()).workers).toBe(2);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('checkpoints reach checkpoint.save on the calling thread, waited for, with the bits of LocalTrainer\'s', async () => {
+    const opts = { epochs: 2, validation: data, reduceOnPlateau: { patience: 0, minDelta: 1 } };
+    const local: FitCheckpoint[] = [];
+    new LocalTrainer(cfg).fit(data, { ...opts, checkpoint: { every: 2, best: true, save: (k) => { local.push(k); } } });
+    const t = await createRemoteTrainer({ ...cfg, workers: 2, kernels: 'reference' });
+    try {
+      const saved: FitCheckpoint[] = [];
+      const validated: number[] = [];
+      const r = await t.fit(data, {
+        ...opts, onValidation: (v) => { validated.push(v.step); },
+        checkpoint: { every: 2, best: true, save: async (k) => { await new Promise((ok) => setTimeout(ok, 20)); saved.push(k); } },
+      });
+      expect(saved.map((k) => [k.reason, k.state.step])).toEqual(local.map((k) => [k.reason, k.state.step]));
+      expect(saved.map((k) => k.loop)).toEqual(local.map((k) => k.loop));
+      saved.forEach((k, i) => expect(firstDifference(k.state.params, local[i]!.state.params)).toBe(-1));
+      expect(validated).toEqual([3, 6]);
+      expect(r.loop.plateau.scale).toBeLessThan(1);
     } finally {
       await t.close();
     }

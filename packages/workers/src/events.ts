@@ -2,7 +2,10 @@
  * What the Trainer reports: its events, fit's options and result, checkpoint state. Plain data
  * only, so the same types cross a thread boundary unchanged (RemoteTrainer).
  */
-import type { EvalResult, OptimizerSnapshot, SequenceDataset, TrainStepResult } from '@weft/core';
+import type { EpochEvent, FitOptions as CoreFitOptions, HeadOutputs, PredictOptions, TrainStepResult, ValidationEvent } from '@weft/core';
+
+// The loop's events and result, and the checkpoint state, are @weft/core's (train/loop.ts), shared with LocalTrainer.
+export type { EpochEvent, FitResult, TrainerState, ValidationEvent, StepInfo, FitCheckpoint, LoopState } from '@weft/core';
 
 /** After every step. */
 export interface StepEvent extends TrainStepResult {
@@ -34,18 +37,6 @@ export interface StepPhases {
   ackMs: number;
 }
 
-/** After every whole epoch of fit. */
-export interface EpochEvent {
-  epoch: number;
-  /** Mean training loss over the epoch's updated steps. */
-  loss: number;
-  /** Steps of this epoch (skipped ones included). */
-  steps: number;
-  /** On `validation`, after the epoch. */
-  validation?: EvalResult;
-  timeMs: number;
-}
-
 export interface WarningEvent {
   /** 'non-finite': a step was skipped (nonFinite: 'skip'); 'worker-failed': a worker was replaced and its work redone. */
   kind: 'non-finite' | 'worker-failed';
@@ -57,56 +48,15 @@ export interface WarningEvent {
 export interface TrainerEvents {
   step: [StepEvent];
   epoch: [EpochEvent];
+  validation: [ValidationEvent];
   warning: [WarningEvent];
 }
 
-export interface FitOptions {
-  /** Train until this epoch count (0-based epochs startEpoch..epochs-1). */
-  epochs: number;
-  /** Evaluated after every epoch. */
-  validation?: SequenceDataset;
-  /** Aborting stops before the next step; fit then rejects with the signal's reason. */
-  signal?: AbortSignal;
-  /** First epoch (resuming; default 0). Data order depends on (seed, epoch) only. */
-  startEpoch?: number;
-  /** Stop after this many steps of this call (default: no limit). */
-  steps?: number;
-  /** Batch size of validation (default: the training batchSize). */
-  evalBatchSize?: number;
-}
+/** fit's options (@weft/core's, the one training loop's): its onStep sees the pool's StepEvent. */
+export type FitOptions = CoreFitOptions<StepEvent>;
 
-/** evaluate's and predict's options. */
-export interface EvalOptions {
-  /** Sequences per batch (default: the training batchSize). */
-  batchSize?: number;
-}
+/** evaluate's and predict's options (@weft/core's, LocalTrainer.predict's). */
+export type EvalOptions = PredictOptions;
 
-export interface FitResult {
-  /** Mean training loss of the last epoch run (over the steps run, if `steps` cut it short). */
-  loss: number;
-  /** Every whole epoch run. */
-  epochs: EpochEvent[];
-  /** Steps taken by this call. */
-  steps: number;
-  /** The trainer's step count at the end. */
-  step: number;
-  timeMs: number;
-}
-
-/** A checkpoint's worth of training state: parameters, optimizer state, step count. */
-export interface TrainerState {
-  /** Completed steps. */
-  step: number;
-  /** All parameters in the model's layout order [paramCount]. */
-  params: Float32Array;
-  optimizer: OptimizerSnapshot;
-  /** With carryState: the recurrent states carried into the next step ([batchSize, L*D, H], then c for LSTMs). */
-  carry?: Float32Array;
-}
-
-/** The head's outputs (logits for classification, values for regression). */
-export interface Prediction {
-  /** [count, outputSize] per sequence; [count, maxSteps, outputSize] per step (zero past each length). */
-  outputs: Float32Array;
-  shape: number[];
-}
+/** predict's answer: the head's outputs (@weft/core's HeadOutputs, what LocalTrainer.predict gives). */
+export type Prediction = HeadOutputs;

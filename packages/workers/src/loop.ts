@@ -96,6 +96,7 @@ export function runLoop(init: LoopInit): string {
   const arena = new Float32Array(memory.buffer, init.arenaByteOffset, layout.size); // [layout.size]
   const runner = reuse?.runner ?? new StepRunner(cfg.model, arena, layout, createOptimizer(cfg.optimizer), cfg);
   const rowsAll = new Int32Array(init.rows);
+  // Inputs alone (to predict) too: the coordinator sends steps and evaluations only of datasets with targets.
   const datasets = new Map<number, SequenceDataset>();
   /**
    * Registers a dataset and sizes the runner's scratch for any shard of it, now: grown lazily, the
@@ -103,7 +104,7 @@ export function runLoop(init: LoopInit): string {
    * to take, and a later step or a restarted loop could still allocate.
    */
   const register = (s: SharedDataset): void => {
-    datasets.set(s.id, s.data);
+    datasets.set(s.id, s.data as SequenceDataset);
     runner.model.reserve(s.data.maxSteps, cfg.shardSize);
   };
   for (const s of init.datasets) register(s);
@@ -315,9 +316,10 @@ export function runLoop(init: LoopInit): string {
     const model = runner.model;
     const B = spec.batchSize;
     const items = Atomics.load(ctl, Ctl.ITEMS);
-    const O = d.outputSize;
+    const O = model.outputSize;
     const S = d.maxSteps;
-    const perStep = targetPerStep(d.targetKind);
+    const perStep = targetPerStep(model.task);
+    const out = spec.outputs;
     // Whichever batches this thread takes, it allocates the same (nothing, the second time).
     model.reserve(S, B);
     setPhase(Phase.EVAL);
@@ -331,14 +333,15 @@ export function runLoop(init: LoopInit): string {
       const rows = new Int32Array(end - start);
       for (let i = 0; i < rows.length; i++) rows[i] = start + i;
       const batch = gatherBatch(d, rows);
-      const r = model.evaluate(batch);
-      spec.results[4 * b] = r.sum;
-      spec.results[4 * b + 1] = r.count;
-      spec.results[4 * b + 2] = r.correct;
-      spec.results[4 * b + 3] = r.weight;
-      const out = spec.outputs;
-      if (out) {
-        const y = model.lastOutput; // [B*T, O] per step, [B, O] per sequence
+      if (!out) {
+        const r = model.evaluate(batch);
+        spec.results[4 * b] = r.sum;
+        spec.results[4 * b + 1] = r.count;
+        spec.results[4 * b + 2] = r.correct;
+        spec.results[4 * b + 3] = r.weight;
+      } else {
+        // predict: the outputs alone (the data may have no targets).
+        const y = model.infer(batch); // [B*T, O] per step, [B, O] per sequence
         const T = batch.steps;
         for (let i = 0; i < rows.length; i++) {
           const r0 = start + i;

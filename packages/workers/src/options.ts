@@ -11,7 +11,6 @@ import {
   positiveInt, positiveNumber, resolveTrainConfig, shardCount, splitKeys,
   type KernelChoice, type ResolvedTrainConfig, type TrainConfig,
 } from '@weft/core';
-import type { EvalOptions, FitOptions } from './events.js';
 
 // The kernel paths are @weft/core's (kernels/choose.ts); the pool resolves 'auto' once for all workers.
 export { KERNEL_CHOICES, type KernelChoice };
@@ -148,30 +147,8 @@ export function resolveTrainerOptions(o: TrainerOptions): ResolvedTrainerOptions
   return { ...r, config };
 }
 
-const FIT_KEYS = keysOf<FitOptions>({ epochs: true, validation: true, signal: true, startEpoch: true, steps: true, evalBatchSize: true });
+// fit's options are the training loop's, checked by @weft/core's resolveFitOptions (train/loop.ts).
+export { resolveFitOptions, type ResolvedFitOptions } from '@weft/core';
 
-/** fit's options with the defaults filled in. */
-export type ResolvedFitOptions = FitOptions & { startEpoch: number };
-
-/** `extraKeys`: keys a wrapper adds to FitOptions (RemoteTrainer's event callbacks). */
-export function resolveFitOptions(o: FitOptions, extraKeys: readonly string[] = []): ResolvedFitOptions {
-  objectOption(o, 'fit options', 'an object { epochs, ... }');
-  knownKeys(o, [...FIT_KEYS, ...extraKeys], '', 'fit');
-  positiveInt(o.epochs, 'epochs');
-  const startEpoch = o.startEpoch ?? 0;
-  nonNegativeInt(startEpoch, 'startEpoch');
-  if (o.steps !== undefined) positiveInt(o.steps, 'steps');
-  if (o.evalBatchSize !== undefined) positiveInt(o.evalBatchSize, 'evalBatchSize');
-  if (o.signal !== undefined && (o.signal === null || typeof o.signal.throwIfAborted !== 'function')) badOption('signal', 'an AbortSignal', o.signal);
-  return { ...o, startEpoch };
-}
-
-const EVAL_KEYS = keysOf<EvalOptions>({ batchSize: true });
-
-/** evaluate's and predict's options; `what` names the call in messages. */
-export function checkEvalOptions(o: EvalOptions, what: 'evaluate' | 'predict'): EvalOptions {
-  objectOption(o, `${what} options`);
-  knownKeys(o, EVAL_KEYS, '', what);
-  if (o.batchSize !== undefined) positiveInt(o.batchSize, 'batchSize');
-  return o;
-}
+// evaluate's and predict's options are LocalTrainer's (@weft/core), checked by the same function.
+export { checkPredictOptions as checkEvalOptions } from '@weft/core';

@@ -19,7 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { isOutOfMemory, resolveKernels, shardCount, type ArenaLayout, type KernelPath, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory } from '@weft/core';
+import { isOutOfMemory, resolveKernels, shardCount, type ArenaLayout, type KernelPath, type ResolvedTrainConfig, type SequenceDataset, type SequenceInputs, type WasmMemory } from '@weft/core';
 import {
   Command, Ctl, F64, PHASE_NAMES, StepResult, WAIT_SLICE_MS, WorkerF64, WorkerField, clockMs, createControl, wf, wi, type ControlViews,
 } from './control.js';
@@ -100,7 +100,7 @@ export class StepPool {
   private failures: Failure[] = [];
   private wake: () => void = () => {};
   private woken: Promise<void>;
-  private readonly datasets = new Map<number, SequenceDataset>();
+  private readonly datasets = new Map<number, SequenceDataset | SequenceInputs>();
   private nextDatasetId = 1;
   private closed = false;
   /** The kernel path of every worker, resolved once here so that workers never mix paths. */
@@ -414,7 +414,7 @@ export class StepPool {
   }
 
   /** Makes a shared dataset known to every loop (and to loops started later); returns its id. */
-  async addDataset(data: SequenceDataset): Promise<number> {
+  async addDataset(data: SequenceDataset | SequenceInputs): Promise<number> {
     const id = this.nextDatasetId++;
     this.datasets.set(id, data);
     const add: SharedDataset[] = [{ id, data }];

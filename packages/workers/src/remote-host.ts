@@ -6,9 +6,14 @@
 import { parentPort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { loadLayerModules, type EvalResult, type SequenceDataset } from '@weft/core';
+import { loadLayerModules, type EvalResult, type SequenceDataset, type SequenceInputs } from '@weft/core';
 import { Trainer } from './trainer.js';
-import type { EpochEvent, EvalOptions, FitOptions, FitResult, Prediction, StepEvent, TrainerState, WarningEvent } from './events.js';
+import type { EvalOptions, FitOptions, FitResult, Prediction, StepEvent, TrainerState, WarningEvent } from './events.js';
+
+/** fit's options as they cross to the host thread: no functions (the caller's thread keeps its callbacks and checkpoint.save). */
+export type HostFitOptions = Omit<FitOptions, 'signal' | 'onStep' | 'onEpoch' | 'onValidation' | 'checkpoint'> & {
+  checkpoint?: Omit<NonNullable<FitOptions['checkpoint']>, 'save'>;
+};
 import type { TrainerOptions } from './options.js';
 import type { RemoteEvent } from './remote.js';
 
@@ -26,19 +31,29 @@ export class TrainerHost {
     this.trainer = new Trainer(options);
   }
 
-  async fit(data: SequenceDataset, opts: Omit<FitOptions, 'signal'>, onEvent?: (e: RemoteEvent) => void): Promise<FitResult> {
+  async fit(data: SequenceDataset, opts: HostFitOptions, onEvent?: (e: RemoteEvent) => void | Promise<void>): Promise<FitResult> {
     const t = this.t;
     const controller = (this.controller = new AbortController());
-    // Events go out without waiting for the caller: training never waits on the other thread.
+    // Events go out without waiting for the caller: training never waits on the other thread...
     const send = (e: RemoteEvent) => void Promise.resolve(onEvent?.(e)).catch(() => {});
-    const onStep = (event: StepEvent) => send({ type: 'step', event });
-    const onEpoch = (event: EpochEvent) => send({ type: 'epoch', event });
     const onWarning = (event: WarningEvent) => send({ type: 'warning', event });
-    t.on('step', onStep).on('epoch', onEpoch).on('warning', onWarning);
+    t.on('warning', onWarning);
+    const { checkpoint, ...rest } = opts;
     try {
-      return await t.fit(data, { ...opts, signal: controller.signal });
+      const result = await t.fit(data, {
+        ...rest,
+        signal: controller.signal,
+        onStep: (event, info) => send({ type: 'step', event, info }),
+        onEpoch: (event, loop) => send({ type: 'epoch', event, loop }),
+        onValidation: (event, loop) => send({ type: 'validation', event, loop }),
+        // ...except for a checkpoint, which the caller's save must have written before training goes on.
+        ...(checkpoint ? { checkpoint: { ...checkpoint, save: async (checkpoint) => { await onEvent?.({ type: 'checkpoint', checkpoint }); } } } : {}),
+      });
+      // The events travel on their own channel: a last one, answered, means the caller has had them all before the result.
+      await onEvent?.({ type: 'done' });
+      return result;
     } finally {
-      t.off('step', onStep).off('epoch', onEpoch).off('warning', onWarning);
+      t.off('warning', onWarning);
       if (this.controller === controller) this.controller = undefined;
       (onEvent as Partial<Comlink.Remote<object>> | undefined)?.[Comlink.releaseProxy]?.();
     }
@@ -57,7 +72,7 @@ export class TrainerHost {
     return this.t.evaluate(data, opts);
   }
 
-  async predict(data: SequenceDataset, opts?: EvalOptions): Promise<Prediction> {
+  async predict(data: SequenceInputs, opts?: EvalOptions): Promise<Prediction> {
     const p = await this.t.predict(data, opts);
     return Comlink.transfer(p, [p.outputs.buffer as ArrayBuffer]);
   }

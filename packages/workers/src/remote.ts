@@ -16,31 +16,34 @@ import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { OptionError, functionOption, keysOf, type EvalResult, type SequenceDataset } from '@weft/core';
-import type { EpochEvent, EvalOptions, FitOptions, FitResult, Prediction, StepEvent, TrainerEvents, TrainerState, WarningEvent } from './events.js';
+import { OptionError, functionOption, keysOf, type EvalResult, type SequenceDataset, type SequenceInputs } from '@weft/core';
+import type {
+  EpochEvent, EvalOptions, FitCheckpoint, LoopState, FitOptions, FitResult, Prediction, StepEvent, StepInfo, TrainerEvents, TrainerState, ValidationEvent, WarningEvent,
+} from './events.js';
 import { checkEvalOptions, resolveFitOptions, resolveTrainerOptions, type TrainerOptions } from './options.js';
 import { builtFile, workerExecArgv } from './paths.js';
-import type { TrainerHost } from './remote-host.js';
+import type { HostFitOptions, TrainerHost } from './remote-host.js';
 
-/** What the host thread sends back during fit. */
+/** What the host thread sends back during fit (a checkpoint is waited for: fit goes on once it is saved). */
 export type RemoteEvent =
-  | { type: 'step'; event: StepEvent }
-  | { type: 'epoch'; event: EpochEvent }
-  | { type: 'warning'; event: WarningEvent };
+  | { type: 'step'; event: StepEvent; info: StepInfo }
+  | { type: 'epoch'; event: EpochEvent; loop: LoopState }
+  | { type: 'validation'; event: ValidationEvent; loop: LoopState }
+  | { type: 'warning'; event: WarningEvent }
+  | { type: 'checkpoint'; checkpoint: FitCheckpoint }
+  | { type: 'done' };
 
 /** The Trainer's options, except `pool` (a pool cannot move to another thread). */
 export type RemoteTrainerOptions = Omit<TrainerOptions, 'pool'>;
 
-/** What RemoteTrainer.fit adds to fit's options: callbacks for the events. */
+/** What RemoteTrainer.fit adds to fit's options (whose onStep, onEpoch and onValidation it has too). */
 export interface RemoteFitCallbacks {
-  onStep?: (e: StepEvent) => void;
-  onEpoch?: (e: EpochEvent) => void;
   onWarning?: (e: WarningEvent) => void;
 }
 
 export interface RemoteFitOptions extends FitOptions, RemoteFitCallbacks {}
 
-const CALLBACK_KEYS = keysOf<RemoteFitCallbacks>({ onStep: true, onEpoch: true, onWarning: true });
+const CALLBACK_KEYS = keysOf<RemoteFitCallbacks>({ onWarning: true });
 
 export class RemoteTrainer extends EventEmitter<TrainerEvents> {
   private readonly dead: Promise<never>;
@@ -94,22 +97,31 @@ export class RemoteTrainer extends EventEmitter<TrainerEvents> {
     }
   }
 
-  /** Like Trainer.fit; events arrive as this object's 'step', 'epoch' and 'warning' events and the on* callbacks. */
+  /**
+   * Like Trainer.fit; events arrive as this object's 'step', 'epoch', 'validation' and 'warning'
+   * events and the on* callbacks (on this thread, not waited for), and checkpoints through
+   * checkpoint.save (waited for).
+   */
   async fit(data: SequenceDataset, opts: RemoteFitOptions): Promise<FitResult> {
     // Checked on this thread, so a mistake throws the OptionError itself, not a copy from the other thread.
     resolveFitOptions(opts, CALLBACK_KEYS);
     for (const k of CALLBACK_KEYS) if (opts[k] !== undefined) functionOption(opts[k], k);
-    const { signal, onStep, onEpoch, onWarning, ...rest } = opts;
+    // Functions cannot cross to the host thread: the callbacks and checkpoint.save stay here, fed by its events.
+    const { signal, onStep, onEpoch, onValidation, onWarning, checkpoint, ...rest } = opts;
     signal?.throwIfAborted();
-    const onEvent = Comlink.proxy((e: RemoteEvent) => {
-      if (e.type === 'step') { onStep?.(e.event); this.emit('step', e.event); }
-      else if (e.type === 'epoch') { onEpoch?.(e.event); this.emit('epoch', e.event); }
-      else { onWarning?.(e.event); this.emit('warning', e.event); }
+    const onEvent = Comlink.proxy(async (e: RemoteEvent) => {
+      if (e.type === 'step') { void onStep?.(e.event, e.info); this.emit('step', e.event); }
+      else if (e.type === 'epoch') { void onEpoch?.(e.event, e.loop); this.emit('epoch', e.event); }
+      else if (e.type === 'validation') { void onValidation?.(e.event, e.loop); this.emit('validation', e.event); }
+      else if (e.type === 'warning') { onWarning?.(e.event); this.emit('warning', e.event); }
+      else if (e.type === 'checkpoint') await checkpoint!.save(e.checkpoint);
     });
+    const { save: _save, ...saving } = checkpoint ?? { save: undefined };
+    const remoteOpts: HostFitOptions = { ...rest, ...(checkpoint ? { checkpoint: saving } : {}) };
     const abort = () => void this.remote.abort(String((signal?.reason as Error | undefined)?.message ?? 'aborted')).catch(() => {});
     signal?.addEventListener('abort', abort, { once: true });
     try {
-      return await this.call(() => this.remote.fit(data, rest, onEvent));
+      return await this.call(() => this.remote.fit(data, remoteOpts, onEvent));
     } catch (e) {
       // The host's AbortError arrives as a plain Error: hand back the caller's own reason.
       if (signal?.aborted && (e as Error)?.name === 'AbortError') throw signal.reason;
@@ -132,7 +144,7 @@ export class RemoteTrainer extends EventEmitter<TrainerEvents> {
     return this.call(() => this.remote.evaluate(data, opts));
   }
 
-  async predict(data: SequenceDataset, opts: EvalOptions = {}): Promise<Prediction> {
+  async predict(data: SequenceInputs, opts: EvalOptions = {}): Promise<Prediction> {
     checkEvalOptions(opts, 'predict');
     return this.call(() => this.remote.predict(data, opts));
   }

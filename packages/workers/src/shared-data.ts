@@ -4,12 +4,12 @@
  * (structured clone shares a SharedArrayBuffer instead of copying it), so a step sends only row
  * indices, and those through the control block's rows array, not a message.
  */
-import type { SequenceDataset } from '@weft/core';
+import { hasTargets, type SequenceDataset, type SequenceInputs } from '@weft/core';
 
-/** A dataset whose arrays live in SharedArrayBuffers, with the id the workers know it by. */
+/** A dataset (or inputs alone, to predict) whose arrays live in SharedArrayBuffers, with the id the workers know it by. */
 export interface SharedDataset {
   id: number;
-  data: SequenceDataset;
+  data: SequenceDataset | SequenceInputs;
 }
 
 function isShared(a: ArrayBufferView): boolean {
@@ -25,26 +25,28 @@ function shareArray<T extends Int32Array | Float32Array>(a: T): T {
 }
 
 /**
- * The dataset with its arrays in shared memory: arrays already on a SharedArrayBuffer are used
- * as they are (no copy), others are copied once. The result holds only the dataset's fields.
+ * The dataset (or inputs alone) with its arrays in shared memory: arrays already on a
+ * SharedArrayBuffer are used as they are (no copy), others are copied once. The result holds
+ * only the dataset's fields.
  */
-export function shareDataset(d: SequenceDataset): SequenceDataset {
+export function shareDataset<D extends SequenceInputs>(d: D): D extends SequenceDataset ? SequenceDataset : SequenceInputs;
+export function shareDataset(d: SequenceInputs): SequenceInputs | SequenceDataset {
   if (d === null || typeof d !== 'object') throw new TypeError(`dataset must be a SequenceDataset object, got ${String(d)}`);
-  for (const k of ['lengths', 'inputs', 'targets'] as const) {
-    const a = d[k];
+  const withTargets = hasTargets(d);
+  for (const k of withTargets ? ['lengths', 'inputs', 'targets'] as const : ['lengths', 'inputs'] as const) {
+    const a = (d as SequenceDataset)[k];
     if (!(a instanceof Int32Array || a instanceof Float32Array)) {
       throw new TypeError(`dataset.${k} must be an Int32Array or Float32Array, got ${Object.prototype.toString.call(a)}`);
     }
   }
-  return {
+  const inputs: SequenceInputs = {
     inputKind: d.inputKind,
     inputSize: d.inputSize,
-    targetKind: d.targetKind,
-    outputSize: d.outputSize,
     count: d.count,
     maxSteps: d.maxSteps,
     lengths: shareArray(d.lengths),
     inputs: shareArray(d.inputs),
-    targets: shareArray(d.targets),
   };
+  // Inputs alone (predict) stay without targets.
+  return withTargets ? { ...inputs, targetKind: d.targetKind, outputSize: d.outputSize, targets: shareArray(d.targets) } : inputs;
 }

@@ -11,15 +11,15 @@
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import {
-  NonFiniteError, SequenceModel, StepRunner, addEvalTotals, allocF32In, checkTrainMemory, checkedEvaluation, createOptimizer, createSchedule,
-  createSharedMemory, TrainedModel, batchTokens, checkScheduleCovers, evalResult, fitSteps, lossScale, shardCount, targetPerStep, trainArenaLayout,
-  trainBatches, validateDataset, KERNEL_NAMES,
+  NonFiniteError, SequenceModel, StepRunner, addEvalTotals, allocF32In, checkTrainMemory, checkTrainerState, checkedEvaluation, restoreTrainerState, createOptimizer,
+  createSchedule, createSharedMemory, TrainedModel, batchTokens, checkScheduleCovers, evalResult, loopSteps, lossScale, positiveNumber, runLoop,
+  shardCount, trainArenaLayout, trainBatches, checkInputsFit, predictionShape, KERNEL_NAMES,
   type DataMeta, type ToModelOptions,
   type ArenaLayout, type EvalResult, type ModelPlan, type Optimizer, type OptimizerSnapshot, type ResolvedModelSpec,
-  type ResolvedTrainConfig, type SequenceDataset, type WasmMemory,
+  type ResolvedTrainConfig, type SequenceDataset, type SequenceInputs, type WasmMemory,
 } from '@weft/core';
 import { Ctl, StepResult } from './control.js';
-import type { EpochEvent, EvalOptions, FitOptions, FitResult, Prediction, StepEvent, TrainerEvents, TrainerState, WarningEvent } from './events.js';
+import type { EvalOptions, FitOptions, FitResult, Prediction, StepEvent, TrainerEvents, TrainerState, WarningEvent } from './events.js';
 import { checkEvalOptions, resolveFitOptions, resolveTrainerOptions, type TrainerOptions } from './options.js';
 import { StepPool } from './pool.js';
 import { shareDataset } from './shared-data.js';
@@ -43,6 +43,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private completed = 0;
   /** Optimizer updates applied (completed steps less the skipped ones): the optimizer's step count. */
   private updates = 0;
+  private scale = 1;
   private queue: Promise<unknown> = Promise.resolve();
   /** Commands queued or running (exclusive); at 0 the park timer starts. */
   private pending = 0;
@@ -148,10 +149,11 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   }
 
   /**
-   * Trains for whole epochs (startEpoch..epochs-1), each a seeded permutation of the data cut
-   * into batches, or with carryState the streams in order (core's trainBatches: the batches of
-   * LocalTrainer.fit). Resolves with the metrics; rejects with
-   * the signal's reason when aborted (the model is then as after the last whole step).
+   * Trains with @weft/core's training loop (train/loop.ts, the loop of LocalTrainer.fit, so the
+   * same options give the same bits): whole epochs of the (seed, epoch) data order, or `steps`
+   * steps, with validation, early stopping, reduce-on-plateau, checkpoints and resume as the
+   * options say; the 'step', 'epoch' and 'validation' events and the on* callbacks report it.
+   * Rejects with the signal's reason when aborted (the model is then as after the last whole step).
    */
   async fit(data: SequenceDataset, opts: FitOptions): Promise<FitResult> {
     this.assertOpen('fit');
@@ -160,46 +162,37 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.checkData(data, 'dataset');
     if (o.validation) this.checkData(o.validation, 'validation');
     this.checkMemory(Math.max(data.maxSteps, o.validation?.maxSteps ?? 0), o.validation ? (o.evalBatchSize ?? this.config.batchSize) : undefined);
-    checkScheduleCovers(this.config, this.completed, fitSteps(data, this.config, o.epochs, o.startEpoch, o.steps));
+    if (o.resume?.state) checkTrainerState(o.resume.state, this);
+    const from = o.resume?.state?.step ?? this.completed;
+    checkScheduleCovers(this.config, from, loopSteps(trainBatches(data, this.config, 0).length, o.epochs, o.start, o.steps));
     o.signal?.throwIfAborted();
     this.fitting = true;
-    const t0 = performance.now();
     const ids: number[] = [];
     try {
       const trainId = await this.exclusive('fit', () => this.pool.addDataset(shareDataset(data)));
       ids.push(trainId);
       const valId = o.validation ? await this.exclusive('fit', () => this.pool.addDataset(shareDataset(o.validation!))) : undefined;
       if (valId !== undefined) ids.push(valId);
-      const epochs: EpochEvent[] = [];
-      let steps = 0;
-      let lastLoss = NaN;
-      for (let e = o.startEpoch; e < o.epochs; e++) {
-        const te = performance.now();
-        let sum = 0;
-        let n = 0;
-        let epochSteps = 0;
-        let cut = false;
-        for (const [i, rows] of trainBatches(data, this.config, e).entries()) {
-          if (o.steps !== undefined && steps >= o.steps) { cut = true; break; }
-          o.signal?.throwIfAborted();
+      // eslint-disable-next-line @typescript-eslint/no-this-alias -- the target's accessors read this trainer
+      const self = this;
+      return await runLoop<StepEvent>({
+        config: this.config,
+        optimizer: this.optimizer,
+        get step() { return self.completed; },
+        get lrScale() { return self.lrScale; },
+        set lrScale(v: number) { self.lrScale = v; },
+        trainStep: (rows, reset, epoch) => {
           if (this.closed) throw new Error('fit: the trainer was closed');
-          const r = await this.runStep(trainId, data, rows, e, i === 0);
-          steps++;
-          epochSteps++;
-          if (!r.skipped) { sum += r.loss * r.count; n += r.count; }
-        }
-        // A cut at an epoch's first batch ran nothing of it: the last loss is the previous epoch's.
-        if (cut && epochSteps === 0) break;
-        lastLoss = n ? sum / n : NaN;
-        if (cut) break;
-        o.signal?.throwIfAborted();
-        const ev: EpochEvent = { epoch: e, loss: lastLoss, steps: epochSteps, timeMs: 0 };
-        if (valId !== undefined) ev.validation = await this.evaluateShared(valId, o.validation!, o.evalBatchSize);
-        ev.timeMs = performance.now() - te;
-        epochs.push(ev);
-        this.emit('epoch', ev);
-      }
-      return { loss: lastLoss, epochs, steps, step: this.completed, timeMs: performance.now() - t0 };
+          return this.runStep(trainId, data, rows, epoch, reset);
+        },
+        evaluate: () => this.evaluateShared(valId!, o.validation!, o.evalBatchSize),
+        getState: () => this.getState(),
+        setState: (s) => this.applyState(s),
+      }, data, {
+        ...o,
+        onEpoch: (e, loop) => { this.emit('epoch', e); return o.onEpoch?.(e, loop); },
+        onValidation: (e, loop) => { this.emit('validation', e); return o.onValidation?.(e, loop); },
+      });
     } finally {
       this.fitting = false;
       if (ids.length && !this.closed) await this.exclusive('fit', () => this.pool.dropDatasets(ids)).catch(() => {});
@@ -220,15 +213,16 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     }
   }
 
-  /** The head's outputs for every sequence (logits or values), computed by the workers. */
-  async predict(data: SequenceDataset, opts: EvalOptions = {}): Promise<Prediction> {
+  /**
+   * The head's outputs for every sequence (logits or values), computed by the workers, of a
+   * dataset or of inputs alone (targets are not needed): LocalTrainer.predict's bits.
+   */
+  async predict(data: SequenceInputs, opts: EvalOptions = {}): Promise<Prediction> {
     this.assertOpen('predict');
     const bs = checkEvalOptions(opts, 'predict').batchSize ?? this.config.batchSize;
     this.checkData(data, 'dataset', false);
     this.checkMemory(data.maxSteps, bs);
-    const O = this.plan.outputSize;
-    const perStep = targetPerStep(this.plan.task);
-    const shape = perStep ? [data.count, data.maxSteps, O] : [data.count, O];
+    const shape = predictionShape(this.plan, data);
     const out = new Float32Array(new SharedArrayBuffer(4 * shape.reduce((a, b) => a * b, 1)));
     const id = await this.exclusive('predict', () => this.pool.addDataset(shareDataset(data)));
     try {
@@ -276,32 +270,28 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   setState(s: TrainerState): void {
     this.assertOpen('setState');
     if (this.inFlight || this.fitting) throw new Error('setState: the trainer is busy; call it when no fit or step is running');
-    if (s === null || typeof s !== 'object') throw new TypeError('state must be an object { step, params, optimizer }');
-    const P = this.layout.paramCount;
-    if (!Number.isInteger(s.step) || s.step < 0) throw new TypeError(`state.step must be a non-negative integer, got ${String(s.step)}`);
-    if (!s.params || s.params.length !== P) throw new RangeError(`state.params must have ${P} values, got ${s.params?.length}`);
-    const opt = s.optimizer;
-    if (!opt || opt.name !== this.optimizer.name) {
-      throw new TypeError(`state.optimizer is for optimizer '${opt?.name}', this trainer uses '${this.optimizer.name}'`);
-    }
-    if (!Array.isArray(opt.states) || opt.states.length !== this.runner.states.length) {
-      throw new RangeError(`state.optimizer.states must have ${this.runner.states.length} buffers (${this.optimizer.stateNames.join(', ')}), got ${opt.states?.length}`);
-    }
-    opt.states.forEach((b, k) => {
-      if (!b || b.length !== P) throw new RangeError(`state.optimizer.states[${k}] must have ${P} values, got ${b?.length}`);
-    });
-    if (!Number.isInteger(opt.step) || opt.step < 0 || opt.step > s.step) {
-      throw new RangeError(`state.optimizer.step (updates applied) must be an integer in 0..${s.step} (state.step), got ${String(opt.step)}`);
-    }
-    if (s.carry !== undefined && !this.config.carryState) throw new TypeError('state.carry is given but this trainer does not carry state (carryState: false)');
-    if (s.carry !== undefined && s.carry.length !== this.layout.carrySize) {
-      throw new RangeError(`state.carry must have ${this.layout.carrySize} values, got ${s.carry.length}`);
-    }
-    this.runner.params.set(s.params);
-    opt.states.forEach((b, k) => this.runner.states[k]!.set(b));
-    if (s.carry !== undefined) this.runner.setCarriedState(s.step, s.carry);
+    this.applyState(s);
+  }
+
+  /**
+   * The learning rate's factor over the schedule: a step trains at schedule(step) × lrScale
+   * (default 1). fit's reduce-on-plateau sets it; fit starts from its loop state's (1, or a
+   * resumed run's).
+   */
+  get lrScale(): number {
+    return this.scale;
+  }
+
+  set lrScale(v: number) {
+    positiveNumber(v, 'lrScale');
+    this.scale = v;
+  }
+
+  /** Applies a checked state (setState, or fit's resume). */
+  private applyState(s: TrainerState): void {
+    restoreTrainerState(s, { layout: this.layout, optimizer: this.optimizer, config: this.config, runner: this.runner });
     this.completed = s.step;
-    this.updates = opt.step;
+    this.updates = s.optimizer.step;
   }
 
   /**
@@ -389,7 +379,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       const K = shardCount(rows.length, this.config.shardSize);
       const scale = lossScale(d, rows, this.plan.loss);
       const step = this.completed;
-      const lr = this.lrAt(step);
+      const lr = this.lrAt(step) * this.scale;
       const tokens = batchTokens(d, rows);
       const t0 = performance.now();
       const out = await this.busy(() => this.pool.step(id, rows, step, lr, scale, reset, this.updates));
@@ -446,16 +436,9 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (this.closed) throw new Error(`${what}: the trainer is closed`);
   }
 
-  /** The dataset's shapes, and that it fits the model. */
-  private checkData(d: SequenceDataset, where: string, targets = true): void {
-    if (d === null || typeof d !== 'object') throw new TypeError(`${where} must be a SequenceDataset, got ${String(d)}`);
-    validateDataset(d, where);
-    const m = this.plan;
-    const kind = m.spec.input.kind;
-    if (d.inputKind !== kind) throw new TypeError(`${where}.inputKind is '${d.inputKind}' but model.input.kind is '${kind}'`);
-    if (d.inputSize !== m.inputSize) throw new RangeError(`${where}.inputSize is ${d.inputSize} but the model expects ${m.inputSize}`);
-    if (targets && d.targetKind !== m.task) throw new TypeError(`${where}.targetKind is '${d.targetKind}' but the model's loss needs '${m.task}' targets`);
-    if (targets && d.outputSize !== m.outputSize) throw new RangeError(`${where}.outputSize is ${d.outputSize} but the model outputs ${m.outputSize}`);
+  /** The dataset's shapes, and that it fits the model (@weft/core's checkInputsFit, LocalTrainer's check). */
+  private checkData(d: SequenceInputs, where: string, targets = true): void {
+    checkInputsFit(d, this.plan, where, targets);
   }
 
   private checkRows(rows: ArrayLike<number>, d: SequenceDataset): void {

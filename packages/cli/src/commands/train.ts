@@ -21,12 +21,12 @@ import { appendFileSync, existsSync, readFileSync, renameSync, rmSync, statSync 
 import path from 'node:path';
 import {
   OptionError, batchTokens, checkTrainMemory, isModelSpec, planModel, trainBatches, modelLayout, resolveTrainConfig, tempPathFor, writeFileAtomicSync,
-  type ResolvedTrainConfig, type TrainConfig,
+  type FitResult, type LoopState, type ResolvedTrainConfig, type TrainConfig,
 } from '@weft/core';
 import type { KernelChoice } from '@weft/core';
 import { Trainer, resolveTrainerOptions } from '@weft/workers';
 import { ProgressReporter, readMetrics, renderCurvesHtml, type MetricRecord } from '../report/index.js';
-import { labelScores, scoresOf, validate, type ValidMetrics, type ValidScores } from '../run/metrics.js';
+import { labelMetrics, labelScores, scoresOf, validate, type ValidMetrics, type ValidScores } from '../run/metrics.js';
 import { checkTieSizes, modelFor, readSpecFile, type SpecFlags } from '../run/spec.js';
 import { loadTrainData, resolveTask, type DataFlags, type ModelFlags, type RunData } from '../run/task.js';
 import {
@@ -411,65 +411,71 @@ async function trainIn(run: RunDir, a: TrainArgs, out: Output, interrupted: () =
         `weft train: interrupted before the first step; nothing was saved${p.resume ? ` (${p.resume.file} is as it was)` : ''}`);
       return EXIT.interrupted;
     }
+    // The training loop is @weft/core's (train/loop.ts, through Trainer.fit); what is here is the
+    // run's reporting and files, as its callbacks.
     let lastTrain = NaN;
     let lastValid: ValidMetrics | undefined;
-    let stop: 'epochs' | 'steps' | 'early-stopping' = 'epochs';
-    let sum = 0;
-    let n = 0;
-    let correct = 0;
-    outer: for (let e = progress.epoch; e < (config.epochs ?? Infinity); e++) {
-      const batches = trainBatches(data.train, cfg, e);
-      sum = 0;
-      n = 0;
-      correct = 0;
-      for (let i = progress.batch; i < batches.length; i++) {
-        if (trainer.step >= maxSteps) { stop = 'steps'; break outer; }
-        const r = await trainer.trainStep(data.train, batches[i]!, i === 0);
-        if (!r.skipped) { sum += r.loss * r.count; n += r.count; correct += r.correct; }
-        progress.epoch = e;
-        progress.batch = i + 1;
-        appendMetric({ step: r.step + 1, epoch: e + 1, split: 'train', loss: r.loss, ...(r.count && hasAccuracy ? { accuracy: r.correct / r.count } : {}) });
-        // The bar shows the epoch's running means, as Keras does, not the noisy loss of this batch.
-        reporter?.step({ epoch: e + 1, step: i + 1, loss: n ? sum / n : NaN, ...(hasAccuracy && n ? { accuracy: correct / n } : {}), tokens: batchTokens(data.train, batches[i]!) });
-        out.event('step', { step: r.step + 1, epoch: e + 1, loss: r.loss, gradNorm: r.gradNorm, lr: r.lr, tokensPerSecond: r.tokensPerSecond, skipped: r.skipped });
-        const cause = stopCause();
-        if (cause) return stopEarly(cause, false);
-      }
-      lastTrain = n ? sum / n : NaN;
-      const trainAccuracy = hasAccuracy && n ? correct / n : undefined;
-      const trainAcc = trainAccuracy !== undefined ? `, train accuracy ${pct(trainAccuracy)}` : '';
-      n = 0;
-      progress = { ...progress, epoch: e + 1, batch: 0 };
-      let improved = false;
-      if (data.valid) {
-        reporter?.validating();
-        const v = await validate(trainer, data.valid, data.meta);
-        lastValid = v;
-        appendMetric({ step: trainer.step, epoch: e + 1, split: 'valid', loss: v.loss, ...(v.accuracy !== undefined ? { accuracy: v.accuracy } : {}) });
-        improved = progress.bestValidLoss === null || v.loss < progress.bestValidLoss;
-        if (improved) {
-          progress.bestValidLoss = v.loss;
-          progress.best = { epoch: e + 1, step: trainer.step, ...scoresOf(v) };
-          progress.staleEpochs = 0;
-        } else progress.staleEpochs++;
-        reporter?.epochEnd(`epoch ${e + 1}: train loss ${fmt(lastTrain)}${trainAcc}, valid loss ${fmt(v.loss)}${v.accuracy !== undefined ? `, valid accuracy ${pct(v.accuracy)}` : ''}${labelScores(v)}${improved ? ' (best)' : ''}`);
-        out.event('epoch', { epoch: e + 1, step: trainer.step, loss: lastTrain, ...(trainAccuracy !== undefined ? { accuracy: trainAccuracy } : {}), valid: v, best: improved });
-      } else {
-        reporter?.epochEnd(`epoch ${e + 1}: train loss ${fmt(lastTrain)}${trainAcc}`);
-        out.event('epoch', { epoch: e + 1, step: trainer.step, loss: lastTrain, ...(trainAccuracy !== undefined ? { accuracy: trainAccuracy } : {}) });
-      }
-      checkpoint();
-      if (improved) copyCheckpoint(lastFile, bestFile);
-      if (improved || !holdsBest()) publish();
-      writeCurves(curvesFile, metricsFile);
-      // Ctrl-C during the validation (the last epoch's too) is honoured once the epoch is saved.
+    /** Whether the run directory holds the state as it is now (an epoch's end was just saved). */
+    let justSaved = false;
+    const stopping = new AbortController();
+    const stopNow = () => { if (stopCause()) stopping.abort(STOPPED); };
+    if (data.valid && progress.batch === stepsPerEpoch) reporter?.validating(); // an epoch end left pending by the checkpoint
+    let fit: FitResult;
+    try {
+      fit = await trainer.fit(data.train, {
+        ...(Number.isFinite(config.epochs) ? { epochs: config.epochs! } : {}),
+        ...(Number.isFinite(maxSteps) ? { steps: Math.max(0, maxSteps - trainer.step) } : {}),
+        ...(data.valid ? { validation: data.valid } : {}),
+        ...(config.patience !== null ? { earlyStopping: { patience: config.patience } } : {}),
+        resume: { loop: loopStateOf(progress, trainer.step) },
+        signal: stopping.signal,
+        onStep: (r, info) => {
+          justSaved = false;
+          progress = progressOf(info.loop, progress);
+          const m = info.loop.meter;
+          appendMetric({ step: r.step + 1, epoch: info.epoch + 1, split: 'train', loss: r.loss, ...(r.count && hasAccuracy ? { accuracy: r.correct / r.count } : {}) });
+          // The bar shows the epoch's running means, as Keras does, not the noisy loss of this batch.
+          reporter?.step({ epoch: info.epoch + 1, step: info.batch + 1, loss: m.count ? m.sum / m.count : NaN, ...(hasAccuracy && m.count ? { accuracy: m.correct / m.count } : {}), tokens: batchTokens(data.train, info.rows) });
+          out.event('step', { step: r.step + 1, epoch: info.epoch + 1, loss: r.loss, gradNorm: r.gradNorm, lr: r.lr, tokensPerSecond: r.tokensPerSecond, skipped: r.skipped });
+          stopNow();
+          if (!stopping.signal.aborted && data.valid && info.batch + 1 === stepsPerEpoch) reporter?.validating();
+        },
+        onEpoch: async (e, loop) => {
+          progress = progressOf(loop, progress);
+          lastTrain = e.loss;
+          const trainAccuracy = hasAccuracy ? e.accuracy : undefined;
+          const trainAcc = trainAccuracy !== undefined ? `, train accuracy ${pct(trainAccuracy)}` : '';
+          if (e.validation) {
+            const v: ValidMetrics = { ...e.validation, ...(await labelMetrics(trainer, data.valid!, data.meta)) };
+            lastValid = v;
+            if (e.best && progress.best) progress.best = { ...progress.best, ...scoresOf(v) };
+            appendMetric({ step: trainer.step, epoch: e.epoch + 1, split: 'valid', loss: v.loss, ...(v.accuracy !== undefined ? { accuracy: v.accuracy } : {}) });
+            reporter?.epochEnd(`epoch ${e.epoch + 1}: train loss ${fmt(lastTrain)}${trainAcc}, valid loss ${fmt(v.loss)}${v.accuracy !== undefined ? `, valid accuracy ${pct(v.accuracy)}` : ''}${labelScores(v)}${e.best ? ' (best)' : ''}`);
+            out.event('epoch', { epoch: e.epoch + 1, step: trainer.step, loss: lastTrain, ...(trainAccuracy !== undefined ? { accuracy: trainAccuracy } : {}), valid: v, best: e.best });
+          } else {
+            reporter?.epochEnd(`epoch ${e.epoch + 1}: train loss ${fmt(lastTrain)}${trainAcc}`);
+            out.event('epoch', { epoch: e.epoch + 1, step: trainer.step, loss: lastTrain, ...(trainAccuracy !== undefined ? { accuracy: trainAccuracy } : {}) });
+          }
+          checkpoint();
+          if (e.best) copyCheckpoint(lastFile, bestFile);
+          if (e.best || !holdsBest()) publish();
+          writeCurves(curvesFile, metricsFile);
+          justSaved = true;
+          // Ctrl-C during the validation (the last epoch's too) is honoured once the epoch is saved.
+          stopNow();
+        },
+      });
+    } catch (e) {
       const cause = stopCause();
-      if (cause) return stopEarly(cause, true);
-      if (config.patience !== null && progress.staleEpochs >= config.patience) { stop = 'early-stopping'; break; }
+      if (e === STOPPED && cause) return stopEarly(cause, justSaved);
+      throw e;
     }
-    if (n > 0) {
+    progress = progressOf(fit.loop, progress);
+    const stop = fit.stop;
+    const m = fit.loop.meter;
+    if (m.count > 0) {
       // Stopped by --steps inside an epoch: report that partial epoch, and validate the final state.
-      lastTrain = sum / n;
+      lastTrain = m.sum / m.count;
       if (data.valid) {
         reporter?.validating();
         lastValid = await validate(trainer, data.valid, data.meta);
@@ -517,6 +523,36 @@ async function trainIn(run: RunDir, a: TrainArgs, out: Output, interrupted: () =
     // A run that failed before its first checkpoint leaves the run it was to replace as it was.
     if (metricsOut !== metricsFile) rmSync(metricsOut, { force: true });
   }
+}
+
+/** The abort reason of a run stopped by Ctrl-C or a closed stdout (fit rejects with it). */
+const STOPPED = new Error('the run was stopped');
+
+/**
+ * The training loop's state of a run's progress (its checkpoint's `extra`). A checkpoint older
+ * than the `best` record keeps its best loss; the record's epoch and step are then unknown
+ * (-1 is never shown: progressOf leaves `best` out again).
+ */
+function loopStateOf(p: RunProgress, step: number): LoopState {
+  const best = p.best ? { epoch: p.best.epoch - 1, step: p.best.step, loss: p.best.loss, ...(p.best.accuracy !== undefined ? { accuracy: p.best.accuracy } : {}) }
+    : p.bestValidLoss !== null ? { epoch: 0, step, loss: p.bestValidLoss, legacy: true } : null;
+  return {
+    epoch: p.epoch, batch: p.batch, meter: p.meter ?? { sum: 0, count: 0, correct: 0, steps: 0 }, best,
+    earlyStopping: { best: p.bestValidLoss, stale: p.staleEpochs },
+    plateau: { best: null, stale: 0, scale: 1 },
+  };
+}
+
+/** A run's progress of the training loop's state (`prev` gives what the loop does not keep: seconds, the carried state). */
+function progressOf(l: LoopState, prev: RunProgress): RunProgress {
+  const b = l.best;
+  const { best: kept, ...rest } = prev;
+  // The loop keeps loss and accuracy; a multi-label best's micro-F1 and exact match stay from the record of the same epoch.
+  const same = kept && b && kept.epoch === b.epoch + 1 && kept.step === b.step ? kept : {};
+  return {
+    ...rest, epoch: l.epoch, batch: l.batch, meter: { ...l.meter }, bestValidLoss: b ? b.loss : null, staleEpochs: l.earlyStopping.stale,
+    ...(b && !(b as { legacy?: boolean }).legacy ? { best: { ...same, epoch: b.epoch + 1, step: b.step, loss: b.loss, ...(b.accuracy !== undefined ? { accuracy: b.accuracy } : {}) } } : {}),
+  };
 }
 
 function writeCurves(file: string, metricsFile: string): void {

@@ -50,6 +50,8 @@ export interface RunProgress {
   best?: { epoch: number; step: number } & ValidScores;
   /** Epochs without improvement of the validation loss. */
   staleEpochs: number;
+  /** The epoch so far (the training loop's meter: loss sum, loss terms, correct, steps); absent in older checkpoints. */
+  meter?: { sum: number; count: number; correct: number; steps: number };
   /** lm: the streams' carried state before the next batch. */
   carry?: Float32Array;
   /** Seconds trained so far. */

@@ -105,15 +105,19 @@ export function scoresOf(v: ValidScores): ValidScores {
 }
 
 /**
- * Validates a run's model on `valid`: the trainer's loss and accuracy, and for a multi-label
- * model (whose accuracy counts each label on its own, easy to reach by giving no label at all)
- * micro-F1 and exact match from the workers' outputs.
+ * What a multi-label model's validation adds to the trainer's loss and accuracy (which counts
+ * each label on its own, easy to reach by giving no label at all): micro-F1 and exact match from
+ * the workers' outputs. Nothing for other tasks.
  */
-export async function validate(trainer: Trainer, valid: SequenceDataset, meta: DataMeta): Promise<ValidMetrics> {
-  const v = await trainer.evaluate(valid);
-  if (meta.task !== 'multilabel') return v;
+export async function labelMetrics(trainer: Trainer, valid: SequenceDataset, meta: DataMeta): Promise<{ microF1?: number; exactMatch?: number }> {
+  if (meta.task !== 'multilabel') return {};
   const rep = multilabelReport(meta.labels, valid.targets, (await trainer.predict(valid)).outputs, 0.5);
-  return { ...v, microF1: rep.micro.f1, exactMatch: rep.exactMatch };
+  return { microF1: rep.micro.f1, exactMatch: rep.exactMatch };
+}
+
+/** Validates a run's model on `valid`: the trainer's loss and accuracy, and labelMetrics. */
+export async function validate(trainer: Trainer, valid: SequenceDataset, meta: DataMeta): Promise<ValidMetrics> {
+  return { ...(await trainer.evaluate(valid)), ...(await labelMetrics(trainer, valid, meta)) };
 }
 
 /** `, micro-F1 0.8123, exact match 61.00%` after a multi-label validation's loss and accuracy; '' for other tasks. */

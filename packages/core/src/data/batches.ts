@@ -5,6 +5,7 @@
  */
 import { Rng } from '../rng.js';
 import { positiveInt } from '../options/validate.js';
+import type { SequenceDataset } from './dataset.js';
 
 /** Batches of epoch `epoch` (0-based): a seeded permutation cut into runs of `batchSize`; the last may be short. */
 export function epochBatches(count: number, batchSize: number, seed: number, epoch: number, shuffle = true): Int32Array[] {
@@ -20,4 +21,13 @@ export function epochBatches(count: number, batchSize: number, seed: number, epo
 /** Consecutive batches in order (evaluation, or language-model streams that carry state). */
 export function sequentialBatches(count: number, batchSize: number): Int32Array[] {
   return epochBatches(count, batchSize, 0, 0, false);
+}
+
+/**
+ * The batches of one training epoch: shuffled by (seed, epoch); with carryState, the streams'
+ * windows in order and only full batches (a short last batch would break the streams).
+ */
+export function trainBatches(d: SequenceDataset, cfg: { carryState: boolean; batchSize: number; seed: number }, epoch: number): Int32Array[] {
+  if (!cfg.carryState) return epochBatches(d.count, cfg.batchSize, cfg.seed, epoch);
+  return sequentialBatches(d.count, cfg.batchSize).filter((b) => b.length === cfg.batchSize);
 }

@@ -30,18 +30,27 @@ export function targetPerStep(k: TargetKind): boolean {
   return k.endsWith('per-step');
 }
 
-export interface SequenceDataset {
+/** Inputs alone (what predict takes): a dataset without targets. */
+export interface SequenceInputs {
   inputKind: InputKind;
   /** Vocabulary size for tokens, features per step for dense inputs. */
   inputSize: number;
-  targetKind: TargetKind;
-  /** Number of classes, or values per target. */
-  outputSize: number;
   count: number;
   maxSteps: number;
   lengths: Int32Array;
   inputs: Int32Array | Float32Array;
+}
+
+export interface SequenceDataset extends SequenceInputs {
+  targetKind: TargetKind;
+  /** Number of classes, or values per target. */
+  outputSize: number;
   targets: Int32Array | Float32Array;
+}
+
+/** Whether the data carries targets (a SequenceDataset), not inputs alone. */
+export function hasTargets(d: SequenceInputs): d is SequenceDataset {
+  return (d as Partial<SequenceDataset>).targets !== undefined;
 }
 
 /** Tokens (sequence steps) in the given rows: what tokens per second count. */
@@ -51,8 +60,8 @@ export function batchTokens(d: SequenceDataset, rows: ArrayLike<number>): number
   return n;
 }
 
-/** Checks the shapes of a dataset; the message names the field and what was expected. */
-export function validateDataset(d: SequenceDataset, where = 'dataset'): void {
+/** Checks the shapes of inputs (a dataset's, or inputs alone); the message names the field and what was expected. */
+export function validateInputs(d: SequenceInputs, where = 'dataset'): void {
   const fail = (msg: string): never => {
     throw new RangeError(`${where}: ${msg}`);
   };
@@ -65,16 +74,26 @@ export function validateDataset(d: SequenceDataset, where = 'dataset'): void {
   }
   const inSize = d.inputKind === 'tokens' ? d.count * d.maxSteps : d.count * d.maxSteps * d.inputSize;
   if (d.inputs.length !== inSize) fail(`inputs has ${d.inputs.length} values, expected ${inSize}`);
-  const perSeq = !targetPerStep(d.targetKind);
-  const isClass = targetIsClass(d.targetKind);
-  const tSize = d.count * (perSeq ? 1 : d.maxSteps) * (isClass ? 1 : d.outputSize);
-  if (d.targets.length !== tSize) fail(`targets has ${d.targets.length} values, expected ${tSize}`);
   if (d.inputKind === 'tokens') {
     for (let i = 0; i < d.inputs.length; i++) {
       const v = d.inputs[i]!;
       if (!(v >= 0 && v < d.inputSize)) fail(`inputs[${i}] = ${v} is not a token id in 0..${d.inputSize - 1}`);
     }
   }
+}
+
+/** Checks the shapes of a dataset, inputs and targets; the message names the field and what was expected. */
+export function validateDataset(d: SequenceDataset, where = 'dataset'): void {
+  validateInputs(d, where);
+  const fail = (msg: string): never => {
+    throw new RangeError(`${where}: ${msg}`);
+  };
+  if (!hasTargets(d)) fail('has no targets: training and evaluating need them (targetKind, outputSize, targets); predict takes inputs alone');
+  if (!(TARGET_KINDS as readonly unknown[]).includes(d.targetKind)) fail(`targetKind must be one of ${TARGET_KINDS.join(', ')}, got ${JSON.stringify(d.targetKind)}`);
+  const perSeq = !targetPerStep(d.targetKind);
+  const isClass = targetIsClass(d.targetKind);
+  const tSize = d.count * (perSeq ? 1 : d.maxSteps) * (isClass ? 1 : d.outputSize);
+  if (d.targets.length !== tSize) fail(`targets has ${d.targets.length} values, expected ${tSize}`);
   if (isClass) {
     for (let i = 0; i < d.targets.length; i++) {
       const v = d.targets[i]!;

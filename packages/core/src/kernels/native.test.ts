@@ -16,7 +16,6 @@ import { kernels, referenceKernels, setKernels } from './index.js';
 import { allocF32, allocF32In, arenaAlloc, arenaUsage, createSharedMemory, detachMemory, PAGE_BYTES } from './memory.js';
 import { loadWasmKernels } from './wasm.js';
 import { loadNativeKernels, nativeAddon, nativeTurnedOff, nativeUnavailableReason } from './native.js';
-import { loadWasmKernels } from './wasm.js';
 import {
   TRANSPOSE_PAIRS, checkGemmCase, gemmAgreesWithReference, gemmOperands, randomGemmCase, spawnKernelWorker, type GemmCase,
 } from './testkit.js';

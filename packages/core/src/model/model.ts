@@ -18,7 +18,7 @@ import { RecurrentLayer } from '../layers/recurrent.js';
 import { growF32, rowsOf, type Grad, type LayerInstance, type Pass, type Scratch, type Value } from '../layers/types.js';
 import type { LossResult } from '../losses/types.js';
 import { reserveLoss } from '../losses/kernels.js';
-import { targetIsClass, targetPerStep, type SequenceDataset, type TargetKind } from '../data/dataset.js';
+import { hasTargets, targetIsClass, targetPerStep, type SequenceDataset, type SequenceInputs, type TargetKind } from '../data/dataset.js';
 import { knownKeys, objectOption, positiveInt } from '../options/validate.js';
 import { OptionError } from '../options/errors.js';
 import { Rng } from '../rng.js';
@@ -346,6 +346,15 @@ export class SequenceModel {
     return this.loss(b, y, rows, false, 1);
   }
 
+  /**
+   * The output (logits or values) of a batch without a loss (inputs alone: the batch's targets
+   * are not read), batch-first: [B*T, O] per step, [B, O] per sequence. A view, valid until the next call.
+   */
+  infer(b: Batch): Float32Array {
+    this.forward(b, false);
+    return this.batchFirstOutput();
+  }
+
   /** The output of the last forward, batch-first ([B*T, O] per step, [B, O] per sequence): a view, valid until the next call. */
   get lastOutput(): Float32Array {
     return this.batchFirstOutput();
@@ -398,8 +407,11 @@ function validateBatch(b: Batch, m: SequenceModel): void {
   }
 }
 
-/** Gather dataset rows [start, end) of `rows` into a Batch, trimmed to the longest sequence. */
-export function gatherBatch(d: SequenceDataset, rows: ArrayLike<number>, start = 0, end = rows.length): Batch {
+/**
+ * Gather dataset rows [start, end) of `rows` into a Batch, trimmed to the longest sequence. Of
+ * inputs alone (predict), the batch has no targets (an empty array).
+ */
+export function gatherBatch(d: SequenceDataset | SequenceInputs, rows: ArrayLike<number>, start = 0, end = rows.length): Batch {
   const B = end - start;
   const lengths = new Int32Array(B);
   let T = 1;
@@ -411,6 +423,10 @@ export function gatherBatch(d: SequenceDataset, rows: ArrayLike<number>, start =
   const dense = d.inputKind === 'dense';
   const I = dense ? d.inputSize : 1;
   const inputs = dense ? new Float32Array(B * T * I) : new Int32Array(B * T);
+  if (!hasTargets(d)) {
+    for (let i = 0; i < B; i++) inputs.set(d.inputs.subarray(rows[start + i]! * S * I, (rows[start + i]! * S + T) * I), i * T * I);
+    return { batch: B, steps: T, lengths, inputs, targets: new Int32Array(0) };
+  }
   const perStep = targetPerStep(d.targetKind);
   const isClass = targetIsClass(d.targetKind);
   const O = isClass ? 1 : d.outputSize;

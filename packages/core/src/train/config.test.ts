@@ -47,10 +47,17 @@ describe('LocalTrainer.fit options', () => {
     expect(misspelt).toThrow(OptionError);
     expect(misspelt).toThrow(expect.objectContaining({ message: 'epoch is not an option of fit; did you mean epochs?', suggestion: 'epochs' }));
     expect(t.step).toBe(0);
-    expect(Number.isFinite(t.fit(data, { epochs: 1 }))).toBe(true);
+    expect(Number.isFinite(t.fit(data, { epochs: 1 }).loss)).toBe(true);
     expect(t.step).toBe(2);
-    expect(() => t.fit(data, { epochs: 1, validation: data } as never)).toThrow(
-      'validation is not an option of fit; expected one of: epochs, startEpoch, onStep',
+    expect(() => t.fit(data, { epochs: 1, validaton: data } as never)).toThrow('validaton is not an option of fit; did you mean validation?');
+    expect(() => t.fit(data, { epochs: 1, validation: data, earlyStopping: { patience: 1, patients: 2 } } as never)).toThrow(
+      'earlyStopping.patients is not an option of early stopping; did you mean patience?',
+    );
+    expect(() => t.fit(data, { epochs: 1, validation: data, reduceOnPlateau: { factr: 0.5 } } as never)).toThrow(
+      'reduceOnPlateau.factr is not an option of reduce-on-plateau; did you mean factor?',
+    );
+    expect(() => t.fit(data, { epochs: 1, checkpoint: { save: () => {}, evry: 2 } } as never)).toThrow(
+      'checkpoint.evry is not an option of checkpointing; did you mean every?',
     );
   });
 });

@@ -6,12 +6,15 @@
 import { SequenceModel, gatherBatch, modelLayout, type ResolvedModelSpec } from '../model/model.js';
 import { createOptimizer, createSchedule, type Optimizer } from '../optim/index.js';
 import { arenaLayout, type ArenaLayout } from './arena.js';
-import { targetIsClass, type SequenceDataset } from '../data/dataset.js';
+import { targetIsClass, validateDataset, validateInputs, type SequenceDataset, type SequenceInputs } from '../data/dataset.js';
+import { predictAll, predictionShape, type HeadOutputs } from './outputs.js';
+import type { ModelPlan } from '../model/spec.js';
 import { StepRunner, lossScale, shardCount, type StepStats } from './step.js';
 import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './config.js';
-import { epochBatches, sequentialBatches } from '../data/batches.js';
+import { sequentialBatches, trainBatches } from '../data/batches.js';
+import { loopSteps, resolveFitOptions, runLoopSync, type FitOptions, type FitResult, type TrainerState } from './loop.js';
 import { allocF32 } from '../kernels/memory.js';
-import { functionOption, keysOf, knownKeys, nonNegativeInt, objectOption, positiveInt } from '../options/validate.js';
+import { keysOf, knownKeys, objectOption, positiveInt, positiveNumber } from '../options/validate.js';
 import type { DataMeta } from '../data/index.js';
 import { TrainedModel } from './trained.js';
 import { checkInferenceMemory } from './limits.js';
@@ -74,18 +77,6 @@ export function decideStep(cfg: ResolvedTrainConfig, runner: StepRunner, shards:
   return { ...s, step, lr, skipped: !finite };
 }
 
-/** LocalTrainer.fit's options. */
-export interface LocalFitOptions {
-  /** Train until this epoch count (0-based epochs startEpoch..epochs-1). */
-  epochs: number;
-  /** First epoch (resuming; default 0). */
-  startEpoch?: number;
-  /** Sees every step's result. */
-  onStep?: (r: TrainStepResult) => void;
-}
-
-const LOCAL_FIT_KEYS = keysOf<LocalFitOptions>({ epochs: true, startEpoch: true, onStep: true });
-
 export class LocalTrainer {
   readonly config: ResolvedTrainConfig;
   readonly optimizer: Optimizer;
@@ -97,6 +88,7 @@ export class LocalTrainer {
   step = 0;
   /** Optimizer updates applied: completed steps less the skipped ones (PyTorch counts only these). */
   updates = 0;
+  private scale = 1;
 
   constructor(config: TrainConfig, arena?: Float32Array) {
     this.config = resolveTrainConfig(config);
@@ -110,6 +102,20 @@ export class LocalTrainer {
       // Initialise the parameters exactly as a standalone model would.
       this.runner.params.set(new SequenceModel(this.config.model).paramBuffer);
     }
+  }
+
+  /**
+   * The learning rate's factor over the schedule: a step trains at schedule(step) × lrScale
+   * (default 1). fit's reduce-on-plateau sets it; fit starts from its loop state's (1, or a
+   * resumed run's).
+   */
+  get lrScale(): number {
+    return this.scale;
+  }
+
+  set lrScale(v: number) {
+    positiveNumber(v, 'lrScale');
+    this.scale = v;
   }
 
   get model(): SequenceModel {
@@ -135,7 +141,7 @@ export class LocalTrainer {
     if (carry && rows.length !== cfg.batchSize) throw new RangeError(`with carryState every batch must hold batchSize = ${cfg.batchSize} streams, got ${rows.length}`);
     for (let k = 0; k < K; k++) this.runner.computeShard(d, rows, k, cfg.shardSize, step, scale, carry);
     this.runner.reduceChunks(0, this.layout.chunkCount, K);
-    const lr = this.lrAt(step);
+    const lr = this.lrAt(step) * this.scale;
     const res = decideStep(cfg, this.runner, K, step, lr);
     if (!res.skipped) {
       this.runner.updateChunks(0, this.layout.chunkCount, this.updates + 1, lr, res.gradNorm);
@@ -145,31 +151,66 @@ export class LocalTrainer {
     return res;
   }
 
-  /** Train for whole epochs; `onStep` sees every step's result. Returns the last epoch's mean loss. */
-  fit(d: SequenceDataset, opts: LocalFitOptions): number {
-    objectOption(opts, 'fit options', 'an object { epochs, ... }');
-    knownKeys(opts, LOCAL_FIT_KEYS, '', 'fit');
-    positiveInt(opts.epochs, 'epochs');
-    if (opts.startEpoch !== undefined) nonNegativeInt(opts.startEpoch, 'startEpoch');
-    if (opts.onStep !== undefined) functionOption(opts.onStep, 'onStep');
-    checkScheduleCovers(this.config, this.step, fitSteps(d, this.config, opts.epochs, opts.startEpoch ?? 0));
-    let last = NaN;
-    for (let e = opts.startEpoch ?? 0; e < opts.epochs; e++) {
-      let sum = 0;
-      let n = 0;
-      for (const [i, rows] of trainBatches(d, this.config, e).entries()) {
-        const r = this.trainStep(d, rows, i === 0);
-        opts.onStep?.(r);
-        if (!r.skipped) { sum += r.loss * r.count; n += r.count; }
-      }
-      last = n ? sum / n : NaN;
-    }
-    return last;
+  /**
+   * Trains with the training loop (train/loop.ts): whole epochs of the (seed, epoch) data order,
+   * or `steps` steps, with validation, early stopping, reduce-on-plateau, checkpoints and resume
+   * as the options say. Synchronous: callbacks and checkpoint.save must not return promises.
+   * Throws the signal's reason when aborted (the model is then as after the last whole step).
+   */
+  fit(d: SequenceDataset, opts: FitOptions): FitResult {
+    const o = resolveFitOptions(opts);
+    const cfg = this.config;
+    checkScheduleCovers(cfg, o.resume?.state?.step ?? this.step, loopSteps(trainBatches(d, cfg, 0).length, o.epochs, o.start, o.steps));
+    const bs = o.evalBatchSize ?? cfg.batchSize;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the target's accessors read this trainer
+    const self = this;
+    return runLoopSync({
+      config: cfg,
+      optimizer: this.optimizer,
+      get step() { return self.step; },
+      get lrScale() { return self.lrScale; },
+      set lrScale(v: number) { self.lrScale = v; },
+      trainStep: (rows, reset) => this.trainStep(d, rows, reset),
+      evaluate: () => this.evaluate(o.validation!, bs),
+      getState: () => this.getState(),
+      setState: (s) => this.setState(s),
+    }, d, o);
+  }
+
+  /** A copy of the training state (parameters, optimizer state, step; the carried states with carryState), as the Trainer's getState. */
+  getState(): TrainerState {
+    return {
+      step: this.step,
+      params: this.runner.params.slice(),
+      optimizer: this.optimizerState(),
+      ...(this.config.carryState ? { carry: this.runner.carriedState(this.step) } : {}),
+    };
+  }
+
+  /** Restores a state from getState (this trainer's or the Trainer's: the same bits go on). */
+  setState(s: TrainerState): void {
+    restoreTrainerState(s, this);
+    this.step = s.step;
+    this.updates = s.optimizer.step;
+  }
+
+  private optimizerState() {
+    return { name: this.optimizer.name, options: { ...this.optimizer.options }, step: this.updates, states: this.runner.states.map((x) => x.slice()) };
   }
 
   /** Mean loss (and accuracy) over `d`; NonFiniteError when the loss is not finite (nonFinite: 'error'). */
   evaluate(d: SequenceDataset, batchSize = this.config.batchSize): EvalResult {
     return checkedEvaluation(evaluateModel(this.model, d, batchSize), this.config, this.step);
+  }
+
+  /**
+   * The head's outputs (logits or values) for every sequence of a dataset or of inputs alone
+   * (targets are not needed), in batches, without dropout: the Trainer's predict.
+   */
+  predict(d: SequenceInputs, opts: PredictOptions = {}): HeadOutputs {
+    const bs = checkPredictOptions(opts, 'predict').batchSize ?? this.config.batchSize;
+    checkInputsFit(d, this.model.plan, 'dataset');
+    return { outputs: predictAll(this.model, d, bs), shape: predictionShape(this.model, d) };
   }
 
   /**
@@ -181,7 +222,7 @@ export class LocalTrainer {
     return new TrainedModel<M>({
       train: this.config, params: this.runner.params, step: this.step,
       ...(options.meta !== undefined ? { meta: options.meta } : {}),
-      ...(options.optimizer ? { optimizer: { name: this.optimizer.name, options: { ...this.optimizer.options }, step: this.updates, states: this.runner.states.map((s) => s.slice()) } } : {}),
+      ...(options.optimizer ? { optimizer: this.optimizerState() } : {}),
     });
   }
 
@@ -199,9 +240,83 @@ export interface ToModelOptions<M extends DataMeta | undefined = DataMeta | unde
   optimizer?: boolean;
 }
 
-/** Steps that fit runs: whole epochs startEpoch..epochs-1 of trainBatches, at most `steps`. */
-export function fitSteps(d: SequenceDataset, cfg: ResolvedTrainConfig, epochs: number, startEpoch = 0, steps = Infinity): number {
-  return Math.max(0, Math.min(steps, (epochs - startEpoch) * trainBatches(d, cfg, 0).length));
+/** evaluate's and predict's options (LocalTrainer.predict, and the Trainer's evaluate and predict). */
+export interface PredictOptions {
+  /** Sequences per batch (default: the training batchSize). */
+  batchSize?: number;
+}
+
+const PREDICT_KEYS = keysOf<PredictOptions>({ batchSize: true });
+
+/** Checks evaluate's and predict's options; `what` names the call in messages. */
+export function checkPredictOptions(o: PredictOptions, what: 'evaluate' | 'predict'): PredictOptions {
+  objectOption(o, `${what} options`);
+  knownKeys(o, PREDICT_KEYS, '', what);
+  if (o.batchSize !== undefined) positiveInt(o.batchSize, 'batchSize');
+  return o;
+}
+
+/**
+ * That data (inputs alone, or with targets when `targets`) has the shapes it says and fits the
+ * model: input kind and size, and the targets its loss needs. `where` names it in messages.
+ */
+export function checkInputsFit(d: SequenceInputs, m: ModelPlan, where: string, targets = false): void {
+  if (d === null || typeof d !== 'object') throw new TypeError(`${where} must be a SequenceDataset, got ${String(d)}`);
+  if (targets) validateDataset(d as SequenceDataset, where);
+  else validateInputs(d, where);
+  const kind = m.spec.input.kind;
+  if (d.inputKind !== kind) throw new TypeError(`${where}.inputKind is '${d.inputKind}' but model.input.kind is '${kind}'`);
+  if (d.inputSize !== m.inputSize) throw new RangeError(`${where}.inputSize is ${d.inputSize} but the model expects ${m.inputSize}`);
+  if (!targets) return;
+  const t = d as SequenceDataset;
+  if (t.targetKind !== m.task) throw new TypeError(`${where}.targetKind is '${t.targetKind}' but the model's loss needs '${m.task}' targets`);
+  if (t.outputSize !== m.outputSize) throw new RangeError(`${where}.outputSize is ${t.outputSize} but the model outputs ${m.outputSize}`);
+}
+
+/**
+ * Writes a state (checked first: nothing is written from a wrong one) into a trainer's runner:
+ * parameters, optimizer state, carried states. The trainer sets its step counts.
+ */
+export function restoreTrainerState(
+  s: TrainerState,
+  t: { readonly layout: ArenaLayout; readonly optimizer: Optimizer; readonly config: ResolvedTrainConfig; readonly runner: StepRunner },
+): void {
+  checkTrainerState(s, t);
+  t.runner.params.set(s.params);
+  s.optimizer.states.forEach((b, k) => t.runner.states[k]!.set(b));
+  if (s.carry !== undefined) t.runner.setCarriedState(s.step, s.carry);
+}
+
+/**
+ * Checks a state for a trainer before anything of it is applied: the step, parameters, optimizer
+ * state and carried states must be of this run (the messages name the field).
+ */
+export function checkTrainerState(
+  s: TrainerState,
+  t: { readonly layout: ArenaLayout; readonly optimizer: Optimizer; readonly config: ResolvedTrainConfig },
+): void {
+  if (s === null || typeof s !== 'object') throw new TypeError('state must be an object { step, params, optimizer }');
+  const P = t.layout.paramCount;
+  if (!Number.isInteger(s.step) || s.step < 0) throw new TypeError(`state.step must be a non-negative integer, got ${String(s.step)}`);
+  if (!s.params || s.params.length !== P) throw new RangeError(`state.params must have ${P} values, got ${s.params?.length}`);
+  const opt = s.optimizer;
+  if (!opt || opt.name !== t.optimizer.name) {
+    throw new TypeError(`state.optimizer is for optimizer '${opt?.name}', this trainer uses '${t.optimizer.name}'`);
+  }
+  const n = t.optimizer.stateCount;
+  if (!Array.isArray(opt.states) || opt.states.length !== n) {
+    throw new RangeError(`state.optimizer.states must have ${n} buffers (${t.optimizer.stateNames.join(', ')}), got ${opt.states?.length}`);
+  }
+  opt.states.forEach((b, k) => {
+    if (!b || b.length !== P) throw new RangeError(`state.optimizer.states[${k}] must have ${P} values, got ${b?.length}`);
+  });
+  if (!Number.isInteger(opt.step) || opt.step < 0 || opt.step > s.step) {
+    throw new RangeError(`state.optimizer.step (updates applied) must be an integer in 0..${s.step} (state.step), got ${String(opt.step)}`);
+  }
+  if (s.carry !== undefined && !t.config.carryState) throw new TypeError('state.carry is given but this trainer does not carry state (carryState: false)');
+  if (s.carry !== undefined && s.carry.length !== t.layout.carrySize) {
+    throw new RangeError(`state.carry must have ${t.layout.carrySize} values, got ${s.carry.length}`);
+  }
 }
 
 /**
@@ -219,15 +334,6 @@ export function checkScheduleCovers(cfg: ResolvedTrainConfig, from: number, step
       `past step ${s.totalSteps} the ${s.kind} schedule stays at minLr (${s.minLr ?? 0}). Set totalSteps to at least ${end}, or train fewer epochs or steps`,
     );
   }
-}
-
-/**
- * The batches of one training epoch: shuffled by (seed, epoch); with carryState, the streams'
- * windows in order and only full batches (a short last batch would break the streams).
- */
-export function trainBatches(d: SequenceDataset, cfg: ResolvedTrainConfig, epoch: number): Int32Array[] {
-  if (!cfg.carryState) return epochBatches(d.count, cfg.batchSize, cfg.seed, epoch);
-  return sequentialBatches(d.count, cfg.batchSize).filter((b) => b.length === cfg.batchSize);
 }
 
 /** Mean loss (and accuracy) of a model over a whole dataset, in order, without dropout. */

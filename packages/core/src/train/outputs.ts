@@ -5,15 +5,30 @@
  * `TrainedModel.predict` and the CLI's eval/predict/generate, so there is one definition of
  * what a prediction is.
  */
-import { targetPerStep, type SequenceDataset } from '../data/dataset.js';
+import { targetPerStep, type SequenceInputs } from '../data/dataset.js';
 import { sequentialBatches } from '../data/batches.js';
 import { gatherBatch, type SequenceModel } from '../model/model.js';
 import { checkInferenceMemory } from './limits.js';
 import { positiveInt } from '../options/validate.js';
 import { rowExp } from '../kernels/loss.js';
 
-/** Head outputs for every row of a dataset: [count, outputSize], or [count, maxSteps, outputSize] (zero past each length). */
-export function predictAll(model: SequenceModel, d: SequenceDataset, batchSize = 64): Float32Array {
+/** The head's outputs for every sequence (logits for classification, values for regression), and their shape. */
+export interface HeadOutputs {
+  /** [count, outputSize] per sequence; [count, maxSteps, outputSize] per step (zero past each length). */
+  outputs: Float32Array;
+  shape: number[];
+}
+
+/** The shape of predictAll's outputs for `d`. */
+export function predictionShape(model: Pick<SequenceModel, 'task' | 'outputSize'>, d: SequenceInputs): number[] {
+  return targetPerStep(model.task) ? [d.count, d.maxSteps, model.outputSize] : [d.count, model.outputSize];
+}
+
+/**
+ * Head outputs for every row of a dataset or of inputs alone (targets are not read):
+ * [count, outputSize], or [count, maxSteps, outputSize] (zero past each length).
+ */
+export function predictAll(model: SequenceModel, d: SequenceInputs, batchSize = 64): Float32Array {
   positiveInt(batchSize, 'batchSize');
   // The longest sequence must fit in memory (MemoryLimitError names maxSteps or batchSize otherwise).
   checkInferenceMemory(model.spec, { steps: d.maxSteps, batch: Math.min(batchSize, d.count) });
@@ -23,8 +38,7 @@ export function predictAll(model: SequenceModel, d: SequenceDataset, batchSize =
   const out = new Float32Array(d.count * (perStep ? S : 1) * O);
   for (const rows of sequentialBatches(d.count, batchSize)) {
     const b = gatherBatch(d, rows);
-    model.evaluate(b);
-    const y = model.lastOutput;
+    const y = model.infer(b);
     for (let i = 0; i < b.batch; i++) {
       const r = rows[i]!;
       if (perStep) {

@@ -33,6 +33,7 @@ import {
 import type { Layout } from '../params/layout.js';
 import { SequenceModel, modelLayout, planModel, type ModelInput, type ModelPlan, type SpecInput } from '../model/model.js';
 import { argmax, predictAll, sigmoidRow, softmaxRow } from './outputs.js';
+import { InferenceStream, type StreamOptions } from '../model/stream.js';
 
 /** `config.kind` of a model file (the name the CLI's runs have always written). */
 export const MODEL_FILE_KIND = 'weft-run';
@@ -310,6 +311,11 @@ export class TrainedModel<M extends DataMeta | undefined = DataMeta | undefined>
   /** The head's outputs for every row of an encoded dataset: [count, outputSize] or [count, maxSteps, outputSize]. */
   outputs(data: SequenceDataset, batchSize = 64): Float32Array {
     return predictAll(this.net, data, batchSize);
+  }
+
+  /** Stateful inference: feed a long input chunk by chunk, the recurrent state carried between chunks (model/stream.ts). */
+  stream(options: StreamOptions = {}): InferenceStream {
+    return new InferenceStream(this.net, options);
   }
 
   /** Raw inputs encoded as the training data was (the meta's vocabulary, case, normalisation). */
