@@ -132,7 +132,8 @@ export function loadNativeKernels(memory?: WasmMemory, variant?: string): Native
   if (cached) return cached;
 
   // The cell kernels: the addon's, behind the WebAssembly path's argument checks and fallbacks.
-  const cellArgs = new Uint32Array(mem.buffer, arenaAlloc(mem, 64), 16);
+  const cellArgsAt = arenaAlloc(mem, 64); // before reading mem.buffer: the allocation may grow the memory
+  const cellArgs = new Uint32Array(mem.buffer, cellArgsAt, 16);
   let cells = 0;
   const replace: Partial<KernelExports> = {};
   for (const name of NATIVE_CELL_KERNELS) {
