@@ -6,7 +6,7 @@
 // The workloads (shapes, batch, sequence length) and the FLOP count are @weft/core's table
 // (`workloadShape`): weft's runner reads it directly, the TF.js and PyTorch runners get it as JSON.
 // Options: --workloads a,b  --workers 1,2 (weft workers = PyTorch cores)  --kernels native,wasm
-//          --warmup 2 --steps 5 (weft and PyTorch)
+//          --warmup 2 --steps 5 (weft and PyTorch)  --rounds 1 (the whole sequence again, the median kept)
 //          --torch auto|on|none  --python PATH  --openblas-coretype auto|inherit|NAME
 //          --tfjs wasm|cpu|none  --tfjs-warmup 1 --tfjs-steps 1  --markdown FILE  --json FILE
 // PyTorch: the python is --python, else $WEFT_PYTHON, else the first of /usr/bin/python3 and
@@ -39,6 +39,7 @@ const OPTIONS = {
   kernels: { type: 'string' },
   warmup: { type: 'string', default: '2' },
   steps: { type: 'string', default: '5' },
+  rounds: { type: 'string', default: '1' },
   torch: { type: 'string', default: 'auto' },
   python: { type: 'string' },
   'openblas-coretype': { type: 'string', default: 'auto' },
@@ -99,6 +100,7 @@ export function parseOptions(argv) {
     kernels,
     warmup: intFlag(values.warmup, '--warmup', 0),
     steps: intFlag(values.steps, '--steps', 1),
+    rounds: intFlag(values.rounds, '--rounds', 1),
     torch: values.torch,
     python: values.python,
     openblasCoretype: coretype,
@@ -279,6 +281,39 @@ export function detailTable(rows) {
   return lines.join('\n');
 }
 
+/**
+ * The table's rows from every measurement of every round, in the order first measured: per
+ * workload, engine, kernel path or thread split, and core count, the measurement of median step
+ * time over the rounds (with `rounds`: each round's median step ms). PyTorch's row per core count
+ * is then its best thread split (by that median), with `tried` listing each split's tokens/s.
+ */
+export function combine(measured) {
+  const groups = new Map();
+  for (const m of measured) {
+    const key = [m.workload, m.engine, m.engine === 'pytorch' ? m.config : m.backend, m.workers].join('|');
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(m);
+  }
+  const rows = [];
+  for (const ms of groups.values()) {
+    const sorted = [...ms].sort((a, b) => a.stepMsMedian - b.stepMsMedian);
+    rows.push({ ...sorted[(sorted.length - 1) >> 1], rounds: ms.map((m) => m.stepMsMedian) });
+  }
+  const isTorch = (r) => r.engine === 'pytorch';
+  const out = [];
+  for (const r of rows) {
+    if (!isTorch(r)) {
+      out.push(r);
+      continue;
+    }
+    const splits = rows.filter((o) => isTorch(o) && o.workload === r.workload && o.workers === r.workers);
+    if (splits[0] !== r) continue; // the group's row is placed where its first split was measured
+    const best = splits.reduce((a, b) => (b.tokensPerSecond > a.tokensPerSecond ? b : a));
+    out.push({ ...best, tried: splits.map((o) => ({ config: o.config, tokensPerSecond: o.tokensPerSecond })) });
+  }
+  return out;
+}
+
 /** The run's circumstances, as Markdown bullets: machine, software, command, date, load, OpenBLAS. */
 export function header(run) {
   const { cpu, argv, date, loadBefore, loadAfter, o, torch, coretype, rows, nativeVariant } = run;
@@ -294,7 +329,7 @@ export function header(run) {
     `- **Command**: \`${argv}\``,
     `- **Date**: ${date}`,
     `- **Load average** (1, 5, 15 min): ${loadBefore} before, ${loadAfter} after.`,
-    `- **Steps**: weft${torch.python ? ' and PyTorch' : ''} ${o.warmup} warm-up + ${o.steps} timed, median step time${o.tfjs !== 'none' ? `; TF.js ${o.tfjs} ${o.tfjsWarmup} warm-up + ${o.tfjsSteps} timed` : ''}. Each measurement in a child process of its own, one at a time.`,
+    `- **Steps**: weft${torch.python ? ' and PyTorch' : ''} ${o.warmup} warm-up + ${o.steps} timed, median step time${o.rounds > 1 ? `; ${o.rounds} rounds of every measurement, interleaved, the round of median step time shown` : ''}${o.tfjs !== 'none' ? `; TF.js ${o.tfjs} ${o.tfjsWarmup} warm-up + ${o.tfjsSteps} timed` : ''}. Each measurement in a child process of its own, one at a time.`,
   ];
   if (torch.python) {
     lines.push(`- **OpenBLAS** (PyTorch processes only): OPENBLAS_NUM_THREADS set per row (the threads column), `
@@ -322,33 +357,34 @@ export async function main(argv) {
   if (o.tfjs !== 'none') ensureTfjs(note);
   const loadBefore = loadavg().map((x) => x.toFixed(2)).join(', ');
   const date = new Date().toISOString();
-  const rows = [];
-  for (const name of o.workloads) {
-    const shape = workloadShape(name);
-    note(`${name}: B=${shape.B} T=${shape.T}`);
-    for (const n of o.workers) {
-      for (const k of paths) {
-        const r = await nodeChild('weft.mjs', ['--workload', name, '--workers', `${n}`, '--kernels', k, '--warmup', `${o.warmup}`, '--steps', `${o.steps}`]);
-        note(`  weft ${r.backend} ${n} worker(s): ${fmt(r.stepMsMedian, 1)} ms/step, ${fmt(r.tokensPerSecond, 0)} tokens/s (steps ${r.stepMs.map((t) => t.toFixed(0)).join(', ')})`);
-        rows.push({ ...r, ...rates(shape, r.stepMsMedian) });
-      }
-      if (torch.python) {
-        const tried = [];
-        for (const config of torchConfigs(n)) {
-          const r = await runTorch(torch.python, shape, { config, coretype, warmup: o.warmup, steps: o.steps });
-          note(`  PyTorch ${r.config}: ${fmt(r.stepMsMedian, 1)} ms/step, ${fmt(r.tokensPerSecond, 0)} tokens/s (OpenBLAS core ${r.openblasVerboseCore ?? r.openblas?.core})`);
-          tried.push(r);
+  const measured = [];
+  for (let round = 1; round <= o.rounds; round++) {
+    if (o.rounds > 1) note(`round ${round} of ${o.rounds}`);
+    for (const name of o.workloads) {
+      const shape = workloadShape(name);
+      note(`${name}: B=${shape.B} T=${shape.T}`);
+      for (const n of o.workers) {
+        for (const k of paths) {
+          const r = await nodeChild('weft.mjs', ['--workload', name, '--workers', `${n}`, '--kernels', k, '--warmup', `${o.warmup}`, '--steps', `${o.steps}`]);
+          note(`  weft ${r.backend} ${n} worker(s): ${fmt(r.stepMsMedian, 1)} ms/step, ${fmt(r.tokensPerSecond, 0)} tokens/s (steps ${r.stepMs.map((t) => t.toFixed(0)).join(', ')})`);
+          measured.push({ ...r, ...rates(shape, r.stepMsMedian) });
         }
-        const best = tried.reduce((a, b) => (b.tokensPerSecond > a.tokensPerSecond ? b : a));
-        rows.push({ ...best, tried: tried.map((r) => ({ config: r.config, tokensPerSecond: r.tokensPerSecond })) });
+        if (torch.python) {
+          for (const config of torchConfigs(n)) {
+            const r = await runTorch(torch.python, shape, { config, coretype, warmup: o.warmup, steps: o.steps });
+            note(`  PyTorch ${r.config}: ${fmt(r.stepMsMedian, 1)} ms/step, ${fmt(r.tokensPerSecond, 0)} tokens/s (OpenBLAS core ${r.openblasVerboseCore ?? r.openblas?.core})`);
+            measured.push(r);
+          }
+        }
       }
-    }
-    if (o.tfjs !== 'none') {
-      const r = await nodeChild('tfjs.mjs', ['--shape', JSON.stringify(shape), '--backend', o.tfjs, '--warmup', `${o.tfjsWarmup}`, '--steps', `${o.tfjsSteps}`]);
-      note(`  TF.js ${o.tfjs}: ${fmt(r.stepMsMedian, 1)} ms/step`);
-      rows.push({ ...r, ...rates(shape, r.stepMsMedian) });
+      if (o.tfjs !== 'none') {
+        const r = await nodeChild('tfjs.mjs', ['--shape', JSON.stringify(shape), '--backend', o.tfjs, '--warmup', `${o.tfjsWarmup}`, '--steps', `${o.tfjsSteps}`]);
+        note(`  TF.js ${o.tfjs}: ${fmt(r.stepMsMedian, 1)} ms/step`);
+        measured.push({ ...r, ...rates(shape, r.stepMsMedian) });
+      }
     }
   }
+  const rows = combine(measured);
   const loadAfter = loadavg().map((x) => x.toFixed(2)).join(', ');
   const script = relative(process.cwd(), fileURLToPath(import.meta.url)) || 'run.mjs';
   const run = {

@@ -7,53 +7,47 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, it, expect } from 'vitest';
-import { OptionError, WORKLOADS, planModel, workloadShape } from '@weft/core';
+import { WORKLOADS, planModel, workloadShape } from '@weft/core';
 // @ts-expect-error: a plain ES module without types (bench/ is not a TypeScript package)
 import * as bench from './run.mjs';
 
 const PYTORCH_PY = fileURLToPath(new URL('./pytorch.py', import.meta.url));
 
-/** The OptionError that `fn` throws. */
-function optionError(fn: () => unknown): OptionError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(OptionError);
-    return e as OptionError;
-  }
-  throw new Error('expected an OptionError');
-}
+/** What parseOptions(argv) must throw: an OptionError with these fields (a RegExp matches the message). */
+const refuses = (argv: string[], fields: { option?: string; suggestion?: string; message?: RegExp }) =>
+  expect(() => bench.parseOptions(argv)).toThrow(expect.objectContaining({
+    name: 'OptionError', ...fields, ...(fields.message ? { message: expect.stringMatching(fields.message) } : {}),
+  }));
 
 describe('bench options', () => {
   it('defaults: the three reference workloads at 1 and 2 cores, PyTorch when importable', () => {
     const o = bench.parseOptions([]);
-    expect(o).toMatchObject({ workloads: ['bilstm', 'charlm', 'rnn-small'], workers: [1, 2], torch: 'auto', kernels: undefined, warmup: 2, steps: 5, openblasCoretype: 'auto' });
+    expect(o).toMatchObject({ workloads: ['bilstm', 'charlm', 'rnn-small'], workers: [1, 2], torch: 'auto', kernels: undefined, warmup: 2, steps: 5, rounds: 1, openblasCoretype: 'auto' });
   });
 
   it('reads every flag, and drops the `--` that pnpm hands through', () => {
     const o = bench.parseOptions(['--', '--workloads', 'charlm,bilstm-b256', '--workers', '1,4', '--kernels', 'wasm,native',
-      '--torch', 'on', '--python', '/opt/py/bin/python3', '--openblas-coretype', 'Haswell', '--tfjs', 'none', '--steps', '3', '--warmup', '0']);
+      '--torch', 'on', '--python', '/opt/py/bin/python3', '--openblas-coretype', 'Haswell', '--tfjs', 'none', '--steps', '3', '--warmup', '0', '--rounds', '3']);
     expect(o).toMatchObject({ workloads: ['charlm', 'bilstm-b256'], workers: [1, 4], kernels: ['wasm', 'native'], torch: 'on',
-      python: '/opt/py/bin/python3', openblasCoretype: 'Haswell', tfjs: 'none', steps: 3, warmup: 0 });
+      python: '/opt/py/bin/python3', openblasCoretype: 'Haswell', tfjs: 'none', steps: 3, warmup: 0, rounds: 3 });
   });
 
   it('refuses a misspelt flag, workload or choice, naming it and the closest valid one', () => {
-    expect(optionError(() => bench.parseOptions(['--wrokers', '2'])).suggestion).toBe('--workers');
-    const w = optionError(() => bench.parseOptions(['--workloads', 'bilstm,chralm']));
-    expect(w.option).toBe('--workloads');
-    expect(w.message).toContain("'charlm'");
-    expect(optionError(() => bench.parseOptions(['--torch', 'atuo'])).message).toMatch(/--torch must be .*'auto'.*did you mean 'auto'/);
-    expect(optionError(() => bench.parseOptions(['--kernels', 'native,wsm'])).message).toMatch(/--kernels .*did you mean 'wasm'/);
+    refuses(['--wrokers', '2'], { option: '--wrokers', suggestion: '--workers' });
+    refuses(['--workloads', 'bilstm,chralm'], { option: '--workloads', message: /did you mean 'charlm'/ });
+    refuses(['--torch', 'atuo'], { option: '--torch', message: /--torch must be .*'auto'.*did you mean 'auto'/ });
+    refuses(['--kernels', 'native,wsm'], { option: '--kernels', message: /did you mean 'wasm'/ });
   });
 
   it('refuses bad numbers and lists, saying what was expected', () => {
-    expect(optionError(() => bench.parseOptions(['--workers', '1,0'])).message).toMatch(/--workers must be a positive integer, got "0"/);
-    expect(optionError(() => bench.parseOptions(['--workers', '1,,2'])).option).toBe('--workers');
-    expect(optionError(() => bench.parseOptions(['--steps', '2.5'])).message).toMatch(/--steps must be a positive integer/);
-    expect(optionError(() => bench.parseOptions(['--warmup', '-1'])).option).toBe('--warmup');
-    expect(optionError(() => bench.parseOptions(['--warmup=-1'])).message).toMatch(/--warmup must be a non-negative integer, got "-1"/);
-    expect(optionError(() => bench.parseOptions(['--workloads', 'bilstm,bilstm'])).message).toMatch(/without repeats/);
-    expect(optionError(() => bench.parseOptions(['--openblas-coretype', 'Sky lake'])).option).toBe('--openblas-coretype');
+    refuses(['--workers', '1,0'], { option: '--workers', message: /--workers must be a positive integer, got "0"/ });
+    refuses(['--workers', '1,,2'], { option: '--workers', message: /no empty items/ });
+    refuses(['--steps', '2.5'], { option: '--steps', message: /--steps must be a positive integer/ });
+    refuses(['--warmup', '-1'], { option: '--warmup' });
+    refuses(['--warmup=-1'], { option: '--warmup', message: /--warmup must be a non-negative integer, got "-1"/ });
+    refuses(['--workloads', 'bilstm,bilstm'], { option: '--workloads', message: /without repeats/ });
+    refuses(['--openblas-coretype', 'Sky lake'], { option: '--openblas-coretype' });
+    refuses(['--rounds', '0'], { option: '--rounds', message: /positive integer/ });
   });
 });
 
@@ -113,6 +107,21 @@ describe('the tables', () => {
     const t = bench.detailTable(rows);
     expect(t).toContain(`| bilstm | weft native | 2 | ${(4096_000 / 50_000).toFixed(1)} | 0.50 | 50,000 |`);
     expect(t).toMatch(/\| PyTorch \(1 torch \+ 2 OpenBLAS\) \| 2 \|.*\| 63% \|/); // 25,000 / (2 x 20,000)
+  });
+
+  it('rounds: each row is its round of median step time; PyTorch\'s row per core count is its best thread split', () => {
+    const m = (engine: string, key: string, workers: number, stepMsMedian: number) =>
+      ({ engine, workload: 'charlm', workers, stepMsMedian, tokensPerSecond: 3200_000 / stepMsMedian, ...(engine === 'pytorch' ? { config: key } : { backend: key }) });
+    const measured = [];
+    for (const [native, a, b] of [[300, 500, 400], [100, 450, 600], [200, 700, 350]]) {
+      measured.push(m('weft', 'native', 2, native!), m('pytorch', '2 torch + 1 OpenBLAS', 2, a!), m('pytorch', '1 torch + 2 OpenBLAS', 2, b!));
+    }
+    const rows = bench.combine(measured);
+    expect(rows.map((r: { engine: string }) => r.engine)).toEqual(['weft', 'pytorch']);
+    expect(rows[0]).toMatchObject({ stepMsMedian: 200, rounds: [300, 100, 200] });
+    // Medians: 2+1 -> 500 ms, 1+2 -> 400 ms: the second split is the faster.
+    expect(rows[1]).toMatchObject({ config: '1 torch + 2 OpenBLAS', stepMsMedian: 400, rounds: [400, 600, 350] });
+    expect(rows[1].tried).toEqual([{ config: '2 torch + 1 OpenBLAS', tokensPerSecond: 3200_000 / 500 }, { config: '1 torch + 2 OpenBLAS', tokensPerSecond: 3200_000 / 400 }]);
   });
 
   it('rates come from the shape\'s one FLOP count', () => {
