@@ -1,13 +1,13 @@
 // TensorFlow.js 4.22 on the reference workloads: Keras-style layers, Adam lr 1e-3,
 // model.trainOnBatch on random data. Run as a child process by run.mjs (one process per
-// measurement, so its peak RSS is its own):
-//   node bench/src/tfjs.mjs --workload bilstm --backend wasm --warmup 1 --steps 1
-// prints one JSON line: { engine, backend, workload, stepMs[], stepMsMedian, tokensPerSecond, gflops, peakRssMB }.
+// measurement, so its peak RSS is its own), which hands it the workload's shape as JSON
+// (@weft/core's `workloadShape`; no workload is defined here):
+//   node bench/src/tfjs.mjs --shape "$(node -e ...workloadShape('bilstm')...)" --backend wasm --warmup 1 --steps 1
+// prints one JSON line: { engine, backend, workload, stepMs[], stepMsMedian, loss, peakRssMB };
+// run.mjs adds tokens/s and GFLOP/s by the shape's FLOP count.
 import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { workload } from './workloads.mjs';
-import { gflops } from './flops.mjs';
 import { tfjsRequire } from './tfjs-install.mjs';
 
 // TensorFlow.js lives in bench/tfjs, outside the workspace (run.mjs installs it there). The full
@@ -66,7 +66,7 @@ export function buildModel(w) {
   return model;
 }
 
-/** Random batch: one-hot inputs and targets [B,T,V], or scalars [B,T,1] for regression. */
+/** Random batch: one-hot inputs and targets [B,T,V], or normal values [B,T,I] and [B,T,O] for regression. */
 function randomBatch(w) {
   if (w.encoding === 'onehot') {
     const ids = () => tf.randomUniform([w.B, w.T], 0, w.input, 'int32', 1);
@@ -84,12 +84,12 @@ const median = (xs) => {
 };
 
 /**
- * One warm-up (graph build, wasm compile, first allocations) then timed steps.
- * @param {string} name workload name
+ * Warm-up steps (graph build, wasm compile, first allocations) then timed steps.
+ * @param {{ name: string, cell: string, layers: number, hidden: number, bidirectional: boolean, input: number, encoding: string, output: number, loss: string, T: number, B: number }} w
+ *   the workload's shape (@weft/core's `workloadShape`)
  * @param {{ backend?: 'wasm'|'cpu', warmup?: number, steps?: number }} [opts]
  */
-export async function runTfjs(name, { backend = 'wasm', warmup = 1, steps = 1 } = {}) {
-  const w = workload(name);
+export async function runTfjs(w, { backend = 'wasm', warmup = 1, steps = 1 } = {}) {
   await useBackend(backend);
   const model = buildModel(w);
   const { x, y } = randomBatch(w);
@@ -101,17 +101,13 @@ export async function runTfjs(name, { backend = 'wasm', warmup = 1, steps = 1 } 
     const ms = performance.now() - t0;
     if (i >= warmup) stepMs.push(ms);
   }
-  const stepMsMedian = median(stepMs);
-  const tokensPerSecond = (w.B * w.T) / (stepMsMedian / 1000);
   return {
     engine: 'tfjs',
     backend,
-    workload: name,
+    workload: w.name,
     workers: 1,
     stepMs,
-    stepMsMedian,
-    tokensPerSecond,
-    gflops: gflops(w, tokensPerSecond),
+    stepMsMedian: median(stepMs),
     loss: Array.isArray(loss) ? loss[0] : loss,
     // maxRSS is in KiB: the whole process's peak, this child runs nothing else.
     peakRssMB: process.resourceUsage().maxRSS / 1024,
@@ -121,13 +117,14 @@ export async function runTfjs(name, { backend = 'wasm', warmup = 1, steps = 1 } 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { values } = parseArgs({
     options: {
-      workload: { type: 'string', default: 'bilstm' },
+      shape: { type: 'string' },
       backend: { type: 'string', default: 'wasm' },
       warmup: { type: 'string', default: '1' },
       steps: { type: 'string', default: '1' },
     },
   });
-  const result = await runTfjs(values.workload, {
+  if (values.shape === undefined) throw new Error('tfjs.mjs: --shape JSON is required (run.mjs passes @weft/core\'s workloadShape)');
+  const result = await runTfjs(JSON.parse(values.shape), {
     backend: values.backend,
     warmup: Number(values.warmup),
     steps: Number(values.steps),

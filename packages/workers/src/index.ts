@@ -21,6 +21,6 @@ export { workerExecArgv } from './paths.js';
 export { runWorkload } from './bench.js';
 export type { WorkloadResult, RunWorkloadOptions } from './bench.js';
 // The workload table lives in @weft/core; re-exported for the pool's users and `weft bench`.
-export { WORKLOADS, workloadFlops, synthesizeWorkload, type Workload, type WorkloadName } from '@weft/core';
+export { WORKLOADS, workloadFlops, workloadShape, synthesizeWorkload, type Workload, type WorkloadName, type WorkloadShape } from '@weft/core';
 /** The piscina the trainer is built on, for applications that pass their own pool (`pool` option). */
 export { Piscina } from 'piscina';

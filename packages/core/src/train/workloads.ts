@@ -1,10 +1,11 @@
 /**
  * The reference workloads of WORKLOADS.md (shared/WORKLOADS.md) as data: model configs, the
- * training-FLOP count and synthetic batches. One table, read by the pool's benchmark
- * (`runWorkload` in @weft/workers, `weft bench`) and by the single-thread profile
- * (packages/core/bench/step.mjs). Nothing here is a test.
+ * training-FLOP count and synthetic batches. The one table and the one FLOP count, read by the
+ * pool's benchmark (`runWorkload` in @weft/workers, `weft bench`), the single-thread profile
+ * (packages/core/bench/step.mjs) and the combined benchmark (bench/src/run.mjs), which hands
+ * `workloadShape` as JSON to its TensorFlow.js and PyTorch runners. Nothing here is a test.
  */
-import { GATES } from '../params/layout.js';
+import { GATES, type CellKind } from '../params/layout.js';
 import type { ModelConfig } from '../model/model.js';
 import type { SequenceDataset } from '../data/dataset.js';
 
@@ -65,19 +66,78 @@ export function workload(name: string): Workload {
   return w;
 }
 
-/** Training FLOPs of one step (WORKLOADS.md's count: 6·G·H·(I+H) per token per layer and direction, 6·I·O for the head). */
-export function workloadFlops(name: WorkloadName | string): number {
+/**
+ * A workload in engine-neutral terms, plain JSON: what the TensorFlow.js and PyTorch runners of
+ * the repository's bench/ build their models from (bench/src/run.mjs hands it to them), and the
+ * FLOP count every engine's GFLOP/s is computed with. Derived from the table above, so a shape
+ * or the count is written once.
+ */
+export interface WorkloadShape {
+  name: WorkloadName;
+  cell: CellKind;
+  /** Recurrent layers. */
+  layers: number;
+  /** H per direction. */
+  hidden: number;
+  bidirectional: boolean;
+  /** Width of layer 0's input: the one-hot vocabulary, or the dense input's size. */
+  input: number;
+  encoding: 'onehot' | 'dense';
+  /** Head width O (classes, or values). */
+  output: number;
+  /** Softmax cross-entropy per step, or mean squared error per step. */
+  loss: 'ce' | 'mse';
+  /** Sequence length. */
+  T: number;
+  /** Global batch. */
+  B: number;
+  /**
+   * Training FLOPs per token, WORKLOADS.md's count: for each recurrent layer and direction
+   * 6·G·H·(I+H), I the layer's input width; plus 6·I·O for the head (2 FLOPs per multiply-add,
+   * backward twice the forward). Biases and the elementwise gate work are left out.
+   */
+  flopsPerToken: number;
+  /** flopsPerToken · B · T. */
+  flopsPerStep: number;
+}
+
+export function workloadShape(name: WorkloadName | string): WorkloadShape {
   const w = workload(name);
   const m = w.model;
+  if (m.input.kind === 'tokens' && m.input.embeddingDim !== undefined) {
+    throw new RangeError(`workload '${w.name}' has an embedding, which the other engines' runners do not build`);
+  }
+  if (m.task !== 'class-per-step' && m.task !== 'value-per-step') {
+    throw new RangeError(`workload '${w.name}' has task '${m.task}'; the other engines' runners build per-step heads only`);
+  }
   const G = GATES[m.cell];
   const H = m.hiddenSize;
   const D = m.bidirectional ? 2 : 1;
   const L = m.numLayers ?? 1;
-  const I0 = m.input.kind === 'tokens' ? (m.input.embeddingDim ?? m.input.vocabSize) : m.input.size;
-  let perToken = 0;
-  for (let l = 0; l < L; l++) perToken += D * 6 * G * H * ((l === 0 ? I0 : D * H) + H);
-  perToken += 6 * D * H * m.outputSize;
-  return perToken * w.batch * w.steps;
+  const I0 = m.input.kind === 'tokens' ? m.input.vocabSize : m.input.size;
+  let flopsPerToken = 0;
+  for (let l = 0; l < L; l++) flopsPerToken += D * 6 * G * H * ((l === 0 ? I0 : D * H) + H);
+  flopsPerToken += 6 * D * H * m.outputSize;
+  return {
+    name: w.name,
+    cell: m.cell,
+    layers: L,
+    hidden: H,
+    bidirectional: D === 2,
+    input: I0,
+    encoding: m.input.kind === 'tokens' ? 'onehot' : 'dense',
+    output: m.outputSize,
+    loss: m.task === 'class-per-step' ? 'ce' : 'mse',
+    T: w.steps,
+    B: w.batch,
+    flopsPerToken,
+    flopsPerStep: flopsPerToken * w.batch * w.steps,
+  };
+}
+
+/** Training FLOPs of one step: `workloadShape(name).flopsPerStep`. */
+export function workloadFlops(name: WorkloadName | string): number {
+  return workloadShape(name).flopsPerStep;
 }
 
 /** One batch of random data of the workload's shape: one-hot tokens and classes, or normal scalars. */
