@@ -126,7 +126,7 @@ export function runDropout(options = {}) {
     let validLoss = NaN;
     const curve = [];
     for (let e = 0; e < o.epochs; e++) {
-      trainLoss = trainer.fit(train, { epochs: e + 1, startEpoch: e });
+      trainLoss = trainer.fit(train, { epochs: e + 1, startEpoch: e }).loss;
       validLoss = evaluateModel(trainer.model, valid, 64).loss;
       if (validLoss < best.loss) best = { loss: validLoss, epoch: e + 1 };
       curve.push([round(trainLoss), round(validLoss)]);

@@ -146,7 +146,7 @@ export function runForecast(options = {}) {
   let best = { valid: Infinity, epoch: 0, state: trainer.model.stateDict() };
   let trainLoss = NaN;
   for (let e = 0; e < o.epochs; e++) {
-    trainLoss = trainer.fit(train, { epochs: e + 1, startEpoch: e });
+    trainLoss = trainer.fit(train, { epochs: e + 1, startEpoch: e }).loss;
     const v = score(valid);
     curve.push([e + 1, round(trainLoss), round(v)]);
     o.onEpoch?.({ epoch: e + 1, trainLoss, validMse: v, seconds: (performance.now() - t0) / 1000 });

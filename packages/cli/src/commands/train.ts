@@ -473,8 +473,9 @@ async function trainIn(run: RunDir, a: TrainArgs, out: Output, interrupted: () =
     progress = progressOf(fit.loop, progress);
     const stop = fit.stop;
     const m = fit.loop.meter;
-    if (m.count > 0) {
-      // Stopped by --steps inside an epoch: report that partial epoch, and validate the final state.
+    if (m.count > 0 && fit.steps > 0) {
+      // Stopped by --steps inside an epoch: report that partial epoch, and validate the final state
+      // (not again in a resumed run that had no step left: its last run did).
       lastTrain = m.sum / m.count;
       if (data.valid) {
         reporter?.validating();
@@ -515,7 +516,7 @@ async function trainIn(run: RunDir, a: TrainArgs, out: Output, interrupted: () =
       best ? `  best: epoch ${best.epoch}, ${validText(best)}` : undefined,
       `  last: ${[lastAt, Number.isNaN(lastTrain) ? undefined : `train loss ${fmt(lastTrain)}`, lastValid && validText(lastValid)].filter(Boolean).join(', ')}`,
       `  ${whatModel}`,
-      `  in ${run.dir}: ${CHECKPOINT_NAME}, ${existsSync(bestFile) ? `${BEST_NAME}, ` : ''}${LAST_NAME} (weft train --resume ${run.dir} goes on from it), curves.html, metrics.jsonl`,
+      `  in ${run.dir}: ${CHECKPOINT_NAME}, ${existsSync(bestFile) ? `${BEST_NAME}, ` : ''}${LAST_NAME} (weft train --resume ${run.dir} goes on from it)${[curvesFile, metricsFile].filter((f) => existsSync(f)).map((f) => `, ${path.basename(f)}`).join('')}`,
     ].filter((l) => l !== undefined).join('\n'));
     return EXIT.ok;
   } finally {
