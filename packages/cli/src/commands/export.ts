@@ -17,7 +17,7 @@ import path from 'node:path';
 import {
   createOptimizer, loadCheckpointSync, resolveModelSpec, saveSafetensors, tensorsFromLayout, type Tensor,
 } from '@weft/core';
-import { loadRun, nonFiniteMessage, resolveModelPath, type RunCheckpoint } from '../run/checkpoint.js';
+import { nonFiniteMessage, resolveModelPath, runFromCheckpoint, type RunCheckpoint } from '../run/checkpoint.js';
 import { fileError, InputError } from '../run/errors.js';
 import type { Output } from '../run/output.js';
 import {
@@ -62,8 +62,11 @@ export const EXPORT_FORMATS = Object.keys(FORMATS);
 
 export async function exportCommand(a: ExportArgs, out: Output): Promise<number> {
   const format = FORMATS[a.format ?? 'safetensors']!; // a choice (run/flags.ts)
-  format.check?.(resolveModelPath(a.model));
-  const run = loadRun(a.model);
+  // The file is read once: the format's check looks at the stored model before the run is built.
+  const file = resolveModelPath(a.model);
+  const data = loadCheckpointSync(file);
+  format.check?.((data.config as { train?: { model?: unknown } } | null)?.train?.model, file);
+  const run = runFromCheckpoint(data, file);
   // Diverged weights are written as they are (to look at in PyTorch, say), with the warning inspect gives.
   const warning = nonFiniteMessage(run);
   if (warning !== undefined) out.warn(warning);
@@ -82,10 +85,9 @@ export async function exportCommand(a: ExportArgs, out: Output): Promise<number>
  * A model with layers of the user's own is refused by name before it is loaded: weft_model.py
  * cannot build them, and loading would first ask for their module, which the CLI does not import.
  */
-function refuseForeignLayers(file: string): void {
-  const c = loadCheckpointSync(file).config as { train?: { model?: { layers?: unknown; modules?: string[] } } } | null;
-  const m = c?.train?.model;
-  if (!m || !Array.isArray(m.layers)) return; // a model config (no layers of one's own), or not a model: loadRun says
+function refuseForeignLayers(stored: unknown, file: string): void {
+  const m = stored as { layers?: unknown; modules?: string[] } | undefined;
+  if (!m || !Array.isArray(m.layers)) return; // a model config (no layers of one's own), or not a model: runFromCheckpoint says
   const foreign = foreignLayer({ layers: m.layers.filter((l): l is { type: string; name?: string } => typeof l?.type === 'string'), modules: m.modules });
   if (foreign !== undefined) throw new InputError(`${file}: ${foreign}`);
 }
@@ -100,9 +102,7 @@ function weightsMetadata(run: RunCheckpoint): Record<string, string> {
 }
 
 async function writePytorch(run: RunCheckpoint, dir: string): Promise<Written> {
-  const spec = resolveModelSpec(run.config.train.model);
-  const foreign = foreignLayer(spec);
-  if (foreign !== undefined) throw new InputError(`${run.file}: ${foreign}`);
+  const spec = resolveModelSpec(run.config.train.model); // foreign layers were refused by the format's check
   const { model: _model, ...training } = run.config.train;
   const c = run.config;
   const { carry: _carry, ...progress } = run.progress;

@@ -11,13 +11,13 @@
  * learning-rate schedule), the run's data and settings; its epochs count from 0 again (PyTorch's
  * epochs are not weft's), so `--resume M --epochs N` trains N more.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
-  MODEL_FILE_KIND, StepRunner, createOptimizer, decodeSafetensors, encodeCheckpoint, modelCheckpoint, planModel, tempPathFor,
+  MODEL_FILE_KIND, StepRunner, createOptimizer, decodeCheckpoint, decodeSafetensors, encodeCheckpoint, modelCheckpoint, planModel,
   tensorsIntoLayout, writeFileAtomicSync, type Layout, type ModelPlan, type OptimizerSnapshot, type Tensor,
 } from '@weft/core';
-import { encodeRun, loadRun, BEST_NAME, CHECKPOINT_NAME, LAST_NAME, type RunConfig, type RunProgress } from '../run/checkpoint.js';
+import { encodeRun, runFromCheckpoint, BEST_NAME, CHECKPOINT_NAME, LAST_NAME, type RunConfig, type RunProgress } from '../run/checkpoint.js';
 import { fileError, InputError } from '../run/errors.js';
 import type { Output } from '../run/output.js';
 import { META_FILE, OPTIMIZER_FILE, WEIGHTS_FILE, pytorchMetaProblem, type PytorchMeta } from '../run/pytorch.js';
@@ -56,19 +56,17 @@ export async function importCommand(a: ImportArgs, out: Output): Promise<number>
   } catch (e) {
     throw fileError(path.dirname(files[0]!), e, 'make the directory');
   }
+  // The bytes are checked once, as every command reads a model (model.weft and last.weft hold the
+  // same ones), before anything is written; each file is then written atomically.
+  try {
+    runFromCheckpoint(decodeCheckpoint(bytes, files[0]!), files[0]!);
+  } catch (e) {
+    throw new InputError(`${path.join(dir, META_FILE)}: the model it describes is not one weft can load: ${(e as Error).message.replace(`${files[0]!}: `, '')}`);
+  }
   for (const f of files) {
-    // Written beside its place, read back as every command reads a model, then moved in.
-    const tmp = tempPathFor(f);
     try {
-      writeFileAtomicSync(tmp, bytes);
-      try {
-        loadRun(tmp);
-      } catch (e) {
-        throw new InputError(`${path.join(dir, META_FILE)}: the model it describes is not one weft can load: ${(e as Error).message.replace(`${tmp}: `, '')}`);
-      }
-      renameSync(tmp, f);
+      writeFileAtomicSync(f, bytes);
     } catch (e) {
-      rmSync(tmp, { force: true });
       throw fileError(f, e, 'write the model');
     }
   }

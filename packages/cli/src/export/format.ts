@@ -20,7 +20,10 @@ export interface ExportFormat {
   defaultOut(run: RunCheckpoint): string;
   /** Whether `out` holds something that only --force may replace. */
   taken(out: string): boolean;
-  /** Refuses a model file it cannot export, before it is loaded (optional). */
-  check?(modelFile: string): void;
+  /**
+   * Refuses a model it cannot export, from the model as the file stores it (`config.train.model`,
+   * read once by export), before the run is built from it (optional).
+   */
+  check?(storedModel: unknown, modelFile: string): void;
   write(run: RunCheckpoint, out: string): Promise<Written>;
 }

@@ -9,7 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { loadCheckpointSync, onnxModel, onnxRefusal, planModel, writeFileAtomicSync, ONNX_OPSET, type DataMeta, type RegressMeta } from '@weft/core';
+import { onnxModel, onnxRefusal, planModel, writeFileAtomicSync, ONNX_OPSET, type DataMeta, type RegressMeta } from '@weft/core';
 import { fileError, InputError } from '../run/errors.js';
 import type { ExportFormat } from './format.js';
 
@@ -37,8 +37,7 @@ export const onnxFormat: ExportFormat = {
   taken: existsSync,
   // A layer the export cannot write is refused by name before the run is loaded (a layer of the
   // user's own would fail there for its module not being loaded, saying nothing of ONNX).
-  check(checkpoint) {
-    const stored = (loadCheckpointSync(checkpoint).config as { train?: { model?: unknown } } | undefined)?.train?.model;
+  check(stored, checkpoint) {
     const refusal = onnxRefusal(stored, 'config.train.model');
     if (refusal !== undefined) throw new InputError(`${checkpoint}: ${refusal}`);
   },

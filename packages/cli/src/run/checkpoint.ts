@@ -14,7 +14,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
   RUN_CHECKPOINT_NAME, StepRunner, encodeCheckpoint, loadCheckpointSync, modelCheckpoint, modelFromCheckpoint, writeFileAtomicSync,
-  type Layout, type ModelFileConfig, type OptimizerSnapshot,
+  type Checkpoint, type Layout, type ModelFileConfig, type OptimizerSnapshot,
 } from '@weft/core';
 import type { DataMeta } from '@weft/core';
 import { fileError, InputError, UsageError } from './errors.js';
@@ -111,9 +111,14 @@ export function resolveResumePath(p: string): string {
 
 export function loadRun(p: string | undefined): RunCheckpoint {
   const file = resolveModelPath(p);
+  return runFromCheckpoint(loadCheckpointSync(file), file);
+}
+
+/** A run of a checkpoint already read (and its checksum checked), `file` naming it in messages. */
+export function runFromCheckpoint(data: Checkpoint, file: string): RunCheckpoint {
   // Core's one reader: the model config (training config and meta checked whole, limits
   // included), names, shapes and optimizer-state sizes.
-  const m = modelFromCheckpoint(loadCheckpointSync(file), file);
+  const m = modelFromCheckpoint(data, file);
   const config = m.config as RunConfig;
   if (config.meta === undefined) {
     throw new InputError(`${file}: a weft model saved without its data meta (vocabulary, labels), which weft commands need: save it with { meta }`);
