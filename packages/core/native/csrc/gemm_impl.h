@@ -16,9 +16,10 @@
  * With M ≤ 3 (a batch of one or two) there is too little reuse to pay for packing: rows of C
  * are made straight from op(B) in place (sums of scaled rows of B, or dot products with rows
  * of B for op(B) = Bᵀ); sums of rows of B read row after row where B's rows are far apart
- * (rows_stream). With op(B) = B and one block of M, the micro-kernel reads B in place
- * too (a strip of B is then read once per panel of A, from L1 or L2; packing it cost more than
- * that for every M measured, 4 to 240); only the ragged right edge is packed.
+ * (rows_stream). With op(B) = B, one block of M and B's rows less than 4 KiB apart, the
+ * micro-kernel reads B in place too (a strip of B is then read once per panel of A, from L1 or
+ * L2; packing it cost more than that for every M measured, 4 to 240); only the ragged right
+ * edge is packed. op(A) = Aᵀ is packed row by row of A (see pack_a).
  *
  * Determinism: the order of every sum depends on (form, M, N, K, accumulate) only, never on
  * addresses, alignment or the thread, so any worker computing a shard gets the same bits.
@@ -35,6 +36,10 @@
 #define KC 256
 #define MC 240 /* a multiple of every MR (4, 6, 8) */
 #define NC 1024
+/* op(B) = B is read in place only with rows less than 4 KiB apart: further apart, the rows of a
+   strip share L1 sets (one per 4 KiB) and evict each other (NN 32×1024×256: 56 in place, 66–72
+   GFLOP/s packed). */
+#define INPLACE_LDB 1024
 #define ROWS_M 3 /* op(B) = B: rows_nn up to here */
 #define DOTS_M 3 /* op(B) = Bᵀ: dots up to here (above, packing Bᵀ costs less than the sums across lanes) */
 
@@ -139,13 +144,31 @@ INLINE void copy_rows(const float *src, long lds, int n, int kb, float *dst, int
 
 /* op(A)[i0.., p0..] (mb × kb) → panels of MR rows, each [k][MR]; rows past mb are zero. */
 static void pack_a(int tA, const float *A, long lda, int i0, int mb, int p0, int kb, float *dst) {
+  if (tA) {
+    /* op(A)(i, k) = A[k, i]: each row of A (mb adjacent floats) is read once, start to end, and
+       dealt MR at a time to the panels. (Panel by panel instead, MR floats from each of kb rows
+       lda apart, the rows share L1 sets and pages, and the packing waited on L2: ~20% of a
+       1024×256×4096 dW product.) */
+    const int full = mb - mb % MR, mr = mb - full;
+    const float *src = A + (long)p0 * lda + i0;
+    for (int k = 0; k < kb; k++, src += lda) {
+      float *d = dst + k * MR;
+      int ip = 0;
+      for (; ip < full; ip += MR, d += (long)kb * MR) {
+        int r = 0;
+        for (; r + 4 <= MR; r += 4) *(v4u *)(d + r) = *(const v4u *)(src + ip + r);
+        for (; r < MR; r++) d[r] = src[ip + r];
+      }
+      if (mr) {
+        int r = 0;
+        for (; r < mr; r++) d[r] = src[ip + r];
+        for (; r < MR; r++) d[r] = 0.0f;
+      }
+    }
+    return;
+  }
   for (int ip = 0; ip < mb; ip += MR, dst += (long)kb * MR) {
     const int mr = imin(MR, mb - ip);
-    if (tA) {
-      /* op(A)(i, k) = A[k, i]: the panel's rows are adjacent floats of each row of A. */
-      copy_rows(A + (long)p0 * lda + i0 + ip, lda, mr, kb, dst, MR);
-      continue;
-    }
     /* op(A)(i, k) = A[i, k]: rows of A, each contiguous in k, transposed four at a time. */
     const float *src = A + (long)(i0 + ip) * lda + p0;
     for (int r = 0; r < mr; r += 4) transpose_rows_n(src + r * lda, lda, imin(4, mr - r), kb, dst + r, MR);
@@ -177,6 +200,14 @@ INLINE void micro(int R, int kb, const float *restrict ap, const float *restrict
   vf acc[MR][NV];
   for (int r = 0; r < R; r++)
     for (int v = 0; v < NV; v++) acc[r][v] = (vf){0};
+  /* The tile of C is added to at the end: ask for its lines now, so that a C larger than the
+     caches (a dW product's, passed over once per block of K) is not waited on then. */
+  if (!first)
+    for (int r = 0; r < R; r++) {
+      __builtin_prefetch(c + r * ldc, 1, 3);
+      __builtin_prefetch(c + r * ldc + NR - 1, 1, 3);
+    }
+#pragma GCC unroll 4
   for (int k = 0; k < kb; k++) {
     vf b[NV];
     for (int v = 0; v < NV; v++) b[v] = LD(bp + v * VW);
@@ -445,7 +476,7 @@ void WEFT_NAME(weft_gemm)(int tA, int tB, int M, int N, int K, const float *A, l
   float *tile = ablock + (size_t)MC * KC;            /* [MR][NR] */
   float *strip = tile + (size_t)MR * NR;             /* [kb][NR] */
   const int oneblock = M <= MC;
-  const int inplace = !tB && oneblock; /* op(B) = B is read in place but at the ragged right edge */
+  const int inplace = !tB && oneblock && ldb < INPLACE_LDB;
   for (int jc = 0; jc < N; jc += NC) {
     const int nb = imin(NC, N - jc);
     for (int pc = 0; pc < K; pc += KC) {
