@@ -136,10 +136,15 @@ export function loadNativeKernels(memory?: WasmMemory, variant?: string): Native
   const cellArgs = new Uint32Array(mem.buffer, cellArgsAt, 16);
   let cells = 0;
   const replace: Partial<KernelExports> = {};
+  // Fixed parameters, not rest ones (an array per call, on the per-step path): a kernel takes at
+  // most 10 arguments, and the slots past its own are not read.
   for (const name of NATIVE_CELL_KERNELS) {
     const run = addon.bind(cellArgs, v, name);
-    (replace as Record<string, (...xs: number[]) => void>)[name] = (...xs: number[]): void => {
-      for (let i = 0; i < xs.length; i++) cellArgs[i] = xs[i]!;
+    (replace as Record<string, (...xs: number[]) => void>)[name] = (
+      a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, g = 0, h = 0, i = 0, j = 0,
+    ): void => {
+      cellArgs[0] = a; cellArgs[1] = b; cellArgs[2] = c; cellArgs[3] = d; cellArgs[4] = e;
+      cellArgs[5] = f; cellArgs[6] = g; cellArgs[7] = h; cellArgs[8] = i; cellArgs[9] = j;
       cells++;
       run();
     };
