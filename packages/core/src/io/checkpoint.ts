@@ -24,7 +24,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Packr } from 'msgpackr';
 import { writeFileAtomic, writeFileAtomicSync } from './atomic-write.js';
-import { bytesLEToF32, f32ToBytesLE } from './bytes.js';
+import { bytesLEToF32, toBytesLE } from './bytes.js';
 import type { Layout } from '../params/layout.js';
 import { checkParamShapes, formatShape } from '../params/param-check.js';
 import { keysOf, knownKeys, objectOption } from '../options/validate.js';
@@ -199,7 +199,7 @@ function sha256(bytes: Uint8Array): Uint8Array {
 
 /** A Buffer view (msgpackr encodes Buffers as bin) of the float32 little-endian bytes. */
 function asBin(a: Float32Array): Buffer {
-  const b = f32ToBytesLE(a);
+  const b = toBytesLE(a);
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 

@@ -14,7 +14,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-write.js';
-import { bytesLEToF32, f32ToBytesLE } from './bytes.js';
+import { bytesLEToF32, toBytesLE } from './bytes.js';
 import type { Layout } from '../params/layout.js';
 import { checkParamShapes, formatShape } from '../params/param-check.js';
 
@@ -83,7 +83,7 @@ export function encodeSafetensors(tensors: TensorMap | LayoutTensors, metadata?:
   out.set(json, 8);
   let at = 8 + json.byteLength;
   for (const t of map.values()) {
-    out.set(f32ToBytesLE(t.data), at);
+    out.set(toBytesLE(t.data), at);
     at += t.data.byteLength;
   }
   return out;

@@ -9,6 +9,7 @@
  *
  * Everything is plain data in, bytes out: graph.ts builds the data from a model.
  */
+import { toBytesLE } from '../io/bytes.js';
 
 /** TensorProto.DataType values used here. */
 export const DataType = { float: 1, int32: 6, int64: 7, bool: 9 } as const;
@@ -209,8 +210,7 @@ function rawBytes(t: TensorData): Uint8Array {
   const d = t.data;
   const n = t.dims.reduce((a, b) => a * b, 1);
   if (d.length !== n) throw new RangeError(`ONNX tensor '${t.name}': ${d.length} values for dims [${t.dims.join(', ')}] (${n})`);
-  // Typed arrays are in the platform's byte order, little-endian on every platform Node runs on.
-  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+  return toBytesLE(d);
 }
 
 export function encodeTensor(t: TensorData): Uint8Array {
