@@ -6,7 +6,7 @@
 import { SequenceModel, gatherBatch, modelLayout, type ResolvedModelSpec } from '../model/model.js';
 import { createOptimizer, createSchedule, type Optimizer } from '../optim/index.js';
 import { arenaLayout, type ArenaLayout } from './arena.js';
-import { targetIsClass, validateDataset, validateInputs, type SequenceDataset, type SequenceInputs } from '../data/dataset.js';
+import { targetHasAccuracy, validateDataset, validateInputs, type SequenceDataset, type SequenceInputs } from '../data/dataset.js';
 import { predictAll, predictionShape, type HeadOutputs } from './outputs.js';
 import type { ModelPlan } from '../model/spec.js';
 import { StepRunner, lossScale, shardCount, type StepStats } from './step.js';
@@ -359,6 +359,6 @@ export function addEvalTotals(t: number[], r: { sum: number; count: number; corr
 
 /** The EvalResult of totals [sum, count, correct, weight]; accuracy for class and multi-label targets (per label). */
 export function evalResult([sum, count, correct, weight]: number[], d: SequenceDataset): EvalResult {
-  const accuracy = targetIsClass(d.targetKind) || d.targetKind.startsWith('multilabel');
+  const accuracy = targetHasAccuracy(d.targetKind);
   return { loss: weight! ? sum! / weight! : NaN, count: count!, ...(accuracy ? { accuracy: count ? correct! / count : NaN } : {}) };
 }

@@ -14,7 +14,7 @@
  */
 import type { EvalResult, TrainStepResult } from './local.js';
 import type { ResolvedTrainConfig } from './config.js';
-import { targetIsClass, type SequenceDataset } from '../data/dataset.js';
+import { targetHasAccuracy, type SequenceDataset } from '../data/dataset.js';
 import { trainBatches } from '../data/batches.js';
 import type { OptimizerSnapshot } from '../optim/index.js';
 import { OptionError } from '../options/errors.js';
@@ -374,8 +374,8 @@ function* fitLoop<S extends TrainStepResult>(t: LoopTarget<S>, data: SequenceDat
   const t0 = performance.now();
   const s = copyState(o.start);
   const w = o.watch;
-  const accuracy = targetIsClass(data.targetKind) || data.targetKind.startsWith('multilabel');
-  if (o.validation && !(targetIsClass(o.validation.targetKind) || o.validation.targetKind.startsWith('multilabel'))) {
+  const accuracy = targetHasAccuracy(data.targetKind);
+  if (o.validation && !targetHasAccuracy(o.validation.targetKind)) {
     for (const [name, watch] of [['monitor', w.best], ['earlyStopping.monitor', w.early], ['reduceOnPlateau.monitor', w.plateau]] as const) {
       if (watch?.monitor === 'accuracy') {
         throw new OptionError(`${name} is 'accuracy', but the validation data's targets are '${o.validation.targetKind}' values, which have no accuracy: monitor 'loss'`, name);
