@@ -12,8 +12,8 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import {
   NonFiniteError, SequenceModel, StepRunner, addEvalTotals, allocF32In, checkTrainMemory, checkTrainerState, checkedEvaluation, restoreTrainerState, createOptimizer,
-  createSchedule, createSharedMemory, TrainedModel, batchTokens, checkScheduleCovers, evalResult, loopSteps, lossScale, positiveNumber, runLoop,
-  shardCount, trainArenaLayout, trainBatches, checkInputsFit, predictionShape, KERNEL_NAMES,
+  createSchedule, createSharedMemory, TrainedModel, batchTokens, checkScheduleCovers, evalResult, fitSteps, lossScale, positiveNumber, runLoop,
+  shardCount, trainArenaLayout, checkInputsFit, predictionShape, KERNEL_NAMES,
   type DataMeta, type ToModelOptions,
   type ArenaLayout, type EvalResult, type ModelPlan, type Optimizer, type OptimizerSnapshot, type ResolvedModelSpec,
   type ResolvedTrainConfig, type SequenceDataset, type SequenceInputs, type WasmMemory,
@@ -164,7 +164,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.checkMemory(Math.max(data.maxSteps, o.validation?.maxSteps ?? 0), o.validation ? (o.evalBatchSize ?? this.config.batchSize) : undefined);
     if (o.resume?.state) checkTrainerState(o.resume.state, this);
     const from = o.resume?.state?.step ?? this.completed;
-    checkScheduleCovers(this.config, from, loopSteps(trainBatches(data, this.config, 0).length, o.epochs, o.start, o.steps));
+    checkScheduleCovers(this.config, from, fitSteps(data, this.config, o));
     o.signal?.throwIfAborted();
     this.fitting = true;
     const ids: number[] = [];

@@ -11,8 +11,8 @@ import { predictAll, predictionShape, type HeadOutputs } from './outputs.js';
 import type { ModelPlan } from '../model/spec.js';
 import { StepRunner, lossScale, shardCount, type StepStats } from './step.js';
 import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './config.js';
-import { sequentialBatches, trainBatches } from '../data/batches.js';
-import { loopSteps, resolveFitOptions, runLoopSync, type FitOptions, type FitResult, type TrainerState } from './loop.js';
+import { sequentialBatches } from '../data/batches.js';
+import { fitSteps, resolveFitOptions, runLoopSync, type FitOptions, type FitResult, type TrainerState } from './loop.js';
 import { allocF32 } from '../kernels/memory.js';
 import { keysOf, knownKeys, objectOption, positiveInt, positiveNumber } from '../options/validate.js';
 import type { DataMeta } from '../data/index.js';
@@ -160,7 +160,7 @@ export class LocalTrainer {
   fit(d: SequenceDataset, opts: FitOptions): FitResult {
     const o = resolveFitOptions(opts);
     const cfg = this.config;
-    checkScheduleCovers(cfg, o.resume?.state?.step ?? this.step, loopSteps(trainBatches(d, cfg, 0).length, o.epochs, o.start, o.steps));
+    checkScheduleCovers(cfg, o.resume?.state?.step ?? this.step, fitSteps(d, cfg, o));
     const bs = o.evalBatchSize ?? cfg.batchSize;
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the target's accessors read this trainer
     const self = this;
