@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { OptionError, badOption, closest, nativeAddon, nativeUnavailableReason, oneOf, workloadShape, WORKLOADS } from '@weft/core';
 import { ensureTfjs } from './tfjs-install.mjs';
+import { DEFAULT_PYTHONS, findTorch } from '../../scripts/find-torch.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const TFJS_BACKENDS = ['wasm', 'cpu', 'none'];
@@ -30,8 +31,6 @@ const TORCH_MODES = ['auto', 'on', 'none'];
 const KERNEL_PATHS = ['native', 'wasm', 'reference'];
 /** The AVX-512 subsets OpenBLAS's SkylakeX kernels use: with all of them, auto sets OPENBLAS_CORETYPE=SkylakeX. */
 const SKYLAKEX_FLAGS = ['avx512f', 'avx512cd', 'avx512bw', 'avx512dq', 'avx512vl'];
-/** Where PyTorch is looked for when neither --python nor WEFT_PYTHON names one. */
-const DEFAULT_PYTHONS = ['/usr/bin/python3', 'python3'];
 
 const OPTIONS = {
   workloads: { type: 'string', default: 'bilstm,charlm,rnn-small' },
@@ -128,21 +127,6 @@ export function pythonCandidates(flag, env = process.env) {
   if (flag !== undefined) return [flag];
   if (env.WEFT_PYTHON) return [env.WEFT_PYTHON];
   return DEFAULT_PYTHONS;
-}
-
-/**
- * The first candidate that imports torch: { python, torch } (torch's version), or { reason } saying
- * what each candidate answered.
- */
-export function findTorch(candidates) {
-  const reasons = [];
-  for (const python of candidates) {
-    const r = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', timeout: 120_000 });
-    if (r.status === 0) return { python, torch: r.stdout.trim() };
-    const why = r.error ? r.error.message : (r.stderr.trim().split('\n').at(-1) ?? `exit ${r.status}`);
-    reasons.push(`${python}: ${why}`);
-  }
-  return { reason: reasons.join('; ') };
 }
 
 /**

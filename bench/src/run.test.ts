@@ -10,6 +10,7 @@ import { describe, it, expect } from 'vitest';
 import { WORKLOADS, planModel, workloadShape } from '@weft/core';
 // @ts-expect-error: a plain ES module without types (bench/ is not a TypeScript package)
 import * as bench from './run.mjs';
+import { findTorch } from '../../scripts/find-torch.mjs';
 
 const PYTORCH_PY = fileURLToPath(new URL('./pytorch.py', import.meta.url));
 
@@ -59,7 +60,7 @@ describe('where PyTorch is looked for, and how its threads are set', () => {
   });
 
   it('a python that is not there is passed over, and the reason names it', () => {
-    const r = bench.findTorch(['/nonexistent/weft-python']);
+    const r = findTorch(['/nonexistent/weft-python']);
     expect(r.python).toBeUndefined();
     expect(r.reason).toContain('/nonexistent/weft-python');
   });
@@ -144,7 +145,7 @@ describe('the PyTorch runner', () => {
     expect(bad.stderr).toMatch(/'cell' must be one of rnn, gru, lstm; got 'lstn'/);
   });
 
-  const torch = bench.findTorch(bench.pythonCandidates(undefined));
+  const torch = findTorch(bench.pythonCandidates(undefined));
   if (!torch.python) console.warn(`bench/src/run.test.ts: PyTorch tests skipped: no python with torch (${torch.reason})`);
   const tiny = (name: string) => ({ ...workloadShape(name), B: 3, T: 4 });
 

@@ -13,5 +13,4 @@ const folder = npmFolder({
 
 /** A require() that resolves from bench/tfjs, where TensorFlow.js is installed. */
 export const tfjsRequire = folder.require;
-export const tfjsInstalled = folder.installed;
 export const ensureTfjs = (log) => folder.ensure(log);

@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
+import { DEFAULT_PYTHONS, findTorch as firstTorch } from '../../scripts/find-torch.mjs';
 
 export interface TorchPython {
   /** The interpreter, or undefined when none can import torch. */
@@ -17,14 +18,9 @@ export interface TorchPython {
 
 export function findTorch(): TorchPython {
   const required = process.env.WEFT_REQUIRE_TORCH === '1';
-  const candidates = [process.env.WEFT_PYTHON, '/usr/bin/python3', 'python3'].filter((c): c is string => !!c);
-  const tried: string[] = [];
-  for (const c of candidates) {
-    const r = spawnSync(c, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', timeout: 60_000 });
-    if (r.status === 0) return { python: c, why: `${c}: torch ${r.stdout.trim()}`, required };
-    tried.push(`${c}: ${r.error ? r.error.message : (r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`)}`);
-  }
-  return { why: `no Python that can import torch (${tried.join('; ')}); set WEFT_PYTHON or install python3-torch`, required };
+  const r = firstTorch([process.env.WEFT_PYTHON, ...DEFAULT_PYTHONS].filter((c): c is string => !!c));
+  if (r.python !== undefined) return { python: r.python, why: `${r.python}: torch ${r.torch}`, required };
+  return { why: `no Python that can import torch (${r.reason}); set WEFT_PYTHON or install python3-torch`, required };
 }
 
 /** Runs a Python script; throws with its stderr when it fails; returns the last stdout line parsed as JSON. */

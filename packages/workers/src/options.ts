@@ -148,7 +148,7 @@ export function resolveTrainerOptions(o: TrainerOptions): ResolvedTrainerOptions
 }
 
 // fit's options are the training loop's, checked by @weft/core's resolveFitOptions (train/loop.ts).
-export { resolveFitOptions, type ResolvedFitOptions } from '@weft/core';
+export { resolveFitOptions } from '@weft/core';
 
 // evaluate's and predict's options are LocalTrainer's (@weft/core), checked by the same function.
 export { checkPredictOptions as checkEvalOptions } from '@weft/core';

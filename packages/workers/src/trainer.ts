@@ -11,9 +11,9 @@
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import {
-  NonFiniteError, SequenceModel, StepRunner, addEvalTotals, allocF32In, checkTrainMemory, checkTrainerState, checkedEvaluation, restoreTrainerState, createOptimizer,
-  createSchedule, createSharedMemory, TrainedModel, batchTokens, checkScheduleCovers, evalResult, loopSteps, lossScale, positiveNumber, runLoop,
-  shardCount, trainArenaLayout, trainBatches, checkInputsFit, predictionShape, KERNEL_NAMES,
+  NonFiniteError, SequenceModel, StepRunner, addEvalTotals, allocF32In, checkTrainMemory, checkTrainerState, checkedEvaluation, captureTrainerState, optimizerSnapshot, restoreTrainerState, createOptimizer,
+  createSchedule, createSharedMemory, TrainedModel, batchTokens, checkScheduleCovers, evalResult, fitSteps, lossScale, positiveNumber, runLoop,
+  shardCount, trainArenaLayout, checkInputsFit, predictionShape, KERNEL_NAMES,
   type DataMeta, type ToModelOptions,
   type ArenaLayout, type EvalResult, type ModelPlan, type Optimizer, type OptimizerSnapshot, type ResolvedModelSpec,
   type ResolvedTrainConfig, type SequenceDataset, type SequenceInputs, type WasmMemory,
@@ -164,7 +164,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.checkMemory(Math.max(data.maxSteps, o.validation?.maxSteps ?? 0), o.validation ? (o.evalBatchSize ?? this.config.batchSize) : undefined);
     if (o.resume?.state) checkTrainerState(o.resume.state, this);
     const from = o.resume?.state?.step ?? this.completed;
-    checkScheduleCovers(this.config, from, loopSteps(trainBatches(data, this.config, 0).length, o.epochs, o.start, o.steps));
+    checkScheduleCovers(this.config, from, fitSteps(data, this.config, o));
     o.signal?.throwIfAborted();
     this.fitting = true;
     const ids: number[] = [];
@@ -239,13 +239,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    * when no command runs.
    */
   getState(): TrainerState {
-    const carry = this.getCarry();
-    return {
-      step: this.completed,
-      params: this.getParams(),
-      optimizer: this.getOptimizerState(),
-      ...(carry ? { carry } : {}),
-    };
+    this.assertIdle('getState');
+    return captureTrainerState(this.stateHost, this.completed, this.updates);
   }
 
   /** A copy of all parameters [paramCount], in the model's layout order. */
@@ -257,7 +252,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   /** A copy of the optimizer's state (what a checkpoint stores). */
   getOptimizerState(): OptimizerSnapshot {
     this.assertIdle('getOptimizerState');
-    return { name: this.optimizer.name, options: { ...this.optimizer.options }, step: this.updates, states: this.runner.states.map((s) => s.slice()) };
+    return optimizerSnapshot(this.stateHost, this.updates);
   }
 
   /** With carryState: a copy of the states carried into the next step; otherwise undefined. */
@@ -287,9 +282,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.scale = v;
   }
 
+  /** What @weft/core's trainer-state functions read and write (the runner stays private). */
+  private get stateHost() {
+    return { layout: this.layout, optimizer: this.optimizer, config: this.config, runner: this.runner };
+  }
+
   /** Applies a checked state (setState, or fit's resume). */
   private applyState(s: TrainerState): void {
-    restoreTrainerState(s, { layout: this.layout, optimizer: this.optimizer, config: this.config, runner: this.runner });
+    restoreTrainerState(s, this.stateHost);
     this.completed = s.step;
     this.updates = s.optimizer.step;
   }

@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
-  OptionError, batchTokens, checkTrainMemory, isModelSpec, planModel, trainBatches, modelLayout, resolveTrainConfig, tempPathFor, writeFileAtomicSync,
+  OptionError, batchTokens, checkTrainMemory, isModelSpec, planModel, epochBatchCount, modelLayout, resolveTrainConfig, tempPathFor, writeFileAtomicSync,
   type FitResult, type LoopState, type ResolvedTrainConfig, type TrainConfig,
 } from '@weft/core';
 import type { KernelChoice } from '@weft/core';
@@ -160,7 +160,7 @@ function planResume(a: TrainArgs, run: RunDir): Plan {
   // A cosine or linear schedule is laid over the run's length: a longer run would go on at its final rate.
   const sched = c.train.schedule;
   if (sched && (sched.kind === 'cosine' || sched.kind === 'linear')) {
-    const stepsPerEpoch = trainBatches(data.train, c.train, 0).length;
+    const stepsPerEpoch = epochBatchCount(data.train, c.train);
     const total = Math.min(config.steps ?? Infinity, (config.epochs ?? Infinity) * stepsPerEpoch);
     if (total !== sched.totalSteps) {
       throw new UsageError(`this run's ${sched.kind} learning-rate schedule spans ${sched.totalSteps} steps; --epochs/--steps would make the run ${Number.isFinite(total) ? total : 'unbounded'} steps long. Resume with the run's length, or start a new run`);
@@ -352,7 +352,7 @@ async function trainIn(run: RunDir, a: TrainArgs, out: Output, interrupted: () =
     out.info(`  model: ${describeModel(cfg)}, ${layout.size.toLocaleString('en-US')} parameters; ${trainer.workers} workers, ${trainer.kernels} kernels; saving to ${run.dir}`);
     out.event('start', { task: data.task, parameters: layout.size, workers: trainer.workers, kernels: trainer.kernels, out: run.dir, step: p.resume?.step ?? 0 });
 
-    const stepsPerEpoch = trainBatches(data.train, cfg, 0).length;
+    const stepsPerEpoch = epochBatchCount(data.train, cfg);
     const maxSteps = config.steps ?? Infinity;
     const reporter = out.progress ? new ProgressReporter({
       out: out.terminal, epochs: Number.isFinite(config.epochs) ? config.epochs! : Math.ceil(maxSteps / stepsPerEpoch), stepsPerEpoch, totalSteps: maxSteps,

@@ -16,7 +16,7 @@ import {
   RUN_CHECKPOINT_NAME, StepRunner, encodeCheckpoint, loadCheckpointSync, modelCheckpoint, modelFromCheckpoint, writeFileAtomicSync,
   type Checkpoint, type Layout, type ModelFileConfig, type OptimizerSnapshot,
 } from '@weft/core';
-import type { DataMeta } from '@weft/core';
+import type { DataMeta, LoopState } from '@weft/core';
 import { fileError, InputError, UsageError } from './errors.js';
 import { storedFlagsProblem } from './flags.js';
 import type { ValidScores } from './metrics.js';
@@ -39,19 +39,18 @@ export interface RunConfig extends ModelFileConfig {
   data: { file: string | null; valid: string | null; flags: DataFlags; sha256?: { data?: string; valid?: string } };
 }
 
-/** Where training stands (`extra`). */
-export interface RunProgress {
-  /** Epoch of the next batch (0-based). */
-  epoch: number;
-  /** Index of the next batch within that epoch. */
-  batch: number;
+/**
+ * Where training stands (`extra`): the training loop's position (epoch, batch of the next step)
+ * and, optional for older checkpoints, its meter; the rest in this file's own terms (1-based best
+ * epoch with the run's scores, the early-stopping count, seconds, the carried state), which
+ * train.ts's loopStateOf/progressOf translate to and from core's LoopState.
+ */
+export interface RunProgress extends Pick<LoopState, 'epoch' | 'batch'>, Partial<Pick<LoopState, 'meter'>> {
   bestValidLoss: number | null;
   /** The epoch (1-based) of bestValidLoss, its step and validation accuracy (absent in older checkpoints). */
   best?: { epoch: number; step: number } & ValidScores;
   /** Epochs without improvement of the validation loss. */
   staleEpochs: number;
-  /** The epoch so far (the training loop's meter: loss sum, loss terms, correct, steps); absent in older checkpoints. */
-  meter?: { sum: number; count: number; correct: number; steps: number };
   /** lm: the streams' carried state before the next batch. */
   carry?: Float32Array;
   /** Seconds trained so far. */

@@ -23,11 +23,19 @@ export function sequentialBatches(count: number, batchSize: number): Int32Array[
   return epochBatches(count, batchSize, 0, 0, false);
 }
 
+/** What of a training config decides the batches of an epoch. */
+export interface BatchOrder { carryState: boolean; batchSize: number; seed: number }
+
 /**
  * The batches of one training epoch: shuffled by (seed, epoch); with carryState, the streams'
  * windows in order and only full batches (a short last batch would break the streams).
  */
-export function trainBatches(d: SequenceDataset, cfg: { carryState: boolean; batchSize: number; seed: number }, epoch: number): Int32Array[] {
+export function trainBatches(d: SequenceDataset, cfg: BatchOrder, epoch: number): Int32Array[] {
   if (!cfg.carryState) return epochBatches(d.count, cfg.batchSize, cfg.seed, epoch);
   return sequentialBatches(d.count, cfg.batchSize).filter((b) => b.length === cfg.batchSize);
+}
+
+/** Batches (steps) in one training epoch of `d`: the same in every epoch. */
+export function epochBatchCount(d: SequenceDataset, cfg: BatchOrder): number {
+  return trainBatches(d, cfg, 0).length;
 }

@@ -25,6 +25,11 @@ export function targetIsClass(k: TargetKind): boolean {
   return k.startsWith('class');
 }
 
+/** Targets with an accuracy (class and multi-label targets; values have only a loss). */
+export function targetHasAccuracy(k: TargetKind): boolean {
+  return targetIsClass(k) || k.startsWith('multilabel');
+}
+
 /** One target per step t < length, not one per sequence. */
 export function targetPerStep(k: TargetKind): boolean {
   return k.endsWith('per-step');

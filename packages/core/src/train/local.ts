@@ -4,15 +4,15 @@
  * imports only @weft/core uses.
  */
 import { SequenceModel, gatherBatch, modelLayout, type ResolvedModelSpec } from '../model/model.js';
-import { createOptimizer, createSchedule, type Optimizer } from '../optim/index.js';
+import { createOptimizer, createSchedule, type Optimizer, type OptimizerSnapshot } from '../optim/index.js';
 import { arenaLayout, type ArenaLayout } from './arena.js';
-import { targetIsClass, validateDataset, validateInputs, type SequenceDataset, type SequenceInputs } from '../data/dataset.js';
+import { targetHasAccuracy, validateDataset, validateInputs, type SequenceDataset, type SequenceInputs } from '../data/dataset.js';
 import { predictAll, predictionShape, type HeadOutputs } from './outputs.js';
 import type { ModelPlan } from '../model/spec.js';
 import { StepRunner, lossScale, shardCount, type StepStats } from './step.js';
 import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './config.js';
-import { sequentialBatches, trainBatches } from '../data/batches.js';
-import { loopSteps, resolveFitOptions, runLoopSync, type FitOptions, type FitResult, type TrainerState } from './loop.js';
+import { sequentialBatches } from '../data/batches.js';
+import { fitSteps, resolveFitOptions, runLoopSync, type FitOptions, type FitResult, type TrainerState } from './loop.js';
 import { allocF32 } from '../kernels/memory.js';
 import { keysOf, knownKeys, objectOption, positiveInt, positiveNumber } from '../options/validate.js';
 import type { DataMeta } from '../data/index.js';
@@ -160,7 +160,7 @@ export class LocalTrainer {
   fit(d: SequenceDataset, opts: FitOptions): FitResult {
     const o = resolveFitOptions(opts);
     const cfg = this.config;
-    checkScheduleCovers(cfg, o.resume?.state?.step ?? this.step, loopSteps(trainBatches(d, cfg, 0).length, o.epochs, o.start, o.steps));
+    checkScheduleCovers(cfg, o.resume?.state?.step ?? this.step, fitSteps(d, cfg, o));
     const bs = o.evalBatchSize ?? cfg.batchSize;
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the target's accessors read this trainer
     const self = this;
@@ -179,12 +179,7 @@ export class LocalTrainer {
 
   /** A copy of the training state (parameters, optimizer state, step; the carried states with carryState), as the Trainer's getState. */
   getState(): TrainerState {
-    return {
-      step: this.step,
-      params: this.runner.params.slice(),
-      optimizer: this.optimizerState(),
-      ...(this.config.carryState ? { carry: this.runner.carriedState(this.step) } : {}),
-    };
+    return captureTrainerState(this, this.step, this.updates);
   }
 
   /** Restores a state from getState (this trainer's or the Trainer's: the same bits go on). */
@@ -192,10 +187,6 @@ export class LocalTrainer {
     restoreTrainerState(s, this);
     this.step = s.step;
     this.updates = s.optimizer.step;
-  }
-
-  private optimizerState() {
-    return { name: this.optimizer.name, options: { ...this.optimizer.options }, step: this.updates, states: this.runner.states.map((x) => x.slice()) };
   }
 
   /** Mean loss (and accuracy) over `d`; NonFiniteError when the loss is not finite (nonFinite: 'error'). */
@@ -222,7 +213,7 @@ export class LocalTrainer {
     return new TrainedModel<M>({
       train: this.config, params: this.runner.params, step: this.step,
       ...(options.meta !== undefined ? { meta: options.meta } : {}),
-      ...(options.optimizer ? { optimizer: this.optimizerState() } : {}),
+      ...(options.optimizer ? { optimizer: optimizerSnapshot(this, this.updates) } : {}),
     });
   }
 
@@ -271,6 +262,28 @@ export function checkInputsFit(d: SequenceInputs, m: ModelPlan, where: string, t
   const t = d as SequenceDataset;
   if (t.targetKind !== m.task) throw new TypeError(`${where}.targetKind is '${t.targetKind}' but the model's loss needs '${m.task}' targets`);
   if (t.outputSize !== m.outputSize) throw new RangeError(`${where}.outputSize is ${t.outputSize} but the model outputs ${m.outputSize}`);
+}
+
+/**
+ * A copy of a trainer's state after `step` steps and `updates` optimizer updates: parameters,
+ * optimizer state, step; the carried states with carryState. LocalTrainer's and the Trainer's getState.
+ */
+export function captureTrainerState(
+  t: { readonly optimizer: Optimizer; readonly config: ResolvedTrainConfig; readonly runner: StepRunner },
+  step: number,
+  updates: number,
+): TrainerState {
+  return {
+    step,
+    params: t.runner.params.slice(),
+    optimizer: optimizerSnapshot(t, updates),
+    ...(t.config.carryState ? { carry: t.runner.carriedState(step) } : {}),
+  };
+}
+
+/** A copy of a trainer's optimizer state after `updates` updates (what a checkpoint stores). */
+export function optimizerSnapshot(t: { readonly optimizer: Optimizer; readonly runner: StepRunner }, updates: number): OptimizerSnapshot {
+  return { name: t.optimizer.name, options: { ...t.optimizer.options }, step: updates, states: t.runner.states.map((x) => x.slice()) };
 }
 
 /**
@@ -359,6 +372,6 @@ export function addEvalTotals(t: number[], r: { sum: number; count: number; corr
 
 /** The EvalResult of totals [sum, count, correct, weight]; accuracy for class and multi-label targets (per label). */
 export function evalResult([sum, count, correct, weight]: number[], d: SequenceDataset): EvalResult {
-  const accuracy = targetIsClass(d.targetKind) || d.targetKind.startsWith('multilabel');
+  const accuracy = targetHasAccuracy(d.targetKind);
   return { loss: weight! ? sum! / weight! : NaN, count: count!, ...(accuracy ? { accuracy: count ? correct! / count : NaN } : {}) };
 }

@@ -14,8 +14,8 @@
  */
 import type { EvalResult, TrainStepResult } from './local.js';
 import type { ResolvedTrainConfig } from './config.js';
-import { targetIsClass, type SequenceDataset } from '../data/dataset.js';
-import { trainBatches } from '../data/batches.js';
+import { targetHasAccuracy, type SequenceDataset } from '../data/dataset.js';
+import { epochBatchCount, trainBatches, type BatchOrder } from '../data/batches.js';
 import type { OptimizerSnapshot } from '../optim/index.js';
 import { OptionError } from '../options/errors.js';
 import {
@@ -365,17 +365,17 @@ function copyState(s: LoopState): LoopState {
   return { ...s, meter: { ...s.meter }, best: s.best && { ...s.best }, earlyStopping: { ...s.earlyStopping }, plateau: { ...s.plateau } };
 }
 
-/** Steps the loop would run at most from `s` (for the schedule's check): the rest of the epochs, capped by `steps`. */
-export function loopSteps(stepsPerEpoch: number, epochs: number, s: Pick<LoopState, 'epoch' | 'batch'>, steps = Infinity): number {
-  return Math.max(0, Math.min(steps, (epochs - s.epoch) * stepsPerEpoch - s.batch));
+/** Steps a fit of `d` would run at most from `o.start` (for the schedule's check): the rest of the epochs, capped by `o.steps`. */
+export function fitSteps(d: SequenceDataset, cfg: BatchOrder, o: Pick<ResolvedFitOptions, 'epochs' | 'start' | 'steps'>): number {
+  return Math.max(0, Math.min(o.steps, (o.epochs - o.start.epoch) * epochBatchCount(d, cfg) - o.start.batch));
 }
 
 function* fitLoop<S extends TrainStepResult>(t: LoopTarget<S>, data: SequenceDataset, o: ResolvedFitOptions<S>): Generator<Op<S>, FitResult, void> {
   const t0 = performance.now();
   const s = copyState(o.start);
   const w = o.watch;
-  const accuracy = targetIsClass(data.targetKind) || data.targetKind.startsWith('multilabel');
-  if (o.validation && !(targetIsClass(o.validation.targetKind) || o.validation.targetKind.startsWith('multilabel'))) {
+  const accuracy = targetHasAccuracy(data.targetKind);
+  if (o.validation && !targetHasAccuracy(o.validation.targetKind)) {
     for (const [name, watch] of [['monitor', w.best], ['earlyStopping.monitor', w.early], ['reduceOnPlateau.monitor', w.plateau]] as const) {
       if (watch?.monitor === 'accuracy') {
         throw new OptionError(`${name} is 'accuracy', but the validation data's targets are '${o.validation.targetKind}' values, which have no accuracy: monitor 'loss'`, name);
