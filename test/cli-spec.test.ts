@@ -217,6 +217,16 @@ describe('weft train: flags that make the model a spec', () => {
       [['--task', 'tag', '--data', none, '--pooling', 'attention'], /--pooling attention applies to --task classify, multilabel, regress, names, not tag/],
       [['--task', 'lm', '--data', none, '--class-weights', 'auto'], /--class-weights applies to --task classify, tag, names, not lm/],
       [['--task', 'classify', '--data', none, '--label-smoothing', '1'], /--label-smoothing must be a number in \[0, 1\), got 1/],
+      // Data flags the task does not read are refused too, not ignored (with or without a spec).
+      [['--task', 'names', '--data', none], /--data applies to --task classify, multilabel, tag, lm, regress, not names \(the names task brings its own data\)/],
+      [['--task', 'classify', '--data', none, '--per-step'], /--per-step applies to --task regress, not classify/],
+      [['--task', 'classify', '--data', none, '--seq-len', '9'], /--seq-len applies to --task lm, not classify/],
+      [['--task', 'classify', '--data', none, '--horizon', '3'], /--horizon applies to --task regress, not classify/],
+      [['--task', 'lm', '--data', none, '--window', '7'], /--window applies to --task regress, not lm/],
+      [['--task', 'regress', '--data', none, '--window', '7', '--text-column', 'x'], /--text-column applies to --task classify, multilabel, not regress/],
+      [['--text-column', 'foo'], /--text-column applies to --task classify, multilabel, not names/],
+      [['--data', none, '--max-len', '5'], /--max-len applies to --task classify, multilabel, tag, not lm/],
+      [['--task', 'tag', '--data', none, '--delimiter', ';', '--model-spec', none], /--delimiter applies to --task classify, regress, not tag/],
     ];
     for (const [args, want] of cases) {
       const r = weft(['train', ...args, '--out', path.join(dir, 'refused')]);

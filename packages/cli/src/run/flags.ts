@@ -288,22 +288,43 @@ const CROSS: Record<string, (flags: Map<string, Given[]>) => string[]> = {
 const MODEL_FLAGS = ['cell', 'hidden', 'layers', 'bidirectional', 'nonlinearity', 'dropout', 'input-dropout', 'recurrent-dropout', 'embedding', 'pooling',
   'class-weights', 'label-smoothing', 'loss', 'huber-delta', 'tie-weights'];
 
+/** The data flags of `weft train` and the tasks that read them (run/task.ts's loaders); the others take none. */
+const DATA_FLAG_TASKS: Record<string, readonly string[]> = {
+  data: ['classify', 'multilabel', 'tag', 'lm', 'regress'],
+  'text-column': ['classify', 'multilabel'],
+  'label-column': ['classify', 'multilabel'],
+  'max-len': ['classify', 'multilabel', 'tag'],
+  lowercase: ['classify', 'multilabel', 'tag'],
+  delimiter: ['classify', 'regress'],
+  'seq-len': ['lm'],
+  window: ['regress'],
+  horizon: ['regress'],
+  inputs: ['regress'],
+  targets: ['regress'],
+  'per-step': ['regress'],
+};
+
+/** Data and model flags that the run's task does not read are refused, not ignored. */
 function modelFlags(flags: Map<string, Given[]>): void {
   const typed = (name: string) => flags.get(name)?.[0]?.typed;
   const value = (name: string) => flags.get(name)?.[0]?.values[0];
+  // The task as train.ts resolves it: --task, else lm for a .txt file, names without --data.
+  const data = value('data');
+  const task = value('task') ?? (data === undefined ? 'names' : data.endsWith('.txt') ? 'lm' : undefined);
+  const only = (name: string, tasks: readonly string[], ok = flags.has(name)) => {
+    if (ok && task !== undefined && !tasks.includes(task)) {
+      throw new OptionError(`${typed(name)}${name === 'pooling' || name === 'loss' ? ` ${value(name)}` : ''} applies to --task ${tasks.join(', ')}, not ${task}` +
+        (name === 'data' ? ' (the names task brings its own data)' : ''), typed(name)!);
+    }
+  };
+  for (const [name, tasks] of Object.entries(DATA_FLAG_TASKS)) only(name, tasks);
   if (flags.has('model-spec')) {
     const bad = MODEL_FLAGS.find((k) => flags.has(k));
     if (bad) throw new OptionError(`${typed(bad)} cannot be given with --model-spec: the spec file says what the model is (docs/model-spec.md)`, typed(bad)!);
     return;
   }
   if (flags.has('huber-delta') && value('loss') !== 'huber') throw new OptionError(`${typed('huber-delta')} applies to --loss huber only`, typed('huber-delta')!);
-  // The task as train.ts resolves it: --task, else lm for a .txt file, names without --data.
-  const data = value('data');
-  const task = value('task') ?? (data === undefined ? 'names' : data.endsWith('.txt') ? 'lm' : undefined);
   if (task === undefined) return; // train.ts asks for --task
-  const only = (name: string, tasks: string[], ok = flags.has(name)) => {
-    if (ok && !tasks.includes(task)) throw new OptionError(`${typed(name)}${name === 'pooling' || name === 'loss' ? ` ${value(name)}` : ''} applies to --task ${tasks.join(', ')}, not ${task}`, typed(name)!);
-  };
   only('class-weights', ['classify', 'tag', 'names']);
   only('label-smoothing', ['classify', 'tag', 'names']);
   only('loss', ['regress'], value('loss') === 'huber');
