@@ -174,6 +174,9 @@ describe('weft CLI: the multilabel task', () => {
     const t = weft(['predict', '--model', out, '--text', 'a', '--threshold', '1.5']);
     expect(t.code).toBe(2);
     expect(t.stderr).toContain('--threshold must be a probability between 0 and 1 (exclusive), got 1.5');
+    const zero = weft(['eval', '--model', out, '--data', testFile, '--threshold', '0']);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toContain('--threshold must be a probability between 0 and 1 (exclusive), got 0');
     const u = weft(['train', '--task', 'multilabel', '--data', trainFile, '--label-smoothing', '0.1', '--out', path.join(dir, 'ls')]);
     expect(u.code).toBe(2);
     expect(u.stderr).toContain('--label-smoothing applies to --task classify, tag, names, not multilabel');

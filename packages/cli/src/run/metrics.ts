@@ -6,7 +6,7 @@
  */
 import type { DataMeta, EvalResult, SequenceDataset } from '@weft/core';
 import type { Trainer } from '@weft/workers';
-import { sigmoidRow } from './model.js';
+import { multilabelRow } from './model.js';
 
 export interface ClassReport {
   label: string;
@@ -54,7 +54,7 @@ export interface MultilabelReport {
 
 /**
  * The metrics of multi-label predictions: `truth` [rows, C] 0/1 and the head's `outputs`
- * [rows, C] (logits); a label is predicted where its probability (sigmoidRow) is at least `threshold`.
+ * [rows, C] (logits); a label is predicted as `weft predict` gives it (multilabelRow: probability ≥ `threshold`).
  */
 export function multilabelReport(labels: readonly string[], truth: ArrayLike<number>, outputs: ArrayLike<number>, threshold: number): MultilabelReport {
   const C = labels.length;
@@ -65,11 +65,11 @@ export function multilabelReport(labels: readonly string[], truth: ArrayLike<num
   let exact = 0;
   let wrong = 0;
   for (let i = 0; i < rows; i++) {
-    const probability = sigmoidRow(outputs, i * C, C);
+    const given = new Set(multilabelRow(labels, outputs, i * C, threshold).labels);
     let same = true;
     for (let j = 0; j < C; j++) {
       const y = truth[i * C + j]! >= 0.5;
-      const p = probability[j]! >= threshold;
+      const p = given.has(labels[j]!);
       if (y) support[j]!++;
       if (p) predicted[j]!++;
       if (y && p) tp[j]!++;

@@ -1,7 +1,7 @@
 /**
  * From a model's head to answers: the head's outputs for every row of a dataset (in batches,
  * without dropout), softmax probabilities of one row and its arg-max, or (multi-label) a
- * sigmoid probability per output. Shared by
+ * sigmoid probability per output and the labels a threshold gives. Shared by
  * `TrainedModel.predict` and the CLI's eval/predict/generate, so there is one definition of
  * what a prediction is; where a batch's outputs go in the dataset's (placeOutputs) is shared
  * with the evaluations that return outputs and the pool's workers, so they give predict's bits.
@@ -79,4 +79,19 @@ export function sigmoidRow(a: ArrayLike<number>, off: number, n: number): Float6
   const p = new Float64Array(n);
   for (let j = 0; j < n; j++) p[j] = 1 / (1 + Math.exp(-a[off + j]!));
   return p;
+}
+
+/** Whether `t` can be a multi-label threshold: a probability strictly between 0 and 1 (0 would give every label, 1 none). */
+export function isThreshold(t: unknown): t is number {
+  return typeof t === 'number' && t > 0 && t < 1;
+}
+
+/**
+ * Multi-label: one row of logits a[off .. off + labels.length) as every label's probability
+ * (sigmoidRow) and the labels given, those of probability ≥ `threshold`, in label order (possibly
+ * none). TrainedModel.predict's and `weft predict`'s answer.
+ */
+export function multilabelRow(labels: readonly string[], a: ArrayLike<number>, off: number, threshold: number): { labels: string[]; probabilities: Record<string, number> } {
+  const p = sigmoidRow(a, off, labels.length);
+  return { labels: labels.filter((_, j) => p[j]! >= threshold), probabilities: Object.fromEntries(labels.map((l, j) => [l, p[j]!])) };
 }
