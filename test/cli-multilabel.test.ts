@@ -143,6 +143,28 @@ describe('weft CLI: the multilabel task', () => {
     expect(r.stdout).toMatch(/^ {2}best: epoch \d, valid loss [\d.]+, accuracy [\d.]+%, micro-F1 [\d.]+, exact match [\d.]+%$/m);
   });
 
+  it('train\'s micro-F1 and exact match are eval\'s on the validation file for the weights validated (at an epoch\'s end, and after --steps mid-epoch)', () => {
+    // 25 steps an epoch: --steps 90 stops in the 4th.
+    for (const [name, stop] of [['epochs', ['--epochs', '3']], ['steps', ['--epochs', '4', '--steps', '90']]] as const) {
+      const run = path.join(dir, `valid-${name}`);
+      // --keep-last: model.weft holds the weights of the last validation.
+      const r = weft(['train', '--task', 'multilabel', '--data', trainFile, '--valid', testFile, '--hidden', '16', '--layers', '1', '--pooling', 'max', '--lr', '0.05', '--batch', '16', ...stop,
+        '--workers', '2', '--keep-last', '--out', run, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const epochs = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'epoch');
+      // The events carry the scores only, not the outputs they were computed from.
+      for (const e of epochs) expect(Object.keys(e.valid)).toEqual(['loss', 'count', 'accuracy', 'microF1', 'exactMatch']);
+      if (name === 'epochs') expect(r.json.metrics).toMatchObject({ microF1: epochs[2].valid.microF1, exactMatch: epochs[2].valid.exactMatch });
+      // Some labels given, some right: otherwise the comparison would prove little.
+      expect(r.json.metrics.microF1, name).toBeGreaterThan(0.1);
+      const e = weft(['eval', '--model', run, '--data', testFile, '--json']);
+      expect(e.code, e.stderr).toBe(0);
+      expect(r.json.metrics.microF1, name).toBe(e.json.multilabel.micro.f1);
+      expect(r.json.metrics.exactMatch, name).toBe(e.json.multilabel.exactMatch);
+      expect(r.json.metrics.loss, name).toBeCloseTo(e.json.metrics.loss, 5);
+    }
+  });
+
   it('refusals: a bad labels field names file, line and field (exit 1); --threshold outside (0, 1) (exit 2)', () => {
     const bad = path.join(dir, 'bad.jsonl');
     writeFileSync(bad, '{"text": "a", "labels": ["x"]}\n{"text": "b", "labels": "x"}\n');
@@ -152,6 +174,9 @@ describe('weft CLI: the multilabel task', () => {
     const t = weft(['predict', '--model', out, '--text', 'a', '--threshold', '1.5']);
     expect(t.code).toBe(2);
     expect(t.stderr).toContain('--threshold must be a probability between 0 and 1 (exclusive), got 1.5');
+    const zero = weft(['eval', '--model', out, '--data', testFile, '--threshold', '0']);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toContain('--threshold must be a probability between 0 and 1 (exclusive), got 0');
     const u = weft(['train', '--task', 'multilabel', '--data', trainFile, '--label-smoothing', '0.1', '--out', path.join(dir, 'ls')]);
     expect(u.code).toBe(2);
     expect(u.stderr).toContain('--label-smoothing applies to --task classify, tag, names, not multilabel');

@@ -169,6 +169,12 @@ describe('worker count does not change the result', () => {
         expectClose(got, y.subarray(0, L * O), { rtol: 1e-6, atol: 1e-6, name: `outputs of row ${r}` });
         expect(p.outputs.subarray((r * data.maxSteps + L) * O, (r + 1) * data.maxSteps * O).every((v) => v === 0)).toBe(true);
       }
+      // An evaluation that returns its outputs (per step here: each row's own steps, zero past them) gives predict's bits and the plain evaluation's numbers.
+      for (const e of [await t.evaluate(data, { batchSize: 5, outputs: true }), local.evaluate(data, { batchSize: 5, outputs: true })]) {
+        expect(e.shape).toEqual(p.shape);
+        expect(firstDifference(e.outputs!, p.outputs)).toBe(-1);
+        expect({ ...e, outputs: undefined, shape: undefined }).toEqual(evaluateModel(local.model, data, 5));
+      }
     } finally {
       await t.close();
     }

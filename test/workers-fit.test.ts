@@ -389,13 +389,16 @@ describe('state, pools, options, close', () => {
         name: 'OptionError', message: 'step is not an option of fit; did you mean steps?', suggestion: 'steps',
       }));
       await expect(t.fit(data, { epochs: 1, validation: valData, evalBatch: 4 } as never)).rejects.toThrow(
-        'evalBatch is not an option of fit; expected one of: epochs, startEpoch, steps, validation, validateEvery, evalBatchSize, monitor, ' +
+        'evalBatch is not an option of fit; expected one of: epochs, startEpoch, steps, validation, validateEvery, evalBatchSize, validationOutputs, monitor, ' +
         'earlyStopping, reduceOnPlateau, checkpoint, resume, signal, onStep, onEpoch, onValidation',
       );
       await expect(t.evaluate(valData, { batch_size: 4 } as never)).rejects.toThrow(expect.objectContaining({
         name: 'OptionError', message: 'batch_size is not an option of evaluate; did you mean batchSize?',
       }));
       await expect(t.predict(valData, { batchsize: 4 } as never)).rejects.toThrow('batchsize is not an option of predict; did you mean batchSize?');
+      // outputs is evaluate's (predict gives nothing else), and a boolean.
+      await expect(t.predict(valData, { outputs: true } as never)).rejects.toThrow('outputs is not an option of predict');
+      await expect(t.evaluate(valData, { outputs: 'yes' } as never)).rejects.toThrow('outputs must be a boolean, got "yes"');
       expect(t.step).toBe(0);
       // The right keys work.
       expect((await t.fit(data, { epochs: 1, steps: 1 })).steps).toBe(1);

@@ -34,6 +34,10 @@ describe('RemoteTrainer', () => {
       const s = await t.getState();
       expect(firstDifference(s.params, local.runner.params)).toBe(-1);
       expect(await t.evaluate(data)).toEqual(local.evaluate(data));
+      // The outputs of the evaluation's pass cross the thread too: predict's bits.
+      const withOutputs = await t.evaluate(data, { outputs: true });
+      expect(withOutputs).toEqual(local.evaluate(data, { outputs: true }));
+      expect(firstDifference(withOutputs.outputs!, (await t.predict(data)).outputs)).toBe(-1);
       const p = await t.parameters();
       expect(firstDifference(p.get('head.bias')!, local.model.parameters.get('head.bias')!)).toBe(-1);
       expect((await t.info()).workers).toBe(2);

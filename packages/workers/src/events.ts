@@ -2,7 +2,7 @@
  * What the Trainer reports: its events, fit's options and result, checkpoint state. Plain data
  * only, so the same types cross a thread boundary unchanged (RemoteTrainer).
  */
-import type { EpochEvent, FitOptions as CoreFitOptions, HeadOutputs, PredictOptions, TrainStepResult, ValidationEvent } from '@weft/core';
+import type { EpochEvent, EvaluateOptions, FitOptions as CoreFitOptions, HeadOutputs, PredictOptions, TrainStepResult, ValidationEvent } from '@weft/core';
 
 // The loop's events and result, and the checkpoint state, are @weft/core's (train/loop.ts), shared with LocalTrainer.
 export type { EpochEvent, FitResult, TrainerState, ValidationEvent, StepInfo, FitCheckpoint, LoopState } from '@weft/core';
@@ -55,8 +55,11 @@ export interface TrainerEvents {
 /** fit's options (@weft/core's, the one training loop's): its onStep sees the pool's StepEvent. */
 export type FitOptions = CoreFitOptions<StepEvent>;
 
-/** evaluate's and predict's options (@weft/core's, LocalTrainer.predict's). */
-export type EvalOptions = PredictOptions;
+/** evaluate's options (@weft/core's, LocalTrainer.evaluate's): batchSize, and outputs (the head's outputs of the same pass). */
+export type EvalOptions = EvaluateOptions;
+
+/** predict's options (@weft/core's, LocalTrainer.predict's). */
+export type { PredictOptions };
 
 /** predict's answer: the head's outputs (@weft/core's HeadOutputs, what LocalTrainer.predict gives). */
 export type Prediction = HeadOutputs;

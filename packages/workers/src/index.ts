@@ -12,7 +12,7 @@ export type {
 } from './options.js';
 export { TRAINER_DEFAULTS, TRAINER_KEYS, KERNEL_CHOICES, resolveTrainerOptions } from './options.js';
 export type {
-  StepEvent, StepPhases, EpochEvent, WarningEvent, TrainerEvents, FitOptions, EvalOptions, FitResult, TrainerState, Prediction,
+  StepEvent, StepPhases, EpochEvent, WarningEvent, TrainerEvents, FitOptions, EvalOptions, PredictOptions, FitResult, TrainerState, Prediction,
 } from './events.js';
 export { RemoteTrainer, createRemoteTrainer } from './remote.js';
 export type { RemoteTrainerOptions, RemoteFitOptions, RemoteFitCallbacks, RemoteEvent } from './remote.js';

@@ -17,7 +17,7 @@
 import { receiveMessageOnPort, threadId, type MessagePort } from 'node:worker_threads';
 import {
   StepRunner, createOptimizer, decideStep, chunkRange, gatherBatch, NonFiniteError,
-  useKernels, activeKernels, KERNEL_NAMES, targetPerStep, arenaAlloc, arenaUsage,
+  useKernels, activeKernels, KERNEL_NAMES, arenaAlloc, arenaUsage, placeOutputs, predictionShape,
   type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory,
 } from '@weft/core';
 import {
@@ -61,7 +61,7 @@ export interface LoopInit {
 /** Messages on the port. */
 export type LoopMessage =
   | { kind: 'load'; add: SharedDataset[]; drop: number[] }
-  | { kind: 'eval'; dataset: number; batchSize: number; results: Float64Array; outputs?: Float32Array };
+  | { kind: 'eval'; dataset: number; batchSize: number; loss: boolean; results: Float64Array; outputs?: Float32Array };
 
 class Aborted extends Error {}
 
@@ -316,12 +316,10 @@ export function runLoop(init: LoopInit): string {
     const model = runner.model;
     const B = spec.batchSize;
     const items = Atomics.load(ctl, Ctl.ITEMS);
-    const O = model.outputSize;
-    const S = d.maxSteps;
-    const perStep = targetPerStep(model.task);
     const out = spec.outputs;
+    const shape = predictionShape(model, d);
     // Whichever batches this thread takes, it allocates the same (nothing, the second time).
-    model.reserve(S, B);
+    model.reserve(d.maxSteps, B);
     setPhase(Phase.EVAL);
     for (;;) {
       if (aborted()) throw new Aborted();
@@ -333,26 +331,15 @@ export function runLoop(init: LoopInit): string {
       const rows = new Int32Array(end - start);
       for (let i = 0; i < rows.length; i++) rows[i] = start + i;
       const batch = gatherBatch(d, rows);
-      if (!out) {
+      if (spec.loss) {
         const r = model.evaluate(batch);
         spec.results[4 * b] = r.sum;
         spec.results[4 * b + 1] = r.count;
         spec.results[4 * b + 2] = r.correct;
         spec.results[4 * b + 3] = r.weight;
-      } else {
-        // predict: the outputs alone (the data may have no targets).
-        const y = model.infer(batch); // [B*T, O] per step, [B, O] per sequence
-        const T = batch.steps;
-        for (let i = 0; i < rows.length; i++) {
-          const r0 = start + i;
-          if (perStep) {
-            const L = batch.lengths[i]!;
-            out.set(y.subarray(i * T * O, (i * T + L) * O), r0 * S * O);
-          } else {
-            out.set(y.subarray(i * O, (i + 1) * O), r0 * O);
-          }
-        }
       }
+      // With the loss, the outputs of its forward pass; without (predict: the data may have no targets), the outputs alone.
+      if (out) placeOutputs(out, shape, spec.loss ? model.lastOutput : model.infer(batch), batch, rows);
       setItem(-1);
       done(Ctl.DONE_A, items);
     }

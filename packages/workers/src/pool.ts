@@ -398,14 +398,15 @@ export class StepPool {
   }
 
   /**
-   * Loss sums of consecutive batches of `batchSize` rows, each [sum, count, correct, weight] (float64),
-   * in batch order; the head's outputs into `outputs` when given (shared memory).
+   * Consecutive batches of `batchSize` rows: with `loss`, each one's loss sums [sum, count, correct,
+   * weight] (float64) in batch order (the data must have targets); the head's outputs into
+   * `outputs` (shared memory) when given. One forward pass per batch either way.
    */
-  async evaluate(datasetId: number, count: number, batchSize: number, outputs?: Float32Array): Promise<Float64Array> {
+  async evaluate(datasetId: number, count: number, batchSize: number, want: { loss: boolean; outputs?: Float32Array }): Promise<Float64Array> {
     const batches = Math.ceil(count / batchSize);
     const results = new Float64Array(new SharedArrayBuffer(8 * 4 * batches)); // [batches, 4]
     const ctl = this.control.i32;
-    const message: LoopMessage = { kind: 'eval', dataset: datasetId, batchSize, results, ...(outputs ? { outputs } : {}) };
+    const message: LoopMessage = { kind: 'eval', dataset: datasetId, batchSize, loss: want.loss, results, ...(want.outputs ? { outputs: want.outputs } : {}) };
     await this.command(Command.EVAL, () => {
       Atomics.store(ctl, Ctl.ITEMS, batches);
       Atomics.store(ctl, Ctl.PARTS, this.workers);

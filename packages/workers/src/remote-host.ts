@@ -8,7 +8,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { loadLayerModules, type EvalResult, type SequenceDataset, type SequenceInputs } from '@weft/core';
 import { Trainer } from './trainer.js';
-import type { EvalOptions, FitOptions, FitResult, Prediction, StepEvent, TrainerState, WarningEvent } from './events.js';
+import type { EvalOptions, FitOptions, FitResult, Prediction, PredictOptions, StepEvent, TrainerState, WarningEvent } from './events.js';
 
 /** fit's options as they cross to the host thread: no functions (the caller's thread keeps its callbacks and checkpoint.save). */
 export type HostFitOptions = Omit<FitOptions, 'signal' | 'onStep' | 'onEpoch' | 'onValidation' | 'checkpoint'> & {
@@ -68,11 +68,12 @@ export class TrainerHost {
     return this.t.trainStep(data, rows, resetState);
   }
 
-  evaluate(data: SequenceDataset, opts?: EvalOptions): Promise<EvalResult> {
-    return this.t.evaluate(data, opts);
+  async evaluate(data: SequenceDataset, opts?: EvalOptions): Promise<EvalResult> {
+    const r = await this.t.evaluate(data, opts);
+    return r.outputs ? Comlink.transfer(r, [r.outputs.buffer as ArrayBuffer]) : r;
   }
 
-  async predict(data: SequenceInputs, opts?: EvalOptions): Promise<Prediction> {
+  async predict(data: SequenceInputs, opts?: PredictOptions): Promise<Prediction> {
     const p = await this.t.predict(data, opts);
     return Comlink.transfer(p, [p.outputs.buffer as ArrayBuffer]);
   }

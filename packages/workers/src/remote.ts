@@ -18,7 +18,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { OptionError, functionOption, keysOf, type EvalResult, type SequenceDataset, type SequenceInputs } from '@weft/core';
 import type {
-  EpochEvent, EvalOptions, FitCheckpoint, LoopState, FitOptions, FitResult, Prediction, StepEvent, StepInfo, TrainerEvents, TrainerState, ValidationEvent, WarningEvent,
+  EpochEvent, EvalOptions, FitCheckpoint, LoopState, FitOptions, FitResult, Prediction, PredictOptions, StepEvent, StepInfo, TrainerEvents, TrainerState, ValidationEvent, WarningEvent,
 } from './events.js';
 import { checkEvalOptions, resolveFitOptions, resolveTrainerOptions, type TrainerOptions } from './options.js';
 import { builtFile, workerExecArgv } from './paths.js';
@@ -144,7 +144,7 @@ export class RemoteTrainer extends EventEmitter<TrainerEvents> {
     return this.call(() => this.remote.evaluate(data, opts));
   }
 
-  async predict(data: SequenceInputs, opts: EvalOptions = {}): Promise<Prediction> {
+  async predict(data: SequenceInputs, opts: PredictOptions = {}): Promise<Prediction> {
     checkEvalOptions(opts, 'predict');
     return this.call(() => this.remote.predict(data, opts));
   }

@@ -19,12 +19,17 @@ import {
   type ResolvedTrainConfig, type SequenceDataset, type SequenceInputs, type WasmMemory,
 } from '@weft/core';
 import { Ctl, StepResult } from './control.js';
-import type { EvalOptions, FitOptions, FitResult, Prediction, StepEvent, TrainerEvents, TrainerState, WarningEvent } from './events.js';
+import type { EvalOptions, FitOptions, FitResult, Prediction, PredictOptions, StepEvent, TrainerEvents, TrainerState, WarningEvent } from './events.js';
 import { checkEvalOptions, resolveFitOptions, resolveTrainerOptions, type TrainerOptions } from './options.js';
 import { StepPool } from './pool.js';
 import { shareDataset } from './shared-data.js';
 
 const PAGE = 65536;
+
+/** Zeroed room the workers write head outputs of predictionShape `shape` into (shared memory; copied out after). */
+function sharedOutputs(shape: readonly number[]): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(4 * shape.reduce((a, b) => a * b, 1)));
+}
 
 export class Trainer extends EventEmitter<TrainerEvents> {
   readonly config: ResolvedTrainConfig;
@@ -185,7 +190,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
           if (this.closed) throw new Error('fit: the trainer was closed');
           return this.runStep(trainId, data, rows, epoch, reset);
         },
-        evaluate: () => this.evaluateShared(valId!, o.validation!, o.evalBatchSize),
+        evaluate: () => this.evaluateShared(valId!, o.validation!, o.evalBatchSize, o.validationOutputs ?? false),
         getState: () => this.getState(),
         setState: (s) => this.applyState(s),
       }, data, {
@@ -199,7 +204,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     }
   }
 
-  /** Mean loss (and accuracy) over the whole dataset, in batches, without dropout: LocalTrainer.evaluate's numbers. */
+  /**
+   * Mean loss (and accuracy) over the whole dataset, in batches, without dropout, and with
+   * `outputs: true` the head's outputs of the same pass (predict's bits): LocalTrainer.evaluate's numbers.
+   */
   async evaluate(data: SequenceDataset, opts: EvalOptions = {}): Promise<EvalResult> {
     this.assertOpen('evaluate');
     checkEvalOptions(opts, 'evaluate');
@@ -207,7 +215,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.checkMemory(data.maxSteps, opts.batchSize ?? this.config.batchSize);
     const id = await this.exclusive('evaluate', () => this.pool.addDataset(shareDataset(data)));
     try {
-      return await this.evaluateShared(id, data, opts.batchSize);
+      return await this.evaluateShared(id, data, opts.batchSize, opts.outputs ?? false);
     } finally {
       await this.exclusive('evaluate', () => this.pool.dropDatasets([id])).catch(() => {});
     }
@@ -217,16 +225,16 @@ export class Trainer extends EventEmitter<TrainerEvents> {
    * The head's outputs for every sequence (logits or values), computed by the workers, of a
    * dataset or of inputs alone (targets are not needed): LocalTrainer.predict's bits.
    */
-  async predict(data: SequenceInputs, opts: EvalOptions = {}): Promise<Prediction> {
+  async predict(data: SequenceInputs, opts: PredictOptions = {}): Promise<Prediction> {
     this.assertOpen('predict');
     const bs = checkEvalOptions(opts, 'predict').batchSize ?? this.config.batchSize;
     this.checkData(data, 'dataset', false);
     this.checkMemory(data.maxSteps, bs);
     const shape = predictionShape(this.plan, data);
-    const out = new Float32Array(new SharedArrayBuffer(4 * shape.reduce((a, b) => a * b, 1)));
+    const out = sharedOutputs(shape);
     const id = await this.exclusive('predict', () => this.pool.addDataset(shareDataset(data)));
     try {
-      await this.exclusive('predict', () => this.busy(() => this.pool.evaluate(id, data.count, bs, out)));
+      await this.exclusive('predict', () => this.busy(() => this.pool.evaluate(id, data.count, bs, { loss: false, outputs: out })));
     } finally {
       await this.exclusive('predict', () => this.pool.dropDatasets([id])).catch(() => {});
     }
@@ -401,13 +409,17 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     });
   }
 
-  private async evaluateShared(id: number, d: SequenceDataset, batchSize?: number): Promise<EvalResult> {
+  /** An evaluation of a shared dataset (with `outputs`, the head's outputs of the same pass too). */
+  private async evaluateShared(id: number, d: SequenceDataset, batchSize: number | undefined, outputs: boolean): Promise<EvalResult> {
     const bs = batchSize ?? this.config.batchSize;
-    const res = await this.exclusive('evaluate', () => this.busy(() => this.pool.evaluate(id, d.count, bs)));
+    const shape = outputs ? predictionShape(this.plan, d) : undefined;
+    const out = shape && sharedOutputs(shape);
+    const res = await this.exclusive('evaluate', () => this.busy(() => this.pool.evaluate(id, d.count, bs, { loss: true, ...(out ? { outputs: out } : {}) })));
     // Batches summed in order: the same bits as evaluateModel in one thread.
     const totals = [0, 0, 0, 0];
     for (let b = 0; b < res.length / 4; b++) addEvalTotals(totals, { sum: res[4 * b]!, count: res[4 * b + 1]!, correct: res[4 * b + 2]!, weight: res[4 * b + 3]! });
-    return checkedEvaluation(evalResult(totals, d), this.config, this.completed);
+    const r = checkedEvaluation(evalResult(totals, d), this.config, this.completed);
+    return out ? { ...r, outputs: out.slice(), shape: shape! } : r;
   }
 
   /**

@@ -88,7 +88,7 @@ export async function exportCommand(a: ExportArgs, out: Output): Promise<number>
 function refuseForeignLayers(stored: unknown, file: string): void {
   const m = stored as { layers?: unknown; modules?: string[] } | undefined;
   if (!m || !Array.isArray(m.layers)) return; // a model config (no layers of one's own), or not a model: runFromCheckpoint says
-  const foreign = foreignLayer({ layers: m.layers.filter((l): l is { type: string; name?: string } => typeof l?.type === 'string'), modules: m.modules });
+  const foreign = foreignLayer(m);
   if (foreign !== undefined) throw new InputError(`${file}: ${foreign}`);
 }
 

@@ -13,7 +13,7 @@ import {
   type DataMeta, type RegressMeta, type SequenceDataset, type UnknownReport,
 } from '@weft/core';
 import type { KernelChoice } from '@weft/core';
-import { loadModel, predictAll, sigmoidRow, softmaxRow } from '../run/model.js';
+import { loadModel, multilabelRow, predictAll, softmaxRow } from '../run/model.js';
 import { InputError, UsageError } from '../run/errors.js';
 import { withLimits, type LimitContext } from '../run/limits.js';
 import type { Output } from '../run/output.js';
@@ -135,10 +135,7 @@ export async function predictCommand(a: PredictArgs, out: Output): Promise<numbe
     const unknown = out.unknown(counter.report());
     const y = withLimits(limitsOf(a, run.file, meta, d, texts.lines, field, 'characters'), () => predictAll(model, d));
     const threshold = a.threshold ?? 0.5;
-    const predictions = texts.items.map((text, i) => {
-      const p = sigmoidRow(y, i * O, O);
-      return { input: text, labels: meta.labels.filter((_, j) => p[j]! >= threshold), probabilities: Object.fromEntries(meta.labels.map((l, j) => [l, p[j]!])) };
-    });
+    const predictions = texts.items.map((text, i) => ({ input: text, ...multilabelRow(meta.labels, y, i * O, threshold) }));
     const shown = (p: (typeof predictions)[number]) => p.labels.map((l) => `${l} ${p.probabilities[l]!.toFixed(3)}`).join(', ') || '(none)';
     out.result({ command: 'predict', model: run.file, threshold, predictions, ...(unknown ? { unknown } : {}) }, predictions.map((p) => `${p.input}\t${shown(p)}`).join('\n'));
     return 0;

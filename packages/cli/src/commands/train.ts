@@ -26,7 +26,7 @@ import {
 import type { KernelChoice } from '@weft/core';
 import { Trainer, resolveTrainerOptions } from '@weft/workers';
 import { ProgressReporter, readMetrics, renderCurvesHtml, type MetricRecord } from '../report/index.js';
-import { labelMetrics, labelScores, scoresOf, validate, type ValidMetrics, type ValidScores } from '../run/metrics.js';
+import { labelScores, scoresOf, validate, validationOutputs, validMetrics, type ValidMetrics, type ValidScores } from '../run/metrics.js';
 import { checkTieSizes, modelFor, readSpecFile, type SpecFlags } from '../run/spec.js';
 import { loadTrainData, resolveTask, type DataFlags, type ModelFlags, type RunData } from '../run/task.js';
 import {
@@ -425,7 +425,7 @@ async function trainIn(run: RunDir, a: TrainArgs, out: Output, interrupted: () =
       fit = await trainer.fit(data.train, {
         ...(Number.isFinite(config.epochs) ? { epochs: config.epochs! } : {}),
         ...(Number.isFinite(maxSteps) ? { steps: Math.max(0, maxSteps - trainer.step) } : {}),
-        ...(data.valid ? { validation: data.valid } : {}),
+        ...(data.valid ? { validation: data.valid, validationOutputs: validationOutputs(data.meta) } : {}),
         ...(config.patience !== null ? { earlyStopping: { patience: config.patience } } : {}),
         resume: { loop: loopStateOf(progress, trainer.step) },
         signal: stopping.signal,
@@ -446,7 +446,7 @@ async function trainIn(run: RunDir, a: TrainArgs, out: Output, interrupted: () =
           const trainAccuracy = hasAccuracy ? e.accuracy : undefined;
           const trainAcc = trainAccuracy !== undefined ? `, train accuracy ${pct(trainAccuracy)}` : '';
           if (e.validation) {
-            const v: ValidMetrics = { ...e.validation, ...(await labelMetrics(trainer, data.valid!, data.meta)) };
+            const v = validMetrics(e.validation, data.valid!, data.meta);
             lastValid = v;
             if (e.best && progress.best) progress.best = { ...progress.best, ...scoresOf(v) };
             appendMetric({ step: trainer.step, epoch: e.epoch + 1, split: 'valid', loss: v.loss, ...(v.accuracy !== undefined ? { accuracy: v.accuracy } : {}) });

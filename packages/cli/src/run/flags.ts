@@ -10,7 +10,7 @@
  * (normalizeArgs): column lists split on commas, delimiter names turned into the character.
  */
 import { availableParallelism } from 'node:os';
-import { MAX_LAYERS, OptionError, closest } from '@weft/core';
+import { MAX_LAYERS, OptionError, closest, isThreshold } from '@weft/core';
 import { TASKS, type TaskName } from './task.js';
 
 /** What a command's yargs builder declared: its flags (kebab-case), which are booleans or lists, and choices. */
@@ -58,7 +58,7 @@ const nonNegative = (note = ''): Rule => number(`a number ≥ 0${note}`, (x) => 
 const FRACTION = number('a number in [0, 1)', (x) => x >= 0 && x < 1);
 const TEXT: Rule = { expect: 'a non-empty value', ok: (s) => s.trim() !== '' };
 const COLUMNS: Rule = { expect: 'column names, separated by commas or spaces', ok: (s) => s.split(',').every((n) => n.trim() !== '') };
-const THRESHOLD = number('a probability between 0 and 1 (exclusive)', (x) => x > 0 && x < 1);
+const THRESHOLD = number('a probability between 0 and 1 (exclusive)', isThreshold);
 const DELIMITER: Rule = { expect: "one character (e.g. ';'), or tab, comma, semicolon, pipe or auto", ok: (s) => delimiterOf(s) !== null };
 
 const NAMED_DELIMITERS: Record<string, string> = { comma: ',', semicolon: ';', tab: '\t', '\\t': '\t', pipe: '|' };

@@ -6,7 +6,7 @@
  */
 import type { DataMeta, EvalResult, SequenceDataset } from '@weft/core';
 import type { Trainer } from '@weft/workers';
-import { sigmoidRow } from './model.js';
+import { multilabelRow } from './model.js';
 
 export interface ClassReport {
   label: string;
@@ -54,7 +54,7 @@ export interface MultilabelReport {
 
 /**
  * The metrics of multi-label predictions: `truth` [rows, C] 0/1 and the head's `outputs`
- * [rows, C] (logits); a label is predicted where its probability (sigmoidRow) is at least `threshold`.
+ * [rows, C] (logits); a label is predicted as `weft predict` gives it (multilabelRow: probability ≥ `threshold`).
  */
 export function multilabelReport(labels: readonly string[], truth: ArrayLike<number>, outputs: ArrayLike<number>, threshold: number): MultilabelReport {
   const C = labels.length;
@@ -65,11 +65,11 @@ export function multilabelReport(labels: readonly string[], truth: ArrayLike<num
   let exact = 0;
   let wrong = 0;
   for (let i = 0; i < rows; i++) {
-    const probability = sigmoidRow(outputs, i * C, C);
+    const given = new Set(multilabelRow(labels, outputs, i * C, threshold).labels);
     let same = true;
     for (let j = 0; j < C; j++) {
       const y = truth[i * C + j]! >= 0.5;
-      const p = probability[j]! >= threshold;
+      const p = given.has(labels[j]!);
       if (y) support[j]!++;
       if (p) predicted[j]!++;
       if (y && p) tp[j]!++;
@@ -95,8 +95,8 @@ export interface ValidScores {
   exactMatch?: number;
 }
 
-/** A validation: the trainer's EvalResult (loss, count, accuracy) and the multi-label scores. */
-export type ValidMetrics = EvalResult & ValidScores;
+/** A validation: the trainer's EvalResult (loss, count, accuracy; not the outputs) and the multi-label scores. */
+export type ValidMetrics = Omit<EvalResult, 'outputs' | 'shape'> & ValidScores;
 
 /** The scores of a validation without its count (what a checkpoint keeps of the best epoch). */
 export function scoresOf(v: ValidScores): ValidScores {
@@ -104,20 +104,28 @@ export function scoresOf(v: ValidScores): ValidScores {
   return { loss, ...(accuracy !== undefined ? { accuracy } : {}), ...(microF1 !== undefined ? { microF1, exactMatch: exactMatch! } : {}) };
 }
 
-/**
- * What a multi-label model's validation adds to the trainer's loss and accuracy (which counts
- * each label on its own, easy to reach by giving no label at all): micro-F1 and exact match from
- * the workers' outputs. Nothing for other tasks.
- */
-export async function labelMetrics(trainer: Trainer, valid: SequenceDataset, meta: DataMeta): Promise<{ microF1?: number; exactMatch?: number }> {
-  if (meta.task !== 'multilabel') return {};
-  const rep = multilabelReport(meta.labels, valid.targets, (await trainer.predict(valid)).outputs, 0.5);
-  return { microF1: rep.micro.f1, exactMatch: rep.exactMatch };
+/** Whether a run's validations must give the head's outputs (evaluate's `outputs`, fit's `validationOutputs`): labelMetrics reads them. */
+export function validationOutputs(meta: DataMeta): boolean {
+  return meta.task === 'multilabel';
 }
 
-/** Validates a run's model on `valid`: the trainer's loss and accuracy, and labelMetrics. */
+/**
+ * A validation's metrics from the trainer's evaluation `v` of `valid`: its loss, count and
+ * accuracy, and for a multi-label model (whose accuracy counts each label on its own, easy to
+ * reach by giving no label at all) micro-F1 and exact match from the outputs of that same pass
+ * (`v.outputs`: validationOutputs asks for them).
+ */
+export function validMetrics(v: EvalResult, valid: SequenceDataset, meta: DataMeta): ValidMetrics {
+  const { outputs, shape: _shape, ...scores } = v;
+  if (meta.task !== 'multilabel') return scores;
+  if (!outputs) throw new Error('validMetrics: a multi-label validation needs the outputs of its evaluation (validationOutputs)');
+  const rep = multilabelReport(meta.labels, valid.targets, outputs, 0.5);
+  return { ...scores, microF1: rep.micro.f1, exactMatch: rep.exactMatch };
+}
+
+/** Validates a run's model on `valid` in one pass: validMetrics of the trainer's evaluation. */
 export async function validate(trainer: Trainer, valid: SequenceDataset, meta: DataMeta): Promise<ValidMetrics> {
-  return { ...(await trainer.evaluate(valid)), ...(await labelMetrics(trainer, valid, meta)) };
+  return validMetrics(await trainer.evaluate(valid, { outputs: validationOutputs(meta) }), valid, meta);
 }
 
 /** `, micro-F1 0.8123, exact match 61.00%` after a multi-label validation's loss and accuracy; '' for other tasks. */

@@ -23,4 +23,4 @@ export function loadModel(p: string | undefined, kernels: KernelChoice = 'auto')
 }
 
 // What a prediction is lives in @weft/core (train/outputs.ts), shared with TrainedModel.predict.
-export { argmax, predictAll, sigmoidRow, softmaxRow } from '@weft/core';
+export { argmax, multilabelRow, predictAll, softmaxRow } from '@weft/core';

@@ -15,7 +15,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BUILT_IN_LAYERS, tempPathFor, type DataMeta, type ResolvedModelSpec, type ResolvedTrainConfig } from '@weft/core';
+import { BUILT_IN_LAYERS, firstLayerNotIn, tempPathFor, type DataMeta, type ResolvedModelSpec, type ResolvedTrainConfig } from '@weft/core';
 import type { RunConfig, RunProgress } from './checkpoint.js';
 
 export const PYTORCH_FORMAT = 'weft-pytorch';
@@ -48,12 +48,14 @@ export interface PytorchMeta {
   history?: unknown[];
 }
 
-/** A spec's first layer that weft_model.py cannot build (a layer type of the user's own), as a message; undefined when all are built in. */
-export function foreignLayer(spec: { layers: readonly { type: string; name?: string }[]; modules?: readonly string[] }): string | undefined {
-  const i = spec.layers.findIndex((l) => !BUILT_IN_LAYERS.includes(l.type));
-  if (i < 0) return undefined;
-  const l = spec.layers[i]!;
-  return `model.layers[${i}] '${l.name ?? l.type}' is of type '${l.type}', a layer of your own (${spec.modules?.join(', ') || 'a registered module'}): ` +
+/**
+ * A spec's first layer that weft_model.py cannot build (a layer type of the user's own), as a
+ * message; undefined when all are built in. Reads the spec as plain data (a stored one).
+ */
+export function foreignLayer(spec: { layers?: unknown; modules?: readonly string[] }): string | undefined {
+  const l = firstLayerNotIn(spec.layers, BUILT_IN_LAYERS);
+  if (!l) return undefined;
+  return `model.layers[${l.index}] '${l.name ?? l.type}' is of type '${l.type}', a layer of your own (${spec.modules?.join(', ') || 'a registered module'}): ` +
     `weft_model.py builds weft's built-in layers only (${BUILT_IN_LAYERS.join(', ')}), so this model cannot be exported to PyTorch; ` +
     `--format safetensors still writes its weights`;
 }

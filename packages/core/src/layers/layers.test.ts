@@ -2,13 +2,14 @@
  * Every layer type of the table against finite differences through `checkGradients` (its
  * parameters and its input, padded steps included), over sequences and rows; and every layer
  * type's options: an unknown key is refused with the closest valid one, a bad value names the
- * option. Whole models (the layers composed, each loss) are checked in losses/losses.test.ts.
+ * option; firstLayerNotIn (what the ONNX and PyTorch exports refuse). Whole models (the layers
+ * composed, each loss) are checked in losses/losses.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { checkGradients } from '../model/gradcheck.js';
 import { planModel, type LayerSpec, type ModelSpec } from '../model/model.js';
 import { OptionError } from '../options/errors.js';
-import { BUILT_IN_LAYERS, registerLayers } from './table.js';
+import { BUILT_IN_LAYERS, firstLayerNotIn, registerLayers } from './table.js';
 import { linear } from './linear.js';
 import type { LayerDef } from './types.js';
 
@@ -149,5 +150,15 @@ describe('layer options are strict', () => {
     const once = planModel(spec).spec;
     expect(planModel(once).spec).toEqual(once);
     expect(once.layers[1]).toEqual({ type: 'pool', name: 'pool', mode: 'attention', attentionSize: 4 });
+  });
+});
+
+describe('firstLayerNotIn: the first layer an export that writes some types only cannot write', () => {
+  it('gives its index in the stored layers (entries without a string type passed over, not dropped), type and name', () => {
+    const layers = [{ type: 'embedding', dim: 4 }, { dim: 3 }, { type: 'recurrent' }, { type: 'highway', name: 'gate' }, { type: 'other' }];
+    expect(firstLayerNotIn(layers, BUILT_IN_LAYERS)).toEqual({ index: 3, type: 'highway', name: 'gate' });
+    expect(firstLayerNotIn([{ type: 'pool' }, { type: 'highway', name: 7 }], ['pool'])).toEqual({ index: 1, type: 'highway' });
+    expect(firstLayerNotIn(layers.slice(0, 3), BUILT_IN_LAYERS)).toBeUndefined();
+    for (const notLayers of [undefined, null, 'linear', { type: 'x' }]) expect(firstLayerNotIn(notLayers, BUILT_IN_LAYERS)).toBeUndefined();
   });
 });

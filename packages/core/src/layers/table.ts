@@ -23,6 +23,24 @@ const table = new Map<string, AnyLayerDef>(BUILT_IN.map((d) => [d.type, d]));
 /** The built-in layer types. */
 export const BUILT_IN_LAYERS: readonly string[] = BUILT_IN.map((d) => d.type);
 
+/**
+ * The first entry of a spec's `layers`, read as plain data (so a stored spec whose layer modules
+ * are not loaded answers too), whose type is not one of `types`: its index in `layers`, its type
+ * and its name (when a string); undefined when there is none. Entries without a string type are
+ * passed over (building the spec names them). What an export that writes only some layer types
+ * refuses (ONNX, PyTorch's weft_model.py), each with its own message.
+ */
+export function firstLayerNotIn(layers: unknown, types: readonly string[]): { index: number; type: string; name?: string } | undefined {
+  if (!Array.isArray(layers)) return undefined;
+  for (const [index, l] of layers.entries()) {
+    const type = (l as { type?: unknown } | null)?.type;
+    if (typeof type !== 'string' || types.includes(type)) continue;
+    const name = (l as { name?: unknown }).name;
+    return { index, type, ...(typeof name === 'string' ? { name } : {}) };
+  }
+  return undefined;
+}
+
 /** The def of a layer type; `where` names the spec entry in the message of an unknown type. */
 export function layerDef(type: unknown, where: string): AnyLayerDef {
   const d = typeof type === 'string' ? table.get(type) : undefined;

@@ -31,7 +31,7 @@
  */
 import type { ModelDefinition, ModelPlan, PlannedLayer } from '../model/spec.js';
 import { planModel, isModelSpec } from '../model/spec.js';
-import { BUILT_IN_LAYERS } from '../layers/table.js';
+import { BUILT_IN_LAYERS, firstLayerNotIn } from '../layers/table.js';
 import type { ResolvedRecurrentOptions } from '../layers/recurrent.js';
 import type { ResolvedLinearOptions } from '../layers/linear.js';
 import type { ResolvedPoolOptions } from '../layers/pool.js';
@@ -314,18 +314,11 @@ export const ONNX_LAYERS: readonly string[] = Object.keys(EXPORTERS);
  */
 export function onnxRefusal(model: unknown, where = 'model'): string | undefined {
   if (model === null || typeof model !== 'object' || !isModelSpec(model as ModelDefinition)) return undefined;
-  const layers = (model as { layers?: unknown }).layers;
-  if (!Array.isArray(layers)) return undefined;
-  for (const [i, l] of layers.entries()) {
-    const type = (l as { type?: unknown } | null)?.type;
-    if (typeof type === 'string' && EXPORTERS[type] === undefined) {
-      const name = (l as { name?: unknown }).name;
-      const own = BUILT_IN_LAYERS.includes(type) ? '' : ': a layer of your own, from a layer module';
-      return `${where}.layers[${i}]${typeof name === 'string' ? ` '${name}'` : ''} (type '${type}'${own}) cannot be exported to ONNX: ` +
-        `the export writes only the built-in layers (${ONNX_LAYERS.map((t) => `'${t}'`).join(', ')}) as standard ONNX operators`;
-    }
-  }
-  return undefined;
+  const l = firstLayerNotIn((model as { layers?: unknown }).layers, ONNX_LAYERS);
+  if (!l) return undefined;
+  const own = BUILT_IN_LAYERS.includes(l.type) ? '' : ': a layer of your own, from a layer module';
+  return `${where}.layers[${l.index}]${l.name !== undefined ? ` '${l.name}'` : ''} (type '${l.type}'${own}) cannot be exported to ONNX: ` +
+    `the export writes only the built-in layers (${ONNX_LAYERS.map((t) => `'${t}'`).join(', ')}) as standard ONNX operators`;
 }
 
 function checkAffine(a: OnnxAffine | undefined, n: number, what: string): void {

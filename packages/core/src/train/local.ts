@@ -7,14 +7,14 @@ import { SequenceModel, gatherBatch, modelLayout, type ResolvedModelSpec } from 
 import { createOptimizer, createSchedule, type Optimizer, type OptimizerSnapshot } from '../optim/index.js';
 import { arenaLayout, type ArenaLayout } from './arena.js';
 import { targetHasAccuracy, validateDataset, validateInputs, type SequenceDataset, type SequenceInputs } from '../data/dataset.js';
-import { predictAll, predictionShape, type HeadOutputs } from './outputs.js';
+import { placeOutputs, predictAll, predictionShape, type HeadOutputs } from './outputs.js';
 import type { ModelPlan } from '../model/spec.js';
 import { StepRunner, lossScale, shardCount, type StepStats } from './step.js';
 import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './config.js';
 import { sequentialBatches } from '../data/batches.js';
 import { fitSteps, resolveFitOptions, runLoopSync, type FitOptions, type FitResult, type TrainerState } from './loop.js';
 import { allocF32 } from '../kernels/memory.js';
-import { keysOf, knownKeys, objectOption, positiveInt, positiveNumber } from '../options/validate.js';
+import { booleanOption, keysOf, knownKeys, objectOption, positiveInt, positiveNumber } from '../options/validate.js';
 import type { DataMeta } from '../data/index.js';
 import { TrainedModel } from './trained.js';
 import { checkInferenceMemory } from './limits.js';
@@ -57,6 +57,12 @@ export interface EvalResult {
   count: number;
   /** Fraction of correct arg-max predictions (classification), else undefined. */
   accuracy?: number;
+  /**
+   * With evaluate's `outputs: true` (fit's `validationOutputs`): the head's outputs over the data,
+   * from the same forward pass as the loss: predict's outputs, bit for bit, and their shape.
+   */
+  outputs?: Float32Array;
+  shape?: number[];
 }
 
 /** Sizes the arena of a training run from its config. */
@@ -171,7 +177,7 @@ export class LocalTrainer {
       get lrScale() { return self.lrScale; },
       set lrScale(v: number) { self.lrScale = v; },
       trainStep: (rows, reset) => this.trainStep(d, rows, reset),
-      evaluate: () => this.evaluate(o.validation!, bs),
+      evaluate: () => this.evaluate(o.validation!, { batchSize: bs, outputs: o.validationOutputs ?? false }),
       getState: () => this.getState(),
       setState: (s) => this.setState(s),
     }, d, o);
@@ -189,9 +195,18 @@ export class LocalTrainer {
     this.updates = s.optimizer.step;
   }
 
-  /** Mean loss (and accuracy) over `d`; NonFiniteError when the loss is not finite (nonFinite: 'error'). */
-  evaluate(d: SequenceDataset, batchSize = this.config.batchSize): EvalResult {
-    return checkedEvaluation(evaluateModel(this.model, d, batchSize), this.config, this.step);
+  /**
+   * Mean loss (and accuracy) over `d`, and with `outputs: true` the head's outputs of the same
+   * pass (predict's); NonFiniteError when the loss is not finite (nonFinite: 'error'). A number
+   * for `opts` is the batchSize.
+   */
+  evaluate(d: SequenceDataset, opts: number | EvaluateOptions = {}): EvalResult {
+    const o = typeof opts === 'number' ? { batchSize: opts } : checkPredictOptions(opts, 'evaluate');
+    const bs = o.batchSize ?? this.config.batchSize;
+    if (!o.outputs) return checkedEvaluation(evaluateModel(this.model, d, bs), this.config, this.step);
+    const shape = predictionShape(this.model, d);
+    const outputs = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    return { ...checkedEvaluation(evaluateModel(this.model, d, bs, { outputs, shape }), this.config, this.step), outputs, shape };
   }
 
   /**
@@ -231,19 +246,27 @@ export interface ToModelOptions<M extends DataMeta | undefined = DataMeta | unde
   optimizer?: boolean;
 }
 
-/** evaluate's and predict's options (LocalTrainer.predict, and the Trainer's evaluate and predict). */
+/** predict's options, and evaluate's but for `outputs` (LocalTrainer.predict, and the Trainer's evaluate and predict). */
 export interface PredictOptions {
   /** Sequences per batch (default: the training batchSize). */
   batchSize?: number;
 }
 
-const PREDICT_KEYS = keysOf<PredictOptions>({ batchSize: true });
+/** evaluate's options (LocalTrainer's and the Trainer's). */
+export interface EvaluateOptions extends PredictOptions {
+  /** Also give the head's outputs of the evaluation's pass (EvalResult's outputs and shape): predict's, without a second pass. Default false. */
+  outputs?: boolean;
+}
 
-/** Checks evaluate's and predict's options; `what` names the call in messages. */
-export function checkPredictOptions(o: PredictOptions, what: 'evaluate' | 'predict'): PredictOptions {
+const PREDICT_KEYS = keysOf<PredictOptions>({ batchSize: true });
+const EVALUATE_KEYS = keysOf<EvaluateOptions>({ batchSize: true, outputs: true });
+
+/** Checks evaluate's and predict's options (`outputs` is evaluate's only); `what` names the call in messages. */
+export function checkPredictOptions(o: EvaluateOptions, what: 'evaluate' | 'predict'): EvaluateOptions {
   objectOption(o, `${what} options`);
-  knownKeys(o, PREDICT_KEYS, '', what);
+  knownKeys(o, what === 'evaluate' ? EVALUATE_KEYS : PREDICT_KEYS, '', what);
   if (o.batchSize !== undefined) positiveInt(o.batchSize, 'batchSize');
+  if (o.outputs !== undefined) booleanOption(o.outputs, 'outputs');
   return o;
 }
 
@@ -349,15 +372,20 @@ export function checkScheduleCovers(cfg: ResolvedTrainConfig, from: number, step
   }
 }
 
-/** Mean loss (and accuracy) of a model over a whole dataset, in order, without dropout. */
-export function evaluateModel(model: SequenceModel, d: SequenceDataset, batchSize: number): EvalResult {
+/**
+ * Mean loss (and accuracy) of a model over a whole dataset, in order, without dropout; with
+ * `into`, the head's outputs of the same pass are written to `into.outputs` (of predictionShape
+ * `into.shape`, zeroed: predictAll's placement).
+ */
+export function evaluateModel(model: SequenceModel, d: SequenceDataset, batchSize: number, into?: { outputs: Float32Array; shape: readonly number[] }): EvalResult {
   positiveInt(batchSize, 'batchSize');
   // The longest sequence must fit in memory (MemoryLimitError names maxSteps or batchSize otherwise).
   checkInferenceMemory(model.spec, { steps: d.maxSteps, batch: Math.min(batchSize, d.count) }, 'evaluating');
   const totals = [0, 0, 0, 0];
   for (const rows of sequentialBatches(d.count, batchSize)) {
-    const r = model.evaluate(gatherBatch(d, rows));
-    addEvalTotals(totals, r);
+    const b = gatherBatch(d, rows);
+    addEvalTotals(totals, model.evaluate(b));
+    if (into) placeOutputs(into.outputs, into.shape, model.lastOutput, b, rows);
   }
   return evalResult(totals, d);
 }

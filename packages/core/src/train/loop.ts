@@ -19,7 +19,7 @@ import { epochBatchCount, trainBatches, type BatchOrder } from '../data/batches.
 import type { OptimizerSnapshot } from '../optim/index.js';
 import { OptionError } from '../options/errors.js';
 import {
-  badOption, functionOption, keysOf, knownKeys, nonNegativeInt, nonNegativeNumber, objectOption, oneOf, positiveInt, positiveNumber,
+  badOption, booleanOption, functionOption, keysOf, knownKeys, nonNegativeInt, nonNegativeNumber, objectOption, oneOf, positiveInt, positiveNumber,
 } from '../options/validate.js';
 
 /** A checkpoint's worth of a trainer's state: parameters, optimizer state, step count (and the carried states). */
@@ -159,6 +159,12 @@ export interface FitOptions<S extends TrainStepResult = TrainStepResult> {
   validateEvery?: number;
   /** Batch size of validation (default: the training batchSize). */
   evalBatchSize?: number;
+  /**
+   * Each validation also gives the head's outputs on the validation data (EvalResult's outputs
+   * and shape: evaluate's `outputs: true`) to onValidation/onEpoch and the events, from the same
+   * pass as its loss; FitResult.epochs does not keep them. Default false.
+   */
+  validationOutputs?: boolean;
   /** What the best validation is (and, by default, what the watchers watch): default 'loss'. */
   monitor?: Monitor;
   earlyStopping?: EarlyStoppingOptions;
@@ -219,7 +225,7 @@ const PLATEAU_KEYS = keysOf<ReduceOnPlateauOptions>({ monitor: true, mode: true,
 const CHECKPOINT_KEYS = keysOf<CheckpointOptions>({ every: true, best: true, save: true });
 const RESUME_KEYS = ['loop', 'state'] as const;
 export const FIT_KEYS = keysOf<FitOptions>({
-  epochs: true, startEpoch: true, steps: true, validation: true, validateEvery: true, evalBatchSize: true, monitor: true,
+  epochs: true, startEpoch: true, steps: true, validation: true, validateEvery: true, evalBatchSize: true, validationOutputs: true, monitor: true,
   earlyStopping: true, reduceOnPlateau: true, checkpoint: true, resume: true, signal: true, onStep: true, onEpoch: true, onValidation: true,
 });
 /** The keys of a callback; a trainer on another thread (RemoteTrainer) proxies these. */
@@ -295,6 +301,7 @@ export function resolveFitOptions<S extends TrainStepResult>(o: FitOptions<S>, e
   if (o.startEpoch !== undefined) nonNegativeInt(o.startEpoch, 'startEpoch');
   if (o.validateEvery !== undefined) positiveInt(o.validateEvery, 'validateEvery');
   if (o.evalBatchSize !== undefined) positiveInt(o.evalBatchSize, 'evalBatchSize');
+  if (o.validationOutputs !== undefined) booleanOption(o.validationOutputs, 'validationOutputs');
   if (o.signal !== undefined && (o.signal === null || typeof o.signal.throwIfAborted !== 'function')) badOption('signal', 'an AbortSignal', o.signal);
   for (const k of FIT_CALLBACK_KEYS) if (o[k] !== undefined) functionOption(o[k], k);
   const monitor = o.monitor ?? 'loss';
@@ -303,6 +310,9 @@ export function resolveFitOptions<S extends TrainStepResult>(o: FitOptions<S>, e
   const needs = (what: string) => {
     if (o.validation === undefined) throw new OptionError(`${what} watches validations: give validation data (validation)`, what);
   };
+  if (o.validationOutputs && o.validation === undefined) {
+    throw new OptionError('validationOutputs gives the outputs of validations: give validation data (validation)', 'validationOutputs');
+  }
   if (o.earlyStopping !== undefined) {
     const e = o.earlyStopping;
     objectOption(e, 'earlyStopping', 'an object { patience, monitor?, mode?, minDelta? }');
@@ -359,6 +369,11 @@ function improves(value: number, best: number | null, w: Watch): boolean {
   if (!Number.isFinite(value)) return false;
   if (best === null) return true;
   return w.mode === 'min' ? value < best - w.minDelta : value > best + w.minDelta;
+}
+
+/** An evaluation's scores without the head's outputs. */
+function withoutOutputs({ outputs: _o, shape: _s, ...scores }: EvalResult): EvalResult {
+  return scores;
 }
 
 function copyState(s: LoopState): LoopState {
@@ -440,7 +455,8 @@ function* fitLoop<S extends TrainStepResult>(t: LoopTarget<S>, data: SequenceDat
     }
     ev.timeMs = performance.now() - te;
     te = performance.now();
-    epochs.push(ev);
+    // The outputs go to the callbacks only: a long run would otherwise hold one copy per epoch.
+    epochs.push(ev.validation?.outputs ? { ...ev, validation: withoutOutputs(ev.validation) } : ev);
     yield* call('onEpoch', o.onEpoch && (() => o.onEpoch!(ev, copyState(s))));
   }
 

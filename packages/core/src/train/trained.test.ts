@@ -76,7 +76,9 @@ describe('a multi-label model file', () => {
         expect(x.labels).toEqual(mlMeta.labels.filter((_, j) => probs[j]! >= threshold));
       });
     }
-    expect(() => m.predict(texts, { threshold: 1 })).toThrow('threshold must be a number between 0 and 1 (exclusive), got 1');
+    for (const [threshold, shown] of [[1, '1'], [0, '0'], [NaN, 'NaN'], ['0.5', '0.5']] as const) {
+      expect(() => m.predict(texts, { threshold: threshold as number })).toThrow(`threshold must be a number between 0 and 1 (exclusive), got ${shown}`);
+    }
   });
 
   it('is refused with a softmax head, or with an input of dense features', () => {

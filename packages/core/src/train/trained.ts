@@ -32,7 +32,7 @@ import {
 } from '../io/checkpoint.js';
 import type { Layout } from '../params/layout.js';
 import { SequenceModel, modelLayout, planModel, type ModelInput, type ModelPlan, type SpecInput } from '../model/model.js';
-import { argmax, predictAll, sigmoidRow, softmaxRow } from './outputs.js';
+import { argmax, isThreshold, multilabelRow, predictAll, softmaxRow } from './outputs.js';
 import { InferenceStream, type StreamOptions } from '../model/stream.js';
 
 /** `config.kind` of a model file (the name the CLI's runs have always written). */
@@ -349,7 +349,7 @@ export class TrainedModel<M extends DataMeta | undefined = DataMeta | undefined>
   predict(inputs: readonly PredictInput<M>[], options: { batchSize?: number; threshold?: number } = {}): PredictionOf<M>[] {
     const meta = this.requireMeta('predict');
     const threshold = options.threshold ?? 0.5;
-    if (typeof threshold !== 'number' || !(threshold > 0 && threshold < 1)) throw new RangeError(`threshold must be a number between 0 and 1 (exclusive), got ${String(threshold)}`);
+    if (!isThreshold(threshold)) throw new RangeError(`threshold must be a number between 0 and 1 (exclusive), got ${String(threshold)}`);
     const d = this.encode(inputs);
     const y = this.outputs(d, options.batchSize);
     const O = this.net.outputSize;
@@ -373,11 +373,7 @@ export class TrainedModel<M extends DataMeta | undefined = DataMeta | undefined>
           break;
         }
         case 'multilabel': {
-          const p = sigmoidRow(y, i * O, O);
-          out.push({
-            task: 'multilabel', labels: meta.labels.filter((_, j) => p[j]! >= threshold),
-            probabilities: Object.fromEntries(meta.labels.map((l, j) => [l, p[j]!])), unknown: unknownIn(i),
-          });
+          out.push({ task: 'multilabel', ...multilabelRow(meta.labels, y, i * O, threshold), unknown: unknownIn(i) });
           break;
         }
         case 'tag': {
