@@ -5,7 +5,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadSafetensors } from '@weft/core';
+import { LocalTrainer, loadLm, loadSafetensors, modelShape } from '@weft/core';
 import { weft, tempDir, EXAMPLES } from './helpers/cli.js';
 
 const dir = tempDir();
@@ -130,6 +130,27 @@ describe('weft CLI: every task end to end', () => {
     expect(g1.code).toBe(0);
     expect(g1.json.text).toHaveLength(40);
     expect(g2.json.text).toBe(g1.json.text);
+  });
+
+  it('lm: a bidirectional language model is refused, by train --model-spec and by generate', async () => {
+    const spec = path.join(dir, 'bi-lm.json');
+    writeFileSync(spec, JSON.stringify({
+      layers: [{ type: 'recurrent', name: 'rnn', cell: 'lstm', hiddenSize: 8, bidirectional: true }, { type: 'linear', name: 'head' }],
+      loss: { kind: 'crossEntropy' },
+    }));
+    const out = path.join(dir, 'bi-lm');
+    const r = weft(['train', '--task', 'lm', '--data', ex('lm.txt'), '--model-spec', spec, '--steps', '1', '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/layer 'rnn' is bidirectional, which --task lm refuses: a language model must not see the characters it predicts/);
+    expect(existsSync(out)).toBe(false);
+    // Through the library nothing stops it; generate then says why it cannot carry the state.
+    const data = loadLm(ex('lm.txt'), { seqLen: 16, streams: 4 });
+    const t = new LocalTrainer({ model: { cell: 'lstm', hiddenSize: 8, numLayers: 1, bidirectional: true, ...modelShape(data.meta) }, batchSize: 4 });
+    const file = path.join(dir, 'bi-lm.weft');
+    await t.save(file, { meta: data.meta });
+    const g = weft(['generate', '--model', file, '--length', '5']);
+    expect(g.code).toBe(1);
+    expect(g.stderr).toMatch(/'weft generate' feeds one character at a time, but streaming cannot carry the state of a bidirectional layer/);
   });
 
   it('regress: windows of a CSV series, normalisation stored, predictions in the original units', () => {

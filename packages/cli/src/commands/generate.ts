@@ -5,7 +5,7 @@
  * back, with the recurrent state carried from step to step. --greedy (or --temperature 0)
  * takes the most likely character each time instead: the same text for every seed.
  */
-import { Rng, UnknownSymbols, Vocab, type Batch } from '@weft/core';
+import { InferenceStream, OptionError, Rng, UnknownSymbols, Vocab } from '@weft/core';
 import type { KernelChoice } from '@weft/core';
 import { argmax, loadModel, softmaxRow } from '../run/model.js';
 import { InputError } from '../run/errors.js';
@@ -28,6 +28,15 @@ export async function generateCommand(a: GenerateArgs, out: Output): Promise<num
   const { run, model } = loadModel(a.model, a.kernels);
   const meta = run.config.meta;
   if (meta.task !== 'lm') throw new InputError(`${run.file}: a ${meta.task} model; 'weft generate' needs a language model (weft train --task lm)`);
+  // The state is carried from step to step by core's InferenceStream, which refuses a model whose
+  // output at a step would depend on later steps (a bidirectional layer, pooling over time).
+  let stream: InferenceStream;
+  try {
+    stream = new InferenceStream(model);
+  } catch (e) {
+    if (e instanceof OptionError) throw new InputError(`${run.file}: 'weft generate' feeds one character at a time, but ${e.message}`);
+    throw e;
+  }
   const vocab = Vocab.fromJSON(meta.vocab);
   const V = model.outputSize;
   const rng = new Rng(a.seed);
@@ -35,28 +44,16 @@ export async function generateCommand(a: GenerateArgs, out: Output): Promise<num
   const counter = new UnknownSymbols('char');
   const ids = vocab.encode(prime, counter);
   const unknown = out.unknown(counter.report());
-  let state: { hN: Float32Array; cN?: Float32Array } | undefined;
-  const feed = (tokens: Int32Array): void => {
-    const b: Batch = {
-      batch: 1, steps: tokens.length, lengths: Int32Array.of(tokens.length), inputs: tokens,
-      targets: new Int32Array(tokens.length).fill(-1),
-      ...(state ? { h0: state.hN.slice(), ...(state.cN ? { c0: state.cN.slice() } : {}) } : {}),
-    };
-    model.evaluate(b);
-    const s = model.lastState;
-    state = { hN: s.hN.slice(), ...(s.cN ? { cN: s.cN.slice() } : {}) };
-  };
-  feed(ids);
+  let y = stream.feed(ids, ids.length);
   let text = '';
   const one = new Int32Array(1);
   for (let n = 0; n < a.length; n++) {
-    const y = model.lastOutput;
     const p = softmaxRow(y, y.length - V, V, greedy ? 1 : a.temperature);
     p[Vocab.PAD] = 0; // never emit padding
     const k = greedy ? argmax(p, 0, V) : sample(p, a.topK, rng);
     text += vocab.decodeText([k]);
     one[0] = k;
-    feed(one);
+    y = stream.feed(one, 1);
   }
   out.result({ command: 'generate', model: run.file, prime: a.prime, text, unknown, greedy, temperature: greedy ? 0 : a.temperature, topK: greedy ? 0 : a.topK, seed: a.seed }, a.prime + text);
   return 0;

@@ -108,6 +108,10 @@ export function specForData(file: string, spec: ModelSpec, meta: DataMeta, seed:
   if (plan.task !== want.task) {
     throw new UsageError(`--model-spec ${file}: the model trains '${plan.task}' targets (its loss and pooling), but the ${meta.task} data has '${want.task}' targets`);
   }
+  const bi = meta.task === 'lm' ? plan.layers.find((l) => l.def.type === 'recurrent' && (l.options as { bidirectional?: boolean }).bidirectional) : undefined;
+  if (bi) {
+    throw new UsageError(`--model-spec ${file}: layer '${bi.name}' is bidirectional, which --task lm refuses: a language model must not see the characters it predicts`);
+  }
   return s;
 }
 

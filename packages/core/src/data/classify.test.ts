@@ -166,6 +166,12 @@ describe('loadClassifyEval', () => {
     expect(dataset.inputSize).toBe(Vocab.RESERVED + 2);
     expect(decodeAll(dataset, meta)).toEqual([['ab\uFFFD', 'y']]);
   });
+  it("its summary counts the file's own known characters, not the model's vocabulary", () => {
+    const wide = loadClassify(file('wide.jsonl', '{"text": "abcdefgh", "label": "x"}\n{"text": "hgfedcba", "label": "y"}\n'), { validFraction: 0 });
+    expect(wide.summary).toContain('8 distinct characters');
+    const f = file('narrow.jsonl', '{"text": "aab", "label": "y"}\n{"text": "bz", "label": "x"}\n');
+    expect(loadClassifyEval(f, wide.meta).summary).toContain('2 distinct characters'); // a and b; z is unknown
+  });
   it('reports the characters it read as <unk>, in the file and in texts to predict', () => {
     const f = file('ev3.jsonl', '{"text": "abz", "label": "y"}\n{"text": "zzq", "label": "x"}\n');
     expect(loadClassifyEval(f, meta).unknown).toEqual({

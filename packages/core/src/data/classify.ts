@@ -23,7 +23,7 @@ import { formatOf, readTextFile } from './read.js';
 import {
   LongestTracker, countsLine, optionalPositiveInt, resolveSplit, splitIfAsked, type EvalData, type Longest, type SplitOptions, type TrainData,
 } from './task.js';
-import { UnknownSymbols, Vocab, type VocabJSON } from './vocab.js';
+import { UnknownSymbols, Vocab, distinctSymbols, type VocabJSON } from './vocab.js';
 import { codePoints } from './text.js';
 
 export interface ClassifyOptions extends SplitOptions {
@@ -173,7 +173,7 @@ function encode(
 }
 
 function describe(file: string, d: SequenceDataset, meta: ClassifyMeta): string {
-  const what = meta.input.kind === 'chars' ? `${meta.input.vocab.symbols.length} distinct characters` : `${meta.input.size} features per step`;
+  const what = meta.input.kind === 'chars' ? `${distinctSymbols(d)} distinct characters` : `${meta.input.size} features per step`;
   let longest = 0;
   for (const L of d.lengths) longest = Math.max(longest, L);
   return `${file}: ${d.count} examples, ${meta.labels.length} labels (${countsLine(meta.labels, d.targets)}), ${what}, longest ${longest} steps`;

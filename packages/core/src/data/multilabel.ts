@@ -25,7 +25,7 @@ import {
   LongestTracker, countsLine, optionalPositiveInt, resolveSplit, splitIfAsked, type EvalData, type Longest, type SplitOptions, type TrainData,
 } from './task.js';
 import { codePoints, nfc } from './text.js';
-import { UnknownSymbols, Vocab } from './vocab.js';
+import { UnknownSymbols, Vocab, distinctSymbols } from './vocab.js';
 
 export interface MultilabelOptions extends SplitOptions {
   /** JSONL field holding the text (--text-column, default "text"). */
@@ -111,13 +111,13 @@ function encode(file: string, rows: Row[], meta: MultilabelMeta, labelField: str
   });
 }
 
-function describe(file: string, rows: Row[], meta: MultilabelMeta): string {
+function describe(file: string, rows: Row[], meta: MultilabelMeta, d: SequenceDataset): string {
   const index = labelIndex(meta.labels);
   const ids = rows.flatMap((r) => r.labels.map((l) => index.get(l) ?? -1));
   const none = rows.filter((r) => r.labels.length === 0).length;
   const longest = rows.reduce((m, r) => Math.max(m, codePoints(r.text)), 0);
   return `${file}: ${rows.length} examples, ${meta.labels.length} labels (${countsLine(meta.labels, ids)}; ${none} examples with none, ` +
-    `${(ids.length / rows.length).toFixed(2)} per example), ${meta.input.vocab.symbols.length} distinct characters, longest ${longest} steps`;
+    `${(ids.length / rows.length).toFixed(2)} per example), ${distinctSymbols(d)} distinct characters, longest ${longest} steps`;
 }
 
 /**
@@ -141,7 +141,7 @@ export function loadMultilabel(file: string, options: MultilabelOptions = {}): T
   const vocab = Vocab.build('char', rows.map((r) => (lowercase ? r.text.toLowerCase() : r.text)));
   const meta: MultilabelMeta = { task: 'multilabel', input: { kind: 'chars', vocab: vocab.toJSON(), lowercase }, labels };
   const all = encode(file, rows, meta, labelField);
-  return { ...splitIfAsked(all, validFraction, seed), meta, summary: describe(file, rows, meta), ...(longest ? { longest } : {}) };
+  return { ...splitIfAsked(all, validFraction, seed), meta, summary: describe(file, rows, meta, all), ...(longest ? { longest } : {}) };
 }
 
 /** Loads labelled data encoded with a trained model's meta; a label outside the training labels is an error. */
@@ -149,7 +149,7 @@ export function loadMultilabelEval(file: string, meta: MultilabelMeta, options: 
   const { rows, longest } = parseFile(file, options);
   const unknown = new UnknownSymbols('char');
   const dataset = encode(file, rows, meta, options.labelField ?? 'labels', unknown);
-  return { dataset, summary: describe(file, rows, meta), unknown: unknown.report(), ...(longest ? { longest } : {}) };
+  return { dataset, summary: describe(file, rows, meta, dataset), unknown: unknown.report(), ...(longest ? { longest } : {}) };
 }
 
 /**

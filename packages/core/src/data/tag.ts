@@ -21,7 +21,7 @@ import { packDataset } from './pack.js';
 import { formatOf, readTextFile } from './read.js';
 import { LongestTracker, countsLine, optionalPositiveInt, resolveSplit, splitIfAsked, type EvalData, type Longest, type SplitOptions, type TrainData } from './task.js';
 import { tokenizeWords } from './text.js';
-import { UnknownSymbols, Vocab, type VocabJSON } from './vocab.js';
+import { UnknownSymbols, Vocab, distinctSymbols, type VocabJSON } from './vocab.js';
 
 export interface TagOptions extends SplitOptions {
   /** Field with the tokens (default "tokens"). */
@@ -111,7 +111,7 @@ function describe(file: string, d: SequenceDataset, meta: TagMeta): string {
       if (d.inputs[i * d.maxSteps + t] === Vocab.UNK) unk++;
     }
   }
-  return `${file}: ${d.count} sentences, ${tokens} tokens (${unk} unknown), ${meta.vocab.symbols.length} distinct words, ${meta.tags.length} tags (${countsLine(meta.tags, d.targets)}), longest ${d.maxSteps}`;
+  return `${file}: ${d.count} sentences, ${tokens} tokens (${unk} unknown), ${distinctSymbols(d)} distinct words, ${meta.tags.length} tags (${countsLine(meta.tags, d.targets)}), longest ${d.maxSteps}`;
 }
 
 /** Loads tagging training data, building the word vocabulary and tag set from it. */

@@ -200,3 +200,19 @@ export function unknownWarning(r: UnknownReport, shown = 5): string | undefined 
 export function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * Distinct known symbols among the steps t < length of token inputs ([count, maxSteps] ids):
+ * what a file's summary counts. Not the vocabulary's size: a file encoded with a trained model's
+ * vocabulary (eval, validation) may use only some of it, and its unknown symbols count apart.
+ */
+export function distinctSymbols(d: { count: number; maxSteps: number; lengths: ArrayLike<number>; inputs: ArrayLike<number> }): number {
+  const seen = new Set<number>();
+  for (let i = 0; i < d.count; i++) {
+    for (let t = 0; t < d.lengths[i]!; t++) {
+      const id = d.inputs[i * d.maxSteps + t]!;
+      if (id >= Vocab.RESERVED) seen.add(id);
+    }
+  }
+  return seen.size;
+}
