@@ -43,7 +43,7 @@ describe('weft train: a bad flag value is named before any data is read', () => 
     [['--momentum', '0.9'], '--momentum applies to --optimizer sgd or rmsprop, not adam'],
     [['--delimiter', 'ab'], '--delimiter must be one character'],
     [['--inputs', 'a,,b'], '--inputs must be column names, separated by commas or spaces, got "a,,b"'],
-    [['--data', ''], '--data must be a non-empty value, got ""'],
+    [['--data', ''], '--data must be a non-empty text, got ""'],
   ];
   for (const [flags, message] of cases) {
     it(`${flags.join(' ')}`, () => {

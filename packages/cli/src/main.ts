@@ -21,7 +21,7 @@ import { VERSION } from './run/version.js';
 import { benchCommand, type BenchArgs } from './commands/bench.js';
 
 const KERNELS = KERNEL_CHOICES;
-const DELIMITER_HELP = "CSV field delimiter: one character (';'), or tab, comma, semicolon, pipe (default: guessed from the header)";
+const DELIMITER_HELP = "CSV field delimiter: one character (';'), or tab, comma, semicolon, pipe (default auto: guessed from the header)";
 
 function dataOptions(y: Argv): Argv {
   return y
@@ -76,7 +76,7 @@ function trainOptions(y: Argv): Argv {
     .option('epochs', { type: 'number', describe: 'Epochs (default: names 14, classify 20, multilabel 20, tag 20, lm 10, regress 30)' })
     .option('steps', { type: 'number', describe: 'Stop after this many steps in all' })
     .option('patience', { type: 'number', describe: 'Early stopping: epochs without a better validation loss' })
-    .option('workers', { type: 'number', describe: 'Worker threads (default: all cores)' })
+    .option('workers', { type: 'number', describe: 'Worker threads (default: the cores, at most one per shard of a batch)' })
     .option('seed', { type: 'number', default: 0, describe: 'Seed of initialisation, split, data order and dropout' })
     .option('out', { type: 'string', describe: 'Run directory (default runs/<task>; model.weft inside)' })
     .option('force', { type: 'boolean', describe: 'Replace a run already in --out (once this run has saved its first checkpoint)' })

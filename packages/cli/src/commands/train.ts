@@ -495,7 +495,7 @@ async function trainIn(run: RunDir, a: TrainArgs, out: Output, interrupted: () =
     const best = progress.bestValidLoss !== null ? progress.best ?? null : null;
     const stopReason = stop === 'early-stopping' ? `stopped early: no better validation loss for ${config.patience} epochs`
       : stop === 'steps' ? `reached --steps ${config.steps}`
-      : `finished ${progress.epoch} epochs`;
+      : `finished ${progress.epoch} epoch${progress.epoch === 1 ? '' : 's'}`;
     const lastAt = progress.batch > 0 ? `step ${trainer.step}, partway through epoch ${progress.epoch + 1}` : `epoch ${progress.epoch}`;
     const metrics = lastValid ? { ...scoresOf(lastValid), trainLoss: lastTrain, split: 'valid' }
       : { loss: lastTrain, split: 'train' };

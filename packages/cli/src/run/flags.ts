@@ -56,7 +56,7 @@ const LAYERS = number(`an integer from 1 to ${MAX_LAYERS} (the deepest stack wef
 const POSITIVE = number('a number above 0', (x) => Number.isFinite(x) && x > 0);
 const nonNegative = (note = ''): Rule => number(`a number ≥ 0${note}`, (x) => Number.isFinite(x) && x >= 0);
 const FRACTION = number('a number in [0, 1)', (x) => x >= 0 && x < 1);
-const TEXT: Rule = { expect: 'a non-empty value', ok: (s) => s.trim() !== '' };
+const TEXT: Rule = { expect: 'a non-empty text', ok: (s) => s.trim() !== '' };
 const COLUMNS: Rule = { expect: 'column names, separated by commas or spaces', ok: (s) => s.split(',').every((n) => n.trim() !== '') };
 const THRESHOLD = number('a probability between 0 and 1 (exclusive)', isThreshold);
 const DELIMITER: Rule = { expect: "one character (e.g. ';'), or tab, comma, semicolon, pipe or auto", ok: (s) => delimiterOf(s) !== null };
