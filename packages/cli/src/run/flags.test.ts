@@ -15,7 +15,7 @@ describe('run/flags', () => {
 
   it('reads values the way yargs does: --x=v, negative numbers, booleans, lists, --no-x', () => {
     const spec = commandFlags('train');
-    expect(checkFlags('train', ['train', '--lr=0.1', '--seed', '-3', '--force', '--no-bidirectional', '--inputs', 'a', 'b', '--epochs', '2'], spec)).toEqual([]);
+    expect(checkFlags('train', ['train', '--task', 'regress', '--data', 'd.csv', '--lr=0.1', '--seed', '-3', '--force', '--no-bidirectional', '--inputs', 'a', 'b', '--epochs', '2'], spec)).toEqual([]);
     const err = (argv: string[]) => { try { checkFlags('train', argv, spec); } catch (e) { return e as OptionError; } throw new Error('accepted'); };
     expect(err(['train', '--force', 'yes']).message).toBe('unexpected "yes" after --force, which takes no value');
     expect(err(['train', '--out', 'my', 'run']).message).toBe('unexpected "run" after --out my: put quotes around a value with spaces');
