@@ -14,7 +14,7 @@ import { repoRoot } from './helpers/compare.js';
 import { tempDir, weft } from './helpers/cli.js';
 
 const NATIVE = path.join(repoRoot, 'packages/core/native');
-const BENCH = ['bench', '--workload', 'rnn-small', '--workers', '1', '--steps', '1', '--warmup', '0'];
+const BENCH = ['bench', '--workload', 'rnn-small', '--workers', '1', '--steps', '1', '--warmup', '0', '--seconds', '0'];
 const NOTICE = /^weft: native kernels unavailable \((.*)\); running WebAssembly SIMD kernels$/m;
 
 /** The kernels column of `weft bench`'s one result row. */

@@ -132,8 +132,9 @@ const COMMANDS: CommandDef[] = [
   command<BenchArgs>('bench', 'Training throughput on the reference workloads', (y) => y
     .option('workload', { type: 'string', array: true, default: ['bilstm', 'charlm', 'rnn-small'], describe: 'bilstm, charlm, rnn-small, bilstm-b256, charlm-b128' })
     .option('workers', { type: 'number', array: true, describe: 'Worker counts to measure (default: 1 and all cores)' })
-    .option('steps', { type: 'number', default: 5, describe: 'Timed steps per measurement' })
-    .option('warmup', { type: 'number', default: 2, describe: 'Untimed steps first' }), benchCommand),
+    .option('steps', { type: 'number', default: 5, describe: 'Timed steps per measurement (at least; more until --seconds have passed)' })
+    .option('warmup', { type: 'number', default: 2, describe: 'Untimed steps first (at least; more until a quarter of --seconds has passed)' })
+    .option('seconds', { type: 'number', default: 2, describe: 'Time each measurement at least this long (0: exactly --steps after --warmup)' }), benchCommand),
 ];
 
 function globalOptions(y: Argv): Argv {

@@ -4,7 +4,7 @@
  * median over several steps after warm-up. The CLI's `weft bench` and bench/workers.mjs call
  * `runWorkload`; nothing here is a test.
  */
-import { keysOf, knownKeys, nonNegativeInt, objectOption, positiveInt, synthesizeWorkload, workload, workloadFlops, type WorkloadName } from '@weft/core';
+import { keysOf, knownKeys, nonNegativeInt, nonNegativeNumber, objectOption, positiveInt, synthesizeWorkload, workload, workloadFlops, type WorkloadName } from '@weft/core';
 import type { KernelChoice } from './options.js';
 import type { StepPhases } from './events.js';
 import { Trainer } from './trainer.js';
@@ -12,16 +12,29 @@ import { Trainer } from './trainer.js';
 export interface RunWorkloadOptions {
   /** Worker threads (default: os.availableParallelism()). */
   workers?: number;
-  /** Timed steps (default 5). */
+  /** Timed steps (default 5): at least these, and more while `minSeconds` has not passed. */
   steps?: number;
-  /** Untimed steps first (default 1). */
+  /** Untimed steps first (default 1): at least these, and more while `warmupSeconds` has not passed. */
   warmup?: number;
+  /**
+   * Keep timing steps past `steps` until they add up to this many seconds (default 0: exactly
+   * `steps`), at most MAX_STEPS: a workload of 5 ms steps needs hundreds for a stable median
+   * (the JIT is still at work after a few).
+   */
+  minSeconds?: number;
+  /** Keep warming up past `warmup` until this many seconds have passed (default 0), at most MAX_STEPS. */
+  warmupSeconds?: number;
   /** Sequences per shard (default: the batch cut into 16 shards). */
   shardSize?: number;
   kernels?: KernelChoice;
 }
 
-const RUN_WORKLOAD_KEYS = keysOf<RunWorkloadOptions>({ workers: true, steps: true, warmup: true, shardSize: true, kernels: true });
+const RUN_WORKLOAD_KEYS = keysOf<RunWorkloadOptions>({
+  workers: true, steps: true, warmup: true, minSeconds: true, warmupSeconds: true, shardSize: true, kernels: true,
+});
+
+/** The most steps a time floor (minSeconds, warmupSeconds) adds up to. */
+export const MAX_STEPS = 2000;
 
 export interface WorkloadResult {
   name: WorkloadName;
@@ -61,8 +74,12 @@ export async function runWorkload(name: WorkloadName | string, opts: RunWorkload
   knownKeys(opts, RUN_WORKLOAD_KEYS, '', 'runWorkload');
   const steps = opts.steps ?? 5;
   const warmup = opts.warmup ?? 1;
+  const minMs = 1000 * (opts.minSeconds ?? 0);
+  const warmupMs = 1000 * (opts.warmupSeconds ?? 0);
   positiveInt(steps, 'steps');
   nonNegativeInt(warmup, 'warmup');
+  nonNegativeNumber(opts.minSeconds ?? 0, 'minSeconds');
+  nonNegativeNumber(opts.warmupSeconds ?? 0, 'warmupSeconds');
   const data = synthesizeWorkload(w.name);
   const rows = Int32Array.from({ length: w.batch }, (_, i) => i);
   const trainer = new Trainer({
@@ -73,13 +90,16 @@ export async function runWorkload(name: WorkloadName | string, opts: RunWorkload
   });
   try {
     await trainer.start();
-    for (let i = 0; i < warmup; i++) await trainer.trainStep(data, rows);
+    const t0 = performance.now();
+    for (let i = 0; i < MAX_STEPS && (i < warmup || performance.now() - t0 < warmupMs); i++) await trainer.trainStep(data, rows);
     const times: number[] = [];
     const sync: number[] = [];
     const compute: number[] = [];
     const phases: StepPhases[] = [];
-    for (let i = 0; i < steps; i++) {
+    let timed = 0;
+    for (let i = 0; i < Math.max(steps, MAX_STEPS) && (i < steps || timed < minMs); i++) {
       const e = await trainer.trainStep(data, rows);
+      timed += e.stepMs;
       times.push(e.stepMs);
       sync.push(e.syncMs);
       compute.push(e.computeMs);

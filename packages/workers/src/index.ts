@@ -18,7 +18,7 @@ export { RemoteTrainer, createRemoteTrainer } from './remote.js';
 export type { RemoteTrainerOptions, RemoteFitOptions, RemoteFitCallbacks, RemoteEvent } from './remote.js';
 export { shareDataset } from './shared-data.js';
 export { workerExecArgv } from './paths.js';
-export { runWorkload } from './bench.js';
+export { runWorkload, MAX_STEPS } from './bench.js';
 export type { WorkloadResult, RunWorkloadOptions } from './bench.js';
 // The workload table lives in @weft/core; re-exported for the pool's users and `weft bench`.
 export { WORKLOADS, workloadFlops, workloadShape, synthesizeWorkload, type Workload, type WorkloadName, type WorkloadShape } from '@weft/core';

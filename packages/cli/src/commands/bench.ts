@@ -16,6 +16,7 @@ export interface BenchArgs {
   workers?: number[];
   steps: number;
   warmup: number;
+  seconds: number;
   kernels: KernelChoice;
 }
 
@@ -29,12 +30,13 @@ export async function benchCommand(a: BenchArgs, out: Output): Promise<number> {
   for (const w of a.workload) if (!names.includes(w)) throw new UsageError(`--workload must be one of ${names.join(', ')}, got ${JSON.stringify(w)}`);
   const counts = a.workers ?? [...new Set([1, availableParallelism()])];
   const rows: Record<string, unknown>[] = [];
-  out.info(`weft bench: ${a.steps} timed steps after ${a.warmup} warm-up, median step time; ${availableParallelism()} cores`);
+  const floor = a.seconds > 0 ? ` (more while under ${a.seconds} s timed, ${a.seconds / 4} s of warm-up)` : '';
+  out.info(`weft bench: ${a.steps} timed steps after ${a.warmup} warm-up${floor}, median step time; ${availableParallelism()} cores`);
   out.info(`${'workload'.padEnd(12)} ${'workers'.padStart(7)} ${'step ms'.padStart(9)} ${'tokens/s'.padStart(10)} ${'GFLOP/s'.padStart(8)} ${'sync ms'.padStart(8)} ${'effic.'.padStart(7)} ${'RSS MB'.padStart(7)}  ${'wake/A/B/C/ack ms'.padEnd(29)}  kernels`);
   for (const name of a.workload) {
     let tps1 = NaN;
     for (const n of counts) {
-      const r = await runWorkload(name, { workers: n, steps: a.steps, warmup: a.warmup, kernels: a.kernels });
+      const r = await runWorkload(name, { workers: n, steps: a.steps, warmup: a.warmup, minSeconds: a.seconds, warmupSeconds: a.seconds / 4, kernels: a.kernels });
       if (n === 1) tps1 = r.tokensPerSecond;
       const efficiency = Number.isFinite(tps1) ? r.tokensPerSecond / (n * tps1) : undefined;
       const row = { workload: name, ...r, efficiency };

@@ -95,7 +95,7 @@ export const RULES: Record<string, Record<string, Rule>> = {
   inspect: { model: TEXT },
   export: { model: TEXT, out: TEXT },
   import: { out: TEXT },
-  bench: { workload: TEXT, workers: POSITIVE_INT, steps: POSITIVE_INT, warmup: nonNegativeInt() },
+  bench: { workload: TEXT, workers: POSITIVE_INT, steps: POSITIVE_INT, warmup: nonNegativeInt(), seconds: nonNegative() },
 };
 
 const MODEL = 'a checkpoint (model.weft) or the run directory that holds it';
