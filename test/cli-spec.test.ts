@@ -224,7 +224,8 @@ describe('weft train: flags that make the model a spec', () => {
       [['--task', 'classify', '--data', none, '--horizon', '3'], /--horizon applies to --task regress, not classify/],
       [['--task', 'lm', '--data', none, '--window', '7'], /--window applies to --task regress, not lm/],
       [['--task', 'regress', '--data', none, '--window', '7', '--text-column', 'x'], /--text-column applies to --task classify, multilabel, not regress/],
-      [['--text-column', 'foo'], /--text-column applies to --task classify, multilabel, not names/],
+      [['--text-column', 'foo'], /--text-column applies to --task classify, multilabel, not names \(with names, only to read a --valid file\)/],
+      [['--task', 'classify', '--data', none, '--valid', none, '--valid-fraction', '0.2'], /--valid-fraction cannot be given with --valid: the --valid file is the validation data/],
       [['--data', none, '--max-len', '5'], /--max-len applies to --task classify, multilabel, tag, not lm/],
       [['--task', 'tag', '--data', none, '--delimiter', ';', '--model-spec', none], /--delimiter applies to --task classify, regress, not tag/],
     ];

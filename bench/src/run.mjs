@@ -14,7 +14,7 @@
 // set explicitly: 1 + 1 on one core; on N > 1 the better of (N torch threads, 1 OpenBLAS thread)
 // and (1 torch thread, N OpenBLAS threads) (N + N oversubscribes the cores), and the row says which.
 // TensorFlow.js is installed into bench/tfjs by the first run that asks for it (not by pnpm install).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { relative } from 'node:path';

@@ -91,7 +91,7 @@ export async function runWorkload(name: WorkloadName | string, opts: RunWorkload
   try {
     await trainer.start();
     const t0 = performance.now();
-    for (let i = 0; i < MAX_STEPS && (i < warmup || performance.now() - t0 < warmupMs); i++) await trainer.trainStep(data, rows);
+    for (let i = 0; i < Math.max(warmup, MAX_STEPS) && (i < warmup || performance.now() - t0 < warmupMs); i++) await trainer.trainStep(data, rows);
     const times: number[] = [];
     const sync: number[] = [];
     const compute: number[] = [];

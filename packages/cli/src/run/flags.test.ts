@@ -17,6 +17,9 @@ describe('run/flags', () => {
     const spec = commandFlags('train');
     expect(checkFlags('train', ['train', '--task', 'regress', '--data', 'd.csv', '--lr=0.1', '--seed', '-3', '--force', '--no-bidirectional', '--inputs', 'a', 'b', '--epochs', '2'], spec)).toEqual([]);
     const err = (argv: string[]) => { try { checkFlags('train', argv, spec); } catch (e) { return e as OptionError; } throw new Error('accepted'); };
+    // The names task reads a --valid file as classify data: its column and length flags apply then.
+    expect(checkFlags('train', ['train', '--valid', 'v.csv', '--text-column', 'name', '--label-column', 'sex', '--max-len', '30', '--delimiter', ';'], spec)).toEqual([]);
+    expect(err(['train', '--max-len', '30']).message).toBe('--max-len applies to --task classify, multilabel, tag, not names (with names, only to read a --valid file)');
     expect(err(['train', '--force', 'yes']).message).toBe('unexpected "yes" after --force, which takes no value');
     expect(err(['train', '--out', 'my', 'run']).message).toBe('unexpected "run" after --out my: put quotes around a value with spaces');
     expect(err(['train', '--no-lr', '3']).message).toMatch(/unknown flag for weft train: --no-lr/);

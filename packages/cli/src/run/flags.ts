@@ -304,6 +304,9 @@ const DATA_FLAG_TASKS: Record<string, readonly string[]> = {
   'per-step': ['regress'],
 };
 
+/** The names task brings its own training data; its --valid FILE is read as classify data, with these. */
+const NAMES_VALID_FLAGS = ['text-column', 'label-column', 'max-len', 'delimiter'];
+
 /** Data and model flags that the run's task does not read are refused, not ignored. */
 function modelFlags(flags: Map<string, Given[]>): void {
   const typed = (name: string) => flags.get(name)?.[0]?.typed;
@@ -314,10 +317,18 @@ function modelFlags(flags: Map<string, Given[]>): void {
   const only = (name: string, tasks: readonly string[], ok = flags.has(name)) => {
     if (ok && task !== undefined && !tasks.includes(task)) {
       throw new OptionError(`${typed(name)}${name === 'pooling' || name === 'loss' ? ` ${value(name)}` : ''} applies to --task ${tasks.join(', ')}, not ${task}` +
-        (name === 'data' ? ' (the names task brings its own data)' : ''), typed(name)!);
+        (name === 'data' ? ' (the names task brings its own data)' : task === 'names' && NAMES_VALID_FLAGS.includes(name) ? ' (with names, only to read a --valid file)' : ''), typed(name)!);
     }
   };
-  for (const [name, tasks] of Object.entries(DATA_FLAG_TASKS)) only(name, tasks);
+  if (flags.has('valid') && flags.has('valid-fraction')) {
+    throw new OptionError(`${typed('valid-fraction')} cannot be given with --valid: the --valid file is the validation data`, typed('valid-fraction')!);
+  }
+  const validNames = task === 'names' && flags.has('valid');
+  // A switch turned off (--no-lowercase, --tie-weights false) asks for nothing, so it is not refused.
+  const on = (name: string) => flags.has(name) && value(name) !== 'false' && !typed(name)!.startsWith('--no-');
+  for (const [name, tasks] of Object.entries(DATA_FLAG_TASKS)) {
+    only(name, validNames && NAMES_VALID_FLAGS.includes(name) ? [...tasks, 'names'] : tasks, name === 'lowercase' || name === 'per-step' ? on(name) : flags.has(name));
+  }
   if (flags.has('model-spec')) {
     const bad = MODEL_FLAGS.find((k) => flags.has(k));
     if (bad) throw new OptionError(`${typed(bad)} cannot be given with --model-spec: the spec file says what the model is (docs/model-spec.md)`, typed(bad)!);
@@ -328,7 +339,7 @@ function modelFlags(flags: Map<string, Given[]>): void {
   only('class-weights', ['classify', 'tag', 'names']);
   only('label-smoothing', ['classify', 'tag', 'names']);
   only('loss', ['regress'], value('loss') === 'huber');
-  only('tie-weights', ['lm'], flags.has('tie-weights') && value('tie-weights') !== 'false' && !typed('tie-weights')!.startsWith('--no-'));
+  only('tie-weights', ['lm'], on('tie-weights'));
   only('pooling', ['classify', 'multilabel', 'regress', 'names'], value('pooling') === 'attention' || value('pooling') === 'max');
 }
 

@@ -104,7 +104,7 @@ export function scoresOf(v: ValidScores): ValidScores {
   return { loss, ...(accuracy !== undefined ? { accuracy } : {}), ...(microF1 !== undefined ? { microF1, exactMatch: exactMatch! } : {}) };
 }
 
-/** Whether a run's validations must give the head's outputs (evaluate's `outputs`, fit's `validationOutputs`): labelMetrics reads them. */
+/** Whether a run's validations must give the head's outputs (evaluate's `outputs`, fit's `validationOutputs`): validMetrics reads them. */
 export function validationOutputs(meta: DataMeta): boolean {
   return meta.task === 'multilabel';
 }
