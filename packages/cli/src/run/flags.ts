@@ -251,7 +251,7 @@ const CROSS: Record<string, (flags: Map<string, Given[]>) => string[]> = {
         throw new OptionError(`${typed(bad)} cannot be given with --resume: a resumed run keeps the settings and data of its checkpoint; with --resume only ${RESUME_FLAGS.filter((k) => k !== 'resume').map((k) => `--${k}`).join(', ')} may be given`, typed(bad)!);
       }
     }
-    modelFlags(flags);
+    taskFlags(flags);
     const optimizer = value('optimizer') ?? 'adam';
     if (flags.has('momentum') && optimizer !== 'sgd' && optimizer !== 'rmsprop') {
       throw new OptionError(`${typed('momentum')} applies to --optimizer sgd or rmsprop, not ${optimizer}`, typed('momentum')!);
@@ -308,7 +308,7 @@ const DATA_FLAG_TASKS: Record<string, readonly string[]> = {
 const NAMES_VALID_FLAGS = ['text-column', 'label-column', 'max-len', 'delimiter'];
 
 /** Data and model flags that the run's task does not read are refused, not ignored. */
-function modelFlags(flags: Map<string, Given[]>): void {
+function taskFlags(flags: Map<string, Given[]>): void {
   const typed = (name: string) => flags.get(name)?.[0]?.typed;
   const value = (name: string) => flags.get(name)?.[0]?.values[0];
   // The task as train.ts resolves it: --task, else lm for a .txt file, names without --data.
