@@ -4,7 +4,7 @@
  * sequence or step), and for multi-label models per-label and micro/macro averaged scores, the
  * exact-match ratio and the Hamming loss.
  */
-import type { DataMeta, EvalResult, SequenceDataset } from '@weft/core';
+import { withoutOutputs, type DataMeta, type EvalResult, type SequenceDataset } from '@weft/core';
 import type { Trainer } from '@weft/workers';
 import { multilabelRow } from './model.js';
 
@@ -116,8 +116,9 @@ export function validationOutputs(meta: DataMeta): boolean {
  * (`v.outputs`: validationOutputs asks for them).
  */
 export function validMetrics(v: EvalResult, valid: SequenceDataset, meta: DataMeta): ValidMetrics {
-  const { outputs, shape: _shape, ...scores } = v;
+  const scores = withoutOutputs(v);
   if (meta.task !== 'multilabel') return scores;
+  const outputs = v.outputs;
   if (!outputs) throw new Error('validMetrics: a multi-label validation needs the outputs of its evaluation (validationOutputs)');
   const rep = multilabelReport(meta.labels, valid.targets, outputs, 0.5);
   return { ...scores, microF1: rep.micro.f1, exactMatch: rep.exactMatch };

@@ -371,8 +371,8 @@ function improves(value: number, best: number | null, w: Watch): boolean {
   return w.mode === 'min' ? value < best - w.minDelta : value > best + w.minDelta;
 }
 
-/** An evaluation's scores without the head's outputs. */
-function withoutOutputs({ outputs: _o, shape: _s, ...scores }: EvalResult): EvalResult {
+/** An evaluation's scores without the head's outputs (what is kept of it beyond the callbacks). */
+export function withoutOutputs({ outputs: _o, shape: _s, ...scores }: EvalResult): EvalResult {
   return scores;
 }
 
