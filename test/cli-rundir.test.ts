@@ -181,10 +181,18 @@ describe('--force replaces a run only once the new run has saved its first check
     writeFileSync(valid, readFileSync(ex('classify.jsonl'), 'utf8').repeat(300)); // takes a while to read
     const lock = path.join(out, 'run.lock');
     const started = weftAsync(['train', ...tiny, '--valid', valid, '--seed', '4', '--epochs', '1000', '--out', out, '--force', '--json']);
-    // The lock is taken before the data is read: Ctrl-C then.
+    // The lock is taken before the data is read: Ctrl-C then. It is created, then filled in (the
+    // run directory allows for that window): wait until it names its owner.
+    const owner = (): number | undefined => {
+      try { return (JSON.parse(readFileSync(lock, 'utf8')) as { pid?: number }).pid; } catch { return undefined; }
+    };
     const deadline = Date.now() + 30_000;
-    while (!existsSync(lock) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    const pid = JSON.parse(readFileSync(lock, 'utf8')).pid as number;
+    let pid = owner();
+    while (pid === undefined && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 5));
+      pid = owner();
+    }
+    if (pid === undefined) throw new Error(`${lock} never named its owner`);
     process.kill(pid, 'SIGINT');
     const r = await started;
     expect(r.code, r.stderr).toBe(130);
