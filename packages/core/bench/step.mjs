@@ -21,9 +21,9 @@
 // timers, which adds a little overhead of its own; its total is shown next to the clean median):
 //
 //   fwd input projections      X·W_ihᵀ of all steps at once (gemm, bias rows; gather for tokens)
-//   fwd step products          h·W_hhᵀ, one small gemm per step
+//   fwd step products          h·W_hhᵀ, one gemm per step over the rows of every shard of the group
 //   fwd cell gate math         the fused gate kernels, per step
-//   fwd other (JS)             layouts, dropout, state copies, the time loop itself
+//   fwd other (JS)             layouts, dropout, state copies, the rows gathered and scattered, the time loop
 //   bwd step products          dz·W_hh per step
 //   bwd cell gate math         gate derivatives per step
 //   bwd weight/input products  dZᵀ·X, dZᵀ·H, dZ·W over all steps at once
@@ -112,16 +112,15 @@ function instrumentedStep(trainer, data, rows) {
   const runner = trainer.runner;
   const model = runner.model;
   const stack = model.stack;
-  let shardB = 0;
-  const inFwd = () => ctx.phase === 'fwdDir';
-  const inBwd = () => ctx.phase === 'bwd';
+  const inFwd = () => ctx.phase === 'fwd' || ctx.phase === 'fwdSteps';
+  const inBwd = () => ctx.phase === 'bwd' || ctx.phase === 'bwdSteps';
   /** Category of one kernel call, from the kernel, the phase, and for gemm the shape. */
   const classify = (name, args) => {
     if (name === 'gemm') {
-      const [tA, , M] = args;
-      const step = M <= shardB && !tA; // per-step products have M = B (the big ones T·B or G·H)
-      if (inFwd()) return step ? 'fwd step gemm' : 'fwd proj';
-      if (inBwd()) return step ? 'bwd step gemm' : 'bwd big gemms';
+      if (ctx.phase === 'fwdSteps') return 'fwd step gemm'; // the per-step products of a group's lockstep
+      if (ctx.phase === 'bwdSteps') return 'bwd step gemm';
+      if (ctx.phase === 'fwd') return 'fwd proj';
+      if (ctx.phase === 'bwd') return 'bwd big gemms';
       return 'head gemm';
     }
     if (/^(lstm|gru|rnn)Forward$/.test(name)) return 'fwd cells';
@@ -157,16 +156,15 @@ function instrumentedStep(trainer, data, rows) {
     saved.push([obj, name, Object.prototype.hasOwnProperty.call(obj, name) ? obj[name] : undefined]);
     timeMethod(obj, name, acc, key, ctx);
   };
-  const origFB = model.forwardBackward;
-  model.forwardBackward = function (b, ...a) {
-    shardB = b.batch;
-    return origFB.call(this, b, ...a);
-  };
-  wrap(runner, 'computeShard', 'shard');
-  wrap(model, 'forwardBackward', 'fb');
-  wrap(stack, typeof stack.run === 'function' ? 'run' : 'forward', 'fwd');
-  wrap(stack, 'forwardDirection', 'fwdDir');
-  wrap(stack, 'backward', 'bwd');
+  // The stack's phases: a group's forward and backward (static), and the lead's lockstep steps (its own
+  // stack: the first replica leads every group).
+  const Stack = stack.constructor;
+  wrap(runner, 'computeShards', 'shard');
+  wrap(model.constructor, 'forwardBackwardGroup', 'fb');
+  wrap(Stack, 'forwardGroup', 'fwd');
+  wrap(Stack, 'backwardGroup', 'bwd');
+  wrap(stack, 'forwardSteps', 'fwdSteps');
+  wrap(stack, 'backwardSteps', 'bwdSteps');
   wrap(runner, 'reduceChunks', 'reduce');
   wrap(runner, 'updateChunks', 'update');
   const t0 = now();
@@ -178,7 +176,6 @@ function instrumentedStep(trainer, data, rows) {
       if (orig === undefined) delete obj[name];
       else obj[name] = orig;
     }
-    delete model.forwardBackward;
   }
   const total = now() - t0;
   const g = (k) => acc[k] ?? 0;
@@ -189,7 +186,7 @@ function instrumentedStep(trainer, data, rows) {
     'fwd input projections': g('fwd proj'),
     'fwd step products': g('fwd step gemm'),
     'fwd cell gate math': g('fwd cells'),
-    'fwd other (JS)': g('fwd') - sum(fwdParts),
+    'fwd other (JS)': g('fwd') - sum(fwdParts), // the lockstep's gathering and scattering of rows among it
     'bwd step products': g('bwd step gemm'),
     'bwd cell gate math': g('bwd cells'),
     'bwd weight/input products': g('bwd big gemms'),

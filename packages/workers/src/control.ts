@@ -65,7 +65,7 @@ export const Ctl = {
 
 /** Int32 fields of worker i start at WORKER_BASE + i * WORKER_STRIDE. */
 export const WORKER_BASE = 32;
-export const WORKER_STRIDE = 4;
+export const WORKER_STRIDE = 5;
 export const WorkerField = {
   /** Last sequence number this worker finished (or gave up). */
   ACK: 0,
@@ -75,7 +75,14 @@ export const WorkerField = {
   THREAD: 2,
   /** Phase the worker is in (Phase.*), for the error message of a timeout. */
   PHASE: 3,
+  /** How many items from ITEM on it computes together (a group of shards run in lockstep; 1 otherwise). */
+  ITEM_COUNT: 4,
 } as const;
+
+/** Items k..k+n-1 in words: 'shard 3', 'shards 0–7'. */
+export function itemsName(what: 'shard' | 'batch', k: number, n: number): string {
+  return n > 1 ? `${what}s ${k}–${k + n - 1}` : `${what} ${k}`;
+}
 
 /** Float64 fields (a Float64Array over the same buffer from F64_BYTE_OFFSET). */
 export const F64 = {

@@ -16,7 +16,7 @@
  */
 import { receiveMessageOnPort, threadId, type MessagePort } from 'node:worker_threads';
 import {
-  StepRunner, createOptimizer, decideStep, chunkRange, gatherBatch, NonFiniteError,
+  StepRunner, createOptimizer, decideStep, chunkRange, claimSize, maxClaim, shardCount, gatherBatch, NonFiniteError,
   useKernels, activeKernels, KERNEL_NAMES, arenaAlloc, arenaUsage, placeOutputs, predictionShape,
   type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory,
 } from '@weft/core';
@@ -103,16 +103,21 @@ export function runLoop(init: LoopInit): string {
    * scratch (in the arena, which never frees) would depend on which shards this thread happened
    * to take, and a later step or a restarted loop could still allocate.
    */
+  // The most shards this thread takes at once (claimSize): a replica of the model for each.
+  const group = maxClaim(shardCount(cfg.batchSize, cfg.shardSize), init.workers);
   const register = (s: SharedDataset): void => {
     datasets.set(s.id, s.data as SequenceDataset);
-    runner.model.reserve(s.data.maxSteps, cfg.shardSize);
+    runner.reserve(s.data as SequenceDataset, cfg.shardSize, group);
   };
   for (const s of init.datasets) register(s);
   const port = init.port;
 
   const aborted = () => Atomics.load(ctl, Ctl.ABORT) !== 0;
   const setPhase = (p: number) => Atomics.store(ctl, wi(w, WorkerField.PHASE), p);
-  const setItem = (k: number) => Atomics.store(ctl, wi(w, WorkerField.ITEM), k);
+  const setItem = (k: number, n = 1) => {
+    Atomics.store(ctl, wi(w, WorkerField.ITEM_COUNT), n);
+    Atomics.store(ctl, wi(w, WorkerField.ITEM), k);
+  };
 
   /**
    * Wait until ctl[addr] >= target; gives up when ABORT is raised. Spins for SPIN_MS first: at
@@ -128,9 +133,9 @@ export function runLoop(init: LoopInit): string {
     }
   };
 
-  /** Count one finished item; the one who finishes the last wakes the waiters (and learns it was the last). */
-  const done = (addr: number, total: number): boolean => {
-    if (Atomics.add(ctl, addr, 1) + 1 < total) return false;
+  /** Count n finished items (default one); the one who finishes the last wakes the waiters (and learns it was the last). */
+  const done = (addr: number, total: number, n = 1): boolean => {
+    if (Atomics.add(ctl, addr, n) + n < total) return false;
     Atomics.notify(ctl, addr);
     return true;
   };
@@ -231,18 +236,24 @@ export function runLoop(init: LoopInit): string {
     const carry = cfg.carryState ? { reset: Atomics.load(ctl, Ctl.RESET) === 1 } : undefined;
     let t = performance.now();
 
-    // Phase A: any worker, any shard; shard k's gradient → slot k.
+    // Phase A: any worker, any shards; shard k's gradient → slot k. A worker claims a group of
+    // shards at once (claimSize) and runs them in lockstep; the bits do not depend on the groups.
     setPhase(Phase.SHARDS);
     let last = false;
     for (;;) {
       if (aborted()) throw new Aborted();
-      const k = Atomics.add(ctl, Ctl.NEXT_A, 1);
+      const k = Atomics.load(ctl, Ctl.NEXT_A);
       if (k >= K) break;
-      setItem(k);
-      injectFault(s, k);
-      runner.computeShard(d, rows, k, cfg.shardSize, s, scale, carry);
+      const n = claimSize(K - k, K, init.workers);
+      if (Atomics.compareExchange(ctl, Ctl.NEXT_A, k, k + n) !== k) continue;
+      for (let j = k; j < k + n; j++) {
+        setItem(j); // a fault injected at shard j is shard j's
+        injectFault(s, j);
+      }
+      setItem(k, n);
+      runner.computeShards(d, rows, k, k + n, cfg.shardSize, s, scale, carry);
       setItem(-1);
-      last = done(Ctl.DONE_A, K);
+      last = done(Ctl.DONE_A, K, n);
     }
     let now = performance.now();
     f64[wf(w, WorkerF64.COMPUTE_MS)] = now - t;

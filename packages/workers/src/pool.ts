@@ -21,7 +21,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { isOutOfMemory, resolveKernels, shardCount, type ArenaLayout, type KernelPath, type ResolvedTrainConfig, type SequenceDataset, type SequenceInputs, type WasmMemory } from '@weft/core';
 import {
-  Command, Ctl, F64, PHASE_NAMES, StepResult, WAIT_SLICE_MS, WorkerF64, WorkerField, clockMs, createControl, wf, wi, type ControlViews,
+  Command, Ctl, F64, PHASE_NAMES, StepResult, WAIT_SLICE_MS, WorkerF64, WorkerField, clockMs, createControl, itemsName, wf, wi, type ControlViews,
 } from './control.js';
 import type { StepPhases } from './events.js';
 import type { LoopInit, LoopMessage } from './loop.js';
@@ -50,8 +50,10 @@ export interface StepPoolOptions extends ResolvedThreadOptions {
 /** What went wrong with one loop. */
 interface Failure {
   worker: number;
-  /** Shard (or evaluation batch) it was computing, -1 if none. */
+  /** Shard (or evaluation batch) it was computing, -1 if none... */
   item: number;
+  /** ...and how many from there (a group of shards computed together). */
+  items: number;
   phase: number;
   /** Whether it had acknowledged the command before it failed (its part was done). */
   acked: boolean;
@@ -213,6 +215,7 @@ export class StepPool {
     this.failures.push({
       worker: w,
       item: Atomics.load(ctl, wi(w, WorkerField.ITEM)),
+      items: Atomics.load(ctl, wi(w, WorkerField.ITEM_COUNT)),
       phase: Atomics.load(ctl, wi(w, WorkerField.PHASE)),
       acked: Atomics.load(ctl, wi(w, WorkerField.ACK)) === Atomics.load(ctl, Ctl.SEQ),
       error: slot.timedOut ? new Error(slot.timedOut, { cause: e }) : errorOf(e),
@@ -324,9 +327,10 @@ export class StepPool {
     for (const w of stuck) {
       const slot = this.slots[w]!;
       const item = Atomics.load(ctl, wi(w, WorkerField.ITEM));
+      const items = Atomics.load(ctl, wi(w, WorkerField.ITEM_COUNT));
       const phase = PHASE_NAMES[Atomics.load(ctl, wi(w, WorkerField.PHASE))] ?? 'working';
       slot.timedOut = `worker ${w} made no progress for ${waitedMs} ms while ${phase}` +
-        (item >= 0 ? ` (${Atomics.load(ctl, Ctl.CMD) === Command.STEP ? 'shard' : 'batch'} ${item})` : '') +
+        (item >= 0 ? ` (${itemsName(Atomics.load(ctl, Ctl.CMD) === Command.STEP ? 'shard' : 'batch', item, items)})` : '') +
         '; its thread was terminated (raise stepTimeoutMs if steps are really this slow)';
       const tid = Atomics.load(ctl, wi(w, WorkerField.THREAD));
       const thread = this.threads().threads.find((t) => t.threadId === tid);
@@ -362,7 +366,7 @@ export class StepPool {
     }, undefined, () => {
       const r = Atomics.load(ctl, Ctl.RESULT);
       return Atomics.load(ctl, Ctl.DONE_C) >= parts || (Atomics.load(ctl, Ctl.DONE_B) >= parts && r !== -1 && r !== StepResult.UPDATED);
-    }, (f) => `step ${step}` + (f.item >= 0 ? `, shard ${f.item}` : ` (worker ${f.worker}, ${PHASE_NAMES[f.phase] ?? 'working'})`));
+    }, (f) => `step ${step}` + (f.item >= 0 ? `, ${itemsName('shard', f.item, f.items)}` : ` (worker ${f.worker}, ${PHASE_NAMES[f.phase] ?? 'working'})`));
     const acked = clockMs() - f64[F64.ISSUED]!;
     let sync = 0;
     let compute = 0;

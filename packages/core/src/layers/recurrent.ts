@@ -73,29 +73,51 @@ export class RecurrentLayer implements LayerInstance {
   }
 
   forward(x: Value, p: Pass): Value {
-    const st = this.stack;
-    this.bindGrads(p.grads);
-    const B = p.batch;
-    const T = p.steps;
-    const tokens = x.tokens;
-    const opts = {
-      batch: B, steps: T, lengths: p.lengths, h0: p.h0, c0: p.c0, training: p.training, rng: p.rng, timeMajor: true,
-      inputTimeMajor: !tokens && !x.batchFirst,
-    };
-    const res = tokens
-      ? st.forwardTokens(tokens.subarray(0, B * T), opts)
-      : st.forward(x.data.subarray(0, B * T * st.options.inputSize), opts);
-    this.last = res;
-    const o = st.options;
-    return {
-      data: res.output,
-      final: { hN: res.hN, numLayers: o.numLayers, directions: st.numDirections, hidden: o.hiddenSize, merge: o.merge },
-    };
+    return RecurrentLayer.forwardGroup([this], [x], [p])[0]!;
   }
 
   backward(dy: Grad, p: Pass): Grad {
-    this.bindGrads(p.grads);
-    const back = this.stack.backward({ dOutput: dy.data ?? undefined, dHN: dy.final, inputGrad: p.inputGrad });
-    return { data: p.inputGrad ? back.dInput : null };
+    return RecurrentLayer.backwardGroup([this], [dy], [p])[0]!;
+  }
+
+  /**
+   * The same layer of several model replicas (the shards of a batch, each with its own pass)
+   * forward in lockstep: RecurrentStack.forwardGroup, whose results are each member's own.
+   */
+  static forwardGroup(members: readonly RecurrentLayer[], xs: readonly Value[], ps: readonly Pass[]): Value[] {
+    const res = RecurrentStack.forwardGroup(members.map((m, i) => {
+      const x = xs[i]!;
+      const p = ps[i]!;
+      const st = m.stack;
+      m.bindGrads(p.grads);
+      const B = p.batch;
+      const T = p.steps;
+      const opts = {
+        batch: B, steps: T, lengths: p.lengths, h0: p.h0, c0: p.c0, training: p.training, rng: p.rng, timeMajor: true,
+        inputTimeMajor: !x.tokens && !x.batchFirst,
+      };
+      return x.tokens
+        ? { stack: st, tokens: x.tokens.subarray(0, B * T), opts }
+        : { stack: st, x: x.data.subarray(0, B * T * st.options.inputSize), opts };
+    }));
+    return members.map((m, i) => {
+      const r = res[i]!;
+      m.last = r;
+      const o = m.stack.options;
+      return {
+        data: r.output,
+        final: { hN: r.hN, numLayers: o.numLayers, directions: m.stack.numDirections, hidden: o.hiddenSize, merge: o.merge },
+      };
+    });
+  }
+
+  /** Backward of a group's last forwardGroup: RecurrentStack.backwardGroup. */
+  static backwardGroup(members: readonly RecurrentLayer[], dys: readonly Grad[], ps: readonly Pass[]): Grad[] {
+    const res = RecurrentStack.backwardGroup(members.map((m, i) => {
+      const dy = dys[i]!;
+      m.bindGrads(ps[i]!.grads);
+      return { stack: m.stack, g: { dOutput: dy.data ?? undefined, dHN: dy.final, inputGrad: ps[i]!.inputGrad } };
+    }));
+    return res.map((r, i) => ({ data: ps[i]!.inputGrad ? r.dInput : null }));
   }
 }

@@ -208,6 +208,11 @@ export class SequenceModel {
     reserveLoss(rows, O);
   }
 
+  /** Sizes the group rows of every recurrent layer for leading groups of up to `rows` rows in all (StepRunner.computeShards). */
+  reserveGroup(rows: number): void {
+    for (const r of this.recurrent) r.stack.reserveGroup(rows);
+  }
+
   /** Grows every layer's scratch (and the model's) to hold a batch of B sequences of T steps. */
   private ensureScratch(B: number, T: number): void {
     if (B <= this.capBatch && T <= this.capSteps) return;
@@ -252,6 +257,36 @@ export class SequenceModel {
 
   /** Forward through every layer; returns the output's rows (T*B time-major, or B). */
   private forward(b: Batch, training: boolean, rng?: Rng): number {
+    return SequenceModel.forwardGroup([this], [b], training, [rng])[0]!;
+  }
+
+  /**
+   * Forward of replicas of one model over one parameter buffer (the shards a thread computes,
+   * each with its own batch, rng, scratch and gradient buffer), layer by layer: a recurrent
+   * layer runs the replicas in lockstep (RecurrentLayer.forwardGroup: one product per step for
+   * all of them), every other layer replica by replica. Each replica's results are exactly those
+   * of its own forward. Returns each replica's output rows.
+   */
+  private static forwardGroup(ms: readonly SequenceModel[], bs: readonly Batch[], training: boolean, rngs: readonly (Rng | undefined)[]): number[] {
+    const lead = ms[0]!;
+    for (const m of ms) {
+      if (m !== lead && (m.paramBuffer.buffer !== lead.paramBuffer.buffer || m.paramBuffer.byteOffset !== lead.paramBuffer.byteOffset || m.layers.length !== lead.layers.length)) {
+        throw new RangeError('a group of models needs replicas of one model over one parameter buffer');
+      }
+    }
+    const vs = ms.map((m, j) => m.beginForward(bs[j]!, training, rngs[j]));
+    for (let i = 0; i < lead.layers.length; i++) {
+      if (lead.layers[i] instanceof RecurrentLayer) {
+        RecurrentLayer.forwardGroup(ms.map((m) => m.layers[i] as RecurrentLayer), vs, ms.map((m) => m.pass)).forEach((v, j) => { vs[j] = v; });
+      } else {
+        ms.forEach((m, j) => { vs[j] = m.layers[i]!.forward(vs[j]!, m.pass, m.scratch[i]!); });
+      }
+    }
+    return ms.map((m, j) => m.endForward(vs[j]!));
+  }
+
+  /** A forward up to the first layer: the batch checked, the pass set, the model's input as the first layer takes it. */
+  private beginForward(b: Batch, training: boolean, rng?: Rng): Value {
     validateBatch(b, this);
     const B = b.batch;
     const T = b.steps;
@@ -268,8 +303,12 @@ export class SequenceModel {
     }
     p.h0 = b.h0;
     p.c0 = b.c0;
-    let v = this.inputValue(b);
-    for (let i = 0; i < this.layers.length; i++) v = this.layers[i]!.forward(v, p, this.scratch[i]!);
+    return this.inputValue(b);
+  }
+
+  /** The last layer's output kept as the forward's; returns its rows. */
+  private endForward(v: Value): number {
+    const { batch: B, steps: T } = this.pass;
     const shape = this.plan.layers[this.layers.length - 1]!.output;
     const rows = rowsOf(shape, B, T);
     this.out = v.data.subarray(0, rows * this.outputSize);
@@ -372,14 +411,26 @@ export class SequenceModel {
    * to the gradient of the global mean. Returns the loss SUM and its denominators.
    */
   forwardBackward(b: Batch, scale: number, rng?: Rng): LossResult {
-    const rows = this.forward(b, true, rng);
-    const timeMajor = this.last!.timeMajor;
-    const res = this.loss(b, this.out, rows, timeMajor, scale);
-    const p = this.pass;
-    let g: Grad = { data: this.dOut.subarray(0, rows * this.outputSize) };
-    for (let i = this.layers.length - 1; i >= this.firstTrained; i--) {
-      p.inputGrad = this.inputGrad[i]!;
-      g = this.layers[i]!.backward(g, p, this.scratch[i]!);
+    return SequenceModel.forwardBackwardGroup([this], [b], scale, [rng])[0]!;
+  }
+
+  /**
+   * forwardBackward of replicas of one model over one parameter buffer, each with its own batch,
+   * rng and gradient buffer, their recurrent layers in lockstep (see forwardGroup). Each
+   * replica's loss and gradients are exactly those of its own forwardBackward.
+   */
+  static forwardBackwardGroup(ms: readonly SequenceModel[], bs: readonly Batch[], scale: number, rngs: readonly (Rng | undefined)[]): LossResult[] {
+    const rows = SequenceModel.forwardGroup(ms, bs, true, rngs);
+    const res = ms.map((m, j) => m.loss(bs[j]!, m.out, rows[j]!, m.last!.timeMajor, scale));
+    const gs: Grad[] = ms.map((m, j) => ({ data: m.dOut.subarray(0, rows[j]! * m.outputSize) }));
+    const lead = ms[0]!;
+    for (let i = lead.layers.length - 1; i >= lead.firstTrained; i--) {
+      for (const m of ms) m.pass.inputGrad = m.inputGrad[i]!;
+      if (lead.layers[i] instanceof RecurrentLayer) {
+        RecurrentLayer.backwardGroup(ms.map((m) => m.layers[i] as RecurrentLayer), gs, ms.map((m) => m.pass)).forEach((g, j) => { gs[j] = g; });
+      } else {
+        ms.forEach((m, j) => { gs[j] = m.layers[i]!.backward(gs[j]!, m.pass, m.scratch[i]!); });
+      }
     }
     return res;
   }

@@ -23,6 +23,17 @@ const ARENA: ScratchAlloc = { f32: allocF32, i32: allocI32 };
 /** Floats of padding after each row of the transposed W_hh copy (one cache line). */
 export const WHHT_PAD = 16;
 
+/**
+ * The rows the per-step product runs at for `rows` rows: a multiple of 4, at least 4. At these
+ * sizes every row of the product has the same bits whatever the other rows are, on every kernel
+ * path (the native product from 4 rows on; the WebAssembly product only at multiples of 4, since
+ * its leftover rows sum k in another order: kernels/rows-stable.test.ts), so a stack gives the
+ * same results alone and in any group (RecurrentStack.forwardGroup).
+ */
+export function productRows(rows: number): number {
+  return Math.max(4, Math.ceil(rows / 4) * 4);
+}
+
 /** What forward saves for one layer and direction. */
 export interface DirScratch {
   /** Pre-activations, then (after each step) gate activations: [T, B, G*H]. For GRU the input side only. */
@@ -63,10 +74,6 @@ export class StackScratch {
   readonly ids: Int32Array;
   /** One-hot input: W_ihᵀ plus biases, the rows the projection gathers; in backward, dW_ihᵀ: [I, G*H]. */
   readonly table: Float32Array;
-  /** W_hhᵀ of the layer and direction being run forward, for small batches: [H, G*H + WHHT_PAD] (rows padded). */
-  readonly whhT: Float32Array;
-  /** GRU: one step's recurrent product W_hh h + b_hh: [B, 3H]. */
-  readonly gh: Float32Array;
   /** Results handed to the caller (sliced to the current shape). */
   readonly output: Float32Array;   // [B, T, outputSize]
   readonly hN: Float32Array;       // [L*D, B, H]
@@ -83,10 +90,9 @@ export class StackScratch {
   readonly dXTmp: Float32Array;
   /** Σ over rows of dz, the bias gradient of one layer and direction: [G*H]. */
   readonly db: Float32Array;
-  /** Carried dL/dh, dL/dc and one step's dz·W_hh (recurrent dropout): [B, H] each. */
+  /** Carried dL/dh and dL/dc: [B, H] each. */
   readonly dh: Float32Array;
   readonly dc: Float32Array;
-  readonly dhTmp: Float32Array;
   readonly dInput: Float32Array;   // [B, T, I]
   readonly dH0: Float32Array;      // [L*D, B, H]
   readonly dC0: Float32Array;      // [L*D, B, H] (LSTM)
@@ -148,8 +154,6 @@ export class StackScratch {
     this.ids = alloc.i32(TB);
     this.table = f(o.inputSize * GH);
     this.db = f(GH);
-    this.gh = o.cell === 'gru' ? f(B * GH) : EMPTY;
-    this.whhT = f(H * (GH + WHHT_PAD));
     this.output = f(TB * (o.merge === 'concat' ? D * H : H));
     this.hN = f(L * D * B * H);
     this.cN = o.cell === 'lstm' ? f(L * D * B * H) : EMPTY;
@@ -160,7 +164,6 @@ export class StackScratch {
     this.dXTmp = o.inputDropout > 0 ? f(TB * W) : EMPTY;
     this.dh = f(B * H);
     this.dc = f(B * H);
-    this.dhTmp = o.recurrentDropout > 0 ? f(B * H) : EMPTY;
     this.dInput = f(TB * o.inputSize);
     this.dH0 = f(L * D * B * H);
     this.dC0 = o.cell === 'lstm' ? f(L * D * B * H) : EMPTY;
@@ -169,4 +172,38 @@ export class StackScratch {
   fits(steps: number, batch: number): boolean {
     return steps <= this.capSteps && batch <= this.capBatch;
   }
+}
+
+/**
+ * What a group of stacks run in lockstep shares (RecurrentStack.forwardGroup), held by its lead:
+ * one step's rows of every member gathered. (The lead's W_hhᵀ, which does not grow with the
+ * rows, is allocated once beside it: `whhTFloats`.)
+ */
+export class GroupScratch {
+  readonly capRows: number;
+  /** One step's h (forward) or dh (backward) rows: [rows, H]. */
+  readonly rowsH: Float32Array;
+  /** One step's gate pre-activations (forward; GRU: W_hh h + b_hh) or dz (backward) rows: [rows, G*H]. */
+  readonly rowsG: Float32Array;
+
+  /** Bytes a group scratch for `rows` rows and the lead's W_hhᵀ take in the arena (see StackScratch.bytes). */
+  static bytes(o: ResolvedStackOptions, rows: number): number {
+    const H = o.hiddenSize;
+    const GH = GATES[o.cell] * H;
+    const aligned = (n: number) => Math.ceil((4 * n) / ALLOC_ALIGN) * ALLOC_ALIGN;
+    const M = productRows(rows);
+    return aligned(M * H) + aligned(M * GH) + aligned(whhTFloats(o));
+  }
+
+  constructor(o: ResolvedStackOptions, rows: number) {
+    const H = o.hiddenSize;
+    this.capRows = productRows(rows);
+    this.rowsH = allocF32(this.capRows * H);
+    this.rowsG = allocF32(this.capRows * GATES[o.cell] * H);
+  }
+}
+
+/** Floats of W_hhᵀ with its rows padded: [H, G*H + WHHT_PAD]. */
+export function whhTFloats(o: ResolvedStackOptions): number {
+  return o.hiddenSize * (GATES[o.cell] * o.hiddenSize + WHHT_PAD);
 }

@@ -14,7 +14,12 @@
  *     W_ih's columns and dW_ih a scatter-add, with no [T, B, V] matrix and no product;
  *   - backward skips layer 0's input gradient when nobody needs it (tokens, `inputGrad: false`);
  *   - with `timeMajor` the output (and dOutput) stay in the internal layout, uncopied;
- *   - small batches take h·W_hhᵀ against a transposed copy of W_hh made once per forward.
+ *   - the per-step product is h·(W_hhᵀ), against a transposed copy of W_hh made once per layer
+ *     and direction, at `productRows` rows (a multiple of 4: there every row's bits
+ *     depend on that row alone on every kernel path);
+ *   - several stacks over the same parameters (the shards of a batch) can run in lockstep
+ *     (`forwardGroup`, `backwardGroup`): each step's product is one product over all their rows,
+ *     so W_hh is read from cache once per step, not once per shard, with the same bits.
  *
  * Variable lengths follow PyTorch's packed sequences: row b is active at step t iff
  * t < lengths[b]; an inactive row carries its state unchanged and outputs 0. So h_n is the state
@@ -55,10 +60,7 @@ import { resolveStackOptions, type ResolvedStackOptions, type StackOptions } fro
 import { OptionError } from '../options/errors.js';
 import { booleanOption, keysOf, knownKeys, objectOption, positiveInt } from '../options/validate.js';
 import { accumulateSequenceMask, applySequenceMask, drawDropoutMask } from './dropout.js';
-import { StackScratch, WHHT_PAD } from './scratch.js';
-
-/** Batches up to this size take the per-step product against a transposed copy of W_hh. */
-const SMALL_BATCH = 8;
+import { GroupScratch, productRows, StackScratch, WHHT_PAD, whhTFloats } from './scratch.js';
 
 export interface StackBuffers {
   /** Parameters (a view into a caller-owned, possibly shared buffer): used as is, NOT initialised. */
@@ -134,6 +136,20 @@ export interface BackwardResult {
   dC0?: Float32Array;
 }
 
+/** One member of a group run in lockstep (RecurrentStack.forwardGroup): a stack, its input (x, or token ids) and its options. */
+export interface GroupForward {
+  stack: RecurrentStack;
+  x?: ArrayLike<number> | null;
+  tokens?: ArrayLike<number> | null;
+  opts: ForwardOptions;
+}
+
+/** One member of a group's backward (RecurrentStack.backwardGroup). */
+export interface GroupBackward {
+  stack: RecurrentStack;
+  g?: BackwardInput;
+}
+
 /** Offsets of one layer and direction's parameters in the flat buffer (-1: no bias). */
 interface DirParams {
   wih: number;
@@ -159,6 +175,49 @@ interface LastForward {
   useDrop: boolean;
 }
 
+/** A member's forward in progress. */
+interface Fw {
+  st: RecurrentStack;
+  sc: StackScratch;
+  B: number;
+  T: number;
+  opts: ForwardOptions;
+  rng: Rng;
+  last: LastForward;
+}
+
+/** A member's backward in progress: dL/d(the current layer's output) in `cur`, of its input in `nxt`. */
+interface Bw {
+  st: RecurrentStack;
+  sc: StackScratch;
+  B: number;
+  T: number;
+  last: LastForward;
+  g: BackwardInput;
+  inputGrad: boolean;
+  cur: Float32Array;
+  nxt: Float32Array;
+}
+
+/** The lead of a group (its first member), once the members are checked to share one shape and one parameter buffer. */
+function checkGroup(stacks: readonly RecurrentStack[]): RecurrentStack {
+  const lead = stacks[0];
+  if (!lead) throw new RangeError('a group of stacks needs at least one member');
+  const a = lead.options;
+  const pa = lead.paramBuffer;
+  stacks.forEach((s, i) => {
+    const b = s.options;
+    const pb = s.paramBuffer;
+    if (i > 0 && stacks.indexOf(s) !== i) throw new RangeError(`group member ${i} is member ${stacks.indexOf(s)} again: each member needs its own stack`);
+    if (b.cell !== a.cell || b.inputSize !== a.inputSize || b.hiddenSize !== a.hiddenSize || b.numLayers !== a.numLayers ||
+      b.bidirectional !== a.bidirectional || b.bias !== a.bias || b.nonlinearity !== a.nonlinearity || b.merge !== a.merge) {
+      throw new RangeError(`group member ${i} is not shaped like member 0: a group runs stacks of one shape`);
+    }
+    if (pb.buffer !== pa.buffer || pb.byteOffset !== pa.byteOffset) throw new RangeError(`group member ${i} has other parameters than member 0: a group shares one parameter buffer`);
+  });
+  return lead;
+}
+
 export class RecurrentStack {
   readonly options: ResolvedStackOptions;
   /** Parameter table, PyTorch names without prefix (`weight_ih_l0`, `bias_hh_l1_reverse`, ...). */
@@ -174,6 +233,10 @@ export class RecurrentStack {
   private _grads: Map<string, Float32Array>;
   private readonly dirParams: DirParams[]; // index l*D + d
   private scratch: StackScratch | null = null;
+  /** The gathered rows of a group this stack leads (forwardGroup)... */
+  private group: GroupScratch | null = null;
+  /** ...and W_hhᵀ of the layer and direction being run, made once per forward (allocated once). */
+  private whhT: Float32Array | null = null;
   private lens = new Int32Array(0);        // [B] lengths of the last forward
   private last: LastForward | null = null;
 
@@ -299,18 +362,40 @@ export class RecurrentStack {
   }
 
   private run(x: ArrayLike<number> | null, tokens: ArrayLike<number> | null, opts: ForwardOptions): ForwardResult {
+    return RecurrentStack.forwardGroup([{ stack: this, x, tokens, opts }])[0]!;
+  }
+
+  /**
+   * Forward of a group of stacks in lockstep: stacks of one shape over the same parameters (the
+   * shards of a batch, each with its own input, lengths, states, masks and scratch), layer by
+   * layer and direction by direction, each step's recurrent product ONE product over the rows of
+   * every member (gathered, then scattered back), so that W_hh is read once per step for all of
+   * them. Each member's result is exactly its own `forward`'s: the product runs at
+   * `productRows(rows)` rows, where every row's bits depend on that row alone, and each member
+   * draws its masks from its own `rng` in the order of the file comment.
+   */
+  static forwardGroup(members: readonly GroupForward[]): ForwardResult[] {
+    const lead = checkGroup(members.map((m) => m.stack));
+    const fs = members.map((m) => m.stack.beginForward(m.x ?? null, m.tokens ?? null, m.opts));
+    const L = lead.options.numLayers;
+    for (let l = 0; l < L; l++) {
+      for (let d = 0; d < lead.numDirections; d++) {
+        for (const f of fs) f.st.beginDirection(f, l, d);
+        lead.forwardSteps(fs, l, d);
+        for (const f of fs) f.st.endDirection(f, l, d);
+      }
+      if (l < L - 1) for (const f of fs) f.st.dropBetween(f, l);
+    }
+    return fs.map((f) => f.st.finishForward(f));
+  }
+
+  /** A member's forward up to its first layer: options checked, scratch sized, layer 0's input time-major. */
+  private beginForward(x: ArrayLike<number> | null, tokens: ArrayLike<number> | null, opts: ForwardOptions): Fw {
     const o = this.options;
     const { B, T } = this.validateForward(x, tokens, opts);
-    const H = o.hiddenSize;
-    const D = this.numDirections;
-    const L = o.numLayers;
     const I0 = o.inputSize;
     const training = opts.training ?? false;
     const useInput = training && o.inputDropout > 0;
-    const useRec = training && o.recurrentDropout > 0;
-    const useDrop = training && o.dropout > 0 && L > 1;
-    const rng = opts.rng as Rng; // validated when any mask is drawn
-
     const sc = this.ensureScratch(T, B);
     const lens = this.lens;
     if (opts.lengths) for (let b = 0; b < B; b++) lens[b] = opts.lengths[b]!;
@@ -340,33 +425,75 @@ export class RecurrentStack {
         }
       }
     }
+    this.last = {
+      B, T, tokens: tokens !== null, gather, timeMajor: opts.timeMajor === true, inputTimeMajor,
+      useInput, useRec: training && o.recurrentDropout > 0, useDrop: training && o.dropout > 0 && o.numLayers > 1,
+    };
+    return { st: this, sc, B, T, opts, rng: opts.rng as Rng, last: this.last }; // rng: validated when a mask is drawn
+  }
 
-    for (let l = 0; l < L; l++) {
-      const layer = sc.layers[l]!;
-      const I = l === 0 ? I0 : D * H;
-      const X = this.layerInput(sc, l, useDrop); // [T, B, I]
-      for (let d = 0; d < D; d++) {
-        const ds = layer.dirs[d]!;
-        if (useInput) drawDropoutMask(ds.inMask, 0, B * I, o.inputDropout, rng);
-        if (useRec) drawDropoutMask(ds.recMask, 0, B * H, o.recurrentDropout, rng);
-        let Xd = X;
-        if (useInput) {
-          applySequenceMask(ds.xDrop, X, ds.inMask, T, B, I);
-          Xd = ds.xDrop;
-        }
-        this.forwardDirection(sc, l, d, Xd, I, B, T, useRec, gather && l === 0, opts);
-      }
-      if (l < L - 1 && useDrop) {
-        const n = T * B * D * H;
-        drawDropoutMask(layer.dropMask, 0, n, o.dropout, rng);
-        mulInto(layer.dropped, 0, layer.out, 0, layer.dropMask, 0, n);
-      }
+  /**
+   * Layer l, direction d of a member before its steps: its dropout masks (input, then
+   * recurrent), its input projection of all steps, its initial state.
+   */
+  private beginDirection(f: Fw, l: number, d: number): void {
+    const o = this.options;
+    const { sc, B, T, last } = f;
+    const H = o.hiddenSize;
+    const D = this.numDirections;
+    const I = l === 0 ? o.inputSize : D * H;
+    const ds = sc.layers[l]!.dirs[d]!;
+    const X = this.layerInput(sc, l, last.useDrop); // [T, B, I]
+    if (last.useInput) drawDropoutMask(ds.inMask, 0, B * I, o.inputDropout, f.rng);
+    if (last.useRec) drawDropoutMask(ds.recMask, 0, B * H, o.recurrentDropout, f.rng);
+    let Xd = X;
+    if (last.useInput) {
+      applySequenceMask(ds.xDrop, X, ds.inMask, T, B, I);
+      Xd = ds.xDrop;
     }
+    this.project(sc, l, d, Xd, I, B, T, last.gather && l === 0);
 
-    // Top layer's output to batch-first [B, T, outputSize] (or left time-major), merging
-    // directions if asked.
+    const BH = B * H;
+    const k = (l * D + d) * BH;
+    const first = d === 0 ? 0 : T * BH;
+    const { h0, c0 } = f.opts;
+    if (h0) for (let i = 0; i < BH; i++) ds.h[first + i] = h0[k + i]!;
+    else ds.h.fill(0, first, first + BH);
+    if (o.cell === 'lstm') {
+      if (c0) for (let i = 0; i < BH; i++) ds.c[first + i] = c0[k + i]!;
+      else ds.c.fill(0, first, first + BH);
+    }
+  }
+
+  /** Layer l, direction d of a member after its steps: the final states out. */
+  private endDirection(f: Fw, l: number, d: number): void {
+    const { sc, B, T } = f;
+    const BH = B * this.options.hiddenSize;
+    const k = (l * this.numDirections + d) * BH;
+    const ds = sc.layers[l]!.dirs[d]!;
+    const final = d === 0 ? T * BH : 0;
+    copyInto(sc.hN, k, ds.h, final, BH);
+    if (this.options.cell === 'lstm') copyInto(sc.cN, k, ds.c, final, BH);
+  }
+
+  /** Inter-layer dropout over layer l's output (padding included), when the member uses it. */
+  private dropBetween(f: Fw, l: number): void {
+    if (!f.last.useDrop) return;
+    const layer = f.sc.layers[l]!;
+    const n = f.T * f.B * this.numDirections * this.options.hiddenSize;
+    drawDropoutMask(layer.dropMask, 0, n, this.options.dropout, f.rng);
+    mulInto(layer.dropped, 0, layer.out, 0, layer.dropMask, 0, n);
+  }
+
+  /** A member's top layer output to batch-first [B, T, outputSize] (or left time-major), directions merged if asked. */
+  private finishForward(f: Fw): ForwardResult {
+    const o = this.options;
+    const { sc, B, T } = f;
+    const H = o.hiddenSize;
+    const D = this.numDirections;
+    const L = o.numLayers;
     const top = sc.layers[L - 1]!.out; // [T, B, D*H]
-    const timeMajor = opts.timeMajor === true;
+    const timeMajor = f.last.timeMajor;
     let out = sc.output;
     const W = D * H;
     if (D === 1 || o.merge === 'concat') {
@@ -382,8 +509,6 @@ export class RecurrentStack {
         }
       }
     }
-
-    this.last = { B, T, tokens: tokens !== null, gather, timeMajor, inputTimeMajor, useInput, useRec, useDrop };
     const n = L * D * B * H;
     return {
       output: out.subarray(0, B * T * this.outputSize),
@@ -397,23 +522,42 @@ export class RecurrentStack {
    * gradient buffer; returns input and initial-state gradients (views into scratch).
    */
   backward(g: BackwardInput = {}): BackwardResult {
+    return RecurrentStack.backwardGroup([{ stack: this, g }])[0]!;
+  }
+
+  /**
+   * Backward of a group's last `forwardGroup` (or of each member's last forward), in lockstep as
+   * forwardGroup: per step one product dz·W_hh over every member's rows. Each member's result
+   * and gradients are exactly its own `backward`'s (each accumulates into its own gradient buffer).
+   */
+  static backwardGroup(members: readonly GroupBackward[]): BackwardResult[] {
+    const lead = checkGroup(members.map((m) => m.stack));
+    const bs = members.map((m) => m.stack.beginBackward(m.g ?? {}));
+    for (let l = lead.options.numLayers - 1; l >= 0; l--) {
+      for (const b of bs) if (b.st.wantDx(b, l)) b.nxt.fill(0, 0, b.T * b.B * b.st.layerWidth(l)); // dL/d(layer input), summed over directions
+      for (let d = 0; d < lead.numDirections; d++) {
+        for (const b of bs) b.st.beginDirectionBackward(b, l, d);
+        lead.backwardSteps(bs, l, d);
+        for (const b of bs) b.st.endDirectionBackward(b, l, d);
+      }
+      for (const b of bs) b.st.endLayerBackward(b, l);
+    }
+    return bs.map((b) => b.st.finishBackward(b));
+  }
+
+  /** A member's backward up to its top layer: input checked, dL/d(top layer output) time-major [T, B, D*H] in `cur`. */
+  private beginBackward(g: BackwardInput): Bw {
     const last = this.last;
     if (!last || !this.scratch) throw new Error('backward() needs a forward() first');
     objectOption(g, 'backward input');
     knownKeys(g, BACKWARD_KEYS, 'backward input', 'backward');
     const o = this.options;
-    const { B, T, gather, useInput, useRec, useDrop } = last;
-    const inputGrad = !last.tokens && g.inputGrad !== false;
+    const { B, T } = last;
     const H = o.hiddenSize;
     const D = this.numDirections;
-    const L = o.numLayers;
-    const G = GATES[o.cell];
-    const GH = G * H;
     const W = D * H;
-    const BH = B * H;
     const TB = T * B;
-    const I0 = o.inputSize;
-    const nState = L * D * BH;
+    const nState = o.numLayers * D * B * H;
     if (g.inputGrad !== undefined) booleanOption(g.inputGrad, 'backward inputGrad');
     checkSize(g.dOutput, B * T * this.outputSize, 'backward dOutput', 'batch*steps*outputSize');
     checkSize(g.dHN, nState, 'backward dHN', 'numLayers*D*batch*hiddenSize');
@@ -421,14 +565,7 @@ export class RecurrentStack {
     checkSize(g.dCN, nState, 'backward dCN', 'numLayers*D*batch*hiddenSize');
 
     const sc = this.scratch;
-    const lens = this.lens;
-    const P = this.paramBuffer;
-    const Gr = this._gradBuffer;
-    const gemm = kernels.gemm;
-
-    // dL/d(top layer output), time-major [T, B, D*H].
-    let cur = sc.dA;
-    let nxt = sc.dB;
+    const cur = sc.dA;
     const dOut = g.dOutput;
     const tm = last.timeMajor;
     if (!dOut) cur.fill(0, 0, TB * W);
@@ -457,121 +594,120 @@ export class RecurrentStack {
         }
       }
     }
+    return { st: this, sc, B, T, last, g, inputGrad: !last.tokens && g.inputGrad !== false, cur, nxt: sc.dB };
+  }
 
-    const dh = sc.dh; // [B, H]
-    const dc = sc.dc; // [B, H]
-    for (let l = L - 1; l >= 0; l--) {
-      const layer = sc.layers[l]!;
-      const I = l === 0 ? I0 : W;
-      const X = this.layerInput(sc, l, useDrop); // [T, B, I]
-      const wantDx = l > 0 || inputGrad; // dL/d(layer input) needed at all?
-      if (wantDx) nxt.fill(0, 0, TB * I); // dL/d(layer input) [T, B, I], accumulated over directions
-      for (let d = 0; d < D; d++) {
-        const ds = layer.dirs[d]!;
-        const p = this.dirParams[l * D + d]!;
-        const k = (l * D + d) * BH;
-        if (g.dHN) for (let i = 0; i < BH; i++) dh[i] = g.dHN[k + i]!;
-        else dh.fill(0, 0, BH);
-        if (g.dCN) for (let i = 0; i < BH; i++) dc[i] = g.dCN[k + i]!;
-        else dc.fill(0, 0, BH);
+  /** Width of layer l's input. */
+  private layerWidth(l: number): number {
+    return l === 0 ? this.options.inputSize : this.numDirections * this.options.hiddenSize;
+  }
 
-        // Per step, in reverse processing order: gate derivatives, then dh_{t-1} += dz·W_hh.
-        for (let s = T - 1; s >= 0; s--) {
-          const t = d === 0 ? s : T - 1 - s;
-          const prev = (d === 0 ? t : t + 1) * BH; // slot of the state before step t
-          const next = (d === 0 ? t + 1 : t) * BH; // slot of the state after step t
-          const gOff = t * B * GH;
-          const dOff = t * B * W + d * H;
-          if (o.cell === 'lstm') {
-            lstmBackwardStep(B, H, t, lens, ds.gates, gOff, ds.c, prev, ds.c, next, cur, dOff, W, dh, 0, dc, 0, sc.dzx, gOff);
-          } else if (o.cell === 'gru') {
-            gruBackwardStep(B, H, t, lens, ds.gates, gOff, ds.hn, t * BH, ds.h, prev, cur, dOff, W, dh, 0, sc.dzx, gOff, sc.dzh, gOff);
-          } else {
-            rnnBackwardStep(o.nonlinearity === 'relu', B, H, t, lens, ds.h, next, cur, dOff, W, dh, 0, sc.dzx, gOff);
-          }
-          if (useRec) {
-            gemm(false, false, B, H, GH, sc.dzh, gOff, GH, P, p.whh, H, sc.dhTmp, 0, H, false);
-            mulAddInto(dh, 0, sc.dhTmp, 0, ds.recMask, 0, BH);
-          } else {
-            gemm(false, false, B, H, GH, sc.dzh, gOff, GH, P, p.whh, H, dh, 0, H, true);
-          }
-        }
-        copyInto(sc.dH0, k, dh, 0, BH);
-        if (o.cell === 'lstm') copyInto(sc.dC0, k, dc, 0, BH);
+  /** Whether dL/d(layer l's input) is needed at all. */
+  private wantDx(b: Bw, l: number): boolean {
+    return l > 0 || b.inputGrad;
+  }
 
-        // Weight, bias and input gradients: one large product each over all T*B rows.
-        if (gather && l === 0) this.scatterInputGrad(sc, p, TB, GH);
-        else gemm(true, false, GH, I, TB, sc.dzx, 0, GH, useInput ? ds.xDrop : X, 0, I, Gr, p.wih, I, true);
-        if (useRec) gemm(true, false, GH, H, TB, sc.dzh, 0, GH, ds.hDrop, 0, H, Gr, p.whh, H, true);
-        else gemm(true, false, GH, H, TB, sc.dzh, 0, GH, ds.h, d === 0 ? 0 : BH, H, Gr, p.whh, H, true);
-        if (p.bih >= 0) {
-          if (sc.dzh === sc.dzx) {
-            // RNN and LSTM: db_ih = db_hh = Σ_rows dz, summed once.
-            sc.db.fill(0, 0, GH);
-            kernels.sumRows(sc.db, 0, sc.dzx, 0, TB, GH);
-            for (let j = 0; j < GH; j++) {
-              Gr[p.bih + j]! += sc.db[j]!;
-              Gr[p.bhh + j]! += sc.db[j]!;
-            }
-          } else {
-            kernels.sumRows(Gr, p.bih, sc.dzx, 0, TB, GH);
-            kernels.sumRows(Gr, p.bhh, sc.dzh, 0, TB, GH);
-          }
+  /** Layer l, direction d of a member before its steps: dL/dh and dL/dc from dHN/dCN (or 0). */
+  private beginDirectionBackward(b: Bw, l: number, d: number): void {
+    const BH = b.B * this.options.hiddenSize;
+    const k = (l * this.numDirections + d) * BH;
+    const { dh, dc } = b.sc; // [B, H] each
+    const { dHN, dCN } = b.g;
+    if (dHN) for (let i = 0; i < BH; i++) dh[i] = dHN[k + i]!;
+    else dh.fill(0, 0, BH);
+    if (dCN) for (let i = 0; i < BH; i++) dc[i] = dCN[k + i]!;
+    else dc.fill(0, 0, BH);
+  }
+
+  /**
+   * Layer l, direction d of a member after its steps: dH0/dC0 out, then the weight, bias and
+   * input gradients, one large product each over all T*B rows.
+   */
+  private endDirectionBackward(b: Bw, l: number, d: number): void {
+    const o = this.options;
+    const { sc, B, T, nxt } = b;
+    const { gather, useInput, useRec, useDrop } = b.last;
+    const H = o.hiddenSize;
+    const GH = GATES[o.cell] * H;
+    const BH = B * H;
+    const TB = T * B;
+    const I = this.layerWidth(l);
+    const ds = sc.layers[l]!.dirs[d]!;
+    const p = this.dirParams[l * this.numDirections + d]!;
+    const k = (l * this.numDirections + d) * BH;
+    const P = this.paramBuffer;
+    const Gr = this._gradBuffer;
+    const gemm = kernels.gemm;
+    copyInto(sc.dH0, k, sc.dh, 0, BH);
+    if (o.cell === 'lstm') copyInto(sc.dC0, k, sc.dc, 0, BH);
+
+    const X = this.layerInput(sc, l, useDrop); // [T, B, I]
+    if (gather && l === 0) this.scatterInputGrad(sc, p, TB, GH);
+    else gemm(true, false, GH, I, TB, sc.dzx, 0, GH, useInput ? ds.xDrop : X, 0, I, Gr, p.wih, I, true);
+    if (useRec) gemm(true, false, GH, H, TB, sc.dzh, 0, GH, ds.hDrop, 0, H, Gr, p.whh, H, true);
+    else gemm(true, false, GH, H, TB, sc.dzh, 0, GH, ds.h, d === 0 ? 0 : BH, H, Gr, p.whh, H, true);
+    if (p.bih >= 0) {
+      if (sc.dzh === sc.dzx) {
+        // RNN and LSTM: db_ih = db_hh = Σ_rows dz, summed once.
+        sc.db.fill(0, 0, GH);
+        kernels.sumRows(sc.db, 0, sc.dzx, 0, TB, GH);
+        for (let j = 0; j < GH; j++) {
+          Gr[p.bih + j]! += sc.db[j]!;
+          Gr[p.bhh + j]! += sc.db[j]!;
         }
-        if (!wantDx) continue;
-        if (useInput) {
-          gemm(false, false, TB, I, GH, sc.dzx, 0, GH, P, p.wih, I, sc.dXTmp, 0, I, false);
-          accumulateSequenceMask(nxt, sc.dXTmp, ds.inMask, T, B, I);
-        } else {
-          gemm(false, false, TB, I, GH, sc.dzx, 0, GH, P, p.wih, I, nxt, 0, I, true);
-        }
+      } else {
+        kernels.sumRows(Gr, p.bih, sc.dzx, 0, TB, GH);
+        kernels.sumRows(Gr, p.bhh, sc.dzh, 0, TB, GH);
       }
-      // Through the inter-layer dropout below this layer: dL/d(out_{l-1}) = dL/d(in_l) * mask.
-      if (l > 0 && useDrop) mulInto(nxt, 0, nxt, 0, sc.layers[l - 1]!.dropMask, 0, TB * W);
-      const tmp = cur;
-      cur = nxt;
-      nxt = tmp;
     }
+    if (!this.wantDx(b, l)) return;
+    if (useInput) {
+      gemm(false, false, TB, I, GH, sc.dzx, 0, GH, P, p.wih, I, sc.dXTmp, 0, I, false);
+      accumulateSequenceMask(nxt, sc.dXTmp, ds.inMask, T, B, I);
+    } else {
+      gemm(false, false, TB, I, GH, sc.dzx, 0, GH, P, p.wih, I, nxt, 0, I, true);
+    }
+  }
 
-    // cur = dL/d(layer 0 input), time-major; to batch-first (0 at padding: dz rows are 0 there),
-    // unless the input came time-major.
+  /** After layer l's directions: through the inter-layer dropout below it, then layer l-1's output gradient is the current one. */
+  private endLayerBackward(b: Bw, l: number): void {
+    const W = this.numDirections * this.options.hiddenSize;
+    // dL/d(out_{l-1}) = dL/d(in_l) * mask.
+    if (l > 0 && b.last.useDrop) mulInto(b.nxt, 0, b.nxt, 0, b.sc.layers[l - 1]!.dropMask, 0, b.T * b.B * W);
+    const tmp = b.cur;
+    b.cur = b.nxt;
+    b.nxt = tmp;
+  }
+
+  /** cur = dL/d(layer 0 input), time-major; to batch-first (0 at padding: dz rows are 0 there), unless the input came time-major. */
+  private finishBackward(b: Bw): BackwardResult {
+    const { sc, B, T, inputGrad } = b;
+    const I0 = this.options.inputSize;
+    const nState = this.options.numLayers * this.numDirections * B * this.options.hiddenSize;
     let dIn = sc.dInput;
-    if (inputGrad && last.inputTimeMajor) dIn = cur;
-    else if (inputGrad) for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) copyInto(dIn, (b * T + t) * I0, cur, (t * B + b) * I0, I0);
+    if (inputGrad && b.last.inputTimeMajor) dIn = b.cur;
+    else if (inputGrad) for (let i = 0; i < B; i++) for (let t = 0; t < T; t++) copyInto(dIn, (i * T + t) * I0, b.cur, (t * B + i) * I0, I0);
     return {
       dInput: dIn.subarray(0, inputGrad ? B * T * I0 : 0),
       dH0: sc.dH0.subarray(0, nState),
-      ...(o.cell === 'lstm' ? { dC0: sc.dC0.subarray(0, nState) } : {}),
+      ...(this.options.cell === 'lstm' ? { dC0: sc.dC0.subarray(0, nState) } : {}),
     };
   }
 
   /**
-   * One layer and direction forward over all steps. Xd: the direction's input [T, B, I], or,
-   * with `gather`, unused: the input is one-hot of sc.ids [T, B].
+   * Input projection of all steps of one layer and direction: gates[T*B, GH] = Xd · W_ihᵀ + b_ih
+   * (+ b_hh, except GRU whose recurrent side must stay separate): the biases broadcast first,
+   * the product accumulated onto them. For one-hot input (`gather`), row r is column ids[r] of
+   * W_ih plus the biases: a table of those rows [I, GH] is built once, then gathered.
    */
-  private forwardDirection(
-    sc: StackScratch, l: number, d: number, Xd: Float32Array, I: number, B: number, T: number,
-    useRec: boolean, gather: boolean, opts: ForwardOptions,
-  ): void {
+  private project(sc: StackScratch, l: number, d: number, Xd: Float32Array, I: number, B: number, T: number, gather: boolean): void {
     const o = this.options;
-    const H = o.hiddenSize;
-    const D = this.numDirections;
-    const GH = GATES[o.cell] * H;
-    const W = D * H;
-    const BH = B * H;
+    const GH = GATES[o.cell] * o.hiddenSize;
     const TB = T * B;
     const P = this.paramBuffer;
-    const p = this.dirParams[l * D + d]!;
+    const p = this.dirParams[l * this.numDirections + d]!;
     const ds = sc.layers[l]!.dirs[d]!;
-    const out = sc.layers[l]!.out; // [T, B, D*H]
-    const lens = this.lens;
-    const gemm = kernels.gemm;
     const isGru = o.cell === 'gru';
-
-    // Input projection of all steps: gates[T*B, GH] = Xd · W_ihᵀ + b_ih (+ b_hh, except GRU
-    // whose recurrent side must stay separate): the biases broadcast first, the product
-    // accumulated onto them. For one-hot input, row r is column ids[r] of W_ih plus the biases:
-    // a table of those rows [I, GH] is built once, then gathered.
     if (gather) {
       const tab = sc.table; // [I, GH]
       for (let g = 0; g < GH; g++) {
@@ -582,63 +718,194 @@ export class RecurrentStack {
       kernels.gatherRows(ds.gates, 0, TB, GH, tab, 0, sc.ids, 0);
     } else if (p.bih >= 0) {
       kernels.fillRows(ds.gates, 0, TB, GH, P, p.bih, isGru ? null : P, p.bhh);
-      gemm(false, true, TB, GH, I, Xd, 0, I, P, p.wih, I, ds.gates, 0, GH, true);
+      kernels.gemm(false, true, TB, GH, I, Xd, 0, I, P, p.wih, I, ds.gates, 0, GH, true);
     } else {
-      gemm(false, true, TB, GH, I, Xd, 0, I, P, p.wih, I, ds.gates, 0, GH, false);
+      kernels.gemm(false, true, TB, GH, I, Xd, 0, I, P, p.wih, I, ds.gates, 0, GH, false);
     }
+  }
 
-    // The per-step product h·W_hhᵀ. With a handful of rows there is too little work per call to
-    // pack W_hh (the gemm reads it in place), and only an untransposed operand streams well in
-    // place: so for small batches W_hhᵀ is made once here and the product taken as h·(W_hhᵀ).
-    // Its rows are padded by a cache line: a power-of-two G·H would put them all in the same cache sets.
-    const transposed = B <= SMALL_BATCH;
+  /**
+   * The steps of layer l, direction d of every member, in lockstep. Per step: each active
+   * member's h_{t-1} (masked with recurrent dropout) and pre-activation rows are gathered into
+   * the group's rows, ONE product h·W_hhᵀ accumulates onto them (against W_hhᵀ, transposed once
+   * here: the untransposed operand streams in place, and its rows are padded by a cache line
+   * since a power-of-two G·H would put them all in the same cache sets), then each member's rows
+   * go back and its cell step runs. A lone member whose batch is already a product size works
+   * in place. Members with shorter sequences drop out of the steps they do not have (the reverse
+   * direction runs each member's steps T_m-1..0, aligned on s).
+   */
+  private forwardSteps(fs: readonly Fw[], l: number, d: number): void {
+    const o = this.options;
+    const H = o.hiddenSize;
+    const D = this.numDirections;
+    const GH = GATES[o.cell] * H;
+    const W = D * H;
+    const P = this.paramBuffer;
+    const p = this.dirParams[l * D + d]!;
+    const isGru = o.cell === 'gru';
+    const relu = o.nonlinearity === 'relu';
+    const gs = this.groupScratch(fs);
     const ldT = GH + WHHT_PAD;
-    if (transposed) kernels.transpose(sc.whhT, 0, ldT, P, p.whh, GH, H);
+    const whhT = this.whhT!; // made with the group's rows
+    kernels.transpose(whhT, 0, ldT, P, p.whh, GH, H);
+    const direct = fs.length === 1 && productRows(fs[0]!.B) === fs[0]!.B;
+    const Tmax = fs.reduce((m, f) => Math.max(m, f.T), 0);
 
-    // Initial state into its slot.
-    const k = (l * D + d) * BH;
-    const first = d === 0 ? 0 : T * BH;
-    if (opts.h0) for (let i = 0; i < BH; i++) ds.h[first + i] = opts.h0[k + i]!;
-    else ds.h.fill(0, first, first + BH);
-    if (o.cell === 'lstm') {
-      if (opts.c0) for (let i = 0; i < BH; i++) ds.c[first + i] = opts.c0[k + i]!;
-      else ds.c.fill(0, first, first + BH);
-    }
-
-    for (let s = 0; s < T; s++) {
-      const t = d === 0 ? s : T - 1 - s;
-      const prev = (d === 0 ? t : t + 1) * BH;
-      const next = (d === 0 ? t + 1 : t) * BH;
-      const gOff = t * B * GH;
-      const oOff = t * B * W + d * H;
-      let A = ds.h; // what W_hh multiplies: h_{t-1}, or its masked copy
-      let aOff = prev;
-      if (useRec) {
-        mulInto(ds.hDrop, t * BH, ds.h, prev, ds.recMask, 0, BH);
-        A = ds.hDrop;
-        aOff = t * BH;
-      }
-      if (isGru) {
-        const gh = sc.gh; // [B, 3H]
-        if (p.bhh >= 0) kernels.fillRows(gh, 0, B, GH, P, p.bhh, null, 0);
-        else gh.fill(0, 0, B * GH);
-        if (transposed) gemm(false, false, B, GH, H, A, aOff, H, sc.whhT, 0, ldT, gh, 0, GH, true);
-        else gemm(false, true, B, GH, H, A, aOff, H, P, p.whh, H, gh, 0, GH, true);
-        gruForwardStep(B, H, t, lens, ds.gates, gOff, gh, 0, ds.hn, t * BH, ds.h, prev, ds.h, next, out, oOff, W);
-      } else {
-        if (transposed) gemm(false, false, B, GH, H, A, aOff, H, sc.whhT, 0, ldT, ds.gates, gOff, GH, true);
-        else gemm(false, true, B, GH, H, A, aOff, H, P, p.whh, H, ds.gates, gOff, GH, true);
-        if (o.cell === 'lstm') {
-          lstmForwardStep(B, H, t, lens, ds.gates, gOff, ds.h, prev, ds.c, prev, ds.h, next, ds.c, next, out, oOff, W);
-        } else {
-          rnnForwardStep(o.nonlinearity === 'relu', B, H, t, lens, ds.gates, gOff, ds.h, prev, ds.h, next, out, oOff, W);
+    for (let s = 0; s < Tmax; s++) {
+      // Gather: each active member's h_{t-1} (or its masked copy) and, for LSTM/RNN, its gate rows.
+      let rows = 0;
+      let A = gs.rowsH;
+      let aOff = 0;
+      for (const f of fs) {
+        if (s >= f.T) continue;
+        const { B, sc } = f;
+        const BH = B * H;
+        const ds = sc.layers[l]!.dirs[d]!;
+        const t = d === 0 ? s : f.T - 1 - s;
+        const prev = (d === 0 ? t : t + 1) * BH;
+        A = ds.h;
+        aOff = prev;
+        if (f.last.useRec) {
+          mulInto(ds.hDrop, t * BH, ds.h, prev, ds.recMask, 0, BH);
+          A = ds.hDrop;
+          aOff = t * BH;
         }
+        if (!direct) {
+          copyInto(gs.rowsH, rows * H, A, aOff, BH);
+          if (!isGru) copyInto(gs.rowsG, rows * GH, ds.gates, t * B * GH, B * GH);
+        }
+        rows += B;
+      }
+      const M = productRows(rows);
+      if (isGru) {
+        // GRU's recurrent side stays apart: W_hh h + b_hh of every row into the group's rows.
+        if (p.bhh >= 0) kernels.fillRows(gs.rowsG, 0, M, GH, P, p.bhh, null, 0);
+        else gs.rowsG.fill(0, 0, M * GH);
+      }
+      if (direct) {
+        const f = fs[0]!;
+        const t = d === 0 ? s : f.T - 1 - s;
+        const C = isGru ? gs.rowsG : f.sc.layers[l]!.dirs[d]!.gates;
+        kernels.gemm(false, false, M, GH, H, A, aOff, H, whhT, 0, ldT, C, isGru ? 0 : t * M * GH, GH, true);
+      } else {
+        if (M > rows) {
+          gs.rowsH.fill(0, rows * H, M * H);
+          if (!isGru) gs.rowsG.fill(0, rows * GH, M * GH);
+        }
+        kernels.gemm(false, false, M, GH, H, gs.rowsH, 0, H, whhT, 0, ldT, gs.rowsG, 0, GH, true);
+      }
+
+      // Scatter and step each member.
+      rows = 0;
+      for (const f of fs) {
+        if (s >= f.T) continue;
+        const { B, sc } = f;
+        const BH = B * H;
+        const ds = sc.layers[l]!.dirs[d]!;
+        const out = sc.layers[l]!.out; // [T, B, D*H]
+        const t = d === 0 ? s : f.T - 1 - s;
+        const prev = (d === 0 ? t : t + 1) * BH;
+        const next = (d === 0 ? t + 1 : t) * BH;
+        const gOff = t * B * GH;
+        const oOff = t * B * W + d * H;
+        const lens = f.st.lens;
+        if (isGru) {
+          gruForwardStep(B, H, t, lens, ds.gates, gOff, gs.rowsG, rows * GH, ds.hn, t * BH, ds.h, prev, ds.h, next, out, oOff, W);
+        } else {
+          if (!direct) copyInto(ds.gates, gOff, gs.rowsG, rows * GH, B * GH);
+          if (o.cell === 'lstm') lstmForwardStep(B, H, t, lens, ds.gates, gOff, ds.h, prev, ds.c, prev, ds.h, next, ds.c, next, out, oOff, W);
+          else rnnForwardStep(relu, B, H, t, lens, ds.gates, gOff, ds.h, prev, ds.h, next, out, oOff, W);
+        }
+        rows += B;
       }
     }
+  }
 
-    const final = d === 0 ? T * BH : 0;
-    copyInto(sc.hN, k, ds.h, final, BH);
-    if (o.cell === 'lstm') copyInto(sc.cN, k, ds.c, final, BH);
+  /**
+   * Backward through the steps of layer l, direction d of every member, in lockstep (see
+   * forwardSteps): per step, in reverse processing order, each active member's gate derivatives,
+   * then ONE product dh_{t-1} += dz·W_hh over the group's gathered rows (with recurrent dropout
+   * the product goes to the group's rows and each member adds it through its mask).
+   */
+  private backwardSteps(bs: readonly Bw[], l: number, d: number): void {
+    const o = this.options;
+    const H = o.hiddenSize;
+    const D = this.numDirections;
+    const GH = GATES[o.cell] * H;
+    const W = D * H;
+    const P = this.paramBuffer;
+    const p = this.dirParams[l * D + d]!;
+    const relu = o.nonlinearity === 'relu';
+    const gs = this.groupScratch(bs);
+    const direct = bs.length === 1 && productRows(bs[0]!.B) === bs[0]!.B;
+    const useRec = bs[0]!.last.useRec;
+    const Tmax = bs.reduce((m, b) => Math.max(m, b.T), 0);
+
+    for (let s = Tmax - 1; s >= 0; s--) {
+      let rows = 0;
+      let gOff0 = 0;
+      for (const b of bs) {
+        if (s >= b.T) continue;
+        const { B, sc, cur } = b;
+        const BH = B * H;
+        const ds = sc.layers[l]!.dirs[d]!;
+        const lens = b.st.lens;
+        const t = d === 0 ? s : b.T - 1 - s;
+        const prev = (d === 0 ? t : t + 1) * BH; // slot of the state before step t
+        const next = (d === 0 ? t + 1 : t) * BH; // slot of the state after step t
+        const gOff = t * B * GH;
+        const dOff = t * B * W + d * H;
+        const { dh, dc } = sc;
+        if (o.cell === 'lstm') {
+          lstmBackwardStep(B, H, t, lens, ds.gates, gOff, ds.c, prev, ds.c, next, cur, dOff, W, dh, 0, dc, 0, sc.dzx, gOff);
+        } else if (o.cell === 'gru') {
+          gruBackwardStep(B, H, t, lens, ds.gates, gOff, ds.hn, t * BH, ds.h, prev, cur, dOff, W, dh, 0, sc.dzx, gOff, sc.dzh, gOff);
+        } else {
+          rnnBackwardStep(relu, B, H, t, lens, ds.h, next, cur, dOff, W, dh, 0, sc.dzx, gOff);
+        }
+        gOff0 = gOff;
+        if (!direct) {
+          copyInto(gs.rowsG, rows * GH, sc.dzh, gOff, B * GH);
+          if (!useRec) copyInto(gs.rowsH, rows * H, dh, 0, BH);
+        }
+        rows += B;
+      }
+      const M = productRows(rows);
+      if (direct) {
+        const sc = bs[0]!.sc;
+        if (useRec) kernels.gemm(false, false, M, H, GH, sc.dzh, gOff0, GH, P, p.whh, H, gs.rowsH, 0, H, false);
+        else kernels.gemm(false, false, M, H, GH, sc.dzh, gOff0, GH, P, p.whh, H, sc.dh, 0, H, true);
+      } else {
+        if (M > rows) {
+          gs.rowsG.fill(0, rows * GH, M * GH);
+          if (!useRec) gs.rowsH.fill(0, rows * H, M * H);
+        }
+        kernels.gemm(false, false, M, H, GH, gs.rowsG, 0, GH, P, p.whh, H, gs.rowsH, 0, H, !useRec);
+      }
+      if (direct && !useRec) continue;
+      rows = 0;
+      for (const b of bs) {
+        if (s >= b.T) continue;
+        const BH = b.B * H;
+        const dh = b.sc.dh;
+        if (useRec) mulAddInto(dh, 0, gs.rowsH, rows * H, b.sc.layers[l]!.dirs[d]!.recMask, 0, BH);
+        else copyInto(dh, 0, gs.rowsH, rows * H, BH);
+        rows += b.B;
+      }
+    }
+  }
+
+  /**
+   * The group's rows (gathered per step), held by the group's lead and sized for the group's
+   * rows (reserveGroup sizes them up front).
+   */
+  private groupScratch(ms: readonly { B: number }[]): GroupScratch {
+    const rows = productRows(ms.reduce((n, m) => n + m.B, 0));
+    this.whhT ??= allocF32(whhTFloats(this.options));
+    const gs = this.group;
+    if (gs && gs.capRows >= rows) return gs;
+    this.group = new GroupScratch(this.options, Math.max(rows, gs?.capRows ?? 0));
+    return this.group;
   }
 
   /**
@@ -674,6 +941,13 @@ export class RecurrentStack {
     positiveInt(steps, 'reserve steps');
     positiveInt(batch, 'reserve batch');
     this.ensureScratch(steps, batch);
+    this.groupScratch([{ B: batch }]);
+  }
+
+  /** Sizes the group rows for leading groups of up to `rows` rows in all (the sum of the members' batches). */
+  reserveGroup(rows: number): void {
+    positiveInt(rows, 'reserveGroup rows');
+    this.groupScratch([{ B: rows }]);
   }
 
   private ensureScratch(T: number, B: number): StackScratch {

@@ -54,7 +54,7 @@ describe('what a configuration needs', () => {
     expect(arenaUsage(memory).used - before).toBe(StackScratch.bytes(o, 11, 5));
   });
 
-  it('a training shard allocates what trainMemory counts (a lower bound, within 5%)', () => {
+  it('a training step on one thread (both shards at once) allocates what trainMemory counts (a lower bound, within 5%)', () => {
     const cfg = resolveTrainConfig(base);
     const memory = createSharedMemory(16);
     attachMemory(memory);
@@ -64,7 +64,7 @@ describe('what a configuration needs', () => {
     const runner = new StepRunner(cfg.model, arena, layout, optimizer, cfg);
     const d = fixedLength(8, 40);
     const rows = Int32Array.from({ length: 8 }, (_, i) => i);
-    runner.computeShard(d, rows, 0, cfg.shardSize, 0, lossScale(d, rows));
+    runner.computeShards(d, rows, 0, 2, cfg.shardSize, 0, lossScale(d, rows));
     const used = arenaUsage(memory).used;
     const need = trainMemory(cfg, { steps: 40 });
     expect(need.total).toBeLessThanOrEqual(used);
@@ -85,11 +85,15 @@ describe('what a configuration needs', () => {
     expect(need.total).toBeGreaterThan(0.95 * used);
   });
 
-  it('grows with what it should: workers hold one scratch each, the shards one gradient each', () => {
+  it('grows with what it should: workers hold a scratch for each shard they take at once, the shards one gradient each', () => {
     const cfg = resolveTrainConfig(base);
     const one = trainMemory(cfg, { steps: 50 });
     const three = trainMemory(cfg, { steps: 50, workers: 3 });
-    expect(three.total - one.total).toBe(2 * one.perWorker);
+    expect(three.model).toBe(one.model);
+    expect(three.total - three.model).toBe(3 * three.perWorker);
+    // One thread takes both shards at once (a replica each); of three, each takes one.
+    expect(one.perWorker).toBeGreaterThan(1.5 * three.perWorker);
+    expect(one.perWorker).toBeLessThan(2 * three.perWorker);
     const more = trainMemory(resolveTrainConfig({ ...base, shardSize: 1 }), { steps: 50 });
     expect(more.model - one.model).toBeGreaterThanOrEqual(6 * 4 * one.parameters); // 8 shards, not 2
     expect(trainMemory(cfg, { steps: 100 }).perWorker).toBeGreaterThan(1.9 * trainMemory(cfg, { steps: 50 }).perWorker);

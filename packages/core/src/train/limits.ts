@@ -3,8 +3,9 @@
  * one that cannot fit. Every buffer weft computes on lives in one shared WebAssembly.Memory
  * (kernels/memory.ts), and wasm32 caps it at 4 GiB (MAX_PAGES pages of 64 KiB). A run puts in
  * it the arena of train/arena.ts (parameters, the reduced gradient, the optimizer's state, one
- * gradient slot per shard, the undo copy, carried states) and, in every worker, the stack's
- * scratch (stack/scratch.ts) and the model's working buffers for its longest batch; a model
+ * gradient slot per shard, the undo copy, carried states) and, in every worker, for each shard
+ * of the group it computes at once, the stack's scratch (stack/scratch.ts) and the model's
+ * working buffers for its longest batch, and the group's rows; a model
  * that only predicts needs its parameters, their gradient buffer and the same scratch.
  *
  * The counts come from the code that lays those buffers out (arenaLayout, each layer's declared
@@ -25,11 +26,11 @@ import { isModelSpec, planModel, type ModelConfig, type ModelDefinition, type Mo
 import { createOptimizer } from '../optim/index.js';
 import { OptionError } from '../options/errors.js';
 import { resolveStackOptions, type StackOptions } from '../stack/config.js';
-import { StackScratch } from '../stack/scratch.js';
+import { GroupScratch, StackScratch } from '../stack/scratch.js';
 import { arenaLayout } from './arena.js';
 import type { ResolvedTrainConfig } from './config.js';
 import { targetIsClass, targetPerStep } from '../data/dataset.js';
-import { StepRunner, shardCount } from './step.js';
+import { StepRunner, maxClaim, shardCount } from './step.js';
 
 export { MEMORY_LIMIT_BYTES, formatBytes };
 
@@ -90,7 +91,7 @@ export class MemoryLimitError extends OptionError {
 const aligned = (floats: number): number => Math.ceil((4 * floats) / ALLOC_ALIGN) * ALLOC_ALIGN;
 
 /**
- * One thread's activations and working buffers for `batch` sequences of `steps` steps, as
+ * One replica's activations and working buffers for `batch` sequences of `steps` steps, as
  * SequenceModel.reserve sizes them: every layer's declared scratch, each recurrent layer's
  * stack scratch, and the model's own buffers (the converted input, the loss gradient,
  * batch-first outputs and targets for per-step losses).
@@ -99,7 +100,7 @@ function activationBytes(plan: ModelPlan, steps: number, batch: number): number 
   let bytes = 0;
   for (const l of plan.layers) {
     for (const n of Object.values(l.def.scratch?.(l.options, l.input, batch, steps) ?? {})) bytes += aligned(n);
-    if (l.def.type === 'recurrent') bytes += StackScratch.bytes(resolveStackOptions({ ...(l.options as StackOptions), inputSize: l.input.size }), steps, batch);
+    if (l.def.type === 'recurrent') bytes += StackScratch.bytes(stackOptionsOf(l), steps, batch);
   }
   const O = plan.outputSize;
   const perStep = targetPerStep(plan.task);
@@ -108,6 +109,26 @@ function activationBytes(plan: ModelPlan, steps: number, batch: number): number 
   bytes += aligned(rows * O); // the loss gradient (the WebAssembly loss kernels' area comes on top)
   if (perStep) bytes += aligned(rows * O) * (targetIsClass(plan.task) ? 1 : 2);
   return bytes;
+}
+
+/** What the lead replica's recurrent layers share with a group of `rows` rows in all (GroupScratch.bytes). */
+function groupBytes(plan: ModelPlan, rows: number): number {
+  let bytes = 0;
+  for (const l of plan.layers) if (l.def.type === 'recurrent') bytes += GroupScratch.bytes(stackOptionsOf(l), rows);
+  return bytes;
+}
+
+function stackOptionsOf(l: ModelPlan['layers'][number]) {
+  return resolveStackOptions({ ...(l.options as StackOptions), inputSize: l.input.size });
+}
+
+/**
+ * One thread's memory: the replicas of the group of shards it takes at once (maxClaim; the
+ * first also evaluates, batches of up to `batch`), and their group's rows.
+ */
+function threadBytes(plan: ModelPlan, steps: number, batch: number, shardBatch: number, group: number): number {
+  return activationBytes(plan, steps, Math.max(batch, shardBatch)) + (group - 1) * activationBytes(plan, steps, shardBatch) +
+    groupBytes(plan, Math.max(batch, group * shardBatch));
 }
 
 /** The memory a training run needs (see the file comment). */
@@ -122,8 +143,9 @@ export function trainMemory(cfg: ResolvedTrainConfig, ctx: TrainMemoryContext = 
   const arena = least > MEMORY_LIMIT_BYTES ? least : 4 * arenaLayout(parameters, shards, states, carry, true).size;
   const workers = ctx.workers ?? 1;
   const steps = ctx.steps ?? 1;
-  const batch = Math.max(Math.min(cfg.shardSize, cfg.batchSize), ctx.evalBatch ?? 0);
-  const perWorker = activationBytes(plan, steps, batch);
+  const shardBatch = Math.min(cfg.shardSize, cfg.batchSize);
+  const batch = Math.max(shardBatch, ctx.evalBatch ?? 0);
+  const perWorker = threadBytes(plan, steps, batch, shardBatch, maxClaim(shards, workers));
   return { parameters, shards, model: arena, perWorker, workers, batch, steps, total: arena + workers * perWorker };
 }
 
@@ -132,7 +154,7 @@ export function inferenceMemory(model: ModelDefinition, ctx: InferenceMemoryCont
   const plan = planModel(model);
   const parameters = plan.layout.size;
   const own = 2 * aligned(parameters);
-  const perWorker = activationBytes(plan, ctx.steps, ctx.batch);
+  const perWorker = threadBytes(plan, ctx.steps, ctx.batch, ctx.batch, 1);
   return { parameters, shards: 1, model: own, perWorker, workers: 1, batch: ctx.batch, steps: ctx.steps, total: own + perWorker };
 }
 

@@ -145,7 +145,7 @@ export class LocalTrainer {
     const step = this.step;
     const carry = cfg.carryState ? { reset: resetState } : undefined;
     if (carry && rows.length !== cfg.batchSize) throw new RangeError(`with carryState every batch must hold batchSize = ${cfg.batchSize} streams, got ${rows.length}`);
-    for (let k = 0; k < K; k++) this.runner.computeShard(d, rows, k, cfg.shardSize, step, scale, carry);
+    this.runner.computeShards(d, rows, 0, K, cfg.shardSize, step, scale, carry); // one thread: every shard in one group
     this.runner.reduceChunks(0, this.layout.chunkCount, K);
     const lr = this.lrAt(step) * this.scale;
     const res = decideStep(cfg, this.runner, K, step, lr);

@@ -54,6 +54,22 @@ export function defaultShardSize(batchSize: number): number {
   return Math.max(1, Math.ceil(batchSize / 16));
 }
 
+/**
+ * How many of the `left` shards still unclaimed a thread takes at once (StepRunner.computeShards
+ * runs them in lockstep), `threads` threads claiming from the batch's `shards`: its share of what
+ * is left, and at least its share of half the batch. Big groups make the shared per-step product
+ * pay; the shares shrinking as the batch runs out let a thread that started late or runs slow
+ * leave the rest to the others instead of being waited for. One thread takes every shard at once.
+ */
+export function claimSize(left: number, shards: number, threads: number): number {
+  return Math.max(0, Math.min(left, Math.max(Math.ceil(left / threads), Math.ceil(shards / (2 * threads)))));
+}
+
+/** The most shards one of `threads` threads takes at once from a batch of `shards` (its first claim): the replicas it needs. */
+export function maxClaim(shards: number, threads: number): number {
+  return claimSize(shards, shards, threads);
+}
+
 /** Split the chunks 0..C-1 into `parts` contiguous ranges; range `i` of them. */
 export function chunkRange(chunkCount: number, parts: number, i: number): [number, number] {
   return [Math.floor((chunkCount * i) / parts), Math.floor((chunkCount * (i + 1)) / parts)];
@@ -87,7 +103,11 @@ export interface StepOptions {
  * it computes any shard's gradient into that shard's slot. One per thread.
  */
 export class StepRunner {
+  /** The replica of the first shard of a group; the one that evaluates and predicts. */
   readonly model: SequenceModel;
+  /** Replicas for the further shards of a group (computeShards), each its own scratch over the same parameters. */
+  private readonly replicas: SequenceModel[];
+  private readonly definition: ModelDefinition;
   readonly params: Float32Array;
   readonly grad: Float32Array;
   readonly states: Float32Array[];
@@ -110,9 +130,21 @@ export class StepRunner {
     this.slots = layout.slots.map(view);
     this.stats = f64View(arena, layout.stats, layout.shards * STATS_WIDTH);
     this.norms = f64View(arena, layout.normChunks, layout.chunkCount);
+    this.definition = model;
     this.model = new SequenceModel(model, { params: this.params, grads: this.slots[0] });
+    this.replicas = [this.model];
   }
 
+  /**
+   * Sizes the scratch of `group` replicas for any shard of `d` (and the lead's group rows), so
+   * that computing groups of up to that many shards allocates nothing, whichever shards a thread
+   * happens to take (the scratch lives in the thread's arena, which never frees).
+   */
+  reserve(d: SequenceDataset, shardSize: number, group = 1): void {
+    this.model.reserveGroup(group * shardSize); // first: the lead's own reserve then finds its rows sized
+    while (this.replicas.length < group) this.replicas.push(new SequenceModel(this.definition, { params: this.params, grads: this.slots[0] }));
+    for (let j = 0; j < group; j++) this.replicas[j]!.reserve(d.maxSteps, shardSize);
+  }
   /**
    * Phase A for shard k of the global batch `rows`: the gradient of the shard's part of the
    * global mean loss (`scale` = 1 / lossTerms of the whole batch) into slot k.
@@ -121,26 +153,49 @@ export class StepRunner {
     d: SequenceDataset, rows: ArrayLike<number>, k: number, shardSize: number, step: number, scale: number,
     carry?: { reset: boolean },
   ): void {
-    const start = k * shardSize;
-    const end = Math.min(rows.length, start + shardSize);
-    const slot = this.slots[k];
-    if (!slot) throw new RangeError(`shard ${k} is outside the arena's ${this.slots.length} slots`);
-    // Scratch for any shard of d, not just this one: what a runner allocates must not depend on
-    // which shards it took (a no-op once reserved; a pool worker reserves when d is registered).
-    this.model.reserve(d.maxSteps, shardSize);
-    slot.fill(0);
-    this.model.bindGrads(slot);
-    const batch = gatherBatch(d, rows, start, end);
-    if (carry) this.readCarry(batch, start, step, carry.reset);
-    // Masks depend on (seed, step, shard) only: whoever computes the shard draws the same.
-    const rng = Rng.keyed(this.options.seed, step, k);
-    const r = this.model.forwardBackward(batch, scale, rng);
-    if (carry) this.writeCarry(batch, start, step);
-    const s = k * STATS_WIDTH;
-    this.stats[s + ShardStat.lossSum] = r.sum;
-    this.stats[s + ShardStat.count] = r.count;
-    this.stats[s + ShardStat.correct] = r.correct;
-    this.stats[s + ShardStat.weight] = r.weight;
+    this.computeShards(d, rows, k, k + 1, shardSize, step, scale, carry);
+  }
+
+  /**
+   * Phase A for shards k0..k1-1 at once: each shard's gradient into its slot, exactly as
+   * computeShard would give it, their recurrent layers run in lockstep by one replica each
+   * (SequenceModel.forwardBackwardGroup: one product per step for all their rows).
+   */
+  computeShards(
+    d: SequenceDataset, rows: ArrayLike<number>, k0: number, k1: number, shardSize: number, step: number, scale: number,
+    carry?: { reset: boolean },
+  ): void {
+    const n = k1 - k0;
+    if (n <= 0) return;
+    if (!this.slots[k1 - 1]) throw new RangeError(`shard ${k1 - 1} is outside the arena's ${this.slots.length} slots`);
+    // Scratch for any shard of d, not just these (a no-op once reserved; a pool worker reserves when d is registered).
+    this.reserve(d, shardSize, n);
+    const ms = this.replicas.slice(0, n);
+    const batches: Batch[] = [];
+    const rngs: Rng[] = [];
+    for (let j = 0; j < n; j++) {
+      const k = k0 + j;
+      const start = k * shardSize;
+      const slot = this.slots[k]!;
+      slot.fill(0);
+      ms[j]!.bindGrads(slot);
+      const batch = gatherBatch(d, rows, start, Math.min(rows.length, start + shardSize));
+      if (carry) this.readCarry(batch, start, step, carry.reset);
+      batches.push(batch);
+      // Masks depend on (seed, step, shard) only: whoever computes the shard draws the same.
+      rngs.push(Rng.keyed(this.options.seed, step, k));
+    }
+    const res = SequenceModel.forwardBackwardGroup(ms, batches, scale, rngs);
+    for (let j = 0; j < n; j++) {
+      const k = k0 + j;
+      if (carry) this.writeCarry(ms[j]!, batches[j]!, k * shardSize, step);
+      const r = res[j]!;
+      const s = k * STATS_WIDTH;
+      this.stats[s + ShardStat.lossSum] = r.sum;
+      this.stats[s + ShardStat.count] = r.count;
+      this.stats[s + ShardStat.correct] = r.correct;
+      this.stats[s + ShardStat.weight] = r.weight;
+    }
   }
 
   /** Shape of the carried state of one batch position: L*D rows of H. */
@@ -183,10 +238,10 @@ export class StepRunner {
     batch.c0 = c0;
   }
 
-  private writeCarry(batch: Batch, start: number, step: number): void {
+  private writeCarry(model: SequenceModel, batch: Batch, start: number, step: number): void {
     const { LD, H } = this.carryDims();
     const B = batch.batch;
-    const { hN, cN } = this.model.lastState;
+    const { hN, cN } = model.lastState;
     const one = this.layout.carrySize;
     const base = this.layout.carry + ((step + 1) % 2) * one;
     const cBase = base + one / 2;
