@@ -16,7 +16,7 @@
  */
 import { receiveMessageOnPort, threadId, type MessagePort } from 'node:worker_threads';
 import {
-  StepRunner, createOptimizer, decideStep, chunkRange, claimSize, maxClaim, shardCount, gatherBatch, NonFiniteError,
+  StepRunner, createOptimizer, decideStep, chunkRange, groupSize, shardCount, gatherBatch, NonFiniteError,
   useKernels, activeKernels, KERNEL_NAMES, arenaAlloc, arenaUsage, placeOutputs, predictionShape,
   type ArenaLayout, type ResolvedTrainConfig, type SequenceDataset, type WasmMemory,
 } from '@weft/core';
@@ -103,8 +103,8 @@ export function runLoop(init: LoopInit): string {
    * scratch (in the arena, which never frees) would depend on which shards this thread happened
    * to take, and a later step or a restarted loop could still allocate.
    */
-  // The most shards this thread takes at once (claimSize): a replica of the model for each.
-  const group = maxClaim(shardCount(cfg.batchSize, cfg.shardSize), init.workers);
+  // The most shards this thread takes at once (groupSize of a full batch): a replica of the model for each.
+  const group = groupSize(shardCount(cfg.batchSize, cfg.shardSize), init.workers);
   const register = (s: SharedDataset): void => {
     datasets.set(s.id, s.data as SequenceDataset);
     runner.reserve(s.data as SequenceDataset, cfg.shardSize, group);
@@ -237,15 +237,15 @@ export function runLoop(init: LoopInit): string {
     let t = performance.now();
 
     // Phase A: any worker, any shards; shard k's gradient → slot k. A worker claims a group of
-    // shards at once (claimSize) and runs them in lockstep; the bits do not depend on the groups.
+    // shards at once (groupSize) and runs them in lockstep; the bits do not depend on the groups.
     setPhase(Phase.SHARDS);
+    const G = groupSize(K, init.workers);
     let last = false;
     for (;;) {
       if (aborted()) throw new Aborted();
-      const k = Atomics.load(ctl, Ctl.NEXT_A);
+      const k = Atomics.add(ctl, Ctl.NEXT_A, G);
       if (k >= K) break;
-      const n = claimSize(K - k, K, init.workers);
-      if (Atomics.compareExchange(ctl, Ctl.NEXT_A, k, k + n) !== k) continue;
+      const n = Math.min(G, K - k);
       for (let j = k; j < k + n; j++) {
         setItem(j); // a fault injected at shard j is shard j's
         injectFault(s, j);

@@ -30,7 +30,7 @@ import { GroupScratch, StackScratch } from '../stack/scratch.js';
 import { arenaLayout } from './arena.js';
 import type { ResolvedTrainConfig } from './config.js';
 import { targetIsClass, targetPerStep } from '../data/dataset.js';
-import { StepRunner, maxClaim, shardCount } from './step.js';
+import { StepRunner, groupSize, shardCount } from './step.js';
 
 export { MEMORY_LIMIT_BYTES, formatBytes };
 
@@ -123,7 +123,7 @@ function stackOptionsOf(l: ModelPlan['layers'][number]) {
 }
 
 /**
- * One thread's memory: the replicas of the group of shards it takes at once (maxClaim; the
+ * One thread's memory: the replicas of the group of shards it takes at once (groupSize; the
  * first also evaluates, batches of up to `batch`), and their group's rows.
  */
 function threadBytes(plan: ModelPlan, steps: number, batch: number, shardBatch: number, group: number): number {
@@ -145,7 +145,7 @@ export function trainMemory(cfg: ResolvedTrainConfig, ctx: TrainMemoryContext = 
   const steps = ctx.steps ?? 1;
   const shardBatch = Math.min(cfg.shardSize, cfg.batchSize);
   const batch = Math.max(shardBatch, ctx.evalBatch ?? 0);
-  const perWorker = threadBytes(plan, steps, batch, shardBatch, maxClaim(shards, workers));
+  const perWorker = threadBytes(plan, steps, batch, shardBatch, groupSize(shards, workers));
   return { parameters, shards, model: arena, perWorker, workers, batch, steps, total: arena + workers * perWorker };
 }
 

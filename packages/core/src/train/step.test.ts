@@ -1,4 +1,8 @@
 /**
+ * A StepRunner's groups: shards computed together (computeShards, their recurrent layers in
+ * lockstep) give each slot and each shard's statistics exactly the bits of the shard computed
+ * alone, whatever the grouping, on each fast path.
+ *
  * What a StepRunner allocates in the arena (which never frees) must not depend on which shards it
  * happened to compute: in a worker pool that is decided by timing, and a thread that first met a
  * long shard after a restart grew the run's memory (test/workers-lifecycle.test.ts, "parked
@@ -11,8 +15,14 @@ import { loadNativeKernels, nativeTurnedOff } from '../kernels/native.js';
 import { loadWasmKernels, useReferenceKernels } from '../kernels/wasm.js';
 import { attachMemory, arenaUsage, createSharedMemory, detachMemory, type WasmMemory } from '../kernels/memory.js';
 import { setKernels, type Kernels } from '../kernels/index.js';
-import { LocalTrainer } from './local.js';
+import { LocalTrainer, trainArenaLayout } from './local.js';
 import type { SequenceDataset } from '../data/dataset.js';
+import { resolveTrainConfig } from './config.js';
+import { createOptimizer } from '../optim/index.js';
+import { allocF32In } from '../kernels/memory.js';
+import { STATS_WIDTH } from './arena.js';
+import { StepRunner, lossScale } from './step.js';
+import { SequenceModel } from '../model/model.js';
 
 afterAll(() => {
   useReferenceKernels();
@@ -69,5 +79,61 @@ describe.each(paths)('a runner\'s scratch (%s kernels)', (_name, load) => {
     train(0, [4, 5, 6, 7]);
     train(0, [0, 5, 2, 7]);
     expect(used(0)).toBe(after);
+  });
+});
+
+describe.each(paths)('shards computed in groups (%s kernels)', (_name, load) => {
+  it('give every slot and statistic the bits of each shard computed alone, whatever the grouping', () => {
+    // Room for every run without growing: the fast paths take only views of the memory's current buffer.
+    const memory = createSharedMemory(2048);
+    setKernels(load(memory));
+    attachMemory(memory);
+    // Two recurrent layers (each run in lockstep) with every kind of dropout, a layer between
+    // them, ragged lengths: 19 rows in shards of 2 (the last shard shorter), groups of up to 19
+    // rows (past the products' few-row paths).
+    const cfg = resolveTrainConfig({
+      model: {
+        input: { kind: 'tokens', vocabSize: V },
+        layers: [
+          { type: 'embedding', dim: 6 },
+          { type: 'recurrent', cell: 'gru', hiddenSize: 32, numLayers: 2, bidirectional: true, dropout: 0.3, inputDropout: 0.2, recurrentDropout: 0.2 },
+          { type: 'dropout', p: 0.25 },
+          { type: 'recurrent', cell: 'lstm', hiddenSize: 36 },
+          { type: 'linear', outputSize: V },
+        ],
+        loss: { kind: 'crossEntropy' },
+        seed: 3,
+      },
+      optimizer: { name: 'sgd', lr: 0.1 },
+      batchSize: 19,
+      shardSize: 2,
+      seed: 9,
+    });
+    const d = data();
+    d.lengths.set([3, 9, 1, 17, 5, 40, 2, 8]);
+    const rows = [6, 1, 3, 0, 5, 2, 7, 4, 1, 0, 3, 5, 6, 2, 7, 4, 0, 1, 2];
+    const scale = lossScale(d, rows);
+    const K = 10;
+    const run = (groups: [number, number][]) => {
+      const optimizer = createOptimizer(cfg.optimizer);
+      const layout = trainArenaLayout(cfg, optimizer, { undo: false });
+      const arena = allocF32In(memory, layout.size);
+      const runner = new StepRunner(cfg.model, arena, layout, optimizer, cfg);
+      runner.params.set(new SequenceModel(cfg.model).paramBuffer); // the arena starts zeroed: initialise as a trainer does
+      for (const [k0, k1] of groups) runner.computeShards(d, rows, k0, k1, cfg.shardSize, 5, scale);
+      const slots = layout.slots.map((off) => arena.slice(off, off + layout.paramCount));
+      const stats = new Float64Array(arena.buffer, arena.byteOffset + 4 * layout.stats, K * STATS_WIDTH).slice();
+      return { slots, stats };
+    };
+    const alone = run(Array.from({ length: K }, (_, k) => [k, k + 1] as [number, number]));
+    expect(alone.slots[1]!.some((v) => v !== 0)).toBe(true);
+    for (const groups of [[[0, 10]], [[0, 3], [3, 10]], [[4, 10], [0, 4]], [[0, 5], [5, 9], [9, 10]]] as [number, number][][]) {
+      const got = run(groups);
+      for (let k = 0; k < K; k++) {
+        const bad = alone.slots[k]!.findIndex((v, i) => !Object.is(v, got.slots[k]![i]));
+        expect(bad, `groups ${JSON.stringify(groups)}: slot ${k}[${bad}]`).toBe(-1);
+      }
+      expect([...got.stats]).toEqual([...alone.stats]);
+    }
   });
 });
