@@ -25,6 +25,20 @@ export function copyInto(dst: Float32Array, dOff: number, src: Float32Array, sOf
 
 const COPY_SET = 32;
 
+/**
+ * dst[off..+n) = 0. On shared memory `fill` stores float by float (0.3–0.46 ms for 610k floats);
+ * copying from a small zeroed block that stays in L1 is a memmove (~0.11 ms).
+ */
+export function zeroInto(dst: Float32Array, off: number, n: number): void {
+  if (n < COPY_SET) {
+    dst.fill(0, off, off + n);
+    return;
+  }
+  for (let i = 0; i < n; i += ZEROS.length) dst.set(n - i >= ZEROS.length ? ZEROS : ZEROS.subarray(0, n - i), off + i);
+}
+
+const ZEROS = new Float32Array(4096);
+
 /** dst[dOff..+n) = a[aOff..+n) * b[bOff..+n). */
 export function mulInto(
   dst: Float32Array, dOff: number, a: Float32Array, aOff: number, b: Float32Array, bOff: number, n: number,

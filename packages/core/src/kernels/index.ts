@@ -35,6 +35,13 @@ export interface Kernels {
   /** The path in words (which native variant runs the product, say), for `weft inspect`. */
   detail: string;
   gemm: Gemm;
+  /**
+   * The most rows one of the stack's per-step products takes (0: all of them): a group's product
+   * is cut into products of this many rows, a multiple of 4, which gives the same bits (each row's
+   * depend on that row alone: stack/scratch.ts `productRows`). The WebAssembly product runs few
+   * rows fastest (8 rows at 29–30 GFLOP/s, 64 at 21–24: `bench/gemm.mjs`-like, W_hhᵀ in cache).
+   */
+  stepRows: number;
   /** a[off..off+n) = σ(a). The wasm version is within 3 ulp of the exact value. */
   sigmoid(a: Float32Array, off: number, n: number): void;
   /** a[off..off+n) = tanh(a). The wasm version is within 2 ulp of the exact value. */
@@ -86,6 +93,7 @@ export const referenceKernels: Kernels = {
   name: 'reference',
   detail: 'TypeScript reference',
   gemm: gemmReference,
+  stepRows: 0,
   sigmoid(a, off, n) {
     for (let i = off; i < off + n; i++) a[i] = 1 / (1 + Math.exp(-a[i]!));
   },

@@ -199,6 +199,7 @@ export function loadNativeKernels(memory?: WasmMemory, variant?: string): Native
     name: 'native',
     detail: `${v} product and cells; WebAssembly SIMD for the rest`,
     gemm,
+    stepRows: 0, // the packed product gains with every row: one product per step
     memory: mem,
     variant: v,
     calls: {

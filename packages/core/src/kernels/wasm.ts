@@ -257,6 +257,7 @@ export function wasmKernelsWith(mem: WasmMemory, replace: Partial<KernelExports>
     name: 'wasm-simd',
     detail: relaxed ? 'WebAssembly SIMD, relaxed fused multiply-add' : 'WebAssembly SIMD',
     gemm,
+    stepRows: 8,
     sigmoid: elementwise('sigmoid', ex.sigmoid, referenceKernels.sigmoid),
     tanh: elementwise('tanh', ex.tanh, referenceKernels.tanh),
     fillRows(x, xOff, rows, n, b, bOff, b2, b2Off) {

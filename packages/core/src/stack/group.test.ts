@@ -156,5 +156,11 @@ describe('a group is checked', () => {
     expect(() => RecurrentStack.forwardGroup([{ stack: a, x, opts }, { stack: new RecurrentStack({ ...o, hiddenSize: 3 }, { params: a.paramBuffer }), x, opts }]))
       .toThrow(/member 1 is not shaped like member 0/);
     expect(() => RecurrentStack.forwardGroup([{ stack: a, x, opts }, { stack: a, x, opts }])).toThrow(/member 1 is member 0 again/);
+    const b = new RecurrentStack({ ...o, dropout: 0.5, numLayers: 2 });
+    const c = new RecurrentStack({ ...o, dropout: 0.5, numLayers: 2 }, { params: b.paramBuffer });
+    expect(() => RecurrentStack.forwardGroup([{ stack: b, x, opts }, { stack: c, tokens: [0], opts }]))
+      .toThrow(/member 1 runs token ids, member 0 dense input: a group's members run alike/);
+    expect(() => RecurrentStack.forwardGroup([{ stack: b, x, opts }, { stack: c, x, opts: { ...opts, training: true, rng: new Rng(1) } }]))
+      .toThrow(/member 1 runs dense input, with dropout, member 0 dense input/);
   });
 });

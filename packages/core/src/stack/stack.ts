@@ -55,7 +55,7 @@ import { Rng } from '../rng.js';
 import { lstmBackwardStep, lstmForwardStep } from '../cells/lstm.js';
 import { gruBackwardStep, gruForwardStep } from '../cells/gru.js';
 import { rnnBackwardStep, rnnForwardStep } from '../cells/rnn.js';
-import { copyInto, mulAddInto, mulInto } from '../cells/elementwise.js';
+import { copyInto, mulAddInto, mulInto, zeroInto } from '../cells/elementwise.js';
 import { resolveStackOptions, type ResolvedStackOptions, type StackOptions } from './config.js';
 import { OptionError } from '../options/errors.js';
 import { booleanOption, keysOf, knownKeys, objectOption, positiveInt } from '../options/validate.js';
@@ -377,10 +377,15 @@ export class RecurrentStack {
   static forwardGroup(members: readonly GroupForward[]): ForwardResult[] {
     const lead = checkGroup(members.map((m) => m.stack));
     const fs = members.map((m) => m.stack.beginForward(m.x ?? null, m.tokens ?? null, m.opts));
+    const mode = (f: Fw) => `${f.last.tokens ? 'token ids' : 'dense input'}${f.last.useInput || f.last.useRec || f.last.useDrop ? ', with dropout' : ''}`;
+    const odd = fs.findIndex((f) => mode(f) !== mode(fs[0]!));
+    if (odd > 0) throw new RangeError(`group member ${odd} runs ${mode(fs[odd]!)}, member 0 ${mode(fs[0]!)}: a group's members run alike`);
     const L = lead.options.numLayers;
     for (let l = 0; l < L; l++) {
       for (let d = 0; d < lead.numDirections; d++) {
-        for (const f of fs) f.st.beginDirection(f, l, d);
+        // One-hot input: the rows layer 0's projection gathers, made once for the group.
+        const table = l === 0 && fs[0]!.last.gather ? lead.tokenTable(d) : null;
+        for (const f of fs) f.st.beginDirection(f, l, d, table);
         lead.forwardSteps(fs, l, d);
         for (const f of fs) f.st.endDirection(f, l, d);
       }
@@ -434,9 +439,10 @@ export class RecurrentStack {
 
   /**
    * Layer l, direction d of a member before its steps: its dropout masks (input, then
-   * recurrent), its input projection of all steps, its initial state.
+   * recurrent), its input projection of all steps (for one-hot input, gathered from `table`),
+   * its initial state.
    */
-  private beginDirection(f: Fw, l: number, d: number): void {
+  private beginDirection(f: Fw, l: number, d: number, table: Float32Array | null): void {
     const o = this.options;
     const { sc, B, T, last } = f;
     const H = o.hiddenSize;
@@ -451,7 +457,7 @@ export class RecurrentStack {
       applySequenceMask(ds.xDrop, X, ds.inMask, T, B, I);
       Xd = ds.xDrop;
     }
-    this.project(sc, l, d, Xd, I, B, T, last.gather && l === 0);
+    this.project(sc, l, d, Xd, I, B, T, table);
 
     const BH = B * H;
     const k = (l * D + d) * BH;
@@ -534,7 +540,7 @@ export class RecurrentStack {
     const lead = checkGroup(members.map((m) => m.stack));
     const bs = members.map((m) => m.stack.beginBackward(m.g ?? {}));
     for (let l = lead.options.numLayers - 1; l >= 0; l--) {
-      for (const b of bs) if (b.st.wantDx(b, l)) b.nxt.fill(0, 0, b.T * b.B * b.st.layerWidth(l)); // dL/d(layer input), summed over directions
+      for (const b of bs) if (b.st.wantDx(b, l)) zeroInto(b.nxt, 0, b.T * b.B * b.st.layerWidth(l)); // dL/d(layer input), summed over directions
       for (let d = 0; d < lead.numDirections; d++) {
         for (const b of bs) b.st.beginDirectionBackward(b, l, d);
         lead.backwardSteps(bs, l, d);
@@ -568,7 +574,7 @@ export class RecurrentStack {
     const cur = sc.dA;
     const dOut = g.dOutput;
     const tm = last.timeMajor;
-    if (!dOut) cur.fill(0, 0, TB * W);
+    if (!dOut) zeroInto(cur, 0, TB * W);
     else if ((D === 1 || o.merge === 'concat') && tm) {
       if (dOut instanceof Float32Array) cur.set(dOut); // the same layout: one copy
       else for (let i = 0; i < TB * W; i++) cur[i] = dOut[i]!;
@@ -697,32 +703,47 @@ export class RecurrentStack {
   /**
    * Input projection of all steps of one layer and direction: gates[T*B, GH] = Xd · W_ihᵀ + b_ih
    * (+ b_hh, except GRU whose recurrent side must stay separate): the biases broadcast first,
-   * the product accumulated onto them. For one-hot input (`gather`), row r is column ids[r] of
-   * W_ih plus the biases: a table of those rows [I, GH] is built once, then gathered.
+   * the product accumulated onto them. For one-hot input, row r is row ids[r] of `table`
+   * (tokenTable), gathered.
    */
-  private project(sc: StackScratch, l: number, d: number, Xd: Float32Array, I: number, B: number, T: number, gather: boolean): void {
+  private project(sc: StackScratch, l: number, d: number, Xd: Float32Array, I: number, B: number, T: number, table: Float32Array | null): void {
     const o = this.options;
     const GH = GATES[o.cell] * o.hiddenSize;
     const TB = T * B;
     const P = this.paramBuffer;
     const p = this.dirParams[l * this.numDirections + d]!;
     const ds = sc.layers[l]!.dirs[d]!;
-    const isGru = o.cell === 'gru';
-    if (gather) {
-      const tab = sc.table; // [I, GH]
-      for (let g = 0; g < GH; g++) {
-        const bias = p.bih >= 0 ? Math.fround(P[p.bih + g]! + (isGru ? 0 : P[p.bhh + g]!)) : 0;
-        const w = p.wih + g * I;
-        for (let v = 0; v < I; v++) tab[v * GH + g] = P[w + v]! + bias;
-      }
-      kernels.gatherRows(ds.gates, 0, TB, GH, tab, 0, sc.ids, 0);
+    if (table) {
+      kernels.gatherRows(ds.gates, 0, TB, GH, table, 0, sc.ids, 0);
     } else if (p.bih >= 0) {
-      kernels.fillRows(ds.gates, 0, TB, GH, P, p.bih, isGru ? null : P, p.bhh);
+      kernels.fillRows(ds.gates, 0, TB, GH, P, p.bih, o.cell === 'gru' ? null : P, p.bhh);
       kernels.gemm(false, true, TB, GH, I, Xd, 0, I, P, p.wih, I, ds.gates, 0, GH, true);
     } else {
       kernels.gemm(false, true, TB, GH, I, Xd, 0, I, P, p.wih, I, ds.gates, 0, GH, false);
     }
   }
+
+  /**
+   * For one-hot input, layer 0 direction d: the rows the projection gathers, [I, GH]: row v is
+   * column v of W_ih plus the biases (b_ih + b_hh; b_ih alone for GRU), in this stack's
+   * `table`. Made once per direction by a group's lead, gathered from by every member.
+   */
+  private tokenTable(d: number): Float32Array {
+    const o = this.options;
+    const I = o.inputSize;
+    const GH = GATES[o.cell] * o.hiddenSize;
+    const P = this.paramBuffer;
+    const p = this.dirParams[d]!;
+    const isGru = o.cell === 'gru';
+    const tab = this.scratch!.table; // [I, GH]
+    for (let g = 0; g < GH; g++) {
+      const bias = p.bih >= 0 ? Math.fround(P[p.bih + g]! + (isGru ? 0 : P[p.bhh + g]!)) : 0;
+      const w = p.wih + g * I;
+      for (let v = 0; v < I; v++) tab[v * GH + g] = P[w + v]! + bias;
+    }
+    return tab;
+  }
+
 
   /**
    * The steps of layer l, direction d of every member, in lockstep. Per step: each active
@@ -786,13 +807,13 @@ export class RecurrentStack {
         const f = fs[0]!;
         const t = d === 0 ? s : f.T - 1 - s;
         const C = isGru ? gs.rowsG : f.sc.layers[l]!.dirs[d]!.gates;
-        kernels.gemm(false, false, M, GH, H, A, aOff, H, whhT, 0, ldT, C, isGru ? 0 : t * M * GH, GH, true);
+        stepProduct(M, GH, H, A, aOff, H, whhT, 0, ldT, C, isGru ? 0 : t * M * GH, GH, true);
       } else {
         if (M > rows) {
           gs.rowsH.fill(0, rows * H, M * H);
           if (!isGru) gs.rowsG.fill(0, rows * GH, M * GH);
         }
-        kernels.gemm(false, false, M, GH, H, gs.rowsH, 0, H, whhT, 0, ldT, gs.rowsG, 0, GH, true);
+        stepProduct(M, GH, H, gs.rowsH, 0, H, whhT, 0, ldT, gs.rowsG, 0, GH, true);
       }
 
       // Scatter and step each member.
@@ -873,14 +894,14 @@ export class RecurrentStack {
       const M = productRows(rows);
       if (direct) {
         const sc = bs[0]!.sc;
-        if (useRec) kernels.gemm(false, false, M, H, GH, sc.dzh, gOff0, GH, P, p.whh, H, gs.rowsH, 0, H, false);
-        else kernels.gemm(false, false, M, H, GH, sc.dzh, gOff0, GH, P, p.whh, H, sc.dh, 0, H, true);
+        if (useRec) stepProduct(M, H, GH, sc.dzh, gOff0, GH, P, p.whh, H, gs.rowsH, 0, H, false);
+        else stepProduct(M, H, GH, sc.dzh, gOff0, GH, P, p.whh, H, sc.dh, 0, H, true);
       } else {
         if (M > rows) {
           gs.rowsG.fill(0, rows * GH, M * GH);
           if (!useRec) gs.rowsH.fill(0, rows * H, M * H);
         }
-        kernels.gemm(false, false, M, H, GH, gs.rowsG, 0, GH, P, p.whh, H, gs.rowsH, 0, H, !useRec);
+        stepProduct(M, H, GH, gs.rowsG, 0, GH, P, p.whh, H, gs.rowsH, 0, H, !useRec);
       }
       if (direct && !useRec) continue;
       rows = 0;
@@ -916,7 +937,7 @@ export class RecurrentStack {
   private scatterInputGrad(sc: StackScratch, p: DirParams, TB: number, GH: number): void {
     const I = this.options.inputSize;
     const tab = sc.table; // [I, GH]
-    tab.fill(0, 0, I * GH);
+    zeroInto(tab, 0, I * GH);
     kernels.scatterAddRows(tab, 0, GH, sc.ids, 0, TB, sc.dzx, 0);
     const Gr = this._gradBuffer;
     for (let g = 0; g < GH; g++) {
@@ -1032,6 +1053,18 @@ export class RecurrentStack {
     if (!(buf instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array`);
     if (buf.length < this.layout.size) throw new RangeError(`${what} has ${buf.length} floats, the stack needs ${this.layout.size}`);
   }
+}
+
+/**
+ * A per-step product C[M, N] (+)= A[M, K] · B[K, N] (M = productRows of the step's rows), cut into
+ * products of `kernels.stepRows` rows where the path runs few rows faster: the same bits.
+ */
+function stepProduct(
+  M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number,
+  C: Float32Array, cOff: number, ldc: number, accumulate: boolean,
+): void {
+  const R = kernels.stepRows || M;
+  for (let r = 0; r < M; r += R) kernels.gemm(false, false, Math.min(R, M - r), N, K, A, aOff + r * lda, lda, B, bOff, ldb, C, cOff + r * ldc, ldc, accumulate);
 }
 
 function checkSize(a: ArrayLike<number> | undefined, n: number, name: string, formula: string): void {
