@@ -757,20 +757,11 @@ export class RecurrentStack {
    */
   private forwardSteps(fs: readonly Fw[], l: number, d: number): void {
     const o = this.options;
-    const H = o.hiddenSize;
-    const D = this.numDirections;
-    const GH = GATES[o.cell] * H;
-    const W = D * H;
-    const P = this.paramBuffer;
-    const p = this.dirParams[l * D + d]!;
+    const { H, GH, W, P, p, relu, gs, direct, Tmax } = this.stepSetup(fs, l, d);
     const isGru = o.cell === 'gru';
-    const relu = o.nonlinearity === 'relu';
-    const gs = this.groupScratch(fs);
     const ldT = GH + WHHT_PAD;
     const whhT = this.whhT!; // made with the group's rows
     kernels.transpose(whhT, 0, ldT, P, p.whh, GH, H);
-    const direct = fs.length === 1 && productRows(fs[0]!.B) === fs[0]!.B;
-    const Tmax = fs.reduce((m, f) => Math.max(m, f.T), 0);
 
     for (let s = 0; s < Tmax; s++) {
       // Gather: each active member's h_{t-1} (or its masked copy) and, for LSTM/RNN, its gate rows.
@@ -850,17 +841,8 @@ export class RecurrentStack {
    */
   private backwardSteps(bs: readonly Bw[], l: number, d: number): void {
     const o = this.options;
-    const H = o.hiddenSize;
-    const D = this.numDirections;
-    const GH = GATES[o.cell] * H;
-    const W = D * H;
-    const P = this.paramBuffer;
-    const p = this.dirParams[l * D + d]!;
-    const relu = o.nonlinearity === 'relu';
-    const gs = this.groupScratch(bs);
-    const direct = bs.length === 1 && productRows(bs[0]!.B) === bs[0]!.B;
+    const { H, GH, W, P, p, relu, gs, direct, Tmax } = this.stepSetup(bs, l, d);
     const useRec = bs[0]!.last.useRec;
-    const Tmax = bs.reduce((m, b) => Math.max(m, b.T), 0);
 
     for (let s = Tmax - 1; s >= 0; s--) {
       let rows = 0;
@@ -914,6 +896,20 @@ export class RecurrentStack {
         rows += b.B;
       }
     }
+  }
+
+  /** What forwardSteps and backwardSteps both set up for layer l, direction d of a group. */
+  private stepSetup(ms: readonly { B: number; T: number }[], l: number, d: number) {
+    const o = this.options;
+    const H = o.hiddenSize;
+    const D = this.numDirections;
+    return {
+      H, GH: GATES[o.cell] * H, W: D * H, P: this.paramBuffer, p: this.dirParams[l * D + d]!,
+      relu: o.nonlinearity === 'relu', gs: this.groupScratch(ms),
+      // A lone member whose batch is already a product size works in place, ungathered.
+      direct: ms.length === 1 && productRows(ms[0]!.B) === ms[0]!.B,
+      Tmax: ms.reduce((m, f) => Math.max(m, f.T), 0),
+    };
   }
 
   /**
