@@ -98,13 +98,13 @@ export function runLoop(init: LoopInit): string {
   const rowsAll = new Int32Array(init.rows);
   // Inputs alone (to predict) too: the coordinator sends steps and evaluations only of datasets with targets.
   const datasets = new Map<number, SequenceDataset>();
+  // The most shards this thread takes at once (groupSize of a full batch): a replica of the model for each.
+  const group = groupSize(shardCount(cfg.batchSize, cfg.shardSize), init.workers);
   /**
    * Registers a dataset and sizes the runner's scratch for any shard of it, now: grown lazily, the
    * scratch (in the arena, which never frees) would depend on which shards this thread happened
    * to take, and a later step or a restarted loop could still allocate.
    */
-  // The most shards this thread takes at once (groupSize of a full batch): a replica of the model for each.
-  const group = groupSize(shardCount(cfg.batchSize, cfg.shardSize), init.workers);
   const register = (s: SharedDataset): void => {
     datasets.set(s.id, s.data as SequenceDataset);
     runner.reserve(s.data as SequenceDataset, cfg.shardSize, group);

@@ -9,7 +9,7 @@ import { arenaLayout, type ArenaLayout } from './arena.js';
 import { targetHasAccuracy, validateDataset, validateInputs, type SequenceDataset, type SequenceInputs } from '../data/dataset.js';
 import { placeOutputs, predictAll, predictionShape, type HeadOutputs } from './outputs.js';
 import type { ModelPlan } from '../model/spec.js';
-import { StepRunner, lossScale, shardCount, type StepStats } from './step.js';
+import { StepRunner, groupSize, lossScale, shardCount, type StepStats } from './step.js';
 import { resolveTrainConfig, type ResolvedTrainConfig, type TrainConfig } from './config.js';
 import { sequentialBatches } from '../data/batches.js';
 import { fitSteps, resolveFitOptions, runLoopSync, type FitOptions, type FitResult, type TrainerState } from './loop.js';
@@ -145,7 +145,8 @@ export class LocalTrainer {
     const step = this.step;
     const carry = cfg.carryState ? { reset: resetState } : undefined;
     if (carry && rows.length !== cfg.batchSize) throw new RangeError(`with carryState every batch must hold batchSize = ${cfg.batchSize} streams, got ${rows.length}`);
-    this.runner.computeShards(d, rows, 0, K, cfg.shardSize, step, scale, carry); // one thread: every shard in one group
+    const G = groupSize(K, 1); // one thread: every shard in one group (up to MAX_GROUP)
+    for (let k = 0; k < K; k += G) this.runner.computeShards(d, rows, k, Math.min(K, k + G), cfg.shardSize, step, scale, carry);
     this.runner.reduceChunks(0, this.layout.chunkCount, K);
     const lr = this.lrAt(step) * this.scale;
     const res = decideStep(cfg, this.runner, K, step, lr);

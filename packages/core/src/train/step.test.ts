@@ -21,7 +21,7 @@ import { resolveTrainConfig } from './config.js';
 import { createOptimizer } from '../optim/index.js';
 import { allocF32In } from '../kernels/memory.js';
 import { STATS_WIDTH } from './arena.js';
-import { StepRunner, lossScale } from './step.js';
+import { MAX_GROUP, StepRunner, groupSize, lossScale } from './step.js';
 import { SequenceModel } from '../model/model.js';
 
 afterAll(() => {
@@ -135,5 +135,16 @@ describe.each(paths)('shards computed in groups (%s kernels)', (_name, load) => 
       }
       expect([...got.stats]).toEqual([...alone.stats]);
     }
+  });
+});
+
+describe('group sizes', () => {
+  it('share the batch evenly among the threads, one thread taking all, never more than MAX_GROUP shards', () => {
+    expect(groupSize(16, 1)).toBe(16);
+    expect(groupSize(16, 2)).toBe(8);
+    expect(groupSize(16, 3)).toBe(6);
+    expect(groupSize(3, 8)).toBe(1);
+    expect(groupSize(4096, 1)).toBe(MAX_GROUP);
+    expect(groupSize(4096, 16)).toBe(MAX_GROUP);
   });
 });

@@ -61,11 +61,17 @@ export function defaultShardSize(batchSize: number): number {
  * per-step product pay; a thread that finishes early still takes a group another has not
  * claimed yet. (Groups shrinking as the batch runs out balanced a slow thread better but were
  * smaller: charlm on 2 workers measured 15.8–16.2k tokens/s with them, 16.6–17.4k with even
- * shares.) One thread takes every shard at once.
+ * shares.) One thread takes every shard at once, up to MAX_GROUP.
  */
 export function groupSize(shards: number, threads: number): number {
-  return Math.max(1, Math.ceil(shards / threads));
+  return Math.max(1, Math.min(MAX_GROUP, Math.ceil(shards / threads)));
 }
+
+/**
+ * The most shards in one group: a replica of the model each (a thousand shards of one row would
+ * otherwise make a thousand models), and 64 shards give the per-step product rows enough.
+ */
+export const MAX_GROUP = 64;
 
 /** Split the chunks 0..C-1 into `parts` contiguous ranges; range `i` of them. */
 export function chunkRange(chunkCount: number, parts: number, i: number): [number, number] {
