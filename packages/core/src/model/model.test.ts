@@ -79,3 +79,15 @@ describe('forwardBackward on padded batches', () => {
     });
   }
 });
+
+describe('a group of replicas (forwardBackwardGroup)', () => {
+  const c: ModelConfig = { cell: 'gru', hiddenSize: 6, input: { kind: 'tokens', vocabSize: 7 }, task: 'class-per-step', outputSize: 7, seed: 2 };
+  it('refuses models that are not replicas of one model over one parameter buffer', () => {
+    const a = new SequenceModel(c);
+    const b = batchFor(c, new Rng(1));
+    expect(() => SequenceModel.forwardBackwardGroup([a, new SequenceModel(c)], [b, b], 1, [undefined, undefined]))
+      .toThrow(/replicas of one model over one parameter buffer/);
+    const other = new SequenceModel({ ...c, task: 'class-per-sequence', pooling: 'mean' } as ModelConfig, { params: new Float32Array(a.paramBuffer.buffer, a.paramBuffer.byteOffset) });
+    expect(() => SequenceModel.forwardBackwardGroup([a, other], [b, b], 1, [undefined, undefined])).toThrow(/replicas of one model/);
+  });
+});

@@ -270,7 +270,9 @@ export class SequenceModel {
   private static forwardGroup(ms: readonly SequenceModel[], bs: readonly Batch[], training: boolean, rngs: readonly (Rng | undefined)[]): number[] {
     const lead = ms[0]!;
     for (const m of ms) {
-      if (m !== lead && (m.paramBuffer.buffer !== lead.paramBuffer.buffer || m.paramBuffer.byteOffset !== lead.paramBuffer.byteOffset || m.layers.length !== lead.layers.length)) {
+      const alike = m.layout.size === lead.layout.size && m.plan.layers.length === lead.plan.layers.length &&
+        m.plan.layers.every((l, i) => l.def === lead.plan.layers[i]!.def);
+      if (m !== lead && (!alike || m.paramBuffer.buffer !== lead.paramBuffer.buffer || m.paramBuffer.byteOffset !== lead.paramBuffer.byteOffset)) {
         throw new RangeError('a group of models needs replicas of one model over one parameter buffer');
       }
     }
