@@ -107,7 +107,7 @@ export function runLoop(init: LoopInit): string {
    */
   const register = (s: SharedDataset): void => {
     datasets.set(s.id, s.data as SequenceDataset);
-    runner.reserve(s.data as SequenceDataset, cfg.shardSize, group);
+    runner.reserve(s.data as SequenceDataset, cfg.shardSize, group, cfg.batchSize); // evaluations take batches of batchSize by default
   };
   for (const s of init.datasets) register(s);
   const port = init.port;

@@ -2,10 +2,12 @@
 // WebAssembly SIMD, each native variant): the bits of row r of C = A·op(B) (+ C) depend only on
 // row r of A (and of C when accumulating), on B, N and K, and not on how many other rows are in
 // the product or which ones, whenever the row count M is one the recurrent stack runs a step with
-// ("padded": 4, 8 or at least 9). What lets the stack split a batch's rows across products (say,
-// the rows still active at a step) and get the same bits as one product of them all.
+// (stack/scratch.ts `productRows`: a multiple of 4). What lets the stack run the shards of a group
+// as one product per step (RecurrentStack.forwardGroup), or cut it into products of fewer rows
+// (kernels.stepRows), and get the bits of each shard's own product.
 //
-// Each check runs one product of M_big rows (64, 200), then products of sub-ranges of its rows,
+// Each check runs one product of M_big rows (64, 200, 256 and 496: past the native product's
+// 240-row blocks), then products of sub-ranges of its rows,
 // each copied into buffers of its own, and compares bits. Shapes are those of the per-step
 // products: W_hh (N = 4H, K = H; GRU N = 3H), its gradient side (N = H, K = 4H), an odd H, with
 // op(B) = B and Bᵀ, a dense B and one whose rows are WHHT_PAD floats longer (the stack's copy of
@@ -57,7 +59,7 @@ for (const H of [32, 128, 256]) {
 }
 SHAPES.push(['LSTM W_hh H=37', 4 * 37, 37]);
 
-const M_BIGS = [64, 200];
+const M_BIGS = [64, 200, 256, 496];
 /** Row counts of the sub-products (those ≤ M_big, and < M_big: M_big itself is the same call). */
 const SIZES = [4, 8, 9, 12, 13, 16, 17, 31, 32, 33, 64, 100, 127];
 

@@ -179,12 +179,14 @@ export class SequenceModel {
    * Sizes the scratch (every layer's, the model's, the loss kernels') for training and evaluating
    * batches of up to `batch` sequences of up to `steps` steps, so such batches allocate nothing.
    * Without it the scratch grows to the largest batch seen, which in a worker pool depends on
-   * which shards a thread happened to take; StepRunner.computeShard reserves for any shard of its
-   * dataset, and a pool worker for every dataset it is given, so what a thread allocates (in the
-   * run's arena, which never frees) is decided up front. (Left to grow: the gradient of the final
-   * states behind a `last` pool, L*D*batch*H floats.)
+   * which shards a thread happened to take; StepRunner.reserve sizes its replicas for any shard of
+   * a dataset, and a pool worker reserves for every dataset it is given, so what a thread allocates
+   * (in the run's arena, which never frees) is decided up front. (Left to grow: the gradient of the
+   * final states behind a `last` pool, L*D*batch*H floats, in each replica.) `lead` false: a
+   * replica that only runs in groups another leads (StepRunner's further replicas) makes no group
+   * rows or W_hhᵀ of its own.
    */
-  reserve(steps: number, batch: number): void {
+  reserve(steps: number, batch: number, lead = true): void {
     positiveInt(steps, 'reserve steps');
     positiveInt(batch, 'reserve batch');
     const T = steps;
@@ -193,7 +195,7 @@ export class SequenceModel {
     const perStep = targetPerStep(this.task);
     const rows = perStep ? B * T : B;
     this.ensureScratch(B, T);
-    for (const r of this.recurrent) r.stack.reserve(T, B);
+    for (const r of this.recurrent) r.stack.reserve(T, B, lead);
     if (this.plan.layers[0]!.convert !== 'none') this.x = growF32(this.x, T * B * this.plan.inputSize);
     this.dOut = growF32(this.dOut, rows * O);
     if (perStep) {

@@ -161,6 +161,14 @@ describe('a group is checked', () => {
     expect(() => RecurrentStack.forwardGroup([{ stack: b, x, opts }, { stack: c, tokens: [0], opts }]))
       .toThrow(/member 1 runs token ids, member 0 dense input: a group's members run alike/);
     expect(() => RecurrentStack.forwardGroup([{ stack: b, x, opts }, { stack: c, x, opts: { ...opts, training: true, rng: new Rng(1) } }]))
-      .toThrow(/member 1 runs dense input, with dropout, member 0 dense input/);
+      .toThrow(/member 1 runs dense input, training, member 0 dense input: a group's members run alike/);
+    const e = new RecurrentStack({ ...o, recurrentDropout: 0.5, numLayers: 2 }, { params: b.paramBuffer });
+    expect(() => RecurrentStack.forwardGroup([{ stack: b, x, opts }, { stack: e, x, opts }])).toThrow(/member 1 is not shaped like member 0: .* the same dropout/);
+    // A refused group leaves its members as they were: b's last forward still backs a backward.
+    const before = b.forward(x, opts).output.slice();
+    const y = new Float32Array(3).fill(7);
+    expect(() => RecurrentStack.forwardGroup([{ stack: b, x: y, opts }, { stack: c, tokens: [0], opts }])).toThrow(/run alike/);
+    expect(b.forward(x, opts).output).toEqual(before);
+    expect(() => b.backward({})).not.toThrow();
   });
 });

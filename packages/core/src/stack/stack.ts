@@ -210,8 +210,9 @@ function checkGroup(stacks: readonly RecurrentStack[]): RecurrentStack {
     const pb = s.paramBuffer;
     if (i > 0 && stacks.indexOf(s) !== i) throw new RangeError(`group member ${i} is member ${stacks.indexOf(s)} again: each member needs its own stack`);
     if (b.cell !== a.cell || b.inputSize !== a.inputSize || b.hiddenSize !== a.hiddenSize || b.numLayers !== a.numLayers ||
-      b.bidirectional !== a.bidirectional || b.bias !== a.bias || b.nonlinearity !== a.nonlinearity || b.merge !== a.merge) {
-      throw new RangeError(`group member ${i} is not shaped like member 0: a group runs stacks of one shape`);
+      b.bidirectional !== a.bidirectional || b.bias !== a.bias || b.nonlinearity !== a.nonlinearity || b.merge !== a.merge ||
+      b.dropout !== a.dropout || b.inputDropout !== a.inputDropout || b.recurrentDropout !== a.recurrentDropout) {
+      throw new RangeError(`group member ${i} is not shaped like member 0: a group runs stacks of one shape and the same dropout`);
     }
     if (pb.buffer !== pa.buffer || pb.byteOffset !== pa.byteOffset) throw new RangeError(`group member ${i} has other parameters than member 0: a group shares one parameter buffer`);
   });
@@ -235,7 +236,7 @@ export class RecurrentStack {
   private scratch: StackScratch | null = null;
   /** The gathered rows of a group this stack leads (forwardGroup)... */
   private group: GroupScratch | null = null;
-  /** ...and W_hhᵀ of the layer and direction being run, made once per forward (allocated once). */
+  /** ...and W_hhᵀ of the layer and direction being run, made once per layer and direction of a forward. */
   private whhT: Float32Array | null = null;
   private lens = new Int32Array(0);        // [B] lengths of the last forward
   private last: LastForward | null = null;
@@ -376,10 +377,12 @@ export class RecurrentStack {
    */
   static forwardGroup(members: readonly GroupForward[]): ForwardResult[] {
     const lead = checkGroup(members.map((m) => m.stack));
-    const fs = members.map((m) => m.stack.beginForward(m.x ?? null, m.tokens ?? null, m.opts));
-    const mode = (f: Fw) => `${f.last.tokens ? 'token ids' : 'dense input'}${f.last.useInput || f.last.useRec || f.last.useDrop ? ', with dropout' : ''}`;
-    const odd = fs.findIndex((f) => mode(f) !== mode(fs[0]!));
-    if (odd > 0) throw new RangeError(`group member ${odd} runs ${mode(fs[odd]!)}, member 0 ${mode(fs[0]!)}: a group's members run alike`);
+    // Every member checked before any is begun: a refused group leaves each stack as it was.
+    const shapes = members.map((m) => m.stack.validateForward(m.x ?? null, m.tokens ?? null, m.opts));
+    const mode = (m: GroupForward) => `${m.tokens ? 'token ids' : 'dense input'}${m.opts.training ? ', training' : ''}`;
+    const odd = members.findIndex((m) => mode(m) !== mode(members[0]!));
+    if (odd > 0) throw new RangeError(`group member ${odd} runs ${mode(members[odd]!)}, member 0 ${mode(members[0]!)}: a group's members run alike`);
+    const fs = members.map((m, i) => m.stack.beginForward(m.x ?? null, m.tokens ?? null, m.opts, shapes[i]!));
     const L = lead.options.numLayers;
     for (let l = 0; l < L; l++) {
       for (let d = 0; d < lead.numDirections; d++) {
@@ -395,9 +398,9 @@ export class RecurrentStack {
   }
 
   /** A member's forward up to its first layer: options checked, scratch sized, layer 0's input time-major. */
-  private beginForward(x: ArrayLike<number> | null, tokens: ArrayLike<number> | null, opts: ForwardOptions): Fw {
+  private beginForward(x: ArrayLike<number> | null, tokens: ArrayLike<number> | null, opts: ForwardOptions, shape: { B: number; T: number }): Fw {
     const o = this.options;
-    const { B, T } = this.validateForward(x, tokens, opts);
+    const { B, T } = shape; // validateForward's
     const I0 = o.inputSize;
     const training = opts.training ?? false;
     const useInput = training && o.inputDropout > 0;
@@ -760,7 +763,7 @@ export class RecurrentStack {
     const { H, GH, W, P, p, relu, gs, direct, Tmax } = this.stepSetup(fs, l, d);
     const isGru = o.cell === 'gru';
     const ldT = GH + WHHT_PAD;
-    const whhT = this.whhT!; // made with the group's rows
+    const whhT = this.whhT!; // allocated by groupScratch
     kernels.transpose(whhT, 0, ldT, P, p.whh, GH, H);
 
     for (let s = 0; s < Tmax; s++) {
@@ -952,13 +955,15 @@ export class RecurrentStack {
   /**
    * Sizes the scratch for forward and backward of up to `batch` sequences of up to `steps` steps,
    * so that such calls allocate nothing (SequenceModel.reserve). The results of the last forward
-   * stay valid unless the scratch had to grow.
+   * stay valid unless the scratch had to grow. `lead` false: the stack only ever runs as a
+   * further member of groups another stack leads (its W_hhᵀ and group rows are not made).
    */
-  reserve(steps: number, batch: number): void {
+  reserve(steps: number, batch: number, lead = true): void {
     positiveInt(steps, 'reserve steps');
     positiveInt(batch, 'reserve batch');
     this.ensureScratch(steps, batch);
-    this.groupScratch([{ B: batch }]);
+    // A stack that never leads a group (StepRunner's further replicas) never makes W_hhᵀ or group rows.
+    if (lead) this.groupScratch([{ B: batch }]);
   }
 
   /** Sizes the group rows for leading groups of up to `rows` rows in all (the sum of the members' batches). */

@@ -54,24 +54,31 @@ describe('what a configuration needs', () => {
     expect(arenaUsage(memory).used - before).toBe(StackScratch.bytes(o, 11, 5));
   });
 
-  it('a training step on one thread (both shards at once) allocates what trainMemory counts (a lower bound, within 5%)', () => {
-    const cfg = resolveTrainConfig(base);
-    const memory = createSharedMemory(16);
-    attachMemory(memory);
-    const optimizer = createOptimizer(cfg.optimizer);
-    const layout = trainArenaLayout(cfg, optimizer, { undo: true });
-    const arena = allocF32In(memory, layout.size);
-    const runner = new StepRunner(cfg.model, arena, layout, optimizer, cfg);
-    const d = fixedLength(8, 40);
-    const rows = Int32Array.from({ length: 8 }, (_, i) => i);
-    runner.computeShards(d, rows, 0, 2, cfg.shardSize, 0, lossScale(d, rows));
-    const used = arenaUsage(memory).used;
-    const need = trainMemory(cfg, { steps: 40 });
-    expect(need.total).toBeLessThanOrEqual(used);
-    expect(need.total).toBeGreaterThan(0.95 * used);
-    expect(need.model).toBe(4 * layout.size);
-    expect(need.shards).toBe(2);
-  });
+  // The second: 8 shards of one short row and a wide W_hh, where what only a group's lead holds
+  // (W_hhᵀ, 1 MiB a layer and direction) outweighs a replica's own scratch: counted once, made once.
+  for (const [name, train, T, shards] of [
+    ['both shards at once', base, 40, 2],
+    ['8 one-row shards at once, a wide recurrent weight', { ...base, model: { ...base.model, hiddenSize: 256 }, shardSize: 1 }, 3, 8],
+  ] as [string, TrainConfig, number, number][]) {
+    it(`a training step on one thread (${name}) allocates what trainMemory counts (a lower bound, within 5%)`, () => {
+      const cfg = resolveTrainConfig(train);
+      const memory = createSharedMemory(16);
+      attachMemory(memory);
+      const optimizer = createOptimizer(cfg.optimizer);
+      const layout = trainArenaLayout(cfg, optimizer, { undo: true });
+      const arena = allocF32In(memory, layout.size);
+      const runner = new StepRunner(cfg.model, arena, layout, optimizer, cfg);
+      const d = fixedLength(8, T);
+      const rows = Int32Array.from({ length: 8 }, (_, i) => i);
+      runner.computeShards(d, rows, 0, shards, cfg.shardSize, 0, lossScale(d, rows));
+      const used = arenaUsage(memory).used;
+      const need = trainMemory(cfg, { steps: T });
+      expect(need.total).toBeLessThanOrEqual(used);
+      expect(need.total).toBeGreaterThan(0.95 * used);
+      expect(need.model).toBe(4 * layout.size);
+      expect(need.shards).toBe(shards);
+    });
+  }
 
   it('a model that predicts allocates what inferenceMemory counts (a lower bound, within 5%)', () => {
     const memory = createSharedMemory(16);

@@ -139,14 +139,16 @@ export class StepRunner {
   }
 
   /**
-   * Sizes the scratch of `group` replicas for any shard of `d` (and the lead's group rows), so
-   * that computing groups of up to that many shards allocates nothing, whichever shards a thread
-   * happens to take (the scratch lives in the thread's arena, which never frees).
+   * Sizes the scratch of `group` replicas for any shard of `d` (and the lead's group rows, for
+   * `group` shards or an evaluation batch of `evalBatch`), so that computing groups of up to that
+   * many shards allocates nothing, whichever shards a thread happens to take (the scratch lives in
+   * the thread's arena, which never frees). The first replica leads every group; the others make
+   * no group rows of their own.
    */
-  reserve(d: SequenceDataset, shardSize: number, group = 1): void {
-    this.model.reserveGroup(group * shardSize); // first: the lead's own reserve then finds its rows sized
+  reserve(d: SequenceDataset, shardSize: number, group = 1, evalBatch = 0): void {
+    this.model.reserveGroup(Math.max(group * shardSize, evalBatch)); // first: the lead's own reserve then finds its rows sized
     while (this.replicas.length < group) this.replicas.push(new SequenceModel(this.definition, { params: this.params, grads: this.slots[0] }));
-    for (let j = 0; j < group; j++) this.replicas[j]!.reserve(d.maxSteps, shardSize);
+    for (let j = 0; j < group; j++) this.replicas[j]!.reserve(d.maxSteps, shardSize, j === 0);
   }
   /**
    * Phase A for shard k of the global batch `rows`: the gradient of the shard's part of the
