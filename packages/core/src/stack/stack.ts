@@ -397,7 +397,7 @@ export class RecurrentStack {
     return fs.map((f) => f.st.finishForward(f));
   }
 
-  /** A member's forward up to its first layer: options checked, scratch sized, layer 0's input time-major. */
+  /** A member's forward up to its first layer (its input checked by validateForward, `shape`): scratch sized, layer 0's input time-major. */
   private beginForward(x: ArrayLike<number> | null, tokens: ArrayLike<number> | null, opts: ForwardOptions, shape: { B: number; T: number }): Fw {
     const o = this.options;
     const { B, T } = shape; // validateForward's
