@@ -151,20 +151,10 @@ export class StepRunner {
     for (let j = 0; j < group; j++) this.replicas[j]!.reserve(d.maxSteps, shardSize, j === 0);
   }
   /**
-   * Phase A for shard k of the global batch `rows`: the gradient of the shard's part of the
-   * global mean loss (`scale` = 1 / lossTerms of the whole batch) into slot k.
-   */
-  computeShard(
-    d: SequenceDataset, rows: ArrayLike<number>, k: number, shardSize: number, step: number, scale: number,
-    carry?: { reset: boolean },
-  ): void {
-    this.computeShards(d, rows, k, k + 1, shardSize, step, scale, carry);
-  }
-
-  /**
-   * Phase A for shards k0..k1-1 at once: each shard's gradient into its slot, exactly as
-   * computeShard would give it, their recurrent layers run in lockstep by one replica each
-   * (SequenceModel.forwardBackwardGroup: one product per step for all their rows).
+   * Phase A for shards k0..k1-1 of the global batch `rows`, at once: each shard's gradient of its
+   * part of the global mean loss (`scale` = 1 / lossTerms of the whole batch) into its slot, the
+   * same bits whatever other shards it is computed with; their recurrent layers run in lockstep
+   * by one replica each (SequenceModel.forwardBackwardGroup: one product per step for all rows).
    */
   computeShards(
     d: SequenceDataset, rows: ArrayLike<number>, k0: number, k1: number, shardSize: number, step: number, scale: number,
