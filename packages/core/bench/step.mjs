@@ -21,7 +21,7 @@
 // timers, which adds a little overhead of its own; its total is shown next to the clean median):
 //
 //   fwd input projections      X·W_ihᵀ of all steps at once (gemm, bias rows; gather for tokens)
-//   fwd step products          h·W_hhᵀ, one gemm per step over the rows of every shard of the group
+//   fwd step products          h·W_hhᵀ, one product per step over the rows of every shard of the group (gemmRows)
 //   fwd cell gate math         the fused gate kernels, per step
 //   fwd other (JS)             layouts, dropout, state copies, the rows gathered and scattered, the time loop
 //   bwd step products          dz·W_hh per step
@@ -116,8 +116,9 @@ function instrumentedStep(trainer, data, rows) {
   const inBwd = () => ctx.phase === 'bwd' || ctx.phase === 'bwdSteps';
   /** Category of one kernel call, from the kernel, the phase, and for gemm the shape. */
   const classify = (name, args) => {
+    if (name === 'gemmRows') return ctx.phase === 'bwdSteps' ? 'bwd step gemm' : 'fwd step gemm'; // a group's lockstep
     if (name === 'gemm') {
-      if (ctx.phase === 'fwdSteps') return 'fwd step gemm'; // the per-step products of a group's lockstep
+      if (ctx.phase === 'fwdSteps') return 'fwd step gemm';
       if (ctx.phase === 'bwdSteps') return 'bwd step gemm';
       if (ctx.phase === 'fwd') return 'fwd proj';
       if (ctx.phase === 'bwd') return 'bwd big gemms';
@@ -140,8 +141,9 @@ function instrumentedStep(trainer, data, rows) {
       const r = f(...a); // the loss kernels return their sums
       const dt = now() - t0;
       add(classify(name, a), dt);
-      if (name === 'gemm') {
-        const [tA, tB, M, N, K] = a;
+      if (name === 'gemm' || name === 'gemmRows') {
+        // gemmRows: (segments, N, K, ...), one NN product of the segments' rows padded to a multiple of 4
+        const [tA, tB, M, N, K] = name === 'gemm' ? a : [false, false, Math.max(4, Math.ceil(a[0].rows / 4) * 4), a[1], a[2]];
         const key = `${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} ${M}×${N}×${K}`;
         const e = shapes.get(key) ?? { calls: 0, ms: 0, flops: 2 * M * N * K };
         e.calls++;

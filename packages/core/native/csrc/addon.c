@@ -14,7 +14,10 @@
  *                     are byte addresses in the memory and lda, ldb, ldc leading dimensions in
  *                     floats. The cell kernels (sigmoid, tanh, lstmForward, lstmBackward,
  *                     rnnForward, rnnBackward, gruForward, gruBackward): the arguments of
- *                     asm/cells.ts and asm/elementwise.ts, in their order (cells_impl.h). The
+ *                     asm/cells.ts and asm/elementwise.ts, in their order (cells_impl.h).
+ *                     gemmRows (the stack's per-step product over a group's rows,
+ *                     kernels/group-product.ts): M, N, K, b, ldb, lda, ldc, accumulate, count,
+ *                     then per segment a, c, rows; `args` then holds 9 + 3·count values. The
  *                     JavaScript side has checked every window against its array.
  *   address(view)     the address of view's first byte (tests: it never moves)
  *   threadCpuMs()     CPU time of the calling thread in ms (ns resolution where the OS has it; the
@@ -80,26 +83,32 @@ static const struct variant VARIANTS[] = {
 };
 #define NVARIANTS (sizeof(VARIANTS) / sizeof(VARIANTS[0]))
 
-/* Per thread (per Node-API environment): the packing scratch, shared by every bound gemm. */
+/* Per thread (per Node-API environment): the packing scratch, shared by every bound gemm, and
+   gemmRows' gathered rows. */
 struct env_data {
   float *scratch;
   size_t floats;
+  float *rows;
+  size_t rowFloats;
 };
 
 struct bound {
   char *base;
   const uint32_t *args;
+  size_t nargs; /* values in args */
   const struct variant *v;
   struct env_data *ed;
-  int kernel; /* a WEFT_* of cells.h; 0: gemm */
+  int kernel; /* a WEFT_* of cells.h; 0: gemm; GEMM_ROWS */
 };
 
 /* The kernels bind() knows, by name. */
+#define GEMM_ROWS -1
 static const struct {
   const char *name;
   int id;
 } KERNELS[] = {
     {"gemm", 0},
+    {"gemmRows", GEMM_ROWS},
     {"sigmoid", WEFT_SIGMOID},
     {"tanh", WEFT_TANH},
     {"lstmForward", WEFT_LSTM_FORWARD},
@@ -121,6 +130,7 @@ static const struct {
 static void free_env_data(napi_env env, void *data, void *hint) {
   struct env_data *ed = data;
   free(ed->scratch);
+  free(ed->rows);
   free(ed);
 }
 
@@ -135,6 +145,15 @@ static napi_value call_cells(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* At least `need` floats of 64-byte aligned scratch in *buf (grown, never shrunk); 0 when out of memory. */
+static int ensure(float **buf, size_t *have, size_t need) {
+  if (*have >= need) return 1;
+  free(*buf);
+  *buf = aligned_alloc(64, (need * sizeof(float) + 63) & ~(size_t)63);
+  *have = *buf ? need : 0;
+  return *buf != NULL;
+}
+
 /*
  * gemm(): the twelve arguments are in the bound argument block (uint32 each, in the order of
  * the header comment), written there by the caller just before: a call with no arguments costs
@@ -145,20 +164,77 @@ static napi_value call_gemm(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, NULL, NULL, NULL, &data));
   struct bound *b = data;
   struct env_data *ed = b->ed;
-  const size_t need = b->v->scratch();
-  if (ed->floats < need) {
-    free(ed->scratch);
-    ed->scratch = aligned_alloc(64, (need * sizeof(float) + 63) & ~(size_t)63);
-    ed->floats = ed->scratch ? need : 0;
-    if (!ed->scratch) {
-      napi_throw_error(env, NULL, "weft native gemm: out of memory for packing scratch");
-      return NULL;
-    }
+  if (!ensure(&ed->scratch, &ed->floats, b->v->scratch())) {
+    napi_throw_error(env, NULL, "weft native gemm: out of memory for packing scratch");
+    return NULL;
   }
   const uint32_t *x = b->args;
   b->v->gemm((int)x[0], (int)x[1], (int)x[2], (int)x[3], (int)x[4], (const float *)(b->base + x[5]), (long)x[6],
              (const float *)(b->base + x[7]), (long)x[8], (float *)(b->base + x[9]), (long)x[10], (int)x[11],
              ed->scratch);
+  return NULL;
+}
+
+/*
+ * gemmRows(): the segments' rows of A and C copied into contiguous rows here, one product, the
+ * rows of C copied back: what kernels/group-product.ts does with typed arrays, without a call
+ * and a view per copy (~40 µs a step of 16 members from JavaScript, a few µs here). The product
+ * runs in chunks of rows, a multiple of 4 each (at most ~4 MB of rows): every row's bits depend
+ * on that row alone from 4 rows on (rows-stable.test.ts), so chunking changes no bit. Rows past
+ * the segments' are zero rows of A whose results are dropped. A lone segment of all M rows is
+ * used in place.
+ */
+static napi_value call_gemm_rows(napi_env env, napi_callback_info info) {
+  void *data;
+  CHECK(napi_get_cb_info(env, info, NULL, NULL, NULL, &data));
+  struct bound *b = data;
+  struct env_data *ed = b->ed;
+  const uint32_t *x = b->args;
+  const int M = (int)x[0], N = (int)x[1], K = (int)x[2], acc = (int)x[7], count = (int)x[8];
+  const long ldb = (long)x[4], lda = (long)x[5], ldc = (long)x[6];
+  const float *B = (const float *)(b->base + x[3]);
+  const uint32_t *seg = x + 9;
+  if (9 + 3 * (size_t)count > b->nargs) {
+    napi_throw_range_error(env, NULL, "weft native gemmRows: more segments than its argument block holds");
+    return NULL;
+  }
+  if (!ensure(&ed->scratch, &ed->floats, b->v->scratch())) goto oom;
+  if (count == 1 && (int)seg[2] == M) {
+    b->v->gemm(0, 0, M, N, K, (const float *)(b->base + seg[0]), lda, B, ldb, (float *)(b->base + seg[1]), ldc, acc,
+               ed->scratch);
+    return NULL;
+  }
+  enum { MAX_CHUNK = 256, CHUNK_FLOATS = 1 << 20 };
+  int chunk = CHUNK_FLOATS / (K + N);
+  chunk = chunk > MAX_CHUNK ? MAX_CHUNK : chunk < 4 ? 4 : chunk & ~3;
+  if (!ensure(&ed->rows, &ed->rowFloats, (size_t)chunk * (size_t)(K + N))) goto oom;
+  float *As = ed->rows, *Cs = ed->rows + (size_t)chunk * K;
+  float *dst[MAX_CHUNK];
+  int i = 0, q = 0; /* the next row: row q of segment i */
+  for (int r0 = 0; r0 < M; r0 += chunk) {
+    const int m = M - r0 < chunk ? M - r0 : chunk;
+    for (int r = 0; r < m; r++) {
+      while (i < count && q == (int)seg[3 * i + 2]) i++, q = 0;
+      if (i < count) {
+        const float *a = (const float *)(b->base + seg[3 * i]) + q * lda;
+        float *c = (float *)(b->base + seg[3 * i + 1]) + q * ldc;
+        memcpy(As + (size_t)r * K, a, (size_t)K * sizeof(float));
+        if (acc) memcpy(Cs + (size_t)r * N, c, (size_t)N * sizeof(float));
+        dst[r] = c;
+        q++;
+      } else {
+        memset(As + (size_t)r * K, 0, (size_t)K * sizeof(float));
+        if (acc) memset(Cs + (size_t)r * N, 0, (size_t)N * sizeof(float));
+        dst[r] = NULL;
+      }
+    }
+    b->v->gemm(0, 0, m, N, K, As, K, B, ldb, Cs, N, acc, ed->scratch);
+    for (int r = 0; r < m; r++)
+      if (dst[r]) memcpy(dst[r], Cs + (size_t)r * N, (size_t)N * sizeof(float));
+  }
+  return NULL;
+oom:
+  napi_throw_error(env, NULL, "weft native gemmRows: out of memory for scratch");
   return NULL;
 }
 
@@ -220,10 +296,10 @@ static napi_value bind(napi_env env, napi_callback_info info) {
       napi_throw_type_error(env, NULL, "weft native bind: kernel must be a string");
       return NULL;
     }
-    kernel = -1;
+    int found = 0;
     for (size_t i = 0; i < sizeof KERNELS / sizeof KERNELS[0]; i++)
-      if (!strcmp(KERNELS[i].name, kname)) kernel = KERNELS[i].id;
-    if (kernel < 0) {
+      if (!strcmp(KERNELS[i].name, kname)) kernel = KERNELS[i].id, found = 1;
+    if (!found) {
       napi_throw_error(env, NULL, "weft native bind: no such kernel");
       return NULL;
     }
@@ -237,12 +313,14 @@ static napi_value bind(napi_env env, napi_callback_info info) {
   }
   b->base = base;
   b->args = (const uint32_t *)args;
+  b->nargs = length;
   b->v = v;
   b->ed = ed;
   b->kernel = kernel;
   napi_value fn;
-  if (napi_create_function(env, kernel ? "cells" : "gemm", NAPI_AUTO_LENGTH, kernel ? call_cells : call_gemm, b, &fn) !=
-          napi_ok ||
+  napi_callback call = kernel == 0 ? call_gemm : kernel == GEMM_ROWS ? call_gemm_rows : call_cells;
+  if (napi_create_function(env, kernel == 0 ? "gemm" : kernel == GEMM_ROWS ? "gemmRows" : "cells", NAPI_AUTO_LENGTH, call,
+                           b, &fn) != napi_ok ||
       napi_add_finalizer(env, fn, b, free_bound, NULL, NULL) != napi_ok) {
     free(b);
     napi_throw_error(env, NULL, "weft native bind: cannot create the function");

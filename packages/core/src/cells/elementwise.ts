@@ -10,35 +10,6 @@ export function activeRunEnd(lengths: Int32Array, t: number, b: number, B: numbe
   return e;
 }
 
-/**
- * dst[dOff..+n) = src[sOff..+n). Short runs by a plain loop; from COPY_SET floats `set(subarray)`,
- * a memmove for the price of one small view: on shared memory (every worker's arena) a loop
- * runs at ~3 ns a float, set at ~0.45 (and at ~1.3 already for 64 floats).
- */
-export function copyInto(dst: Float32Array, dOff: number, src: Float32Array, sOff: number, n: number): void {
-  if (n >= COPY_SET) {
-    dst.set(src.subarray(sOff, sOff + n), dOff);
-    return;
-  }
-  for (let i = 0; i < n; i++) dst[dOff + i] = src[sOff + i]!;
-}
-
-const COPY_SET = 32;
-
-/**
- * dst[off..+n) = 0. On shared memory `fill` stores float by float (0.3–0.46 ms for 610k floats);
- * copying from a small zeroed block that stays in L1 is a memmove (~0.11 ms).
- */
-export function zeroInto(dst: Float32Array, off: number, n: number): void {
-  if (n < COPY_SET) {
-    dst.fill(0, off, off + n);
-    return;
-  }
-  for (let i = 0; i < n; i += ZEROS.length) dst.set(n - i >= ZEROS.length ? ZEROS : ZEROS.subarray(0, n - i), off + i);
-}
-
-const ZEROS = new Float32Array(4096);
-
 /** dst[dOff..+n) = a[aOff..+n) * b[bOff..+n). */
 export function mulInto(
   dst: Float32Array, dOff: number, a: Float32Array, aOff: number, b: Float32Array, bOff: number, n: number,

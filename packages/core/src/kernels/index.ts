@@ -16,6 +16,7 @@
  * element loops of Adam/AdamW, SGD and RMSprop).
  */
 import { gemmReference } from './gemm.js';
+import { gemmRowsBy, type GemmRows } from './group-product.js';
 import {
   gruBackwardReference, gruForwardReference, lstmBackwardReference, lstmForwardReference,
   rnnBackwardReference, rnnForwardReference,
@@ -36,12 +37,10 @@ export interface Kernels {
   detail: string;
   gemm: Gemm;
   /**
-   * The most rows one of the stack's per-step products takes (0: all of them): a group's product
-   * is cut into products of this many rows, a multiple of 4, which gives the same bits (each row's
-   * depend on that row alone: stack/scratch.ts `productRows`). The WebAssembly product runs few
-   * rows fastest (8 rows at 29–30 GFLOP/s, 64 at 21–24: `bench/gemm.mjs`-like, W_hhᵀ in cache).
+   * The recurrent layers' per-step product over a group's rows (group-product.ts): one product
+   * for the rows of every member, the same bits for each as alone.
    */
-  stepRows: number;
+  gemmRows: GemmRows;
   /** a[off..off+n) = σ(a). The wasm version is within 3 ulp of the exact value. */
   sigmoid(a: Float32Array, off: number, n: number): void;
   /** a[off..off+n) = tanh(a). The wasm version is within 2 ulp of the exact value. */
@@ -93,7 +92,7 @@ export const referenceKernels: Kernels = {
   name: 'reference',
   detail: 'TypeScript reference',
   gemm: gemmReference,
-  stepRows: 0,
+  gemmRows: gemmRowsBy(gemmReference, 0),
   sigmoid(a, off, n) {
     for (let i = off; i < off + n; i++) a[i] = 1 / (1 + Math.exp(-a[i]!));
   },

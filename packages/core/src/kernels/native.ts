@@ -25,6 +25,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkGemm, gemmReference } from './gemm.js';
+import { gemmRowsBy, productRows, type GemmRows } from './group-product.js';
 import { setKernels, type Gemm, type Kernels } from './index.js';
 import { arenaAlloc, attachMemory, attachedMemory, createSharedMemory, memoryTest, type WasmMemory } from './memory.js';
 import { wasmKernelsWith, wasmSimdSupported, type KernelExports } from './wasm.js';
@@ -41,11 +42,12 @@ export interface NativeAddon {
   /**
    * `kernel` (default 'gemm') on the memory that `args` (12 values or more, private to this
    * thread) lies in; it reads its arguments from `args`. gemm: transA, transB, M, N, K, a, lda,
-   * b, ldb, c, ldc, accumulate (addresses in bytes, flags 0 or 1); the cell kernels and
+   * b, ldb, c, ldc, accumulate (addresses in bytes, flags 0 or 1); gemmRows: M, N, K, b, ldb,
+   * lda, ldc, accumulate, count, then a, c, rows per segment (group-product.ts); the cell kernels and
    * sigmoid, tanh: those of the WebAssembly module's function of that name, in its order.
    * Twelve numbers passed as arguments would cost more than the call.
    */
-  bind(args: Uint32Array, variant: string, kernel?: NativeCellKernel | 'gemm'): () => void;
+  bind(args: Uint32Array, variant: string, kernel?: NativeCellKernel | 'gemm' | 'gemmRows'): () => void;
   /** Address of view's first byte. */
   address(view: ArrayBufferView): number;
   /** CPU time of the calling thread in ms (-1 where the OS has no such clock): bench/step.mjs --clock cpu. */
@@ -194,12 +196,52 @@ export function loadNativeKernels(memory?: WasmMemory, variant?: string): Native
     nativeGemm();
   };
 
+  // The per-step product over a group's rows: gathered and scattered in the addon, one call per
+  // step; its argument block grows (a new block, bound again) with the segments of a step.
+  const viaCopies = gemmRowsBy(gemm, 0);
+  let rowsArgs = new Uint32Array(0);
+  let nativeRows = (): void => {};
+  const gemmRows: GemmRows = (s, N, K, lda, ldc, B, bOff, ldb, accumulate, rowsA, rowsC) => {
+    const b = addressOf(B);
+    let inArena = b >= 0;
+    for (let i = 0; i < s.count && inArena; i++) inArena = addressOf(s.a[i]!) >= 0 && addressOf(s.c[i]!) >= 0;
+    if (!inArena || N === 0 || K === 0) {
+      viaCopies(s, N, K, lda, ldc, B, bOff, ldb, accumulate, rowsA, rowsC); // counts its own calls
+      return;
+    }
+    if (9 + 3 * s.count > rowsArgs.length) {
+      const n = 9 + 3 * Math.max(s.count, 2 * (rowsArgs.length - 9) / 3, 16);
+      rowsArgs = new Uint32Array(mem.buffer, arenaAlloc(mem, 4 * n), n); // arenaAlloc before reading mem.buffer
+      nativeRows = addon.bind(rowsArgs, v, 'gemmRows');
+    }
+    const M = productRows(s.rows);
+    checkGemm(false, false, M, N, K, rowsA, 0, K, B, bOff, ldb, rowsC, 0, N); // sizes and B's window
+    for (let i = 0; i < s.count; i++) {
+      const n = s.n[i]!;
+      checkGemm(false, false, n, N, K, s.a[i]!, s.aOff[i]!, lda, B, bOff, ldb, s.c[i]!, s.cOff[i]!, ldc);
+      rowsArgs[9 + 3 * i] = addressOf(s.a[i]!) + 4 * s.aOff[i]!;
+      rowsArgs[10 + 3 * i] = addressOf(s.c[i]!) + 4 * s.cOff[i]!;
+      rowsArgs[11 + 3 * i] = n;
+    }
+    native++;
+    rowsArgs[0] = M;
+    rowsArgs[1] = N;
+    rowsArgs[2] = K;
+    rowsArgs[3] = b + 4 * bOff;
+    rowsArgs[4] = ldb;
+    rowsArgs[5] = lda;
+    rowsArgs[6] = ldc;
+    rowsArgs[7] = accumulate ? 1 : 0;
+    rowsArgs[8] = s.count;
+    nativeRows();
+  };
+
   const k: NativeKernels = {
     ...wasm,
     name: 'native',
     detail: `${v} product and cells; WebAssembly SIMD for the rest`,
     gemm,
-    stepRows: 0, // the packed product gains with every row: one product per step
+    gemmRows,
     memory: mem,
     variant: v,
     calls: {

@@ -2,9 +2,9 @@
 // WebAssembly SIMD, each native variant): the bits of row r of C = A·op(B) (+ C) depend only on
 // row r of A (and of C when accumulating), on B, N and K, and not on how many other rows are in
 // the product or which ones, whenever the row count M is one the recurrent stack runs a step with
-// (stack/scratch.ts `productRows`: a multiple of 4). What lets the stack run the shards of a group
+// (kernels/group-product.ts `productRows`: a multiple of 4). What lets the stack run the shards of a group
 // as one product per step (RecurrentStack.forwardGroup), or cut it into products of fewer rows
-// (kernels.stepRows), and get the bits of each shard's own product.
+// (the WebAssembly path's kernels.gemmRows), and get the bits of each shard's own product.
 //
 // Each check runs one product of M_big rows (64, 200, 256 and 496: past the native product's
 // 240-row blocks), then products of sub-ranges of its rows,

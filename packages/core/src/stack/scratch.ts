@@ -8,6 +8,7 @@
 import type { ResolvedStackOptions } from './config.js';
 import { GATES } from '../params/layout.js';
 import { ALLOC_ALIGN, allocF32, allocI32 } from '../kernels/memory.js';
+import { productRows } from '../kernels/group-product.js';
 
 const EMPTY = new Float32Array(0);
 const EMPTY_I32 = new Int32Array(0);
@@ -22,17 +23,6 @@ const ARENA: ScratchAlloc = { f32: allocF32, i32: allocI32 };
 
 /** Floats of padding after each row of the transposed W_hh copy (one cache line). */
 export const WHHT_PAD = 16;
-
-/**
- * The rows the per-step product runs at for `rows` rows: a multiple of 4, at least 4. At these
- * sizes every row of the product has the same bits whatever the other rows are, on every kernel
- * path (the native product from 4 rows on; the WebAssembly product only at multiples of 4, since
- * its leftover rows sum k in another order: kernels/rows-stable.test.ts), so a stack gives the
- * same results alone and in any group (RecurrentStack.forwardGroup).
- */
-export function productRows(rows: number): number {
-  return Math.max(4, Math.ceil(rows / 4) * 4);
-}
 
 /** What forward saves for one layer and direction. */
 export interface DirScratch {

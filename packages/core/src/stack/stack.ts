@@ -55,12 +55,14 @@ import { Rng } from '../rng.js';
 import { lstmBackwardStep, lstmForwardStep } from '../cells/lstm.js';
 import { gruBackwardStep, gruForwardStep } from '../cells/gru.js';
 import { rnnBackwardStep, rnnForwardStep } from '../cells/rnn.js';
-import { copyInto, mulAddInto, mulInto, zeroInto } from '../cells/elementwise.js';
+import { mulAddInto, mulInto } from '../cells/elementwise.js';
+import { copyInto, zeroInto } from '../kernels/copy.js';
 import { resolveStackOptions, type ResolvedStackOptions, type StackOptions } from './config.js';
 import { OptionError } from '../options/errors.js';
 import { booleanOption, keysOf, knownKeys, objectOption, positiveInt } from '../options/validate.js';
 import { accumulateSequenceMask, applySequenceMask, drawDropoutMask } from './dropout.js';
-import { GroupScratch, productRows, StackScratch, WHHT_PAD, whhTFloats } from './scratch.js';
+import { GroupScratch, StackScratch, WHHT_PAD, whhTFloats } from './scratch.js';
+import { productRows, RowSegments } from '../kernels/group-product.js';
 
 export interface StackBuffers {
   /** Parameters (a view into a caller-owned, possibly shared buffer): used as is, NOT initialised. */
@@ -236,6 +238,8 @@ export class RecurrentStack {
   private scratch: StackScratch | null = null;
   /** The gathered rows of a group this stack leads (forwardGroup)... */
   private group: GroupScratch | null = null;
+  /** The members' rows of each step's product (forwardSteps, backwardSteps). */
+  private readonly segments = new RowSegments();
   /** ...and W_hhᵀ of the layer and direction being run, made once per layer and direction of a forward. */
   private whhT: Float32Array | null = null;
   private lens = new Int32Array(0);        // [B] lengths of the last forward
@@ -750,68 +754,50 @@ export class RecurrentStack {
 
   /**
    * The steps of layer l, direction d of every member, in lockstep. Per step: each active
-   * member's h_{t-1} (masked with recurrent dropout) and pre-activation rows are gathered into
-   * the group's rows, ONE product h·W_hhᵀ accumulates onto them (against W_hhᵀ, transposed once
-   * here: the untransposed operand streams in place, and its rows are padded by a cache line
-   * since a power-of-two G·H would put them all in the same cache sets), then each member's rows
-   * go back and its cell step runs. A lone member whose batch is already a product size works
-   * in place. Members with shorter sequences drop out of the steps they do not have (the reverse
-   * direction runs each member's steps T_m-1..0, aligned on s).
+   * member's h_{t-1} (masked with recurrent dropout) and pre-activation rows are one segment of
+   * the step's product (kernels.gemmRows: ONE product h·W_hhᵀ accumulating onto every member's
+   * rows, against W_hhᵀ, transposed once here: the untransposed operand streams in place, and its
+   * rows are padded by a cache line since a power-of-two G·H would put them all in the same cache
+   * sets), then each member's cell step runs. Members with shorter sequences drop out of the steps
+   * they do not have (the reverse direction runs each member's steps T_m-1..0, aligned on s).
    */
   private forwardSteps(fs: readonly Fw[], l: number, d: number): void {
     const o = this.options;
-    const { H, GH, W, P, p, relu, gs, direct, Tmax } = this.stepSetup(fs, l, d);
+    const { H, GH, W, P, p, relu, gs, seg, Tmax } = this.stepSetup(fs, l, d);
     const isGru = o.cell === 'gru';
     const ldT = GH + WHHT_PAD;
     const whhT = this.whhT!; // allocated by groupScratch
     kernels.transpose(whhT, 0, ldT, P, p.whh, GH, H);
 
     for (let s = 0; s < Tmax; s++) {
-      // Gather: each active member's h_{t-1} (or its masked copy) and, for LSTM/RNN, its gate rows.
-      let rows = 0;
-      let A = gs.rowsH;
-      let aOff = 0;
+      // Each active member's h_{t-1} (or its masked copy) and its gate rows (GRU: the group's rows,
+      // where W_hh h + b_hh stays apart from the input side).
+      seg.clear();
       for (const f of fs) {
         if (s >= f.T) continue;
-        const { B, sc } = f;
+        const { B } = f;
         const BH = B * H;
-        const ds = sc.layers[l]!.dirs[d]!;
+        const ds = f.sc.layers[l]!.dirs[d]!;
         const t = d === 0 ? s : f.T - 1 - s;
         const prev = (d === 0 ? t : t + 1) * BH;
-        A = ds.h;
-        aOff = prev;
+        const C = isGru ? gs.rowsG : ds.gates;
+        const cOff = isGru ? seg.rows * GH : t * B * GH;
         if (f.last.useRec) {
           mulInto(ds.hDrop, t * BH, ds.h, prev, ds.recMask, 0, BH);
-          A = ds.hDrop;
-          aOff = t * BH;
+          seg.add(ds.hDrop, t * BH, C, cOff, B);
+        } else {
+          seg.add(ds.h, prev, C, cOff, B);
         }
-        if (!direct) {
-          copyInto(gs.rowsH, rows * H, A, aOff, BH);
-          if (!isGru) copyInto(gs.rowsG, rows * GH, ds.gates, t * B * GH, B * GH);
-        }
-        rows += B;
       }
-      const M = productRows(rows);
       if (isGru) {
-        // GRU's recurrent side stays apart: W_hh h + b_hh of every row into the group's rows.
+        const M = productRows(seg.rows);
         if (p.bhh >= 0) kernels.fillRows(gs.rowsG, 0, M, GH, P, p.bhh, null, 0);
         else gs.rowsG.fill(0, 0, M * GH);
       }
-      if (direct) {
-        const f = fs[0]!;
-        const t = d === 0 ? s : f.T - 1 - s;
-        const C = isGru ? gs.rowsG : f.sc.layers[l]!.dirs[d]!.gates;
-        stepProduct(M, GH, H, A, aOff, H, whhT, 0, ldT, C, isGru ? 0 : t * M * GH, GH, true);
-      } else {
-        if (M > rows) {
-          gs.rowsH.fill(0, rows * H, M * H);
-          if (!isGru) gs.rowsG.fill(0, rows * GH, M * GH);
-        }
-        stepProduct(M, GH, H, gs.rowsH, 0, H, whhT, 0, ldT, gs.rowsG, 0, GH, true);
-      }
+      kernels.gemmRows(seg, GH, H, H, GH, whhT, 0, ldT, true, gs.rowsH, gs.rowsG);
 
-      // Scatter and step each member.
-      rows = 0;
+      // Step each member.
+      let rows = 0;
       for (const f of fs) {
         if (s >= f.T) continue;
         const { B, sc } = f;
@@ -824,13 +810,9 @@ export class RecurrentStack {
         const gOff = t * B * GH;
         const oOff = t * B * W + d * H;
         const lens = f.st.lens;
-        if (isGru) {
-          gruForwardStep(B, H, t, lens, ds.gates, gOff, gs.rowsG, rows * GH, ds.hn, t * BH, ds.h, prev, ds.h, next, out, oOff, W);
-        } else {
-          if (!direct) copyInto(ds.gates, gOff, gs.rowsG, rows * GH, B * GH);
-          if (o.cell === 'lstm') lstmForwardStep(B, H, t, lens, ds.gates, gOff, ds.h, prev, ds.c, prev, ds.h, next, ds.c, next, out, oOff, W);
-          else rnnForwardStep(relu, B, H, t, lens, ds.gates, gOff, ds.h, prev, ds.h, next, out, oOff, W);
-        }
+        if (isGru) gruForwardStep(B, H, t, lens, ds.gates, gOff, gs.rowsG, rows * GH, ds.hn, t * BH, ds.h, prev, ds.h, next, out, oOff, W);
+        else if (o.cell === 'lstm') lstmForwardStep(B, H, t, lens, ds.gates, gOff, ds.h, prev, ds.c, prev, ds.h, next, ds.c, next, out, oOff, W);
+        else rnnForwardStep(relu, B, H, t, lens, ds.gates, gOff, ds.h, prev, ds.h, next, out, oOff, W);
         rows += B;
       }
     }
@@ -839,17 +821,16 @@ export class RecurrentStack {
   /**
    * Backward through the steps of layer l, direction d of every member, in lockstep (see
    * forwardSteps): per step, in reverse processing order, each active member's gate derivatives,
-   * then ONE product dh_{t-1} += dz·W_hh over the group's gathered rows (with recurrent dropout
-   * the product goes to the group's rows and each member adds it through its mask).
+   * then ONE product dh_{t-1} += dz·W_hh over the members' rows (with recurrent dropout the
+   * product goes to the group's rows and each member adds it through its mask).
    */
   private backwardSteps(bs: readonly Bw[], l: number, d: number): void {
     const o = this.options;
-    const { H, GH, W, P, p, relu, gs, direct, Tmax } = this.stepSetup(bs, l, d);
+    const { H, GH, W, P, p, relu, gs, seg, Tmax } = this.stepSetup(bs, l, d);
     const useRec = bs[0]!.last.useRec;
 
     for (let s = Tmax - 1; s >= 0; s--) {
-      let rows = 0;
-      let gOff0 = 0;
+      seg.clear();
       for (const b of bs) {
         if (s >= b.T) continue;
         const { B, sc, cur } = b;
@@ -869,33 +850,16 @@ export class RecurrentStack {
         } else {
           rnnBackwardStep(relu, B, H, t, lens, ds.h, next, cur, dOff, W, dh, 0, sc.dzx, gOff);
         }
-        gOff0 = gOff;
-        if (!direct) {
-          copyInto(gs.rowsG, rows * GH, sc.dzh, gOff, B * GH);
-          if (!useRec) copyInto(gs.rowsH, rows * H, dh, 0, BH);
-        }
-        rows += B;
+        if (useRec) seg.add(sc.dzh, gOff, gs.rowsH, seg.rows * H, B);
+        else seg.add(sc.dzh, gOff, dh, 0, B);
       }
-      const M = productRows(rows);
-      if (direct) {
-        const sc = bs[0]!.sc;
-        if (useRec) stepProduct(M, H, GH, sc.dzh, gOff0, GH, P, p.whh, H, gs.rowsH, 0, H, false);
-        else stepProduct(M, H, GH, sc.dzh, gOff0, GH, P, p.whh, H, sc.dh, 0, H, true);
-      } else {
-        if (M > rows) {
-          gs.rowsG.fill(0, rows * GH, M * GH);
-          if (!useRec) gs.rowsH.fill(0, rows * H, M * H);
-        }
-        stepProduct(M, H, GH, gs.rowsG, 0, GH, P, p.whh, H, gs.rowsH, 0, H, !useRec);
-      }
-      if (direct && !useRec) continue;
-      rows = 0;
+      kernels.gemmRows(seg, H, GH, GH, H, P, p.whh, H, !useRec, gs.rowsG, gs.rowsH);
+      if (!useRec) continue;
+      let rows = 0;
       for (const b of bs) {
         if (s >= b.T) continue;
         const BH = b.B * H;
-        const dh = b.sc.dh;
-        if (useRec) mulAddInto(dh, 0, gs.rowsH, rows * H, b.sc.layers[l]!.dirs[d]!.recMask, 0, BH);
-        else copyInto(dh, 0, gs.rowsH, rows * H, BH);
+        mulAddInto(b.sc.dh, 0, gs.rowsH, rows * H, b.sc.layers[l]!.dirs[d]!.recMask, 0, BH);
         rows += b.B;
       }
     }
@@ -908,9 +872,7 @@ export class RecurrentStack {
     const D = this.numDirections;
     return {
       H, GH: GATES[o.cell] * H, W: D * H, P: this.paramBuffer, p: this.dirParams[l * D + d]!,
-      relu: o.nonlinearity === 'relu', gs: this.groupScratch(ms),
-      // A lone member whose batch is already a product size works in place, ungathered.
-      direct: ms.length === 1 && productRows(ms[0]!.B) === ms[0]!.B,
+      relu: o.nonlinearity === 'relu', gs: this.groupScratch(ms), seg: this.segments,
       Tmax: ms.reduce((m, f) => Math.max(m, f.T), 0),
     };
   }
@@ -1054,18 +1016,6 @@ export class RecurrentStack {
     if (!(buf instanceof Float32Array)) throw new TypeError(`${what} must be a Float32Array`);
     if (buf.length < this.layout.size) throw new RangeError(`${what} has ${buf.length} floats, the stack needs ${this.layout.size}`);
   }
-}
-
-/**
- * A per-step product C[M, N] (+)= A[M, K] · B[K, N] (M = productRows of the step's rows), cut into
- * products of `kernels.stepRows` rows where the path runs few rows faster: the same bits.
- */
-function stepProduct(
-  M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number, B: Float32Array, bOff: number, ldb: number,
-  C: Float32Array, cOff: number, ldc: number, accumulate: boolean,
-): void {
-  const R = kernels.stepRows || M;
-  for (let r = 0; r < M; r += R) kernels.gemm(false, false, Math.min(R, M - r), N, K, A, aOff + r * lda, lda, B, bOff, ldb, C, cOff + r * ldc, ldc, accumulate);
 }
 
 function checkSize(a: ArrayLike<number> | undefined, n: number, name: string, formula: string): void {

@@ -20,7 +20,7 @@ import { arenaLayout, f64View, NORM_CHUNK, STATS_WIDTH, ShardStat, type ArenaLay
 import { targetIsClass, type SequenceDataset } from '../data/dataset.js';
 import { forEachTarget, valueTerms } from '../losses/terms.js';
 import { Rng } from '../rng.js';
-import { zeroInto } from '../cells/elementwise.js';
+import { zeroInto } from '../kernels/copy.js';
 import { kernels } from '../kernels/index.js';
 import { clipCoefficient, clipGradValue, normFromChunks, scaleGrads, sumSquaresChunks, type Optimizer } from '../optim/index.js';
 

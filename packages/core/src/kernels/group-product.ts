@@ -1,0 +1,117 @@
+/**
+ * The recurrent layers' per-step product over a GROUP of stacks run in lockstep
+ * (stack/stack.ts forwardSteps, backwardSteps): each member's rows of A (h_{t-1}, or dz) and of
+ * C (its gate rows, or dh) lie in its own scratch, and the step's product runs ONCE over all of
+ * them, so W_hh is read once per step instead of once per member:
+ *
+ *   [C_0; C_1; ...] (+)= [A_0; A_1; ...] · B      at M = productRows(Σ rows) rows
+ *
+ * where segment i is `rows` rows of A at (a, aOff), lda apart, and of C at (c, cOff), ldc apart.
+ * The rows past Σ rows are zero rows of A whose results are dropped. At productRows rows every
+ * row's bits depend on that row alone on every path (rows-stable.test.ts), so a member gets the
+ * same bits in any group as alone.
+ *
+ * How the rows meet is the path's business (`kernels.gemmRows`): here, for the reference and
+ * WebAssembly paths, by copying them into the caller's contiguous scratch rows and back (a
+ * segment that already is the scratch, or a lone segment of M rows, is used in place); the
+ * native path gathers and scatters inside the addon, in one call per step (native.ts).
+ */
+import { copyInto, zeroInto } from './copy.js';
+import type { gemmReference } from './gemm.js';
+
+type Gemm = typeof gemmReference;
+
+/**
+ * The rows the per-step product runs at for `rows` rows: a multiple of 4, at least 4. At these
+ * sizes every row of the product has the same bits whatever the other rows are, on every kernel
+ * path (the native product from 4 rows on; the WebAssembly product only at multiples of 4, since
+ * its leftover rows sum k in another order: kernels/rows-stable.test.ts), so a stack gives the
+ * same results alone and in any group (RecurrentStack.forwardGroup).
+ */
+export function productRows(rows: number): number {
+  return Math.max(4, Math.ceil(rows / 4) * 4);
+}
+
+/** One step's segments, refilled per step (`clear`, then `add` per active member); allocates only to grow. */
+export class RowSegments {
+  /** Segments in use. */
+  count = 0;
+  /** Σ rows of the segments in use. */
+  rows = 0;
+  readonly a: Float32Array[] = [];
+  readonly aOff: number[] = [];
+  readonly c: Float32Array[] = [];
+  readonly cOff: number[] = [];
+  readonly n: number[] = [];
+
+  clear(): void {
+    this.count = 0;
+    this.rows = 0;
+  }
+
+  /** `rows` rows of A at (a, aOff) and of C at (c, cOff). */
+  add(a: Float32Array, aOff: number, c: Float32Array, cOff: number, rows: number): void {
+    const i = this.count++;
+    this.a[i] = a;
+    this.aOff[i] = aOff;
+    this.c[i] = c;
+    this.cOff[i] = cOff;
+    this.n[i] = rows;
+    this.rows += rows;
+  }
+}
+
+/**
+ * kernels.gemmRows: the segments' C (+)= A · B[bOff.., ldb] with A rows K wide (lda apart) and C
+ * rows N wide (ldc apart), as one product of productRows(s.rows) rows. `rowsA` [M, K] and `rowsC`
+ * [M, N] are the caller's scratch rows (a segment of C may be rowsC itself, at its own rows).
+ */
+export type GemmRows = (
+  s: RowSegments, N: number, K: number, lda: number, ldc: number,
+  B: Float32Array, bOff: number, ldb: number, accumulate: boolean,
+  rowsA: Float32Array, rowsC: Float32Array,
+) => void;
+
+/**
+ * gemmRows by copies around `gemm`, the product cut into products of `stepRows` rows (0: one
+ * product) where the path runs few rows faster: the same bits, each row's depending on it alone.
+ */
+export function gemmRowsBy(gemm: Gemm, stepRows: number): GemmRows {
+  const product = (M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number,
+    B: Float32Array, bOff: number, ldb: number, C: Float32Array, cOff: number, ldc: number, accumulate: boolean): void => {
+    const R = stepRows || M;
+    for (let r = 0; r < M; r += R) gemm(false, false, Math.min(R, M - r), N, K, A, aOff + r * lda, lda, B, bOff, ldb, C, cOff + r * ldc, ldc, accumulate);
+  };
+  return (s, N, K, lda, ldc, B, bOff, ldb, accumulate, rowsA, rowsC) => {
+    const M = productRows(s.rows);
+    if (s.count === 1 && s.rows === M) {
+      product(M, N, K, s.a[0]!, s.aOff[0]!, lda, B, bOff, ldb, s.c[0]!, s.cOff[0]!, ldc, accumulate);
+      return;
+    }
+    const inPlace = (i: number, r: number) => s.c[i] === rowsC && s.cOff[i] === r * N && ldc === N;
+    for (let i = 0, r = 0; i < s.count; r += s.n[i]!, i++) {
+      copyRows(rowsA, r * K, K, s.a[i]!, s.aOff[i]!, lda, s.n[i]!, K);
+      if (accumulate && !inPlace(i, r)) copyRows(rowsC, r * N, N, s.c[i]!, s.cOff[i]!, ldc, s.n[i]!, N);
+    }
+    if (M > s.rows) {
+      zeroInto(rowsA, s.rows * K, (M - s.rows) * K);
+      if (accumulate) zeroInto(rowsC, s.rows * N, (M - s.rows) * N);
+    }
+    product(M, N, K, rowsA, 0, K, B, bOff, ldb, rowsC, 0, N, accumulate);
+    for (let i = 0, r = 0; i < s.count; r += s.n[i]!, i++) {
+      if (inPlace(i, r)) continue;
+      copyRows(s.c[i]!, s.cOff[i]!, ldc, rowsC, r * N, N, s.n[i]!, N);
+    }
+  };
+}
+
+/** rows rows of `width` floats from src (sld apart) to dst (dld apart): one copy where both are packed. */
+function copyRows(
+  dst: Float32Array, dOff: number, dld: number, src: Float32Array, sOff: number, sld: number, rows: number, width: number,
+): void {
+  if (dld === width && sld === width) {
+    copyInto(dst, dOff, src, sOff, rows * width);
+    return;
+  }
+  for (let q = 0; q < rows; q++) copyInto(dst, dOff + q * dld, src, sOff + q * sld, width);
+}
