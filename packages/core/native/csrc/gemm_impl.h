@@ -16,7 +16,7 @@
  * With M ≤ 3 (a batch of one or two) there is too little reuse to pay for packing: rows of C
  * are made straight from op(B) in place (sums of scaled rows of B, or dot products with rows
  * of B for op(B) = Bᵀ); sums of rows of B read row after row where B's rows are far apart
- * (rows_stream). With op(B) = B, one block of M and B's rows less than 4 KiB apart, the
+ * (rows_stream). With op(B) = B, one block of M and B's rows not a multiple of 4 KiB apart, the
  * micro-kernel reads B in place too (a strip of B is then read once per panel of A, from L1 or
  * L2; packing it cost more than that for every M measured, 4 to 240); only the ragged right
  * edge is packed. op(A) = Aᵀ is packed row by row of A (see pack_a).
@@ -36,10 +36,12 @@
 #define KC 256
 #define MC 240 /* a multiple of every MR (4, 6, 8) */
 #define NC 1024
-/* op(B) = B is read in place only with rows less than 4 KiB apart: further apart, the rows of a
-   strip share L1 sets (one per 4 KiB) and evict each other (NN 32×1024×256: 56 in place, 66–72
-   GFLOP/s packed). */
+/* op(B) = B is read in place unless its rows are a multiple of 4 KiB apart (from 4 KiB on): then
+   the rows of a strip all fall in the same L1 sets and evict each other (NN 32×1024×256, one
+   thread, B in cache: ldb 1024 in place 50, packed 63–64 GFLOP/s; ldb 1040, the stack's padded
+   W_hhᵀ, in place 83, packed 65; ldb 2064 in place 72, packed 60; ldb 512 or 528 alike). */
 #define INPLACE_LDB 1024
+#define INPLACE_OK(ldb) ((ldb) < INPLACE_LDB || (ldb) % INPLACE_LDB != 0)
 #define ROWS_M 3 /* op(B) = B: rows_nn up to here */
 #define DOTS_M 3 /* op(B) = Bᵀ: dots up to here (above, packing Bᵀ costs less than the sums across lanes) */
 
@@ -476,7 +478,7 @@ void WEFT_NAME(weft_gemm)(int tA, int tB, int M, int N, int K, const float *A, l
   float *tile = ablock + (size_t)MC * KC;            /* [MR][NR] */
   float *strip = tile + (size_t)MR * NR;             /* [kb][NR] */
   const int oneblock = M <= MC;
-  const int inplace = !tB && oneblock && ldb < INPLACE_LDB;
+  const int inplace = !tB && oneblock && INPLACE_OK(ldb);
   for (int jc = 0; jc < N; jc += NC) {
     const int nb = imin(NC, N - jc);
     for (int pc = 0; pc < K; pc += KC) {

@@ -47,10 +47,12 @@ describe('the native addon', () => {
 });
 
 // Blocks of gemm_impl.h: K > 256 (KC), M > 240 (MC: three blocks at 487), N > 1024 (NC); M ≤ 3 reads op(B) in place
-// (row after row where B's rows are 256 floats apart or more: N > 1024 is two column blocks there, K % 4 a remainder).
+// (row after row where B's rows are 256 floats apart or more: N > 1024 is two column blocks there, K % 4 a remainder);
+// op(B) = B with rows 1024 floats apart or more is read in place unless they are a multiple of 1024 apart (N = 1024
+// with no padding: packed).
 const BLOCK_SHAPES: Array<[number, number, number]> = [
   [13, 300, 530], [250, 37, 260], [487, 40, 20], [7, 1030, 20], [2, 9, 2100], [1, 600, 40], [3, 21, 9], [4, 1100, 3],
-  [2, 1030, 7], [3, 301, 258], [2, 257, 1025],
+  [2, 1030, 7], [3, 301, 258], [2, 257, 1025], [32, 1024, 40], [30, 1040, 40],
 ];
 
 for (const variant of variants) {
