@@ -37,12 +37,16 @@
 
 typedef void (*gemm_fn)(int tA, int tB, int M, int N, int K, const float *A, long lda, const float *B, long ldb,
                         float *C, long ldc, int accumulate, float *scratch);
+typedef void (*gemm_rows_fn)(int M, int N, int K, const float *const *arow, const float *B, long ldb,
+                             float *const *crow, int accumulate, float *scratch);
 typedef size_t (*scratch_fn)(void);
 typedef void (*cells_fn)(int kernel, const uint32_t *args, char *base);
 
 #define DECLARE(suffix)                                                                                       \
   void weft_gemm_##suffix(int, int, int, int, int, const float *, long, const float *, long, float *, long, int, \
                           float *);                                                                          \
+  void weft_gemm_rows_##suffix(int, int, int, const float *const *, const float *, long, float *const *, int,  \
+                               float *);                                                                     \
   size_t weft_gemm_scratch_##suffix(void);                                                                   \
   void weft_cells_##suffix(int, const uint32_t *, char *);
 DECLARE(generic)
@@ -55,6 +59,7 @@ DECLARE(wide_on_avx2)
 struct variant {
   const char *name;
   gemm_fn gemm;
+  gemm_rows_fn gemm_rows;
   scratch_fn scratch;
   cells_fn cells;
   int test_only;
@@ -73,18 +78,19 @@ static int cpu_has(const char *name) {
 /* Best first. */
 static const struct variant VARIANTS[] = {
 #if defined(__x86_64__)
-    {"avx512", weft_gemm_avx512, weft_gemm_scratch_avx512, weft_cells_avx512, 0},
-    {"avx2", weft_gemm_avx2, weft_gemm_scratch_avx2, weft_cells_avx2, 0},
+    {"avx512", weft_gemm_avx512, weft_gemm_rows_avx512, weft_gemm_scratch_avx512, weft_cells_avx512, 0},
+    {"avx2", weft_gemm_avx2, weft_gemm_rows_avx2, weft_gemm_scratch_avx2, weft_cells_avx2, 0},
 #endif
-    {"generic", weft_gemm_generic, weft_gemm_scratch_generic, weft_cells_generic, 0},
+    {"generic", weft_gemm_generic, weft_gemm_rows_generic, weft_gemm_scratch_generic, weft_cells_generic, 0},
 #if defined(__x86_64__)
-    {"wide-on-avx2", weft_gemm_wide_on_avx2, weft_gemm_scratch_wide_on_avx2, weft_cells_wide_on_avx2, 1},
+    {"wide-on-avx2", weft_gemm_wide_on_avx2, weft_gemm_rows_wide_on_avx2, weft_gemm_scratch_wide_on_avx2,
+     weft_cells_wide_on_avx2, 1},
 #endif
 };
 #define NVARIANTS (sizeof(VARIANTS) / sizeof(VARIANTS[0]))
 
 /* Per thread (per Node-API environment): the packing scratch, shared by every bound gemm, and
-   gemmRows' gathered rows. */
+   gemmRows' row pointers. */
 struct env_data {
   float *scratch;
   size_t floats;
@@ -176,13 +182,11 @@ static napi_value call_gemm(napi_env env, napi_callback_info info) {
 }
 
 /*
- * gemmRows(): the segments' rows of A and C copied into contiguous rows here, one product, the
- * rows of C copied back: what kernels/group-product.ts does with typed arrays, without a call
- * and a view per copy (~40 µs a step of 16 members from JavaScript, a few µs here). The product
- * runs in chunks of rows, a multiple of 4 each (at most ~4 MB of rows): every row's bits depend
- * on that row alone from 4 rows on (rows-stable.test.ts), so chunking changes no bit. Rows past
- * the segments' are zero rows of A whose results are dropped. A lone segment of all M rows is
- * used in place.
+ * gemmRows(): the segments' rows of A and C handed to the product as row pointers
+ * (gemm_impl.h weft_gemm_rows: packing reads A's rows where they lie, the tiles of C are stored
+ * to them), so the group's rows are neither gathered nor scattered: the bits of one product over
+ * the gathered rows. M is a multiple of 4 (kernels/group-product.ts productRows); rows past the
+ * segments' read a zero row of A and write to a row that is dropped.
  */
 static napi_value call_gemm_rows(napi_env env, napi_callback_info info) {
   void *data;
@@ -194,47 +198,33 @@ static napi_value call_gemm_rows(napi_env env, napi_callback_info info) {
   const long ldb = (long)x[4], lda = (long)x[5], ldc = (long)x[6];
   const float *B = (const float *)(b->base + x[3]);
   const uint32_t *seg = x + 9;
-  if (9 + 3 * (size_t)count > b->nargs) {
-    napi_throw_range_error(env, NULL, "weft native gemmRows: more segments than its argument block holds");
+  if (9 + 3 * (size_t)count > b->nargs || M < 4 || M % 4 || N < 1 || K < 1) {
+    napi_throw_range_error(env, NULL, "weft native gemmRows: bad arguments (segments past the block, or M not a multiple of 4)");
     return NULL;
   }
-  if (!ensure(&ed->scratch, &ed->floats, b->v->scratch())) goto oom;
-  if (count == 1 && (int)seg[2] == M) {
-    b->v->gemm(0, 0, M, N, K, (const float *)(b->base + seg[0]), lda, B, ldb, (float *)(b->base + seg[1]), ldc, acc,
-               ed->scratch);
+  /* Row pointers [M] for A and C, then a zero row of A (K floats) and a dropped row of C (N). */
+  const size_t ptrFloats = (2 * (size_t)M * sizeof(float *) + sizeof(float) - 1) / sizeof(float);
+  if (!ensure(&ed->scratch, &ed->floats, b->v->scratch()) ||
+      !ensure(&ed->rows, &ed->rowFloats, ptrFloats + (size_t)K + (size_t)N)) {
+    napi_throw_error(env, NULL, "weft native gemmRows: out of memory for scratch");
     return NULL;
   }
-  enum { MAX_CHUNK = 256, CHUNK_FLOATS = 1 << 20 };
-  int chunk = CHUNK_FLOATS / (K + N);
-  chunk = chunk > MAX_CHUNK ? MAX_CHUNK : chunk < 4 ? 4 : chunk & ~3;
-  if (!ensure(&ed->rows, &ed->rowFloats, (size_t)chunk * (size_t)(K + N))) goto oom;
-  float *As = ed->rows, *Cs = ed->rows + (size_t)chunk * K;
-  float *dst[MAX_CHUNK];
-  int i = 0, q = 0; /* the next row: row q of segment i */
-  for (int r0 = 0; r0 < M; r0 += chunk) {
-    const int m = M - r0 < chunk ? M - r0 : chunk;
-    for (int r = 0; r < m; r++) {
-      while (i < count && q == (int)seg[3 * i + 2]) i++, q = 0;
-      if (i < count) {
-        const float *a = (const float *)(b->base + seg[3 * i]) + q * lda;
-        float *c = (float *)(b->base + seg[3 * i + 1]) + q * ldc;
-        memcpy(As + (size_t)r * K, a, (size_t)K * sizeof(float));
-        if (acc) memcpy(Cs + (size_t)r * N, c, (size_t)N * sizeof(float));
-        dst[r] = c;
-        q++;
-      } else {
-        memset(As + (size_t)r * K, 0, (size_t)K * sizeof(float));
-        if (acc) memset(Cs + (size_t)r * N, 0, (size_t)N * sizeof(float));
-        dst[r] = NULL;
-      }
+  const float **arow = (const float **)(void *)ed->rows;
+  float **crow = (float **)(void *)(arow + M);
+  float *zero = ed->rows + ptrFloats, *dropped = zero + K;
+  memset(zero, 0, (size_t)K * sizeof(float));
+  memset(dropped, 0, (size_t)N * sizeof(float));
+  int r = 0;
+  for (int i = 0; i < count; i++)
+    for (int q = 0; q < (int)seg[3 * i + 2] && r < M; q++, r++) {
+      arow[r] = (const float *)(b->base + seg[3 * i]) + q * lda;
+      crow[r] = (float *)(b->base + seg[3 * i + 1]) + q * ldc;
     }
-    b->v->gemm(0, 0, m, N, K, As, K, B, ldb, Cs, N, acc, ed->scratch);
-    for (int r = 0; r < m; r++)
-      if (dst[r]) memcpy(dst[r], Cs + (size_t)r * N, (size_t)N * sizeof(float));
+  for (; r < M; r++) {
+    arow[r] = zero;
+    crow[r] = dropped;
   }
-  return NULL;
-oom:
-  napi_throw_error(env, NULL, "weft native gemmRows: out of memory for scratch");
+  b->v->gemm_rows(M, N, K, (const float *const *)arow, B, ldb, (float *const *)crow, acc, ed->scratch);
   return NULL;
 }
 

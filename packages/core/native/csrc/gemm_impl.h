@@ -87,12 +87,12 @@ INLINE void store_lanes(float *p, v4 v, int n) {
 }
 
 /*
- * dst[k*ld + q] = src[q*lds + k] for q < n (1..4), k < kb: n rows of kb floats, lds apart, become
- * kb rows of n floats, ld apart (4×4 transposes; the last kb % 4 one at a time).
+ * dst[k*ld + q] = s_q[k] for q < n (1..4), k < kb: n rows of kb floats (s_q for q ≥ n: any row
+ * that can be read) become kb rows of n floats, ld apart (4×4 transposes; the last kb % 4 one at
+ * a time).
  */
-INLINE void transpose_rows(const float *src, long lds, int n, int kb, float *dst, long ld) {
-  const float *s0 = src, *s1 = src + (n > 1 ? lds : 0), *s2 = src + (n > 2 ? 2 * lds : 0);
-  const float *s3 = src + (n > 3 ? 3 * lds : 0);
+INLINE void transpose_rows(const float *s0, const float *s1, const float *s2, const float *s3, int n, int kb,
+                           float *dst, long ld) {
   int k = 0;
   for (; k + 4 <= kb; k += 4) {
     v4 c0, c1, c2, c3;
@@ -112,14 +112,20 @@ INLINE void transpose_rows(const float *src, long lds, int n, int kb, float *dst
   }
 }
 
-/* transpose_rows with n a constant in each copy. */
-static void transpose_rows_n(const float *src, long lds, int n, int kb, float *dst, long ld) {
+/* transpose_rows of rows s[0..n) (n ≤ 4), with n a constant in each copy. */
+static void transpose_rows_n(const float *const *s, int n, int kb, float *dst, long ld) {
+  const float *s1 = n > 1 ? s[1] : s[0], *s2 = n > 2 ? s[2] : s[0], *s3 = n > 3 ? s[3] : s[0];
   switch (n) {
-    case 1: transpose_rows(src, lds, 1, kb, dst, ld); break;
-    case 2: transpose_rows(src, lds, 2, kb, dst, ld); break;
-    case 3: transpose_rows(src, lds, 3, kb, dst, ld); break;
-    default: transpose_rows(src, lds, 4, kb, dst, ld); break;
+    case 1: transpose_rows(s[0], s1, s2, s3, 1, kb, dst, ld); break;
+    case 2: transpose_rows(s[0], s1, s2, s3, 2, kb, dst, ld); break;
+    case 3: transpose_rows(s[0], s1, s2, s3, 3, kb, dst, ld); break;
+    default: transpose_rows(s[0], s1, s2, s3, 4, kb, dst, ld); break;
   }
+}
+
+/* Rows r0.., n ≤ 4 of them, of a matrix given by rows (row pointers) or by X and ld, from column p0. */
+INLINE void row_ptrs(const float *const *rows, const float *X, long ld, int r0, int n, int p0, const float **out) {
+  for (int q = 0; q < n; q++) out[q] = (rows ? rows[r0 + q] : X + (long)(r0 + q) * ld) + p0;
 }
 
 /* dst[k*ld + c] = 0 for c0 <= c < c1, k < kb (the zero padding of a panel). */
@@ -144,8 +150,10 @@ INLINE void copy_rows(const float *src, long lds, int n, int kb, float *dst, int
 
 /* ---- packing --------------------------------------------------------------------------------- */
 
-/* op(A)[i0.., p0..] (mb × kb) → panels of MR rows, each [k][MR]; rows past mb are zero. */
-static void pack_a(int tA, const float *A, long lda, int i0, int mb, int p0, int kb, float *dst) {
+/* op(A)[i0.., p0..] (mb × kb) → panels of MR rows, each [k][MR]; rows past mb are zero. With
+   op(A) = A its rows may come as row pointers (arow, not NULL) instead of A and lda. */
+static void pack_a(int tA, const float *A, long lda, const float *const *arow, int i0, int mb, int p0, int kb,
+                   float *dst) {
   if (tA) {
     /* op(A)(i, k) = A[k, i]: each row of A (mb adjacent floats) is read once, start to end, and
        dealt MR at a time to the panels. (Panel by panel instead, MR floats from each of kb rows
@@ -172,8 +180,12 @@ static void pack_a(int tA, const float *A, long lda, int i0, int mb, int p0, int
   for (int ip = 0; ip < mb; ip += MR, dst += (long)kb * MR) {
     const int mr = imin(MR, mb - ip);
     /* op(A)(i, k) = A[i, k]: rows of A, each contiguous in k, transposed four at a time. */
-    const float *src = A + (long)(i0 + ip) * lda + p0;
-    for (int r = 0; r < mr; r += 4) transpose_rows_n(src + r * lda, lda, imin(4, mr - r), kb, dst + r, MR);
+    for (int r = 0; r < mr; r += 4) {
+      const float *s[4];
+      const int n = imin(4, mr - r);
+      row_ptrs(arow, A, lda, i0 + ip + r, n, p0, s);
+      transpose_rows_n(s, n, kb, dst + r, MR);
+    }
     zero_columns(dst, MR, mr, MR, kb);
   }
 }
@@ -185,20 +197,24 @@ static void pack_b(int tB, const float *B, long ldb, int p0, int kb, int j0, int
     return;
   }
   /* op(B)(k, j) = B[j, k]: nr rows of B, each contiguous in k, transposed four at a time. */
-  const float *src = B + (long)j0 * ldb + p0;
-  for (int c = 0; c < nr; c += 4) transpose_rows_n(src + c * ldb, ldb, imin(4, nr - c), kb, dst + c, NR);
+  for (int c = 0; c < nr; c += 4) {
+    const float *s[4];
+    const int n = imin(4, nr - c);
+    row_ptrs(NULL, B, ldb, j0 + c, n, p0, s);
+    transpose_rows_n(s, n, kb, dst + c, NR);
+  }
   zero_columns(dst, NR, nr, NR, kb);
 }
 
 /* ---- micro-kernel ---------------------------------------------------------------------------- */
 
 /*
- * C[0..R, 0..NR) (+)= Σ_k ap[k][r] · bp[k·bs + 0..NR) for the first R (≤ MR) rows of a panel: the
- * tile sums in registers from zero, then is stored (first) or added to C. bs is NR for a packed
- * strip, ldb for one read in place.
+ * C[0..R, 0..NR) (+)= Σ_k ap[k][r] · bp[k·bs + 0..NR) for the first R (≤ MR) rows of a panel, row r
+ * of C at cr[r]: the tile sums in registers from zero, then is stored (first) or added to C. bs is
+ * NR for a packed strip, ldb for one read in place.
  */
-INLINE void micro(int R, int kb, const float *restrict ap, const float *restrict bp, long bs, float *restrict c,
-                  long ldc, int first) {
+INLINE void micro(int R, int kb, const float *restrict ap, const float *restrict bp, long bs, float *const *cr,
+                  int first) {
   vf acc[MR][NV];
   for (int r = 0; r < R; r++)
     for (int v = 0; v < NV; v++) acc[r][v] = (vf){0};
@@ -206,8 +222,8 @@ INLINE void micro(int R, int kb, const float *restrict ap, const float *restrict
      caches (a dW product's, passed over once per block of K) is not waited on then. */
   if (!first)
     for (int r = 0; r < R; r++) {
-      __builtin_prefetch(c + r * ldc, 1, 3);
-      __builtin_prefetch(c + r * ldc + NR - 1, 1, 3);
+      __builtin_prefetch(cr[r], 1, 3);
+      __builtin_prefetch(cr[r] + NR - 1, 1, 3);
     }
 #pragma GCC unroll 4
   for (int k = 0; k < kb; k++) {
@@ -221,32 +237,34 @@ INLINE void micro(int R, int kb, const float *restrict ap, const float *restrict
     bp += bs;
   }
   for (int r = 0; r < R; r++) {
-    float *cr = c + r * ldc;
-    for (int v = 0; v < NV; v++) ST(cr + v * VW, first ? acc[r][v] : LD(cr + v * VW) + acc[r][v]);
+    float *c = cr[r];
+    for (int v = 0; v < NV; v++) ST(c + v * VW, first ? acc[r][v] : LD(c + v * VW) + acc[r][v]);
   }
 }
 
 /* micro for the last mr < MR rows of M, with the row count a constant in each copy. */
-static void micro_rows(int mr, int kb, const float *ap, const float *bp, long bs, float *c, long ldc, int first) {
+static void micro_rows(int mr, int kb, const float *ap, const float *bp, long bs, float *const *cr, int first) {
 #define ROWS_CASE(n) \
-  case n: micro((n) < MR ? (n) : MR, kb, ap, bp, bs, c, ldc, first); break;
+  case n: micro((n) < MR ? (n) : MR, kb, ap, bp, bs, cr, first); break;
   switch (mr) {
     ROWS_CASE(1) ROWS_CASE(2) ROWS_CASE(3) ROWS_CASE(4) ROWS_CASE(5) ROWS_CASE(6) ROWS_CASE(7)
-    default: micro(MR, kb, ap, bp, bs, c, ldc, first);
+    default: micro(MR, kb, ap, bp, bs, cr, first);
   }
 #undef ROWS_CASE
 }
 
 /* An mr × nr corner (mr ≤ MR, nr ≤ NR). A narrow one goes through `tile`, then the part inside C. */
-static void micro_edge(int mr, int nr, int kb, const float *ap, const float *bp, long bs, float *c, long ldc,
-                       int first, float *tile) {
+static void micro_edge(int mr, int nr, int kb, const float *ap, const float *bp, long bs, float *const *cr, int first,
+                       float *tile) {
   if (nr == NR) {
-    micro_rows(mr, kb, ap, bp, bs, c, ldc, first);
+    micro_rows(mr, kb, ap, bp, bs, cr, first);
     return;
   }
-  micro_rows(mr, kb, ap, bp, bs, tile, NR, 1);
+  float *tr[MR];
+  for (int r = 0; r < MR; r++) tr[r] = tile + r * NR;
+  micro_rows(mr, kb, ap, bp, bs, tr, 1);
   for (int r = 0; r < mr; r++)
-    for (int j = 0; j < nr; j++) c[r * ldc + j] = first ? tile[r * NR + j] : c[r * ldc + j] + tile[r * NR + j];
+    for (int j = 0; j < nr; j++) cr[r][j] = first ? tile[r * NR + j] : cr[r][j] + tile[r * NR + j];
 }
 
 /* ---- a few rows: op(B) read in place ----------------------------------------------------------- */
@@ -457,22 +475,13 @@ static void rows(int R, int tA, int N, int K, const float *A, long lda, const fl
 /* Floats of scratch a call needs: a KC×NC block of op(B), an MC×KC block of op(A), one tile, one strip. */
 size_t WEFT_NAME(weft_gemm_scratch)(void) { return (size_t)KC * NC + (size_t)MC * KC + (size_t)MR * NR + (size_t)KC * NR; }
 
-void WEFT_NAME(weft_gemm)(int tA, int tB, int M, int N, int K, const float *A, long lda, const float *B, long ldb,
-                          float *C, long ldc, int accumulate, float *scratch) {
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) {
-    if (!accumulate)
-      for (int i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
-    return;
-  }
-  if (M <= ROWS_M && !tB) {
-    rows(M, tA, N, K, A, lda, B, ldb, C, ldc, !accumulate, scratch);
-    return;
-  }
-  if (M <= DOTS_M && tB && !tA) {
-    dots_rows(M, N, K, A, lda, B, ldb, C, ldc, !accumulate);
-    return;
-  }
+/*
+ * The packed product, what weft_gemm runs past its few-row paths: rows of op(A) (op(A) = A) and
+ * of C either as a matrix and its leading dimension, or as row pointers (arow, crow not NULL:
+ * weft_gemm_rows). Either way the same sums in the same order.
+ */
+static void packed(int tA, int tB, int M, int N, int K, const float *A, long lda, const float *const *arow,
+                   const float *B, long ldb, float *C, long ldc, float *const *crow, int accumulate, float *scratch) {
   float *bblock = scratch;                           /* [strips][kb][NR] */
   float *ablock = bblock + (size_t)KC * NC;          /* [panels][kb][MR] */
   float *tile = ablock + (size_t)MC * KC;            /* [MR][NR] */
@@ -486,7 +495,7 @@ void WEFT_NAME(weft_gemm)(int tA, int tB, int M, int N, int K, const float *A, l
       const int first = pc == 0 && !accumulate;
       for (int ic = 0; ic < M; ic += MC) {
         const int mb = imin(MC, M - ic);
-        pack_a(tA, A, lda, ic, mb, pc, kb, ablock);
+        pack_a(tA, A, lda, arow, ic, mb, pc, kb, ablock);
         for (int jr = 0; jr < nb; jr += NR) {
           const int j0 = jc + jr, nr = imin(NR, nb - jr);
           /* Each strip is packed just before its first use (while M's first block runs), so it is
@@ -505,12 +514,43 @@ void WEFT_NAME(weft_gemm)(int tA, int tB, int M, int N, int K, const float *A, l
           for (int ir = 0; ir < mb; ir += MR) {
             const int mr = imin(MR, mb - ir);
             const float *ap = ablock + (size_t)ir * kb;
-            float *cp = C + (long)(ic + ir) * ldc + j0;
-            if (mr == MR && nr == NR) micro(MR, kb, ap, bp, bs, cp, ldc, first);
-            else micro_edge(mr, nr, kb, ap, bp, bs, cp, ldc, first, tile);
+            float *cr[MR];
+            for (int r = 0; r < mr; r++) cr[r] = (crow ? crow[ic + ir + r] : C + (long)(ic + ir + r) * ldc) + j0;
+            if (mr == MR && nr == NR) micro(MR, kb, ap, bp, bs, cr, first);
+            else micro_edge(mr, nr, kb, ap, bp, bs, cr, first, tile);
           }
         }
       }
     }
   }
+}
+
+void WEFT_NAME(weft_gemm)(int tA, int tB, int M, int N, int K, const float *A, long lda, const float *B, long ldb,
+                          float *C, long ldc, int accumulate, float *scratch) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate)
+      for (int i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
+    return;
+  }
+  if (M <= ROWS_M && !tB) {
+    rows(M, tA, N, K, A, lda, B, ldb, C, ldc, !accumulate, scratch);
+    return;
+  }
+  if (M <= DOTS_M && tB && !tA) {
+    dots_rows(M, N, K, A, lda, B, ldb, C, ldc, !accumulate);
+    return;
+  }
+  packed(tA, tB, M, N, K, A, lda, NULL, B, ldb, C, ldc, NULL, accumulate, scratch);
+}
+
+/*
+ * C (+)= A · B with the M rows of A and of C given as row pointers (addon.c gemmRows: the rows of
+ * a group's members, where they lie): for M > 3 (the caller's product sizes are multiples of 4)
+ * the sums weft_gemm(0, 0, ...) makes over the same rows gathered, in the same order: the same
+ * bits, without the copies. K > 0, N > 0.
+ */
+void WEFT_NAME(weft_gemm_rows)(int M, int N, int K, const float *const *arow, const float *B, long ldb,
+                               float *const *crow, int accumulate, float *scratch) {
+  packed(0, 0, M, N, K, NULL, 0, arow, B, ldb, NULL, 0, crow, accumulate, scratch);
 }

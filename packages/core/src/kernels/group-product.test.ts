@@ -1,10 +1,10 @@
 // kernels.gemmRows, the recurrent layers' per-step product over a group's rows, on every path this
 // machine has (reference, WebAssembly SIMD, each native variant): for any segments (members' rows
 // scattered through their own buffers, of any count, a segment that is the scratch rows itself, a
-// lone segment of all M rows, rows past a native chunk of 256), every segment's rows of C get the
+// lone segment of all M rows, more rows than the native product's 240-row blocks), every segment's rows of C get the
 // bits of ONE plain product over the gathered rows at productRows(Σ rows) rows, padded with zero
-// rows, and nothing else in any buffer changes. The native path gathers inside the addon; the others
-// copy through the caller's scratch rows.
+// rows, and nothing else in any buffer changes. The native path hands the rows to its product as row
+// pointers; the others copy through the caller's scratch rows.
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../rng.js';
 import { gemmReference } from './gemm.js';
@@ -122,11 +122,13 @@ const LAYOUTS: Layout[] = [
   { what: 'C is the scratch rows, overwritten (dropout backward)', N: 12, K: 40, rows: [4, 4, 1], accumulate: false, cIsScratch: true },
   { what: 'one member outside the arena', N: 24, K: 8, rows: [3, 2], accumulate: true, outside: 1 },
 ];
-// Past the native path's chunks: 300 rows (a chunk of 256, then 44), and a wide product whose chunk is
-// cut to fit its ~4 MB of rows (K + N = 4300: chunks of 240 rows, then 20).
+// Past the native product's blocks of 240 rows (two blocks of A's row pointers, the second starting
+// inside a member), narrow and wide (N past its 1024-column blocks).
 const BIG: Layout[] = [
   { what: '300 rows in 7 members', N: 48, K: 32, rows: [40, 60, 20, 80, 50, 30, 20], accumulate: true },
   { what: 'wide rows, 260 of them', N: 4200, K: 100, rows: [130, 130], accumulate: true },
+  { what: '270 rows over three blocks of K', N: 64, K: 600, rows: [100, 150, 20], accumulate: true },
+  { what: '270 rows over three blocks of K, overwritten', N: 40, K: 520, rows: [3, 250, 17], accumulate: false },
 ];
 
 describe('kernels.gemmRows: every segment gets the bits of one product over the gathered rows', () => {

@@ -14,7 +14,9 @@
  * How the rows meet is the path's business (`kernels.gemmRows`): here, for the reference and
  * WebAssembly paths, by copying them into the caller's contiguous scratch rows and back (a
  * segment that already is the scratch, or a lone segment of M rows, is used in place); the
- * native path gathers and scatters inside the addon, in one call per step (native.ts).
+ * native path hands the rows to its product as row pointers, in one call per step (native.ts,
+ * native/csrc/addon.c): its packing reads A's rows where they lie and its tiles of C are stored
+ * to them, so nothing is copied.
  */
 import { copyInto, zeroInto } from './copy.js';
 import type { gemmReference } from './gemm.js';

@@ -196,8 +196,8 @@ export function loadNativeKernels(memory?: WasmMemory, variant?: string): Native
     nativeGemm();
   };
 
-  // The per-step product over a group's rows: gathered and scattered in the addon, one call per
-  // step; its argument block grows (a new block, bound again) with the segments of a step.
+  // The per-step product over a group's rows: the rows go to the addon's product as row pointers,
+  // one call per step; its argument block grows (a new block, bound again) with the segments of a step.
   const viaCopies = gemmRowsBy(gemm, 0);
   let rowsArgs = new Uint32Array(0);
   let nativeRows = (): void => {};
