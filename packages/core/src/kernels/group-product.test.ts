@@ -118,6 +118,7 @@ const LAYOUTS: Layout[] = [
   { what: 'a lone member of 8 rows, in place', N: 20, K: 12, rows: [8], accumulate: true },
   { what: 'overwriting C', N: 40, K: 7, rows: [3, 5, 1], accumulate: false },
   { what: 'an empty segment among others', N: 16, K: 16, rows: [4, 0, 3], accumulate: true },
+  { what: 'members of 4 and 8 rows among others (in place and gathered)', N: 36, K: 20, rows: [4, 3, 8, 1, 4], accumulate: true },
   { what: 'C is the scratch rows (GRU forward)', N: 30, K: 10, rows: [2, 3, 2], accumulate: true, cIsScratch: true },
   { what: 'C is the scratch rows, overwritten (dropout backward)', N: 12, K: 40, rows: [4, 4, 1], accumulate: false, cIsScratch: true },
   { what: 'one member outside the arena', N: 24, K: 8, rows: [3, 2], accumulate: true, outside: 1 },

@@ -12,8 +12,8 @@
  * same bits in any group as alone.
  *
  * How the rows meet is the path's business (`kernels.gemmRows`): here, for the reference and
- * WebAssembly paths, by copying them into the caller's contiguous scratch rows and back (a
- * segment that already is the scratch, or a lone segment of M rows, is used in place); the
+ * WebAssembly paths, each segment of a multiple of 4 rows by a product of its own, in place, the
+ * others by copying them into the caller's contiguous scratch rows and back; the
  * native path hands the rows to its product as row pointers, in one call per step (native.ts,
  * native/csrc/addon.c): its packing reads A's rows where they lie and its tiles of C are stored
  * to them, so nothing is copied.
@@ -75,8 +75,15 @@ export type GemmRows = (
 ) => void;
 
 /**
- * gemmRows by copies around `gemm`, the product cut into products of `stepRows` rows (0: one
- * product) where the path runs few rows faster: the same bits, each row's depending on it alone.
+ * gemmRows by products around `gemm`: a segment of a multiple of 4 rows is a product of its own,
+ * in place (on these paths a product of few rows costs per row what a large one does, and the
+ * lockstep's copies cost more than they save: bilstm on WebAssembly 0.63 → 0.53–0.56 of PyTorch
+ * with them); the other segments are copied into the scratch rows, padded with zero rows to a
+ * multiple of 4, as one product, and copied back. Every product has a multiple of 4 rows, so
+ * each row gets the bits it has in one product over all the rows (rows-stable.test.ts). Where a
+ * segment's C is the scratch rows themselves (a GRU's forward, a backward with recurrent
+ * dropout), every segment is gathered. Products are cut into `stepRows` rows (0: whole) where
+ * the path runs few rows faster.
  */
 export function gemmRowsBy(gemm: Gemm, stepRows: number): GemmRows {
   const product = (M: number, N: number, K: number, A: Float32Array, aOff: number, lda: number,
@@ -85,24 +92,32 @@ export function gemmRowsBy(gemm: Gemm, stepRows: number): GemmRows {
     for (let r = 0; r < M; r += R) gemm(false, false, Math.min(R, M - r), N, K, A, aOff + r * lda, lda, B, bOff, ldb, C, cOff + r * ldc, ldc, accumulate);
   };
   return (s, N, K, lda, ldc, B, bOff, ldb, accumulate, rowsA, rowsC) => {
-    const M = productRows(s.rows);
-    if (s.count === 1 && s.rows === M) {
-      product(M, N, K, s.a[0]!, s.aOff[0]!, lda, B, bOff, ldb, s.c[0]!, s.cOff[0]!, ldc, accumulate);
-      return;
+    let scratchC = false;
+    for (let i = 0; i < s.count; i++) if (s.c[i] === rowsC) scratchC = true;
+    const apart = (i: number) => !scratchC && s.n[i]! % 4 === 0;
+    let rows = 0;
+    for (let i = 0; i < s.count; i++) {
+      if (!apart(i)) rows += s.n[i]!;
+      else if (s.n[i]! > 0) product(s.n[i]!, N, K, s.a[i]!, s.aOff[i]!, lda, B, bOff, ldb, s.c[i]!, s.cOff[i]!, ldc, accumulate);
     }
+    if (rows === 0) return;
+    const M = productRows(rows);
     const inPlace = (i: number, r: number) => s.c[i] === rowsC && s.cOff[i] === r * N && ldc === N;
-    for (let i = 0, r = 0; i < s.count; r += s.n[i]!, i++) {
+    for (let i = 0, r = 0; i < s.count; i++) {
+      if (apart(i)) continue;
       copyRows(rowsA, r * K, K, s.a[i]!, s.aOff[i]!, lda, s.n[i]!, K);
       if (accumulate && !inPlace(i, r)) copyRows(rowsC, r * N, N, s.c[i]!, s.cOff[i]!, ldc, s.n[i]!, N);
+      r += s.n[i]!;
     }
-    if (M > s.rows) {
-      zeroInto(rowsA, s.rows * K, (M - s.rows) * K);
-      if (accumulate) zeroInto(rowsC, s.rows * N, (M - s.rows) * N);
+    if (M > rows) {
+      zeroInto(rowsA, rows * K, (M - rows) * K);
+      if (accumulate) zeroInto(rowsC, rows * N, (M - rows) * N);
     }
     product(M, N, K, rowsA, 0, K, B, bOff, ldb, rowsC, 0, N, accumulate);
-    for (let i = 0, r = 0; i < s.count; r += s.n[i]!, i++) {
-      if (inPlace(i, r)) continue;
-      copyRows(s.c[i]!, s.cOff[i]!, ldc, rowsC, r * N, N, s.n[i]!, N);
+    for (let i = 0, r = 0; i < s.count; i++) {
+      if (apart(i)) continue;
+      if (!inPlace(i, r)) copyRows(s.c[i]!, s.cOff[i]!, ldc, rowsC, r * N, N, s.n[i]!, N);
+      r += s.n[i]!;
     }
   };
 }
