@@ -202,26 +202,28 @@ export function loadNativeKernels(memory?: WasmMemory, variant?: string): Native
   let rowsArgs = new Uint32Array(0);
   let nativeRows = (): void => {};
   const gemmRows: GemmRows = (s, N, K, lda, ldc, B, bOff, ldb, accumulate, rowsA, rowsC) => {
-    const b = addressOf(B);
-    let inArena = b >= 0;
-    for (let i = 0; i < s.count && inArena; i++) inArena = addressOf(s.a[i]!) >= 0 && addressOf(s.c[i]!) >= 0;
-    if (!inArena || N === 0 || K === 0) {
-      viaCopies(s, N, K, lda, ldc, B, bOff, ldb, accumulate, rowsA, rowsC); // counts its own calls
-      return;
-    }
     if (9 + 3 * s.count > rowsArgs.length) {
       const n = 9 + 3 * Math.max(s.count, 2 * (rowsArgs.length - 9) / 3, 16);
       rowsArgs = new Uint32Array(mem.buffer, arenaAlloc(mem, 4 * n), n); // arenaAlloc before reading mem.buffer
       nativeRows = addon.bind(rowsArgs, v, 'gemmRows');
     }
+    const b = addressOf(B);
+    let inArena = b >= 0 && N > 0 && K > 0;
+    for (let i = 0; i < s.count && inArena; i++) {
+      const a = addressOf(s.a[i]!), c = addressOf(s.c[i]!);
+      inArena = a >= 0 && c >= 0;
+      rowsArgs[9 + 3 * i] = a + 4 * s.aOff[i]!;
+      rowsArgs[10 + 3 * i] = c + 4 * s.cOff[i]!;
+      rowsArgs[11 + 3 * i] = s.n[i]!;
+    }
+    if (!inArena) {
+      viaCopies(s, N, K, lda, ldc, B, bOff, ldb, accumulate, rowsA, rowsC); // counts its own calls
+      return;
+    }
     const M = productRows(s.rows);
-    checkGemm(false, false, M, N, K, rowsA, 0, K, B, bOff, ldb, rowsC, 0, N); // sizes and B's window
+    checkGemm(false, false, M, N, K, rowsA, 0, K, B, bOff, ldb, rowsC, 0, N); // sizes, B's window, the fallback's scratch
     for (let i = 0; i < s.count; i++) {
-      const n = s.n[i]!;
-      checkGemm(false, false, n, N, K, s.a[i]!, s.aOff[i]!, lda, B, bOff, ldb, s.c[i]!, s.cOff[i]!, ldc);
-      rowsArgs[9 + 3 * i] = addressOf(s.a[i]!) + 4 * s.aOff[i]!;
-      rowsArgs[10 + 3 * i] = addressOf(s.c[i]!) + 4 * s.cOff[i]!;
-      rowsArgs[11 + 3 * i] = n;
+      checkGemm(false, false, s.n[i]!, N, K, s.a[i]!, s.aOff[i]!, lda, B, bOff, ldb, s.c[i]!, s.cOff[i]!, ldc);
     }
     native++;
     rowsArgs[0] = M;
