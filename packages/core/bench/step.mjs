@@ -23,7 +23,7 @@
 //   fwd input projections      X·W_ihᵀ of all steps at once (gemm, bias rows; gather for tokens)
 //   fwd step products          h·W_hhᵀ, one product per step over the rows of every shard of the group (gemmRows)
 //   fwd cell gate math         the fused gate kernels, per step
-//   fwd other (JS)             layouts, dropout, state copies, the rows gathered and scattered, the time loop
+//   fwd other (JS)             layouts, dropout, state copies, each step's segments of rows, the time loop
 //   bwd step products          dz·W_hh per step
 //   bwd cell gate math         gate derivatives per step
 //   bwd weight/input products  dZᵀ·X, dZᵀ·H, dZ·W over all steps at once

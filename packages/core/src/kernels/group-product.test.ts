@@ -4,7 +4,8 @@
 // lone segment of all M rows, more rows than the native product's 240-row blocks), every segment's rows of C get the
 // bits of ONE plain product over the gathered rows at productRows(Σ rows) rows, padded with zero
 // rows, and nothing else in any buffer changes. The native path hands the rows to its product as row
-// pointers; the others copy through the caller's scratch rows.
+// pointers (and the test checks that it ran natively); the others run a segment of a multiple of 4
+// rows as its own product in place and copy the rest through the caller's scratch rows.
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../rng.js';
 import { gemmReference } from './gemm.js';
@@ -17,14 +18,18 @@ import { loadWasmKernels } from './wasm.js';
 const memory = createSharedMemory(64);
 const addon = nativeAddon();
 
-interface Path { name: string; gemm: Gemm; gemmRows: GemmRows; small: boolean }
+interface Path {
+  name: string; gemm: Gemm; gemmRows: GemmRows; small: boolean;
+  /** The native path's call counts: a gemmRows call in the arena must run natively, once. */
+  calls?: { readonly native: number; readonly reference: number };
+}
 const wasm = loadWasmKernels(memory);
 const paths: Path[] = [
   { name: 'reference', gemm: gemmReference, gemmRows: gemmRowsBy(gemmReference, 0), small: true },
   { name: 'wasm-simd', gemm: wasm.gemm, gemmRows: wasm.gemmRows, small: false },
   ...(addon ? [...addon.variants, ...addon.testVariants] : []).map((v): Path => {
     const k = loadNativeKernels(memory, v);
-    return { name: `native (${v})`, gemm: k.gemm, gemmRows: k.gemmRows, small: false };
+    return { name: `native (${v})`, gemm: k.gemm, gemmRows: k.gemmRows, small: false, calls: k.calls };
   }),
 ];
 
@@ -53,6 +58,8 @@ interface Layout {
   cIsScratch?: boolean;
   /** segment i's A (and C) lie outside the arena */
   outside?: number;
+  /** B's leading dimension (default N + 2); B starts 5 floats into its array */
+  ldb?: number;
 }
 
 /**
@@ -65,8 +72,8 @@ function check(p: Path, L: Layout, seed: number): void {
   const total = L.rows.reduce((a, b) => a + b, 0);
   const M = productRows(total);
   const lda = K + 3, ldc = N + 5; // rows further apart than their width
-  const B = f32(K * (N + 2), rng);
-  const ldb = N + 2;
+  const ldb = L.ldb ?? N + 2, bOff = 5;
+  const B = f32(bOff + K * ldb, rng);
   const s = new RowSegments();
   const rowsA = f32(M * K, rng), rowsC = f32(M * N, rng);
   const segs = L.rows.map((n, i) => {
@@ -90,11 +97,16 @@ function check(p: Path, L: Layout, seed: number): void {
   const Ag = allocF32In(memory, M * K), Cg = allocF32In(memory, M * N);
   Ag.set(A0);
   Cg.set(C0);
-  p.gemm(false, false, M, N, K, Ag, 0, K, B, 0, ldb, Cg, 0, N, accumulate);
+  p.gemm(false, false, M, N, K, Ag, 0, K, B, bOff, ldb, Cg, 0, N, accumulate);
 
   const before = segs.map((g) => ({ a: g.a.slice(), c: g.c.slice() }));
   const bCopy = B.slice();
-  p.gemmRows(s, N, K, lda, L.cIsScratch ? N : ldc, B, 0, ldb, accumulate, rowsA, rowsC);
+  const calls0 = p.calls && { native: p.calls.native, reference: p.calls.reference };
+  p.gemmRows(s, N, K, lda, L.cIsScratch ? N : ldc, B, bOff, ldb, accumulate, rowsA, rowsC);
+  if (p.calls && L.outside === undefined) {
+    expect(p.calls.native - calls0!.native, `${L.what}: native calls`).toBe(1);
+    expect(p.calls.reference - calls0!.reference, `${L.what}: reference calls`).toBe(0);
+  }
 
   expect(firstDiff(B, bCopy), `${L.what}: B`).toBe(-1);
   r = 0;
@@ -119,6 +131,10 @@ const LAYOUTS: Layout[] = [
   { what: 'overwriting C', N: 40, K: 7, rows: [3, 5, 1], accumulate: false },
   { what: 'an empty segment among others', N: 16, K: 16, rows: [4, 0, 3], accumulate: true },
   { what: 'members of 4 and 8 rows among others (in place and gathered)', N: 36, K: 20, rows: [4, 3, 8, 1, 4], accumulate: true },
+  { what: 'the same, overwriting C', N: 36, K: 20, rows: [4, 3, 8, 1, 4], accumulate: false },
+  { what: '40 one-row members (the native argument block grows past 16 segments)', N: 16, K: 8, rows: Array(40).fill(1), accumulate: true },
+  { what: 'then 5 members again', N: 16, K: 8, rows: [2, 2, 2, 2, 2], accumulate: true },
+  { what: "B's rows 4 KiB apart (packed, not read in place)", N: 1000, K: 24, rows: [4, 4, 3], accumulate: true, ldb: 1024 },
   { what: 'C is the scratch rows (GRU forward)', N: 30, K: 10, rows: [2, 3, 2], accumulate: true, cIsScratch: true },
   { what: 'C is the scratch rows, overwritten (dropout backward)', N: 12, K: 40, rows: [4, 4, 1], accumulate: false, cIsScratch: true },
   { what: 'one member outside the arena', N: 24, K: 8, rows: [3, 2], accumulate: true, outside: 1 },
@@ -141,8 +157,10 @@ describe('kernels.gemmRows: every segment gets the bits of one product over the 
   }
 });
 
-describe('kernels.gemmRows: a segment whose rows do not fit its array is refused before anything is written', () => {
-  for (const p of paths.filter((q) => q.name.startsWith('native'))) {
+// (Only where the addon is built and on: WEFT_NATIVE=0 runs these files with no native path.)
+const nativePaths = paths.filter((q) => q.name.startsWith('native'));
+if (nativePaths.length > 0) describe('kernels.gemmRows: a segment whose rows do not fit its array is refused before anything is written', () => {
+  for (const p of nativePaths) {
     it(p.name, () => {
       const rng = new Rng(7);
       const s = new RowSegments();

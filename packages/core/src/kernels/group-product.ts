@@ -65,8 +65,11 @@ export class RowSegments {
 
 /**
  * kernels.gemmRows: the segments' C (+)= A · B[bOff.., ldb] with A rows K wide (lda apart) and C
- * rows N wide (ldc apart), as one product of productRows(s.rows) rows. `rowsA` [M, K] and `rowsC`
- * [M, N] are the caller's scratch rows (a segment of C may be rowsC itself, at its own rows).
+ * rows N wide (ldc apart), with the bits of one product of productRows(s.rows) rows. `rowsA`
+ * [M, K] and `rowsC` [M, N] are the caller's scratch rows: a segment's C may be rowsC itself (the
+ * same object, at the segment's own rows), no segment's A may be rowsA. No row of C may overlap
+ * another segment's C, any segment's A or B: A is read where it lies, also after rows of C were
+ * written (the native product packs A again per block of K, M and N).
  */
 export type GemmRows = (
   s: RowSegments, N: number, K: number, lda: number, ldc: number,

@@ -37,8 +37,10 @@ export interface Kernels {
   detail: string;
   gemm: Gemm;
   /**
-   * The recurrent layers' per-step product over a group's rows (group-product.ts): one product
-   * for the rows of every member, the same bits for each as alone.
+   * The recurrent layers' per-step product over a group's rows (group-product.ts): the bits of one
+   * product over every member's rows (native: that product, by row pointers; the other paths: a
+   * product per member of a multiple of 4 rows, one over the others gathered), the same for each
+   * member as alone.
    */
   gemmRows: GemmRows;
   /** a[off..off+n) = σ(a). The wasm version is within 3 ulp of the exact value. */

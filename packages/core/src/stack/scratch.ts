@@ -166,8 +166,10 @@ export class StackScratch {
 
 /**
  * What a group of stacks run in lockstep shares (RecurrentStack.forwardGroup), held by its lead:
- * one step's rows of every member gathered. (The lead's W_hhᵀ, which does not grow with the
- * rows, is allocated once beside it: `whhTFloats`.)
+ * one step's rows of every member, where a step's product puts what no member holds (a GRU's
+ * W_hh h + b_hh, the product with recurrent dropout before each member's mask) and where the
+ * reference and WebAssembly paths gather rows (kernels.gemmRows). (The lead's W_hhᵀ, which does
+ * not grow with the rows, is allocated once beside it: `whhTFloats`.)
  */
 export class GroupScratch {
   readonly capRows: number;

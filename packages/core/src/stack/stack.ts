@@ -236,7 +236,7 @@ export class RecurrentStack {
   private _grads: Map<string, Float32Array>;
   private readonly dirParams: DirParams[]; // index l*D + d
   private scratch: StackScratch | null = null;
-  /** The gathered rows of a group this stack leads (forwardGroup)... */
+  /** The rows a group this stack leads works in (forwardGroup: GRU's W_hh h, dropout's products, the copying paths' rows)... */
   private group: GroupScratch | null = null;
   /** The members' rows of each step's product (forwardSteps, backwardSteps). */
   private readonly segments = new RowSegments();
@@ -374,8 +374,7 @@ export class RecurrentStack {
    * Forward of a group of stacks in lockstep: stacks of one shape over the same parameters (the
    * shards of a batch, each with its own input, lengths, states, masks and scratch), layer by
    * layer and direction by direction, each step's recurrent product ONE product over the rows of
-   * every member (gathered, then scattered back), so that W_hh is read once per step for all of
-   * them. Each member's result is exactly its own `forward`'s: the product runs at
+   * every member (kernels.gemmRows), so that W_hh is read once per step for all of them. Each member's result is exactly its own `forward`'s: the product runs at
    * `productRows(rows)` rows, where every row's bits depend on that row alone, and each member
    * draws its masks from its own `rng` in the order of the file comment.
    */
@@ -878,8 +877,8 @@ export class RecurrentStack {
   }
 
   /**
-   * The group's rows (gathered per step), held by the group's lead and sized for the group's
-   * rows (reserveGroup sizes them up front).
+   * The group's rows (GroupScratch), held by the group's lead and sized for the group's rows
+   * (reserveGroup sizes them up front).
    */
   private groupScratch(ms: readonly { B: number }[]): GroupScratch {
     const rows = productRows(ms.reduce((n, m) => n + m.B, 0));
