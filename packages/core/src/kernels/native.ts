@@ -198,7 +198,7 @@ export function loadNativeKernels(memory?: WasmMemory, variant?: string): Native
 
   // The per-step product over a group's rows: the rows go to the addon's product as row pointers,
   // one call per step; its argument block grows (a new block, bound again) with the segments of a step.
-  const viaCopies = gemmRowsBy(gemm, 0);
+  const byProducts = gemmRowsBy(gemm, 0);
   let rowsArgs = new Uint32Array(0);
   let nativeRows = (): void => {};
   const gemmRows: GemmRows = (s, N, K, lda, ldc, B, bOff, ldb, accumulate, rowsA, rowsC) => {
@@ -217,7 +217,7 @@ export function loadNativeKernels(memory?: WasmMemory, variant?: string): Native
       rowsArgs[11 + 3 * i] = s.n[i]!;
     }
     if (!inArena) {
-      viaCopies(s, N, K, lda, ldc, B, bOff, ldb, accumulate, rowsA, rowsC); // counts its own calls
+      byProducts(s, N, K, lda, ldc, B, bOff, ldb, accumulate, rowsA, rowsC); // counts its own calls
       return;
     }
     const M = productRows(s.rows);

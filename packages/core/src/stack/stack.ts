@@ -374,9 +374,10 @@ export class RecurrentStack {
    * Forward of a group of stacks in lockstep: stacks of one shape over the same parameters (the
    * shards of a batch, each with its own input, lengths, states, masks and scratch), layer by
    * layer and direction by direction, each step's recurrent product ONE product over the rows of
-   * every member (kernels.gemmRows), so that W_hh is read once per step for all of them. Each member's result is exactly its own `forward`'s: the product runs at
-   * `productRows(rows)` rows, where every row's bits depend on that row alone, and each member
-   * draws its masks from its own `rng` in the order of the file comment.
+   * every member (kernels.gemmRows), so that W_hh is read once per step for all of them. Each
+   * member's result is exactly its own `forward`'s: the product runs at `productRows(rows)` rows,
+   * where every row's bits depend on that row alone, and each member draws its masks from its own
+   * `rng` in the order of the file comment.
    */
   static forwardGroup(members: readonly GroupForward[]): ForwardResult[] {
     const lead = checkGroup(members.map((m) => m.stack));
@@ -749,7 +750,6 @@ export class RecurrentStack {
     }
     return tab;
   }
-
 
   /**
    * The steps of layer l, direction d of every member, in lockstep. Per step: each active
