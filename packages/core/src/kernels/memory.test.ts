@@ -5,7 +5,7 @@ import { Rng } from '../rng.js';
 import { gemmReference } from './gemm.js';
 import {
   ArenaOutOfMemoryError, isOutOfMemory,
-  ALLOC_ALIGN, HEADER_BYTES, PAGE_BYTES, allocF32, allocF32In, arenaAlloc, arenaUsage, attachMemory,
+  ALLOC_ALIGN, HEADER_BYTES, PAGE_BYTES, allocF32, allocF32In, arenaAddresses, arenaAlloc, arenaUsage, attachMemory,
   attachedMemory, createSharedMemory, detachMemory, isInMemory,
 } from './memory.js';
 import { loadWasmKernels } from './wasm.js';
@@ -92,6 +92,27 @@ describe('allocF32', () => {
     expect(isInMemory(allocF32In(other, 8), memory)).toBe(false);
     expect(isInMemory(new Float32Array(8), memory)).toBe(false);
     expect(isInMemory(new Float32Array(new SharedArrayBuffer(1024)), memory)).toBe(false);
+  });
+
+  it('arenaAddresses: the byte address of an arena array (before and after a grow, a view seen first in a clone), -1 outside, the same on every lookup', () => {
+    const memory = createSharedMemory(1, 256);
+    const other = createSharedMemory(1);
+    const addressOf = arenaAddresses(memory);
+    const a = allocF32In(memory, 8);
+    const sub = a.subarray(3);
+    allocF32In(memory, 4 * PAGE_BYTES); // grow: later arrays view a new buffer object
+    const b = allocF32In(memory, 8);
+    const cloned = new Float32Array(structuredClone(a.buffer as SharedArrayBuffer), a.byteOffset, 8);
+    for (let pass = 0; pass < 2; pass++) {
+      expect(addressOf(a)).toBe(a.byteOffset);
+      expect(addressOf(sub)).toBe(a.byteOffset + 12);
+      expect(addressOf(b)).toBe(b.byteOffset);
+      expect(addressOf(cloned)).toBe(a.byteOffset);
+      expect(addressOf(allocF32In(other, 8))).toBe(-1);
+      expect(addressOf(new Float32Array(8))).toBe(-1);
+      expect(addressOf(new Float32Array(new SharedArrayBuffer(1024), 64))).toBe(-1);
+    }
+    expect(() => arenaAddresses(new (requireWasmApi().Memory)({ initial: 1 }))).toThrow(/createSharedMemory/);
   });
 
   it('rejects bad sizes, a full arena, and memories that are not arenas, naming what was expected', () => {

@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { checkGemm, gemmReference } from './gemm.js';
 import { gemmRowsBy, productRows, type GemmRows } from './group-product.js';
 import { setKernels, type Gemm, type Kernels } from './index.js';
-import { arenaAlloc, attachMemory, attachedMemory, createSharedMemory, memoryTest, type WasmMemory } from './memory.js';
+import { arenaAlloc, attachMemory, attachedMemory, createSharedMemory, arenaAddresses, type WasmMemory } from './memory.js';
 import { wasmKernelsWith, wasmSimdSupported, type KernelExports } from './wasm.js';
 
 /** This package's native folder (binding.gyp, build.mjs); resolves the same from src/kernels and dist/kernels. */
@@ -152,19 +152,7 @@ export function loadNativeKernels(memory?: WasmMemory, variant?: string): Native
     };
   }
   const wasm = wasmKernelsWith(mem, replace); // every other kernel; also checks that mem is an arena
-  const inMemory = memoryTest(mem);
-  // Byte address of each array's first float in the arena, or -1 for an array outside it, cached
-  // per array: both are fixed for the array's life, and reading .buffer and .byteOffset of a view
-  // on a growable shared buffer costs ~100 ns a call (most of a small product's overhead).
-  const addresses = new WeakMap<Float32Array, number>();
-  const addressOf = (x: Float32Array): number => {
-    let a = addresses.get(x);
-    if (a === undefined) {
-      a = inMemory(x) ? x.byteOffset : -1;
-      addresses.set(x, a);
-    }
-    return a;
-  };
+  const addressOf = arenaAddresses(mem); // byte address of an array's first float, -1 outside the arena
   // Allocated before mem.buffer is read: an allocation that grows the memory makes a new buffer object.
   const argsAt = arenaAlloc(mem, 64);
   const args = new Uint32Array(mem.buffer, argsAt, 12);

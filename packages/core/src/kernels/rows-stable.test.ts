@@ -10,7 +10,7 @@
 // 240-row blocks), then products of sub-ranges of its rows,
 // each copied into buffers of its own, and compares bits. Shapes are those of the per-step
 // products: W_hh (N = 4H, K = H; GRU N = 3H), its gradient side (N = H, K = 4H), an odd H, with
-// op(B) = B and Bᵀ, a dense B and one whose rows are WHHT_PAD floats longer (the stack's copy of
+// op(B) = B and Bᵀ, a dense B and one whose rows are WHH_PAD floats longer (the stack's copy of
 // W_hhᵀ), with and without accumulate.
 //
 // KNOWN EXCEPTION, excluded from the property below and pinned by a test that they do differ: on the
@@ -23,7 +23,7 @@
 // M ≤ 3, a matrix-vector product on both fast paths, differs.)
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../rng.js';
-import { WHHT_PAD } from '../stack/scratch.js';
+import { WHH_PAD } from '../stack/scratch.js';
 import { gemmReference } from './gemm.js';
 import type { Gemm } from './index.js';
 import { allocF32In, createSharedMemory } from './memory.js';
@@ -69,7 +69,7 @@ function configs(N: number, K: number): Config[] {
   const out: Config[] = [];
   for (const tB of [false, true]) {
     const cols = tB ? K : N;
-    for (const acc of [false, true]) for (const ldb of [cols, cols + WHHT_PAD]) out.push({ N, K, tB, acc, ldb });
+    for (const acc of [false, true]) for (const ldb of [cols, cols + WHH_PAD]) out.push({ N, K, tB, acc, ldb });
   }
   return out;
 }
@@ -79,7 +79,7 @@ function buffers(N: number, K: number) {
   const mBig = Math.max(...M_BIGS);
   const f = (n: number) => allocF32In(memory, n);
   return {
-    B: f(Math.max(K * (N + WHHT_PAD), N * (K + WHHT_PAD))),
+    B: f(Math.max(K * (N + WHH_PAD), N * (K + WHH_PAD))),
     A: f(mBig * K), C0: f(mBig * N), C: f(mBig * N), a: f(mBig * K), sub: f(mBig * N),
   };
 }

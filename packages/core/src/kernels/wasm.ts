@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { checkGemm, gemmReference } from './gemm.js';
 import { gemmRowsBy } from './group-product.js';
 import { referenceKernels, setKernels, type Gemm, type Kernels } from './index.js';
-import { arenaAlloc, attachMemory, attachedMemory, createSharedMemory, memoryTest } from './memory.js';
+import { arenaAlloc, attachMemory, attachedMemory, createSharedMemory, arenaAddresses } from './memory.js';
 import { checkTarget, type LossResult } from './loss.js';
 import { requireWasmApi, wasmApi, type WasmMemory, type WasmModule } from './webassembly.js';
 
@@ -163,7 +163,8 @@ export function loadWasmKernels(memory?: WasmMemory): WasmKernels {
  * path (native.ts) runs its own cell kernels behind the same argument checks and fallbacks.
  */
 export function wasmKernelsWith(mem: WasmMemory, replace: Partial<KernelExports>): WasmKernels {
-  const inMemory = memoryTest(mem); // also checks that mem is an arena
+  const addressOf = arenaAddresses(mem); // also checks that mem is an arena
+  const inMemory = (x: ArrayBufferView): boolean => addressOf(x) >= 0;
   const { module, relaxed } = kernelModule();
   const instance = new (requireWasmApi().Instance)(module, {
     env: {
@@ -187,7 +188,7 @@ export function wasmKernelsWith(mem: WasmMemory, replace: Partial<KernelExports>
     calls.wasm++;
     wasmGemm(
       transA ? 1 : 0, transB ? 1 : 0, M, N, K,
-      A.byteOffset + 4 * aOff, lda, B.byteOffset + 4 * bOff, ldb, C.byteOffset + 4 * cOff, ldc,
+      addressOf(A) + 4 * aOff, lda, addressOf(B) + 4 * bOff, ldb, addressOf(C) + 4 * cOff, ldc,
       accumulate ? 1 : 0, scratch,
     );
   };
@@ -204,7 +205,7 @@ export function wasmKernelsWith(mem: WasmMemory, replace: Partial<KernelExports>
         throw new RangeError(`${name}: [${off}, ${off}+${n}) must lie inside the array's ${a.length} floats`);
       }
       calls.wasm++;
-      fast(a.byteOffset + 4 * off, n);
+      fast(addressOf(a) + 4 * off, n);
     };
 
   // The row and cell kernels: every operand must be in the arena (else the reference runs) and
@@ -220,7 +221,7 @@ export function wasmKernelsWith(mem: WasmMemory, replace: Partial<KernelExports>
     if (!Number.isInteger(off) || off < 0 || off + n > x.length) {
       throw new RangeError(`${kernel}: ${name} needs [${off}, ${off}+${n}) inside its ${x.length} values`);
     }
-    return x.byteOffset + 4 * off;
+    return addressOf(x) + 4 * off;
   };
   /** Floats spanned by `rows` rows of `w` floats, `ld` apart. */
   const rowsSpan = (rows: number, w: number, ld: number): number => (rows > 0 ? (rows - 1) * ld + w : 0);
@@ -478,7 +479,7 @@ export function wasmKernelsWith(mem: WasmMemory, replace: Partial<KernelExports>
       const here = inMemory(targets);
       const base = lossArea(16 + (here ? 0 : 4 * n) + (mask ? rows : 0));
       let pt = base + 16;
-      if (here) pt = targets.byteOffset;
+      if (here) pt = addressOf(targets);
       else new Float32Array(mem.buffer, pt, n).set(targets.subarray(0, n));
       const pm = base + 16 + (here ? 0 : 4 * n);
       if (mask) new Uint8Array(mem.buffer, pm, rows).set(mask.subarray(0, rows));

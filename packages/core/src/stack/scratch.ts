@@ -21,8 +21,11 @@ interface ScratchAlloc {
 
 const ARENA: ScratchAlloc = { f32: allocF32, i32: allocI32 };
 
-/** Floats of padding after each row of the transposed W_hh copy (one cache line). */
-export const WHHT_PAD = 16;
+/**
+ * Floats of padding after each row of the lead's W_hh copies (one cache line): rows a power of two
+ * of floats apart would all fall in the same few cache sets as the product reads down a strip.
+ */
+export const WHH_PAD = 16;
 
 /** What forward saves for one layer and direction. */
 export interface DirScratch {
@@ -168,8 +171,8 @@ export class StackScratch {
  * What a group of stacks run in lockstep shares (RecurrentStack.forwardGroup), held by its lead:
  * one step's rows of every member, where a step's product puts what no member holds (a GRU's
  * W_hh h + b_hh, the product with recurrent dropout before each member's mask) and where the
- * reference and WebAssembly paths gather rows (kernels.gemmRows). (The lead's W_hhᵀ, which does
- * not grow with the rows, is allocated once beside it: `whhTFloats`.)
+ * reference and WebAssembly paths gather rows (kernels.gemmRows). (The lead's padded W_hh copy,
+ * which does not grow with the rows, is allocated once beside it: `whhCopyFloats`.)
  */
 export class GroupScratch {
   readonly capRows: number;
@@ -184,7 +187,7 @@ export class GroupScratch {
     const GH = GATES[o.cell] * H;
     const aligned = (n: number) => Math.ceil((4 * n) / ALLOC_ALIGN) * ALLOC_ALIGN;
     const M = productRows(rows);
-    return aligned(M * H) + aligned(M * GH) + aligned(whhTFloats(o));
+    return aligned(M * H) + aligned(M * GH) + aligned(whhCopyFloats(o));
   }
 
   constructor(o: ResolvedStackOptions, rows: number) {
@@ -195,7 +198,14 @@ export class GroupScratch {
   }
 }
 
-/** Floats of W_hhᵀ with its rows padded: [H, G*H + WHHT_PAD]. */
-export function whhTFloats(o: ResolvedStackOptions): number {
-  return o.hiddenSize * (GATES[o.cell] * o.hiddenSize + WHHT_PAD);
+/**
+ * Floats of the lead's copy of W_hh with its rows padded: W_hhᵀ [H, G*H + WHH_PAD] during the
+ * forward steps, W_hh [G*H, H + WHH_PAD] during the backward ones (NN 64×128×512 with bilstm's
+ * W_hh, out of cache: rows 128 floats apart 68–70 GFLOP/s, 144 apart 73–77; charlm's 32×256×1024:
+ * 65–68, padded 69–79).
+ */
+export function whhCopyFloats(o: ResolvedStackOptions): number {
+  const H = o.hiddenSize;
+  const GH = GATES[o.cell] * H;
+  return Math.max(H * (GH + WHH_PAD), GH * (H + WHH_PAD));
 }

@@ -61,7 +61,7 @@ import { resolveStackOptions, type ResolvedStackOptions, type StackOptions } fro
 import { OptionError } from '../options/errors.js';
 import { booleanOption, keysOf, knownKeys, objectOption, positiveInt } from '../options/validate.js';
 import { accumulateSequenceMask, applySequenceMask, drawDropoutMask } from './dropout.js';
-import { GroupScratch, StackScratch, WHHT_PAD, whhTFloats } from './scratch.js';
+import { GroupScratch, StackScratch, WHH_PAD, whhCopyFloats } from './scratch.js';
 import { productRows, RowSegments } from '../kernels/group-product.js';
 
 export interface StackBuffers {
@@ -240,8 +240,8 @@ export class RecurrentStack {
   private group: GroupScratch | null = null;
   /** The members' rows of each step's product (forwardSteps, backwardSteps). */
   private readonly segments = new RowSegments();
-  /** ...and W_hhᵀ of the layer and direction being run, made once per layer and direction of a forward. */
-  private whhT: Float32Array | null = null;
+  /** ...and W_hh of the layer and direction being run, rows padded (W_hhᵀ for the forward steps), made once per layer and direction. */
+  private whhCopy: Float32Array | null = null;
   private lens = new Int32Array(0);        // [B] lengths of the last forward
   private last: LastForward | null = null;
 
@@ -764,8 +764,8 @@ export class RecurrentStack {
     const o = this.options;
     const { H, GH, W, P, p, relu, gs, seg, Tmax } = this.stepSetup(fs, l, d);
     const isGru = o.cell === 'gru';
-    const ldT = GH + WHHT_PAD;
-    const whhT = this.whhT!; // allocated by groupScratch
+    const ldT = GH + WHH_PAD;
+    const whhT = this.whhCopy!; // allocated by groupScratch
     kernels.transpose(whhT, 0, ldT, P, p.whh, GH, H);
 
     for (let s = 0; s < Tmax; s++) {
@@ -821,12 +821,16 @@ export class RecurrentStack {
    * Backward through the steps of layer l, direction d of every member, in lockstep (see
    * forwardSteps): per step, in reverse processing order, each active member's gate derivatives,
    * then ONE product dh_{t-1} += dz·W_hh over the members' rows (with recurrent dropout the
-   * product goes to the group's rows and each member adds it through its mask).
+   * product goes to the group's rows and each member adds it through its mask), against a copy
+   * of W_hh with its rows padded by a cache line (as W_hhᵀ in forwardSteps).
    */
   private backwardSteps(bs: readonly Bw[], l: number, d: number): void {
     const o = this.options;
     const { H, GH, W, P, p, relu, gs, seg, Tmax } = this.stepSetup(bs, l, d);
     const useRec = bs[0]!.last.useRec;
+    const ldW = H + WHH_PAD;
+    const whh = this.whhCopy!; // allocated by groupScratch
+    for (let r = 0; r < GH; r++) copyInto(whh, r * ldW, P, p.whh + r * H, H);
 
     for (let s = Tmax - 1; s >= 0; s--) {
       seg.clear();
@@ -852,7 +856,7 @@ export class RecurrentStack {
         if (useRec) seg.add(sc.dzh, gOff, gs.rowsH, seg.rows * H, B);
         else seg.add(sc.dzh, gOff, dh, 0, B);
       }
-      kernels.gemmRows(seg, H, GH, GH, H, P, p.whh, H, !useRec, gs.rowsG, gs.rowsH);
+      kernels.gemmRows(seg, H, GH, GH, H, whh, 0, ldW, !useRec, gs.rowsG, gs.rowsH);
       if (!useRec) continue;
       let rows = 0;
       for (const b of bs) {
@@ -882,7 +886,7 @@ export class RecurrentStack {
    */
   private groupScratch(ms: readonly { B: number }[]): GroupScratch {
     const rows = productRows(ms.reduce((n, m) => n + m.B, 0));
-    this.whhT ??= allocF32(whhTFloats(this.options));
+    this.whhCopy ??= allocF32(whhCopyFloats(this.options));
     const gs = this.group;
     if (gs && gs.capRows >= rows) return gs;
     this.group = new GroupScratch(this.options, Math.max(rows, gs?.capRows ?? 0));
