@@ -79,6 +79,72 @@ CINLINE cf tanhv(cf x) {
   return (cf)((ci)t | ((ci)x & sign));
 }
 
+/*
+ * Two vectors at a time (x2 suffix): each operation of expv, sigmoidv and tanhv done for two
+ * vectors, one after the other. A gate's nonlinearity is a chain of ~30 dependent operations and
+ * the LSTM step chains three of them (σ of the gates, c', tanh(c')): one vector's chain alone
+ * leaves the processor waiting on latencies; two independent ones, interleaved in program order,
+ * overlap. The same lane operations in the same order: the same bits.
+ */
+typedef struct {
+  cf a, b;
+} cf2;
+
+CINLINE cf2 expv2(cf2 x) {
+  const cf hi = splat(K(88.0)), lo = splat(K(-86.5));
+  x.a = sel(hi < x.a, hi, x.a);
+  x.b = sel(hi < x.b, hi, x.b);
+  x.a = sel(x.a < lo, lo, x.a);
+  x.b = sel(x.b < lo, lo, x.b);
+  const cf magic = splat(K(12582912.0)), l2e = splat(K(1.44269504088896341));
+  const cf nma = x.a * l2e + magic, nmb = x.b * l2e + magic;
+  const cf na = nma - magic, nb = nmb - magic;
+  const cf c1 = splat(K(0.693359375)), c2 = splat(K(-2.12194440e-4));
+  cf ra = x.a - na * c1, rb = x.b - nb * c1;
+  ra = ra - na * c2;
+  rb = rb - nb * c2;
+  const cf r2a = ra * ra, r2b = rb * rb;
+  const cf p0 = splat(K(1.6666665459e-1)), p1 = splat(K(5.0000001201e-1));
+  const cf p2 = splat(K(8.3334519073e-3)), p3 = splat(K(4.1665795894e-2));
+  const cf p4 = splat(K(1.9875691500e-4)), p5 = splat(K(1.3981999507e-3));
+  const cf q0a = p0 * ra + p1, q0b = p0 * rb + p1;
+  const cf q1a = p2 * ra + p3, q1b = p2 * rb + p3;
+  const cf q2a = p4 * ra + p5, q2b = p4 * rb + p5;
+  const cf pa = (q0a + q1a * r2a) + q2a * (r2a * r2a), pb = (q0b + q1b * r2b) + q2b * (r2b * r2b);
+  const cf ea = (pa * r2a + ra) + splat(1.0f), eb = (pb * r2b + rb) + splat(1.0f);
+  return (cf2){(cf)((ci)ea + ((ci)nma << 23)), (cf)((ci)eb + ((ci)nmb << 23))};
+}
+
+CINLINE cf2 sigmoidv2(cf2 x) {
+  const cf one = splat(1.0f);
+  const cf2 e = expv2((cf2){-x.a, -x.b});
+  return (cf2){one / (one + e.a), one / (one + e.b)};
+}
+
+CINLINE cf2 tanhv2(cf2 x) {
+  const ci sign = (ci)splat(-0.0f);
+  const cf axa = (cf)((ci)x.a & ~sign), axb = (cf)((ci)x.b & ~sign);
+  const cf one = splat(1.0f), two = splat(2.0f);
+  const cf2 e = expv2((cf2){axa + axa, axb + axb});
+  const cf biga = one - two / (e.a + one), bigb = one - two / (e.b + one);
+  const cf za = x.a * x.a, zb = x.b * x.b;
+  const cf t0 = splat(K(-5.70498872745e-3)), t1 = splat(K(2.06390887954e-2)), t2 = splat(K(-5.37397155531e-2));
+  const cf t3 = splat(K(1.33314422036e-1)), t4 = splat(K(-3.33332819422e-1));
+  cf pa = t0, pb = t0;
+  pa = pa * za + t1;
+  pb = pb * zb + t1;
+  pa = pa * za + t2;
+  pb = pb * zb + t2;
+  pa = pa * za + t3;
+  pb = pb * zb + t3;
+  pa = pa * za + t4;
+  pb = pb * zb + t4;
+  const cf smalla = (pa * za) * axa + axa, smallb = (pb * zb) * axb + axb;
+  const cf lim = splat(K(0.625));
+  const cf ta = sel(axa < lim, smalla, biga), tb = sel(axb < lim, smallb, bigb);
+  return (cf2){(cf)((ci)ta | ((ci)x.a & sign)), (cf)((ci)tb | ((ci)x.b & sign))};
+}
+
 /* n (1..VW) floats at p; lanes past n are zero. */
 CINLINE cf ld(const float *p, int n) {
   if (n >= VW) return (cf)(*(const cfu *)p);
@@ -129,9 +195,35 @@ CINLINE void lstm_fwd(float *g, long H, const float *cp, float *c, float *h, flo
   st(out, n, hn);
 }
 
+/* lstm_fwd for the 2·VW units from g (whole vectors), two vectors at a time. */
+CINLINE void lstm_fwd2(float *g, long H, const float *cp, float *c, float *h, float *out) {
+#define L2(p) ((cf2){ld((p), VW), ld((p) + VW, VW)})
+#define S2(p, v) (st((p), VW, (v).a), st((p) + VW, VW, (v).b))
+  const cf2 i = sigmoidv2(L2(g));
+  const cf2 f = sigmoidv2(L2(g + H));
+  const cf2 gg = tanhv2(L2(g + 2 * H));
+  const cf2 o = sigmoidv2(L2(g + 3 * H));
+  S2(g, i);
+  S2(g + H, f);
+  S2(g + 2 * H, gg);
+  S2(g + 3 * H, o);
+  const cf2 cpv = L2(cp);
+  const cf2 cn = {f.a * cpv.a + i.a * gg.a, f.b * cpv.b + i.b * gg.b};
+  S2(c, cn);
+  const cf2 tc = tanhv2(cn);
+  const cf2 hn = {o.a * tc.a, o.b * tc.b};
+  S2(h, hn);
+  S2(out, hn);
+#undef L2
+#undef S2
+}
+
 static void lstm_forward(int rows, int H, float *g, const float *cp, float *c, float *h, float *out, long ldo) {
-  for (int r = 0; r < rows; r++, g += 4L * H, cp += H, c += H, h += H, out += ldo)
-    ROW_LOOP(H, lstm_fwd(g + j, H, cp + j, c + j, h + j, out + j, n));
+  for (int r = 0; r < rows; r++, g += 4L * H, cp += H, c += H, h += H, out += ldo) {
+    int j = 0;
+    for (; j + 2 * VW <= H; j += 2 * VW) lstm_fwd2(g + j, H, cp + j, c + j, h + j, out + j);
+    for (; j < H; j += VW) lstm_fwd(g + j, H, cp + j, c + j, h + j, out + j, H - j < VW ? H - j : VW);
+  }
 }
 
 CINLINE void lstm_bwd(const float *g, long H, const float *cp, const float *c, const float *dOut, float *dh,
