@@ -42,59 +42,24 @@ CINLINE cf splat(float x) { return x - (cf){0}; }
 /* m ? a : b, lane by lane (m all ones or all zeros per lane). */
 CINLINE cf sel(ci m, cf a, cf b) { return (cf)(((ci)a & m) | ((ci)b & ~m)); }
 
-/* 2 ulp expf on [−86.5, 88], NaN kept: asm/elementwise.ts expv, lane for lane. */
-CINLINE cf expv(cf x) {
-  const cf hi = splat(K(88.0)), lo = splat(K(-86.5));
-  x = sel(hi < x, hi, x); /* f32x4.pmin(x, hi) */
-  x = sel(x < lo, lo, x); /* f32x4.pmax(x, lo) */
-  const cf magic = splat(K(12582912.0));
-  const cf nm = x * splat(K(1.44269504088896341)) + magic;
-  const cf n = nm - magic;
-  cf r = x - n * splat(K(0.693359375));
-  r = r - n * splat(K(-2.12194440e-4));
-  const cf r2 = r * r;
-  const cf q0 = splat(K(1.6666665459e-1)) * r + splat(K(5.0000001201e-1));
-  const cf q1 = splat(K(8.3334519073e-3)) * r + splat(K(4.1665795894e-2));
-  const cf q2 = splat(K(1.9875691500e-4)) * r + splat(K(1.3981999507e-3));
-  const cf p = (q0 + q1 * r2) + q2 * (r2 * r2);
-  const cf e = (p * r2 + r) + splat(1.0f);
-  return (cf)((ci)e + ((ci)nm << 23));
-}
-
-CINLINE cf sigmoidv(cf x) { return splat(1.0f) / (splat(1.0f) + expv(-x)); }
-
-CINLINE cf tanhv(cf x) {
-  const ci sign = (ci)splat(-0.0f);
-  const cf ax = (cf)((ci)x & ~sign);
-  const cf one = splat(1.0f);
-  const cf big = one - splat(2.0f) / (expv(ax + ax) + one);
-  const cf z = x * x;
-  cf p = splat(K(-5.70498872745e-3));
-  p = p * z + splat(K(2.06390887954e-2));
-  p = p * z + splat(K(-5.37397155531e-2));
-  p = p * z + splat(K(1.33314422036e-1));
-  p = p * z + splat(K(-3.33332819422e-1));
-  const cf small = (p * z) * ax + ax;
-  const cf t = sel(ax < splat(K(0.625)), small, big);
-  return (cf)((ci)t | ((ci)x & sign));
-}
-
 /*
- * Two vectors at a time (x2 suffix): each operation of expv, sigmoidv and tanhv done for two
- * vectors, one after the other. A gate's nonlinearity is a chain of ~30 dependent operations and
- * the LSTM step chains three of them (σ of the gates, c', tanh(c')): one vector's chain alone
- * leaves the processor waiting on latencies; two independent ones, interleaved in program order,
- * overlap. The same lane operations in the same order: the same bits.
+ * The nonlinearities are written for two vectors at a time (cf2): each operation done for both,
+ * one after the other. A gate's nonlinearity is a chain of ~30 dependent operations and the LSTM
+ * step chains three of them (σ of the gates, c', tanh(c')): one vector's chain alone leaves the
+ * processor waiting on latencies; two independent ones, interleaved in program order, overlap
+ * (lstm_fwd2). One vector (expv, sigmoidv, tanhv) is the pair's first half; the compiler drops
+ * the other. Either way the same lane operations in the same order: the same bits.
  */
 typedef struct {
   cf a, b;
 } cf2;
 
+/* 2 ulp expf on [−86.5, 88], NaN kept: asm/elementwise.ts expv, lane for lane. */
 CINLINE cf2 expv2(cf2 x) {
   const cf hi = splat(K(88.0)), lo = splat(K(-86.5));
-  x.a = sel(hi < x.a, hi, x.a);
+  x.a = sel(hi < x.a, hi, x.a); /* f32x4.pmin(x, hi) */
   x.b = sel(hi < x.b, hi, x.b);
-  x.a = sel(x.a < lo, lo, x.a);
+  x.a = sel(x.a < lo, lo, x.a); /* f32x4.pmax(x, lo) */
   x.b = sel(x.b < lo, lo, x.b);
   const cf magic = splat(K(12582912.0)), l2e = splat(K(1.44269504088896341));
   const cf nma = x.a * l2e + magic, nmb = x.b * l2e + magic;
@@ -115,12 +80,14 @@ CINLINE cf2 expv2(cf2 x) {
   return (cf2){(cf)((ci)ea + ((ci)nma << 23)), (cf)((ci)eb + ((ci)nmb << 23))};
 }
 
+/* σ(x) = 1/(1 + exp(−x)). */
 CINLINE cf2 sigmoidv2(cf2 x) {
   const cf one = splat(1.0f);
   const cf2 e = expv2((cf2){-x.a, -x.b});
   return (cf2){one / (one + e.a), one / (one + e.b)};
 }
 
+/* tanh: 1 − 2/(e^{2|x|} + 1) from 0.625 on, Cephes' odd polynomial below, the sign put back. */
 CINLINE cf2 tanhv2(cf2 x) {
   const ci sign = (ci)splat(-0.0f);
   const cf axa = (cf)((ci)x.a & ~sign), axb = (cf)((ci)x.b & ~sign);
@@ -144,6 +111,10 @@ CINLINE cf2 tanhv2(cf2 x) {
   const cf ta = sel(axa < lim, smalla, biga), tb = sel(axb < lim, smallb, bigb);
   return (cf2){(cf)((ci)ta | ((ci)x.a & sign)), (cf)((ci)tb | ((ci)x.b & sign))};
 }
+
+CINLINE cf expv(cf x) { return expv2((cf2){x, x}).a; }
+CINLINE cf sigmoidv(cf x) { return sigmoidv2((cf2){x, x}).a; }
+CINLINE cf tanhv(cf x) { return tanhv2((cf2){x, x}).a; }
 
 /* n (1..VW) floats at p; lanes past n are zero. */
 CINLINE cf ld(const float *p, int n) {
