@@ -11,7 +11,7 @@ import { Rng } from '../rng.js';
 import { gemmReference } from './gemm.js';
 import { gemmRowsBy, productRows, RowSegments, type GemmRows } from './group-product.js';
 import type { Gemm } from './index.js';
-import { allocF32In, createSharedMemory } from './memory.js';
+import { allocF32In, arenaAlloc, arenaUsage, createSharedMemory } from './memory.js';
 import { loadNativeKernels, nativeAddon } from './native.js';
 import { loadWasmKernels } from './wasm.js';
 
@@ -171,6 +171,49 @@ if (nativePaths.length > 0) describe('kernels.gemmRows: a segment whose rows do 
       s.add(a1, 0, c1, 0, 4);
       expect(() => p.gemmRows(s, 8, 8, 8, 8, B, 0, 8, true, f32(8 * 8, rng), f32(8 * 8, rng))).toThrow(/C is 4×8 at offset 0/);
       expect(c0).toEqual(c0Before);
+    });
+  }
+});
+
+// The argument block is allocated (and grown) in the arena on first use: when that allocation grows
+// the memory, the block must be a view of the grown buffer (a view of the old one, made before the
+// allocation, threw "Invalid typed array length" and a pool worker reported the step out of memory).
+if (nativePaths.length > 0) describe('kernels.gemmRows: its argument block is allocated in a full arena, which must grow for it', () => {
+  for (const v of [...addon!.variants, ...addon!.testVariants]) {
+    it(`native (${v})`, () => {
+      const rng = new Rng(8);
+      const mem = createSharedMemory(1);
+      const k = loadNativeKernels(mem, v);
+      const N = 16, K = 8, n = 40;
+      const fill = (x: Float32Array): Float32Array => {
+        for (let i = 0; i < x.length; i++) x[i] = rng.uniform() * 2 - 1;
+        return x;
+      };
+      const B = fill(allocF32In(mem, K * N));
+      const s = new RowSegments();
+      const as: Float32Array[] = [], cs: Float32Array[] = [];
+      for (let i = 0; i < n; i++) {
+        as.push(fill(allocF32In(mem, K)));
+        cs.push(fill(allocF32In(mem, N)));
+        s.add(as[i]!, 0, cs[i]!, 0, 1);
+      }
+      const M = productRows(n);
+      const rowsA = allocF32In(mem, M * K), rowsC = allocF32In(mem, M * N);
+      // The plain product over the gathered rows (zero rows past the segments'), in the arena too:
+      // each row gets its bits in gemmRows (rows-stable).
+      const A = allocF32In(mem, M * K), C = allocF32In(mem, M * N);
+      as.forEach((a, i) => A.set(a, i * K));
+      cs.forEach((c, i) => C.set(c, i * N));
+      const { used, byteLength } = arenaUsage(mem);
+      const left = byteLength - used - 64; // nothing left for the block: its allocation grows the memory
+      if (left > 0) arenaAlloc(mem, left);
+      expect(byteLength - arenaUsage(mem).used).toBeLessThan(4 * (9 + 3 * n));
+      const before = k.calls.native;
+      k.gemmRows(s, N, K, K, N, B, 0, N, true, rowsA, rowsC);
+      expect(mem.buffer.byteLength).toBeGreaterThan(byteLength);
+      k.gemm(false, false, M, N, K, A, 0, K, B, 0, N, C, 0, N, true);
+      expect(k.calls.native).toBe(before + 2);
+      cs.forEach((c, i) => expect(firstDiff(c, C.subarray(i * N, (i + 1) * N))).toBe(-1));
     });
   }
 });

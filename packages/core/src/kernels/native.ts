@@ -192,7 +192,8 @@ export function loadNativeKernels(memory?: WasmMemory, variant?: string): Native
   const gemmRows: GemmRows = (s, N, K, lda, ldc, B, bOff, ldb, accumulate, rowsA, rowsC) => {
     if (9 + 3 * s.count > rowsArgs.length) {
       const n = 9 + 3 * Math.max(s.count, 2 * (rowsArgs.length - 9) / 3, 16);
-      rowsArgs = new Uint32Array(mem.buffer, arenaAlloc(mem, 4 * n), n); // arenaAlloc before reading mem.buffer
+      const at = arenaAlloc(mem, 4 * n); // first: it may grow the memory, and mem.buffer is then a new object
+      rowsArgs = new Uint32Array(mem.buffer, at, n);
       nativeRows = addon.bind(rowsArgs, v, 'gemmRows');
     }
     const b = addressOf(B);
