@@ -26,7 +26,8 @@ function pair(rng: Rng, n: number, lo = -1, hi = 1): [Float32Array, Float32Array
 }
 
 function i32In(n: number): Int32Array {
-  return new Int32Array(memory.buffer, arenaAlloc(memory, 4 * n), n);
+  const at = arenaAlloc(memory, 4 * n); // before reading memory.buffer: the allocation may grow it
+  return new Int32Array(memory.buffer, at, n);
 }
 
 /** |fast − ref| ≤ tol·(1 + |ref|) everywhere, and equal (NaN-aware) where tol is 0. */
@@ -119,6 +120,14 @@ describe('wasm row kernels vs reference', () => {
     }
     const [x] = pair(rng, 16);
     expect(() => W.transpose(x, 2, 2, x, 0, 2, 2)).toThrow(/transpose: dst must not overlap src/);
+    // The same floats through a view made after the memory grew (another buffer object): still an overlap.
+    const small = createSharedMemory(1, 64);
+    const Ws = loadWasmKernels(small);
+    const early = allocF32In(small, 16);
+    allocF32In(small, 16384 * 2); // grow
+    const late = new Float32Array(small.buffer, early.byteOffset, 16);
+    expect(late.buffer).not.toBe(early.buffer);
+    expect(() => Ws.transpose(late, 2, 2, early, 0, 2, 2)).toThrow(/transpose: dst must not overlap src/);
     expect(() => W.transpose(x, 0, 1, x, 8, 2, 2)).toThrow(/transpose: ldd \(1\) must be an integer ≥ rows \(2\)/);
   });
 

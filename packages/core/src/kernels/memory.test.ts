@@ -112,6 +112,8 @@ describe('allocF32', () => {
       expect(addressOf(new Float32Array(8))).toBe(-1);
       expect(addressOf(new Float32Array(new SharedArrayBuffer(1024), 64))).toBe(-1);
     }
+    expect(arenaAddresses(memory)).toBe(addressOf); // one lookup (one cache) per memory
+    expect(arenaAddresses(other)).not.toBe(addressOf);
     expect(() => arenaAddresses(new (requireWasmApi().Memory)({ initial: 1 }))).toThrow(/createSharedMemory/);
   });
 

@@ -283,9 +283,11 @@ export function memoryTest(memory: WasmMemory): (array: ArrayBufferView) => bool
  * arrays a cell kernel call spent ~1 µs on them, ~8 ms of a bilstm step's 8,192 calls.
  */
 export function arenaAddresses(memory: WasmMemory): (array: ArrayBufferView) => number {
+  let lookup = addressLookups.get(memory);
+  if (lookup) return lookup;
   const inMemory = memoryTest(memory);
   const addresses = new WeakMap<ArrayBufferView, number>();
-  return (x) => {
+  lookup = (x) => {
     let a = addresses.get(x);
     if (a === undefined) {
       a = inMemory(x) ? x.byteOffset : -1;
@@ -293,7 +295,12 @@ export function arenaAddresses(memory: WasmMemory): (array: ArrayBufferView) => 
     }
     return a;
   };
+  addressLookups.set(memory, lookup);
+  return lookup;
 }
+
+/** arenaAddresses' lookup of each memory, one per memory and thread (the WebAssembly and native kernels share it). */
+const addressLookups = new WeakMap<WasmMemory, (array: ArrayBufferView) => number>();
 
 /** Bytes handed out so far (header included) and the memory's current size. */
 export function arenaUsage(memory: WasmMemory): { used: number; byteLength: number; maxBytes: number } {

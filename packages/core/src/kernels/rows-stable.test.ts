@@ -10,8 +10,8 @@
 // 240-row blocks), then products of sub-ranges of its rows,
 // each copied into buffers of its own, and compares bits. Shapes are those of the per-step
 // products: W_hh (N = 4H, K = H; GRU N = 3H), its gradient side (N = H, K = 4H), an odd H, with
-// op(B) = B and Bᵀ, a dense B and one whose rows are WHH_PAD floats longer (the stack's copy of
-// W_hhᵀ), with and without accumulate.
+// op(B) = B and Bᵀ, a dense B and one whose rows are WHH_PAD floats longer (the stack's padded copy
+// of W_hhᵀ forward, of W_hh backward), with and without accumulate.
 //
 // KNOWN EXCEPTION, excluded from the property below and pinned by a test that they do differ: on the
 // WebAssembly path a row's bits depend on whether it lies in a full 4-row tile of the product

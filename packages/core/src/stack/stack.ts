@@ -927,13 +927,13 @@ export class RecurrentStack {
    * Sizes the scratch for forward and backward of up to `batch` sequences of up to `steps` steps,
    * so that such calls allocate nothing (SequenceModel.reserve). The results of the last forward
    * stay valid unless the scratch had to grow. `lead` false: the stack only ever runs as a
-   * further member of groups another stack leads (its W_hhᵀ and group rows are not made).
+   * further member of groups another stack leads (its W_hh copy and group rows are not made).
    */
   reserve(steps: number, batch: number, lead = true): void {
     positiveInt(steps, 'reserve steps');
     positiveInt(batch, 'reserve batch');
     this.ensureScratch(steps, batch);
-    // A stack that never leads a group (StepRunner's further replicas) never makes W_hhᵀ or group rows.
+    // A stack that never leads a group (StepRunner's further replicas) never makes the W_hh copy or group rows.
     if (lead) this.groupScratch([{ B: batch }]);
   }
 
