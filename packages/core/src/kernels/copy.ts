@@ -19,6 +19,17 @@ export function copyInto(dst: Float32Array, dOff: number, src: Float32Array, sOf
 
 const COPY_SET = 32;
 
+/** rows rows of `width` floats from src (sld apart) to dst (dld apart): one copy where both are packed. */
+export function copyRows(
+  dst: Float32Array, dOff: number, dld: number, src: Float32Array, sOff: number, sld: number, rows: number, width: number,
+): void {
+  if (dld === width && sld === width) {
+    copyInto(dst, dOff, src, sOff, rows * width);
+    return;
+  }
+  for (let q = 0; q < rows; q++) copyInto(dst, dOff + q * dld, src, sOff + q * sld, width);
+}
+
 /**
  * dst[off..+n) = 0. On shared memory `fill` stores float by float (0.3–0.46 ms for 610k floats);
  * copying from a small zeroed block that stays in L1 is a memmove (~0.11 ms).

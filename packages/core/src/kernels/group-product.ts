@@ -18,7 +18,7 @@
  * native/csrc/addon.c): its packing reads A's rows where they lie and its tiles of C are stored
  * to them, so nothing is copied.
  */
-import { copyInto, zeroInto } from './copy.js';
+import { copyRows, zeroInto } from './copy.js';
 import type { gemmReference } from './gemm.js';
 
 type Gemm = typeof gemmReference;
@@ -123,15 +123,4 @@ export function gemmRowsBy(gemm: Gemm, stepRows: number): GemmRows {
       r += s.n[i]!;
     }
   };
-}
-
-/** rows rows of `width` floats from src (sld apart) to dst (dld apart): one copy where both are packed. */
-function copyRows(
-  dst: Float32Array, dOff: number, dld: number, src: Float32Array, sOff: number, sld: number, rows: number, width: number,
-): void {
-  if (dld === width && sld === width) {
-    copyInto(dst, dOff, src, sOff, rows * width);
-    return;
-  }
-  for (let q = 0; q < rows; q++) copyInto(dst, dOff + q * dld, src, sOff + q * sld, width);
 }

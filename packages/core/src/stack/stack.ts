@@ -56,7 +56,7 @@ import { lstmBackwardStep, lstmForwardStep } from '../cells/lstm.js';
 import { gruBackwardStep, gruForwardStep } from '../cells/gru.js';
 import { rnnBackwardStep, rnnForwardStep } from '../cells/rnn.js';
 import { mulAddInto, mulInto } from '../cells/elementwise.js';
-import { copyInto, zeroInto } from '../kernels/copy.js';
+import { copyInto, copyRows, zeroInto } from '../kernels/copy.js';
 import { resolveStackOptions, type ResolvedStackOptions, type StackOptions } from './config.js';
 import { OptionError } from '../options/errors.js';
 import { booleanOption, keysOf, knownKeys, objectOption, positiveInt } from '../options/validate.js';
@@ -511,7 +511,7 @@ export class RecurrentStack {
     const W = D * H;
     if (D === 1 || o.merge === 'concat') {
       if (timeMajor) out = top;
-      else for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) copyInto(out, (b * T + t) * W, top, (t * B + b) * W, W);
+      else for (let b = 0; b < B; b++) copyRows(out, b * T * W, W, top, b * W, B * W, T, W);
     } else {
       const s = o.merge === 'mean' ? 0.5 : 1;
       for (let b = 0; b < B; b++) {
@@ -699,7 +699,7 @@ export class RecurrentStack {
     const nState = this.options.numLayers * this.numDirections * B * this.options.hiddenSize;
     let dIn = sc.dInput;
     if (inputGrad && b.last.inputTimeMajor) dIn = b.cur;
-    else if (inputGrad) for (let i = 0; i < B; i++) for (let t = 0; t < T; t++) copyInto(dIn, (i * T + t) * I0, b.cur, (t * B + i) * I0, I0);
+    else if (inputGrad) for (let i = 0; i < B; i++) copyRows(dIn, i * T * I0, I0, b.cur, i * I0, B * I0, T, I0);
     return {
       dInput: dIn.subarray(0, inputGrad ? B * T * I0 : 0),
       dH0: sc.dH0.subarray(0, nState),
@@ -830,7 +830,7 @@ export class RecurrentStack {
     const useRec = bs[0]!.last.useRec;
     const ldW = H + WHH_PAD;
     const whh = this.whhCopy!; // allocated by groupScratch
-    for (let r = 0; r < GH; r++) copyInto(whh, r * ldW, P, p.whh + r * H, H);
+    copyRows(whh, 0, ldW, P, p.whh, H, GH, H);
 
     for (let s = Tmax - 1; s >= 0; s--) {
       seg.clear();
