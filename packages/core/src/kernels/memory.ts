@@ -251,6 +251,15 @@ export function allocF32In(memory: WasmMemory, n: number): Float32Array {
 }
 
 /**
+ * n zeroed uint32 in `memory` (the native addon's argument blocks): allocF32In's bytes as
+ * uint32, so the view is made after the allocation, of the buffer it may have grown.
+ */
+export function allocU32In(memory: WasmMemory, n: number): Uint32Array {
+  const f = allocF32In(memory, n);
+  return new Uint32Array(f.buffer, f.byteOffset, n);
+}
+
+/**
  * Whether `array` views `memory`, whichever of its buffer objects (before or after growth, from
  * this thread or posted from another) it was made on.
  */

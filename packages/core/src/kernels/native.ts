@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { checkGemm, gemmReference } from './gemm.js';
 import { gemmRowsBy, productRows, type GemmRows } from './group-product.js';
 import { setKernels, type Gemm, type Kernels } from './index.js';
-import { arenaAlloc, attachMemory, attachedMemory, createSharedMemory, arenaAddresses, type WasmMemory } from './memory.js';
+import { allocU32In, arenaAddresses, attachMemory, attachedMemory, createSharedMemory, type WasmMemory } from './memory.js';
 import { wasmKernelsWith, wasmSimdSupported, type KernelExports } from './wasm.js';
 
 /** This package's native folder (binding.gyp, build.mjs); resolves the same from src/kernels and dist/kernels. */
@@ -134,8 +134,7 @@ export function loadNativeKernels(memory?: WasmMemory, variant?: string): Native
   if (cached) return cached;
 
   // The cell kernels: the addon's, behind the WebAssembly path's argument checks and fallbacks.
-  const cellArgsAt = arenaAlloc(mem, 64); // before reading mem.buffer: the allocation may grow the memory
-  const cellArgs = new Uint32Array(mem.buffer, cellArgsAt, 16);
+  const cellArgs = allocU32In(mem, 16);
   let cells = 0;
   const replace: Partial<KernelExports> = {};
   // Fixed parameters, not rest ones (an array per call, on the per-step path): a kernel takes at
@@ -153,9 +152,7 @@ export function loadNativeKernels(memory?: WasmMemory, variant?: string): Native
   }
   const wasm = wasmKernelsWith(mem, replace); // every other kernel; also checks that mem is an arena
   const addressOf = arenaAddresses(mem); // byte address of an array's first float, -1 outside the arena
-  // Allocated before mem.buffer is read: an allocation that grows the memory makes a new buffer object.
-  const argsAt = arenaAlloc(mem, 64);
-  const args = new Uint32Array(mem.buffer, argsAt, 12);
+  const args = allocU32In(mem, 12);
   const nativeGemm = addon.bind(args, v);
   let native = 0;
   let reference = 0;
@@ -187,13 +184,12 @@ export function loadNativeKernels(memory?: WasmMemory, variant?: string): Native
   // The per-step product over a group's rows: the rows go to the addon's product as row pointers,
   // one call per step; its argument block grows (a new block, bound again) with the segments of a step.
   const byProducts = gemmRowsBy(gemm, 0);
-  let rowsArgs = new Uint32Array(0);
+  let rowsArgs: Uint32Array = new Uint32Array(0);
   let nativeRows = (): void => {};
   const gemmRows: GemmRows = (s, N, K, lda, ldc, B, bOff, ldb, accumulate, rowsA, rowsC) => {
     if (9 + 3 * s.count > rowsArgs.length) {
       const n = 9 + 3 * Math.max(s.count, 2 * (rowsArgs.length - 9) / 3, 16);
-      const at = arenaAlloc(mem, 4 * n); // first: it may grow the memory, and mem.buffer is then a new object
-      rowsArgs = new Uint32Array(mem.buffer, at, n);
+      rowsArgs = allocU32In(mem, n);
       nativeRows = addon.bind(rowsArgs, v, 'gemmRows');
     }
     const b = addressOf(B);
