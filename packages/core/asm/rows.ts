@@ -27,11 +27,13 @@ export function fillRows(x: usize, rows: i32, n: i32, b: usize, b2: usize, hasB2
 }
 
 /**
- * db[:] += Σ_r dz[r, :], summed row after row in float32 (the reference's order, so the result
- * is the same bits). Columns are taken 32 at a time so the partial sums stay in registers.
+ * db[:] += Σ_r dz[r, :] for rows of n floats ld apart, summed row after row in float32 (the
+ * reference's order, so the result is the same bits). Columns are taken 32 at a time so the
+ * partial sums stay in registers: each row is read once, however far apart the rows lie (the
+ * trainer sums its shard slots this way, a whole slot apart).
  */
-export function sumRows(db: usize, dz: usize, rows: i32, n: i32): void {
-  const nB = <usize>n << 2;
+export function sumRows(db: usize, dz: usize, rows: i32, n: i32, ld: i32): void {
+  const nB = <usize>ld << 2;
   let j = 0;
   for (; j + 32 <= n; j += 32) {
     const o = <usize>j << 2;

@@ -20,6 +20,10 @@
  *                     then per segment a, c, rows; `args` then holds 9 + 3·count values. The
  *                     JavaScript side has checked every window against its array.
  *   address(view)     the address of view's first byte (tests: it never moves)
+ *   adviseHugePages(view, bytes)
+ *                     madvise(MADV_HUGEPAGE) over the 2 MiB-aligned part of [view's buffer,
+ *                     + bytes): the arena's reservation on transparent huge pages (Linux; false
+ *                     where it is refused or unknown). kernels/native.ts says why.
  *   threadCpuMs()     CPU time of the calling thread in ms (ns resolution where the OS has it; the
  *                     step profile's clock on a shared machine: bench/step.mjs --clock cpu)
  *
@@ -33,6 +37,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 #include "cells.h"
 
 typedef void (*gemm_fn)(int tA, int tB, int M, int N, int K, const float *A, long lda, const float *B, long ldb,
@@ -330,6 +337,27 @@ static napi_value address(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value advise_huge_pages(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char *base, *first;
+  double bytes = 0;
+  if (argc < 2 || !view_data(env, argv[0], &base, &first)) return NULL;
+  CHECK(napi_get_value_double(env, argv[1], &bytes));
+  int ok = 0;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  const uintptr_t huge = (uintptr_t)2 << 20;
+  if (bytes > 0 && bytes < 0x1p52) {
+    const uintptr_t lo = ((uintptr_t)base + huge - 1) & ~(huge - 1), hi = ((uintptr_t)base + (uintptr_t)bytes) & ~(huge - 1);
+    if (hi > lo) ok = madvise((void *)lo, hi - lo, MADV_HUGEPAGE) == 0;
+  }
+#endif
+  napi_value out;
+  CHECK(napi_get_boolean(env, ok, &out));
+  return out;
+}
+
 static napi_value thread_cpu_ms(napi_env env, napi_callback_info info) {
   double ms = -1;
 #if defined(CLOCK_THREAD_CPUTIME_ID)
@@ -366,6 +394,8 @@ NAPI_MODULE_INIT() {
   CHECK(napi_set_named_property(env, exports, "bind", fn));
   CHECK(napi_create_function(env, "address", NAPI_AUTO_LENGTH, address, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "address", fn));
+  CHECK(napi_create_function(env, "adviseHugePages", NAPI_AUTO_LENGTH, advise_huge_pages, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "adviseHugePages", fn));
   CHECK(napi_create_function(env, "threadCpuMs", NAPI_AUTO_LENGTH, thread_cpu_ms, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "threadCpuMs", fn));
   list = names(env, 0);

@@ -76,6 +76,27 @@ describe('wasm row kernels vs reference', () => {
     }
   });
 
+  it('sumRows with rows ld apart (the shard slots) gives the reference bits, and the reference sums those rows', () => {
+    const rng = new Rng(21);
+    for (const n of [1, 5, 31, 32, 33, 100, 4096]) {
+      const rows = 1 + rng.int(16);
+      const ld = n + rng.int(40);
+      const dbo = rng.int(4), dzo = rng.int(4);
+      const [db, dbr] = pair(rng, dbo + n + 2);
+      const [dz, dzr] = pair(rng, dzo + (rows - 1) * ld + n, -100, 100);
+      const want = db.slice();
+      for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) want[dbo + j] = Math.fround(want[dbo + j]! + dz[dzo + r * ld + j]!);
+      W.sumRows(db, dbo, dz, dzo, rows, n, ld);
+      R.sumRows(dbr, dbo, dzr, dzo, rows, n, ld);
+      expectNear(db, dbr, 0, `sumRows n=${n} rows=${rows} ld=${ld}`);
+      expectNear(dbr, want, 0, `reference sumRows n=${n} rows=${rows} ld=${ld}`);
+    }
+    const [db] = pair(rng, 8);
+    const [dz] = pair(rng, 3 * 8);
+    expect(() => W.sumRows(db, 0, dz, 0, 3, 8, 9)).toThrow(/sumRows: dz needs \[0, 0\+26\)/);
+    expect(() => W.sumRows(db, 0, dz, 0, 3, 8, 7)).toThrow(/sumRows: ld must be an integer >= n = 8, got 7/);
+  });
+
   it('gatherRows and scatterAddRows (exact), repeated ids included', () => {
     const rng = new Rng(3);
     for (const n of WIDTHS) {

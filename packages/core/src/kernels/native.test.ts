@@ -7,6 +7,7 @@
 //
 // Where the addon is not built these tests FAIL, saying why, unless WEFT_NATIVE=0 says the native
 // path is off on purpose (then they are skipped).
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { OptionError } from '../options/errors.js';
 import { Rng } from '../rng.js';
@@ -250,6 +251,48 @@ describe.skipIf(off)('the arena under the addon', () => {
   });
 });
 
+/** The VmFlags of the mapping of this process that holds `address` (Linux's /proc/self/smaps). */
+function vmFlagsAt(address: number): string[] {
+  let inside = false;
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const range = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+    if (range) inside = parseInt(range[1]!, 16) <= address && address < parseInt(range[2]!, 16);
+    else if (inside && line.startsWith('VmFlags:')) return line.slice(8).trim().split(/\s+/);
+  }
+  throw new Error(`no mapping holds address ${address.toString(16)}`);
+}
+
+describe.skipIf(off || process.platform !== 'linux')('huge pages under the arena (Linux)', () => {
+  const saved = process.env.WEFT_HUGE_PAGES;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.WEFT_HUGE_PAGES;
+    else process.env.WEFT_HUGE_PAGES = saved;
+  });
+  // "hg" is VM_HUGEPAGE, what madvise(MADV_HUGEPAGE) sets on a mapping; whether the kernel then
+  // finds free 2 MiB pages is up to it, so the test reads the advice, not AnonHugePages.
+  const flagsOf = (memory: ReturnType<typeof createSharedMemory>): string[] => {
+    arenaAlloc(memory, 8 << 20); // grows the memory: the advice covers growth too
+    return vmFlagsAt(addon!.address(new Uint8Array(memory.buffer, memory.buffer.byteLength - 4096, 1)));
+  };
+
+  it('the kernels ask for them when they bind to a memory, and say so', () => {
+    delete process.env.WEFT_HUGE_PAGES;
+    const memory = createSharedMemory(1);
+    expect(flagsOf(createSharedMemory(1))).not.toContain('hg'); // a memory the addon never saw
+    const k = loadNativeKernels(memory);
+    expect(k.detail).toContain('arena on huge pages');
+    expect(flagsOf(memory)).toContain('hg');
+  });
+
+  it('WEFT_HUGE_PAGES=0 declines them', () => {
+    process.env.WEFT_HUGE_PAGES = '0';
+    const memory = createSharedMemory(1);
+    const k = loadNativeKernels(memory);
+    expect(k.detail).not.toContain('huge pages');
+    expect(flagsOf(memory)).not.toContain('hg');
+  });
+});
+
 describe.skipIf(off)('native gemm in worker threads', () => {
   const workers: Array<{ terminate(): Promise<number> }> = [];
   afterAll(async () => {
@@ -317,7 +360,8 @@ describe.skipIf(off)('choosing the native path', () => {
     delete process.env.WEFT_KERNELS;
     expect(useKernels('native')).toBe('native');
     expect(activeKernels()).toBe('native');
-    expect(describeKernels()).toBe(`native (${addon!.variants[0]} product and cells; WebAssembly SIMD for the rest)`);
+    const huge = process.platform === 'linux' && process.env.WEFT_HUGE_PAGES !== '0' ? ', arena on huge pages' : '';
+    expect(describeKernels()).toBe(`native (${addon!.variants[0]} product and cells${huge}; WebAssembly SIMD for the rest)`);
     const x = allocF32(4), y = allocF32(1);
     x.set([1, 2, 3, 4]);
     kernels.gemm(false, false, 1, 1, 4, x, 0, 4, x, 0, 1, y, 0, 1, false);

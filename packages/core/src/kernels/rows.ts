@@ -4,13 +4,14 @@
  *
  *   fillRows        x[r, :] = b (+ b2)              a bias broadcast into a product's output,
  *                                                   which the product then accumulates onto
- *   sumRows         db += Σ_r dz[r, :]              its gradient (float32, row after row)
+ *   sumRows         db += Σ_r dz[r, :]              its gradient (float32, row after row); the
+ *                                                   trainer's sum of its shard slots (rows ld apart)
  *   gatherRows      x[r, :] = table[ids[r], :]      one-hot · W as a lookup
  *   scatterAddRows  table[ids[r], :] += src[r, :]   its gradient, in row order
  *   accumulate      dst += src                      a flat vector sum (gradient slots)
  *   transpose       dst = srcᵀ                      a weight in the layout a product reads best
  *
- * Every operand is (array, offset); rows are contiguous, n floats apart.
+ * Every operand is (array, offset); rows are contiguous, n floats apart (sumRows: ld apart, n by default).
  */
 
 export function fillRowsReference(
@@ -24,9 +25,9 @@ export function fillRowsReference(
   }
 }
 
-export function sumRowsReference(db: Float32Array, dbOff: number, dz: Float32Array, dzOff: number, rows: number, n: number): void {
+export function sumRowsReference(db: Float32Array, dbOff: number, dz: Float32Array, dzOff: number, rows: number, n: number, ld: number = n): void {
   for (let r = 0; r < rows; r++) {
-    const o = dzOff + r * n;
+    const o = dzOff + r * ld;
     for (let j = 0; j < n; j++) db[dbOff + j]! += dz[o + j]!;
   }
 }

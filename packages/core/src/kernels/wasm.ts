@@ -53,7 +53,7 @@ export interface KernelExports {
   sigmoid(x: number, n: number): void;
   tanh(x: number, n: number): void;
   fillRows(x: number, rows: number, n: number, b: number, b2: number, hasB2: number): void;
-  sumRows(db: number, dz: number, rows: number, n: number): void;
+  sumRows(db: number, dz: number, rows: number, n: number, ld: number): void;
   gatherRows(x: number, rows: number, n: number, table: number, ids: number): void;
   scatterAddRows(table: number, n: number, ids: number, rows: number, src: number): void;
   accumulate(dst: number, src: number, n: number): void;
@@ -277,17 +277,18 @@ export function wasmKernelsWith(mem: WasmMemory, replace: Partial<KernelExports>
       calls.wasm++;
       ex.fillRows(px, rows, n, pb, pb2, b2 ? 1 : 0);
     },
-    sumRows(db, dbOff, dz, dzOff, rows, n) {
+    sumRows(db, dbOff, dz, dzOff, rows, n, ld = n) {
       if (!sizes('sumRows', rows, n)) return;
+      if (!Number.isInteger(ld) || ld < n) throw new RangeError(`sumRows: ld must be an integer >= n = ${n}, got ${ld}`);
       if (!all(db, dz)) {
         calls.reference++;
-        ref.sumRows(db, dbOff, dz, dzOff, rows, n);
+        ref.sumRows(db, dbOff, dz, dzOff, rows, n, ld);
         return;
       }
       const pdb = at('sumRows', 'db', db, dbOff, n);
-      const pdz = at('sumRows', 'dz', dz, dzOff, rows * n);
+      const pdz = at('sumRows', 'dz', dz, dzOff, rowsSpan(rows, n, ld));
       calls.wasm++;
-      ex.sumRows(pdb, pdz, rows, n);
+      ex.sumRows(pdb, pdz, rows, n, ld);
     },
     gatherRows(x, xOff, rows, n, table, tOff, ids, idsOff) {
       if (!sizes('gatherRows', rows, n)) return;

@@ -68,7 +68,7 @@ export function arenaLayout(paramCount: number, shards: number, optStateCount: n
   const params = take(P);
   const grad = take(P);
   const optState = Array.from({ length: optStateCount }, () => take(P));
-  const slots = Array.from({ length: shards }, () => take(P));
+  const slots = Array.from({ length: shards }, () => take(P)); // one after another, P apart: the reduce reads them as rows
   const stats = take(shards * STATS_WIDTH * 2);
   const normChunks = take(chunkCount * 2);
   const carry = take(2 * carrySize);

@@ -266,15 +266,17 @@ export class StepRunner {
 
   /** Phase B for chunks [c0, c1): sum the K slots in order 0..K-1, then each chunk's Σg². */
   reduceChunks(c0: number, c1: number, shards: number): void {
-    const P = this.layout.paramCount;
+    const { paramCount: P, slots: at } = this.layout;
     const g = this.grad;
-    const slots = this.slots;
+    // The slots lie one after another, equally spaced: slots 1..K-1 are the rows of one matrix.
+    const ld = at.length > 1 ? at[1]! - at[0]! : P;
     for (let c = c0; c < c1; c++) {
       const a = c * NORM_CHUNK;
       const b = Math.min(P, a + NORM_CHUNK);
-      g.set(slots[0]!.subarray(a, b), a);
-      // float32 adds in slot order: the same bits on every kernel path.
-      for (let k = 1; k < shards; k++) kernels.accumulate(g, a, slots[k]!, a, b - a);
+      g.set(this.slots[0]!.subarray(a, b), a);
+      // float32 adds in slot order (one pass over the slots, the chunk of g in L1): the same bits
+      // on every kernel path.
+      if (shards > 1) kernels.sumRows(g, a, this.arena, at[1]! + a, shards - 1, b - a, ld);
       if (this.options.clipValue > 0) clipGradValue(g, this.options.clipValue, a, b);
     }
     sumSquaresChunks(g, c0 * NORM_CHUNK, Math.min(P, c1 * NORM_CHUNK), NORM_CHUNK, this.norms);
