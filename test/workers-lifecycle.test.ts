@@ -3,15 +3,15 @@
  * is done (idle worker loops are parked, and the next command starts them again with the same
  * results and no new memory); a worker count above the cores is warned about; a cosine or linear
  * schedule shorter than the training fit is about to run is an error, in the pool and in
- * LocalTrainer alike.
+ * LocalTrainer alike; the arena is advised onto huge pages before its parameters are written.
  */
 import { spawn } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LocalTrainer, arenaUsage } from '@weft/core';
+import { LocalTrainer, arenaUsage, nativeAddon } from '@weft/core';
 import { Trainer } from '@weft/workers';
 import { repoRoot } from './helpers/compare.js';
 import { tempDir } from './helpers/cli.js';
@@ -154,3 +154,36 @@ describe('a schedule shorter than the training', () => {
     expect(linear.step).toBe(6);
   });
 });
+
+/** The VmFlags of this process's mapping that holds `address` (/proc/self/smaps); "hg": madvise(MADV_HUGEPAGE). */
+function vmFlagsAt(address: number): string[] {
+  let inside = false;
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const range = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+    if (range) inside = parseInt(range[1]!, 16) <= address && address < parseInt(range[2]!, 16);
+    else if (inside && line.startsWith('VmFlags:')) return line.slice(8).trim().split(/\s+/);
+  }
+  throw new Error(`no mapping holds address ${address.toString(16)}`);
+}
+
+const thp = ((): boolean => {
+  try {
+    return !readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').includes('[never]');
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(!thp || !nativeAddon())('the arena\'s pages (Linux with transparent huge pages, the native addon built)', () => {
+  it('a Trainer asks for huge pages under its arena as it creates it (before any worker binds), unless its kernels are wasm or reference', async () => {
+    for (const [kernels, advised] of [['native', true], ['auto', true], ['wasm', false]] as const) {
+      const t = new Trainer({ ...bilstmConfig(), workers: 1, kernels });
+      try {
+        expect(vmFlagsAt(nativeAddon()!.address(t.arena)).includes('hg'), `kernels: ${kernels}`).toBe(advised);
+      } finally {
+        await t.close();
+      }
+    }
+  });
+});
+

@@ -9,11 +9,12 @@
 //
 // The bundle is the two packages as npm would install them from their tarballs (`pnpm pack`, then
 // `npm install` into a scratch folder: a flat node_modules with piscina, comlink, msgpackr and the
-// rest, nothing else), this machine's native build and WebAssembly module copied in (install
-// scripts are not run: the device may have no compiler), and the benchmark scripts laid out as in
-// the repository (bench/src, scripts/, the core package's bench/). Node is this one, xz-compressed.
+// rest, nothing else; the WebAssembly module comes in the core package's files), this machine's
+// native build copied in (install scripts are not run: the device may have no compiler), and the
+// benchmark scripts laid out as in the repository (bench/src, scripts/, the core package's
+// bench/). Node is this one, xz-compressed.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,7 +61,9 @@ try {
   mkdirSync(OUT, { recursive: true });
   run('tar', ['-C', work, '-cJf', join(OUT, 'bundle.tar.xz'), 'bundle']);
   if (!existsSync(join(OUT, 'node.xz')) || statSync(join(OUT, 'node.xz')).mtimeMs < statSync(process.execPath).mtimeMs) {
-    execFileSync('sh', ['-c', `xz -T2 -c "${process.execPath}" > "${join(OUT, 'node.xz')}"`]);
+    // Through a temporary file: an interrupted xz must not leave a newer, truncated node.xz.
+    execFileSync('sh', ['-c', `xz -T2 -c "${process.execPath}" > "${join(OUT, 'node.xz.part')}"`]);
+    renameSync(join(OUT, 'node.xz.part'), join(OUT, 'node.xz'));
   }
   const mb = (f) => (statSync(join(OUT, f)).size / 2 ** 20).toFixed(1);
   console.log(`.device/bundle.tar.xz ${mb('bundle.tar.xz')} MiB, .device/node.xz ${mb('node.xz')} MiB (Node ${process.version}); on the device: bash bench/device/run.sh`);

@@ -9,7 +9,7 @@ import { nativeTurnedOff } from '@weft/core';
 const CHECK = fileURLToPath(new URL('../device/check.mjs', import.meta.url));
 
 describe('the device run\'s checks', () => {
-  it.skipIf(nativeTurnedOff())('pass on this machine: every native variant against the reference, the cells\' bits, the pool\'s bits at 1 and 2 workers', () => {
+  it.skipIf(nativeTurnedOff())('pass on this machine: every native variant against the reference, the LSTM cells\' bits, the pool\'s bits at 1 and 2 workers', () => {
     const r = spawnSync(process.execPath, [CHECK], { encoding: 'utf8', timeout: 240_000 });
     const lines = r.stdout.trim().split('\n');
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);

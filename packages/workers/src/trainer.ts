@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import {
   NonFiniteError, SequenceModel, StepRunner, addEvalTotals, allocF32In, checkTrainMemory, checkTrainerState, checkedEvaluation, captureTrainerState, optimizerSnapshot, restoreTrainerState, createOptimizer,
-  createSchedule, createSharedMemory, TrainedModel, batchTokens, checkScheduleCovers, evalResult, fitSteps, lossScale, positiveNumber, runLoop,
+  adviseArenaPages, createSchedule, createSharedMemory, TrainedModel, batchTokens, checkScheduleCovers, evalResult, fitSteps, lossScale, positiveNumber, runLoop,
   shardCount, trainArenaLayout, checkInputsFit, predictionShape, KERNEL_NAMES,
   type DataMeta, type ToModelOptions,
   type ArenaLayout, type EvalResult, type ModelPlan, type Optimizer, type OptimizerSnapshot, type ResolvedModelSpec,
@@ -82,6 +82,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.layout = trainArenaLayout(cfg, this.optimizer, { undo: true });
     // Room for the arena now; the memory grows as the workers allocate their scratch in it.
     this.memory = createSharedMemory(Math.ceil((4 * this.layout.size) / PAGE) + 16);
+    if (threads.kernels === 'auto' || threads.kernels === 'native') adviseArenaPages(this.memory); // before the parameters are written
     this.arena = allocF32In(this.memory, this.layout.size);
     this.runner = new StepRunner(cfg.model, this.arena, this.layout, this.optimizer, cfg);
     // Initialised exactly as a standalone model (and LocalTrainer) would be.

@@ -34,6 +34,7 @@
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -343,13 +344,24 @@ static napi_value advise_huge_pages(napi_env env, napi_callback_info info) {
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char *base, *first;
   double bytes = 0;
-  if (argc < 2 || !view_data(env, argv[0], &base, &first)) return NULL;
-  CHECK(napi_get_value_double(env, argv[1], &bytes));
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "weft native adviseHugePages(view, bytes): expected 2 arguments");
+    return NULL;
+  }
+  if (!view_data(env, argv[0], &base, &first)) return NULL;
+  if (napi_get_value_double(env, argv[1], &bytes) != napi_ok || !(bytes >= 0)) {
+    napi_throw_type_error(env, NULL, "weft native adviseHugePages: bytes must be a number >= 0");
+    return NULL;
+  }
   int ok = 0;
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  const uintptr_t huge = (uintptr_t)2 << 20;
-  if (bytes > 0 && bytes < 0x1p52) {
-    const uintptr_t lo = ((uintptr_t)base + huge - 1) & ~(huge - 1), hi = ((uintptr_t)base + (uintptr_t)bytes) & ~(huge - 1);
+  const uintptr_t huge = (uintptr_t)2 << 20, start = (uintptr_t)base;
+  /* bytes as far as the address space goes (the caller passes the memory's maximum, which its
+     reservation covers) */
+  const double room = (double)(UINTPTR_MAX - start);
+  const uintptr_t len = bytes < room ? (uintptr_t)bytes : UINTPTR_MAX - start;
+  if (start <= UINTPTR_MAX - huge) {
+    const uintptr_t lo = (start + huge - 1) & ~(huge - 1), hi = (start + len) & ~(huge - 1);
     if (hi > lo) ok = madvise((void *)lo, hi - lo, MADV_HUGEPAGE) == 0;
   }
 #endif

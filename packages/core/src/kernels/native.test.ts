@@ -262,7 +262,16 @@ function vmFlagsAt(address: number): string[] {
   throw new Error(`no mapping holds address ${address.toString(16)}`);
 }
 
-describe.skipIf(off || process.platform !== 'linux')('huge pages under the arena (Linux)', () => {
+/** Whether this machine has transparent huge pages to give (Linux, built in, not "[never]"). */
+const thp = ((): boolean => {
+  try {
+    return !readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').includes('[never]');
+  } catch {
+    return false;
+  }
+})();
+
+describe.skipIf(off || !thp)('huge pages under the arena (Linux with transparent huge pages)', () => {
   const saved = process.env.WEFT_HUGE_PAGES;
   afterEach(() => {
     if (saved === undefined) delete process.env.WEFT_HUGE_PAGES;
@@ -360,7 +369,7 @@ describe.skipIf(off)('choosing the native path', () => {
     delete process.env.WEFT_KERNELS;
     expect(useKernels('native')).toBe('native');
     expect(activeKernels()).toBe('native');
-    const huge = process.platform === 'linux' && process.env.WEFT_HUGE_PAGES !== '0' ? ', arena on huge pages' : '';
+    const huge = thp && process.env.WEFT_HUGE_PAGES !== '0' ? ', arena on huge pages' : '';
     expect(describeKernels()).toBe(`native (${addon!.variants[0]} product and cells${huge}; WebAssembly SIMD for the rest)`);
     const x = allocF32(4), y = allocF32(1);
     x.set([1, 2, 3, 4]);

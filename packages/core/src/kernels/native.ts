@@ -78,22 +78,38 @@ let loaded: { addon: NativeAddon } | { reason: string } | undefined;
 /** What adviseHugePages answered for each memory, in this thread. */
 const hugePageAdvice = new WeakMap<WasmMemory, boolean>();
 
+/** Linux's transparent huge pages are built in and not turned off ("[never]"). */
+function transparentHugePages(): boolean {
+  try {
+    return !readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').includes('[never]');
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The arena's whole reservation (its maximum, so every later grow too) on transparent huge
  * pages where Linux has them, unless WEFT_HUGE_PAGES=0: a step reads rows scattered over
- * ~100 MB of arena (each shard's gates, states and gradients), which with 4 KiB pages misses
- * the TLB's reach (Zen 3: 2,048 entries, 8 MiB); on 2 MiB pages a step costs 2–4% less CPU
- * time (BENCHMARKS.md). Only pages first touched after the advice are huge, so a memory is
- * advised when the kernels first bind to it, before a trainer fills it. The same bits: only
- * the page size changes. At most 2 MiB of the arena's end is committed beyond its use.
+ * ~100 MB of arena (each shard's gates, states and gradients), past what the TLB reaches with
+ * 4 KiB pages (Zen 3: 2,048 entries, 8 MiB). Only pages first touched after the advice are
+ * huge, so a memory is advised before it fills: by the kernels when they first bind to it, and
+ * by the workers' Trainer as it creates its arena (`adviseArenaPages`). The same bits: only the
+ * page size changes. At most 2 MiB past the arena's end is committed beyond its use.
  */
 function adviseHugePages(addon: NativeAddon, mem: WasmMemory): boolean {
   let ok = hugePageAdvice.get(mem);
   if (ok === undefined) {
-    ok = process.env.WEFT_HUGE_PAGES !== '0' && addon.adviseHugePages(new Uint8Array(mem.buffer, 0, 1), arenaUsage(mem).maxBytes);
+    ok = process.env.WEFT_HUGE_PAGES !== '0' && transparentHugePages() &&
+      addon.adviseHugePages(new Uint8Array(mem.buffer, 0, 1), arenaUsage(mem).maxBytes);
     hugePageAdvice.set(mem, ok);
   }
   return ok;
+}
+
+/** adviseHugePages where the addon is built (false elsewhere): for a memory about to be filled before any kernel binds to it. */
+export function adviseArenaPages(memory: WasmMemory): boolean {
+  const addon = nativeAddon();
+  return addon ? adviseHugePages(addon, memory) : false;
 }
 
 /** Whether WEFT_NATIVE=0 turns the native path off on purpose. */

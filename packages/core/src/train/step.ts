@@ -267,16 +267,15 @@ export class StepRunner {
   /** Phase B for chunks [c0, c1): sum the K slots in order 0..K-1, then each chunk's Σg². */
   reduceChunks(c0: number, c1: number, shards: number): void {
     const { paramCount: P, slots: at } = this.layout;
+    if (!Number.isInteger(shards) || shards < 1 || shards > at.length) throw new RangeError(`reduceChunks: shards must be an integer in 1..${at.length} (the arena's slots), got ${shards}`);
     const g = this.grad;
-    // The slots lie one after another, equally spaced: slots 1..K-1 are the rows of one matrix.
-    const ld = at.length > 1 ? at[1]! - at[0]! : P;
     for (let c = c0; c < c1; c++) {
       const a = c * NORM_CHUNK;
       const b = Math.min(P, a + NORM_CHUNK);
       g.set(this.slots[0]!.subarray(a, b), a);
-      // float32 adds in slot order (one pass over the slots, the chunk of g in L1): the same bits
-      // on every kernel path.
-      if (shards > 1) kernels.sumRows(g, a, this.arena, at[1]! + a, shards - 1, b - a, ld);
+      // Slots 1..K-1, one after another and equally spaced, are the rows of one matrix: float32
+      // adds in slot order in one pass (the chunk of g in L1), the same bits on every kernel path.
+      if (shards > 1) kernels.sumRows(g, a, this.arena, at[1]! + a, shards - 1, b - a, at[1]! - at[0]!);
       if (this.options.clipValue > 0) clipGradValue(g, this.options.clipValue, a, b);
     }
     sumSquaresChunks(g, c0 * NORM_CHUNK, Math.min(P, c1 * NORM_CHUNK), NORM_CHUNK, this.norms);
