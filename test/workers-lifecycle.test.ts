@@ -6,13 +6,14 @@
  * LocalTrainer alike; the arena is advised onto huge pages before its parameters are written.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalTrainer, arenaUsage, nativeAddon } from '@weft/core';
 import { Trainer } from '@weft/workers';
+import { transparentHugePagesOn, vmFlagsAt } from '../packages/core/src/kernels/testkit.js';
 import { repoRoot } from './helpers/compare.js';
 import { tempDir } from './helpers/cli.js';
 import { bilstmConfig, tokenData } from './helpers/workers-data.js';
@@ -155,24 +156,7 @@ describe('a schedule shorter than the training', () => {
   });
 });
 
-/** The VmFlags of this process's mapping that holds `address` (/proc/self/smaps); "hg": madvise(MADV_HUGEPAGE). */
-function vmFlagsAt(address: number): string[] {
-  let inside = false;
-  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
-    const range = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
-    if (range) inside = parseInt(range[1]!, 16) <= address && address < parseInt(range[2]!, 16);
-    else if (inside && line.startsWith('VmFlags:')) return line.slice(8).trim().split(/\s+/);
-  }
-  throw new Error(`no mapping holds address ${address.toString(16)}`);
-}
-
-const thp = ((): boolean => {
-  try {
-    return !readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').includes('[never]');
-  } catch {
-    return false;
-  }
-})();
+const thp = transparentHugePagesOn();
 
 describe.skipIf(!thp || !nativeAddon())('the arena\'s pages (Linux with transparent huge pages, the native addon built)', () => {
   it('a Trainer asks for huge pages under its arena as it creates it (before any worker binds), unless its kernels are wasm or reference', async () => {

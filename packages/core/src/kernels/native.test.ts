@@ -7,7 +7,6 @@
 //
 // Where the addon is not built these tests FAIL, saying why, unless WEFT_NATIVE=0 says the native
 // path is off on purpose (then they are skipped).
-import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { OptionError } from '../options/errors.js';
 import { Rng } from '../rng.js';
@@ -18,7 +17,8 @@ import { allocF32, allocF32In, arenaAlloc, arenaUsage, createSharedMemory, detac
 import { loadWasmKernels } from './wasm.js';
 import { loadNativeKernels, nativeAddon, nativeTurnedOff, nativeUnavailableReason } from './native.js';
 import {
-  TRANSPOSE_PAIRS, checkGemmCase, gemmAgreesWithReference, gemmOperands, randomGemmCase, spawnKernelWorker, type GemmCase,
+  TRANSPOSE_PAIRS, checkGemmCase, gemmAgreesWithReference, gemmOperands, randomGemmCase, spawnKernelWorker, transparentHugePagesOn, vmFlagsAt,
+  type GemmCase,
 } from './testkit.js';
 
 const off = nativeTurnedOff();
@@ -251,25 +251,7 @@ describe.skipIf(off)('the arena under the addon', () => {
   });
 });
 
-/** The VmFlags of the mapping of this process that holds `address` (Linux's /proc/self/smaps). */
-function vmFlagsAt(address: number): string[] {
-  let inside = false;
-  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
-    const range = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
-    if (range) inside = parseInt(range[1]!, 16) <= address && address < parseInt(range[2]!, 16);
-    else if (inside && line.startsWith('VmFlags:')) return line.slice(8).trim().split(/\s+/);
-  }
-  throw new Error(`no mapping holds address ${address.toString(16)}`);
-}
-
-/** Whether this machine has transparent huge pages to give (Linux, built in, not "[never]"). */
-const thp = ((): boolean => {
-  try {
-    return !readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').includes('[never]');
-  } catch {
-    return false;
-  }
-})();
+const thp = transparentHugePagesOn();
 
 describe.skipIf(off || !thp)('huge pages under the arena (Linux with transparent huge pages)', () => {
   const saved = process.env.WEFT_HUGE_PAGES;

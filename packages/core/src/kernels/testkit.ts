@@ -2,9 +2,11 @@
  * Helpers of the kernels' tests (not part of the package: excluded from the build): one set of
  * checks of a fast gemm (WebAssembly, native) against the TypeScript reference, the oracle, over
  * random and awkward shapes, all four transpose combinations, offsets, padded leading
- * dimensions and accumulate, declared once and run for each fast path; and a worker thread
- * that runs kernels on a shared arena (fixtures/gemm-worker.mjs).
+ * dimensions and accumulate, declared once and run for each fast path; a worker thread
+ * that runs kernels on a shared arena (fixtures/gemm-worker.mjs); and what Linux says of the
+ * arena's pages (the huge-page advice: here and test/workers-lifecycle.test.ts).
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { expect, it } from 'vitest';
@@ -190,4 +192,24 @@ export function spawnKernelWorker(
     else waiting.push({ resolve, reject });
   });
   return { worker, next };
+}
+
+/** Whether this machine has transparent huge pages to give (Linux, built in, not "[never]"). */
+export function transparentHugePagesOn(): boolean {
+  try {
+    return !readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').includes('[never]');
+  } catch {
+    return false;
+  }
+}
+
+/** The VmFlags of the mapping of this process that holds `address` (/proc/self/smaps; "hg": madvise(MADV_HUGEPAGE)). */
+export function vmFlagsAt(address: number): string[] {
+  let inside = false;
+  for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const range = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+    if (range) inside = parseInt(range[1]!, 16) <= address && address < parseInt(range[2]!, 16);
+    else if (inside && line.startsWith('VmFlags:')) return line.slice(8).trim().split(/\s+/);
+  }
+  throw new Error(`no mapping holds address ${address.toString(16)}`);
 }
