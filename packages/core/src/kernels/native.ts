@@ -94,7 +94,8 @@ function transparentHugePages(): boolean {
  * 4 KiB pages (Zen 3: 2,048 entries, 8 MiB). Only pages first touched after the advice are
  * huge, so a memory is advised before it fills: by the kernels when they first bind to it, and
  * by the workers' Trainer as it creates its arena (`adviseArenaPages`). The same bits: only the
- * page size changes. At most 2 MiB past the arena's end is committed beyond its use.
+ * page size changes. The cost is memory: arena bytes allocated but never written become
+ * resident along with their 2 MiB page (peak RSS of bilstm-b256 about 6% higher, BENCHMARKS.md).
  */
 function adviseHugePages(addon: NativeAddon, mem: WasmMemory): boolean {
   let ok = hugePageAdvice.get(mem);
