@@ -100,7 +100,8 @@ function transparentHugePages(): boolean {
 function adviseHugePages(addon: NativeAddon, mem: WasmMemory): boolean {
   let ok = hugePageAdvice.get(mem);
   if (ok === undefined) {
-    ok = process.env.WEFT_HUGE_PAGES !== '0' && transparentHugePages() &&
+    // (An addon built before the advice existed has no adviseHugePages: it runs without.)
+    ok = process.env.WEFT_HUGE_PAGES !== '0' && typeof addon.adviseHugePages === 'function' && transparentHugePages() &&
       addon.adviseHugePages(new Uint8Array(mem.buffer, 0, 1), arenaUsage(mem).maxBytes);
     hugePageAdvice.set(mem, ok);
   }
