@@ -36,6 +36,9 @@ const CASES = [
   ['step B=256, H=64, GRU: h·W_hhᵀ', false, true, 256, 192, 64],
   ['step B=32, H=32, RNN: h·W_hhᵀ', false, true, 32, 32, 32],
   ['step B=1, H=256, LSTM: h·W_hhᵀ', false, true, 1, 1024, 256],
+  ['input I=1, R=800: Z = X·W_ihᵀ', false, true, 800, 32, 1],
+  ['input I=1, R=800: dW_ih += dZᵀ·X', true, false, 32, 1, 800],
+  ['head O=1, R=800: y = H·W_outᵀ', false, true, 800, 1, 32],
 ];
 
 const memory = createSharedMemory(256);

@@ -20,6 +20,8 @@
  * micro-kernel reads B in place too (a strip of B is then read once per panel of A, from L1 or
  * L2; packing it cost more than that for every M measured, 4 to 240); only the ragged right
  * edge is packed. op(A) = Aᵀ is packed row by row of A (see pack_a).
+ * One column of C (N = 1) or one k (K = 1) from 4 rows on is not packed either (column, outer):
+ * the tile would be mostly zeros; each element still gets the packed path's sums.
  *
  * Determinism: the order of every sum depends on (form, M, N, K, accumulate) only, never on
  * addresses, alignment or the thread, so any worker computing a shard gets the same bits.
@@ -483,6 +485,132 @@ static void rows(int R, int tA, int N, int K, const float *A, long lda, const fl
   else rows_nn(3, N, K, A, ar, ak, B, ldb, C, ldc, first);
 }
 
+/* ---- one column of C, or K = 1: nothing to pack for ------------------------------------------ */
+
+/*
+ * Shapes with N = 1 (a head with one output: TN M×1×K, NT M×1×K) or K = 1 (a layer with one
+ * input: NN M×N×1) leave the packed path's tile mostly zeros (one column of 16, one k of 256):
+ * a 32×1×800 product took 29 µs there, 1.8 GFLOP/s. These compute each element exactly as the
+ * packed path does (per block of KC: a sum from 0 of a(i,k)·b(k) in k order, one multiply-add at
+ * a time, then stored or added to C), so the bits are the packed path's; only the order in
+ * which elements are visited changes.
+ */
+
+/* K = 1: C[i, j] (+)= a(i)·b(j), the product rounded once (0 + a·b), then stored or added. b is
+   op(B)'s one row, copied to buf where it is a column of B (NC floats at a time). */
+static void outer(int tA, int tB, int M, int N, const float *A, long lda, const float *B, long ldb, float *C,
+                  long ldc, int first, float *buf) {
+  for (int jc = 0; jc < N; jc += NC) {
+    const int nb = imin(NC, N - jc), nv = nb - nb % VW;
+    const float *b = B + jc;
+    if (tB) {
+      for (int j = 0; j < nb; j++) buf[j] = B[(long)(jc + j) * ldb];
+      b = buf;
+    }
+    for (int i = 0; i < M; i++) {
+      const float a = tA ? A[i] : A[(long)i * lda];
+      float *c = C + (long)i * ldc + jc;
+      int j = 0;
+      for (; j < nv; j += VW) {
+        vf acc = (vf){0};
+        acc += LD(b + j) * a;
+        ST(c + j, first ? acc : LD(c + j) + acc);
+      }
+      for (; j < nb; j++) {
+        float s = 0.0f;
+        s += b[j] * a;
+        c[j] = first ? s : c[j] + s;
+      }
+    }
+  }
+}
+
+/* C[i + r, 0] for r < n from lanes of s (sums of one block of K): stored or added. */
+INLINE void put_column(float *C, long ldc, int i, const float *s, int n, int first) {
+  for (int r = 0; r < n; r++) {
+    float *c = C + (long)(i + r) * ldc;
+    *c = first ? s[r] : *c + s[r];
+  }
+}
+
+/* op(A) = Aᵀ: W·VW adjacent rows of C from W vectors of each row of A (a, lda apart; kb of them), the
+   first n of them stored. */
+INLINE void column_lanes(int W, const float *a, long lda, int kb, const float *b, float *C, long ldc, int i, int n,
+                         int first) {
+  vf acc[4];
+  for (int v = 0; v < W; v++) acc[v] = (vf){0};
+  for (int k = 0; k < kb; k++, a += lda)
+    for (int v = 0; v < W; v++) acc[v] += LD(a + v * VW) * b[k];
+  float out[4 * VW];
+  for (int v = 0; v < W; v++) ST(out + v * VW, acc[v]);
+  put_column(C, ldc, i, out, n, first);
+}
+
+/* op(A) = A: rows r[0..4Q) of A (contiguous in k), four to a sum of four lanes, each lane
+   Σ_k r[q][k]·b[k] in k order: four k at a time through transpose4. n of the 4Q rows go to C. */
+INLINE void column_rows(int Q, const float *const *r, int kb, const float *b, float *C, long ldc, int i, int n,
+                        int first) {
+  v4 acc[4];
+  for (int q = 0; q < Q; q++) acc[q] = (v4){0};
+  int k = 0;
+  for (; k + 4 <= kb; k += 4)
+    for (int q = 0; q < Q; q++) {
+      const float *const *g = r + 4 * q;
+      v4 c0, c1, c2, c3;
+      transpose4(*(const v4u *)(g[0] + k), *(const v4u *)(g[1] + k), *(const v4u *)(g[2] + k), *(const v4u *)(g[3] + k),
+                 &c0, &c1, &c2, &c3);
+      acc[q] += c0 * b[k];
+      acc[q] += c1 * b[k + 1];
+      acc[q] += c2 * b[k + 2];
+      acc[q] += c3 * b[k + 3];
+    }
+  for (; k < kb; k++)
+    for (int q = 0; q < Q; q++) {
+      const float *const *g = r + 4 * q;
+      acc[q] += (v4){g[0][k], g[1][k], g[2][k], g[3][k]} * b[k];
+    }
+  float out[16];
+  for (int q = 0; q < Q; q++) *(v4u *)(out + 4 * q) = acc[q];
+  put_column(C, ldc, i, out, n, first);
+}
+
+/*
+ * N = 1: C[i, 0] (+)= Σ_k a(i, k)·b(k), rows of C side by side in the lanes of vector sums (vector
+ * code throughout: a scalar chain of multiply-adds is one the compiler may turn into vector
+ * products added one by one, unfused, which would not be the packed path's bits). b (op(B)'s one
+ * column) is copied to buf, a block of K at a time. op(A) = Aᵀ: A's rows hold adjacent rows of
+ * C, read in place; the last rows (fewer than VW) are copied to buf, zero-padded. op(A) = A:
+ * rows of A four at a time, transposed; past the last row, the first stands in (not stored).
+ */
+static void column(int tA, int tB, int M, int K, const float *A, long lda, const float *B, long ldb, float *C,
+                   long ldc, int accumulate, float *buf) {
+  enum { CV = 4, CQ = 4 };
+  for (int pc = 0; pc < K; pc += KC) {
+    const int kb = imin(KC, K - pc), first = pc == 0 && !accumulate;
+    for (int k = 0; k < kb; k++) buf[k] = tB ? B[pc + k] : B[(long)(pc + k) * ldb];
+    int i = 0;
+    if (tA) {
+      const float *a0 = A + (long)pc * lda;
+      for (; i + CV * VW <= M; i += CV * VW) column_lanes(CV, a0 + i, lda, kb, buf, C, ldc, i, CV * VW, first);
+      for (; i + VW <= M; i += VW) column_lanes(1, a0 + i, lda, kb, buf, C, ldc, i, VW, first);
+      if (i < M) {
+        float *t = buf + KC; /* [kb][VW]: the last M − i rows of C, as A has them */
+        for (int k = 0; k < kb; k++)
+          for (int r = 0; r < VW; r++) t[k * VW + r] = i + r < M ? a0[(long)k * lda + i + r] : 0.0f;
+        column_lanes(1, t, VW, kb, buf, C, ldc, i, M - i, first);
+      }
+      continue;
+    }
+    for (; i < M; i += 4 * CQ) {
+      const int n = imin(4 * CQ, M - i);
+      const float *r[4 * CQ];
+      for (int q = 0; q < 4 * CQ; q++) r[q] = A + (long)(i + (q < n ? q : 0)) * lda + pc;
+      if (n > 4) column_rows(CQ, r, kb, buf, C, ldc, i, n, first);
+      else column_rows(1, r, kb, buf, C, ldc, i, n, first);
+    }
+  }
+}
+
 /* ---- driver ---------------------------------------------------------------------------------- */
 
 /* Floats of scratch a call needs: a KC×NC block of op(B), an MC×KC block of op(A), one tile, one strip. */
@@ -552,6 +680,14 @@ void WEFT_NAME(weft_gemm)(int tA, int tB, int M, int N, int K, const float *A, l
   }
   if (M <= DOTS_M && tB && !tA) {
     dots_rows(M, N, K, A, lda, B, ldb, C, ldc, !accumulate);
+    return;
+  }
+  if (K == 1) {
+    outer(tA, tB, M, N, A, lda, B, ldb, C, ldc, !accumulate, scratch);
+    return;
+  }
+  if (N == 1) {
+    column(tA, tB, M, K, A, lda, B, ldb, C, ldc, accumulate, scratch);
     return;
   }
   packed(tA, tB, M, N, K, A, lda, NULL, B, ldb, C, ldc, NULL, accumulate, scratch);
