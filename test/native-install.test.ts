@@ -25,7 +25,7 @@ function benchKernels(stdout: string): string | undefined {
 describe('a failed native build', () => {
   // What the package ships of its native folder (package.json "files"), without any build.
   const dir = tempDir('weft-native-');
-  for (const f of ['binding.gyp', 'build.mjs', 'csrc']) cpSync(path.join(NATIVE, f), path.join(dir, f), { recursive: true });
+  for (const f of ['binding.gyp', 'build.mjs', 'headers.mjs', 'csrc']) cpSync(path.join(NATIVE, f), path.join(dir, f), { recursive: true });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('leaves the install script exiting 0, saying weft will run on WebAssembly, and no addon', () => {

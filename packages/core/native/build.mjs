@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodedir } from './headers.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const LOG = join(here, 'build.log');
@@ -86,14 +87,6 @@ function findNodeGyp() {
   return null;
 }
 
-/** --nodedir for headers that match the running node, when they are on this machine. */
-function nodedir() {
-  for (const dir of [dirname(dirname(process.execPath)), '/usr', '/usr/local']) {
-    const inc = join(dir, 'include', 'node');
-    if (existsSync(join(inc, 'node_api.h')) && existsSync(join(inc, 'common.gypi'))) return dir;
-  }
-  return null;
-}
 
 /** The most telling line of a failed build's output. */
 function reasonOf(output) {
