@@ -26,6 +26,8 @@
 //   order (dot products with the rows of B for NT, sums of scaled rows of B otherwise).
 // - With ROWS_M < M ≤ SMALL_M there is too little reuse to pay for packing B: strips of B are then read
 //   in place (NN, TN) or transposed one strip at a time into an L1 buffer (NT).
+// - TN with one column of C (a layer with one input: dW_ih) is not packed (column): the rows of C
+//   lie side by side in A's rows; each element's sums as the packed path makes them.
 //
 // Scratch: every call needs scratchBytes() bytes at `scratch`, private to the calling thread (the memory
 // is shared between workers; module globals are not, so the caller passes its own area).
@@ -372,6 +374,10 @@ export function gemm(
     gemmRows(transA, transB, M, N, K, a, ldaB, b, ldbB, c, ldcB, accumulate, strip);
     return;
   }
+  if (N == 1 && transA) {
+    column(transB, M, K, a, ldaB, b, ldbB, c, ldcB, accumulate, strip);
+    return;
+  }
   if (M <= SMALL_M) {
     gemmSmall(transA, transB, M, N, K, a, ldaB, b, ldbB, c, ldcB, accumulate, apanel, strip, tile);
     return;
@@ -394,6 +400,71 @@ export function gemm(
             crow + (<usize>j0 << 2), ldcB, first, tile);
         }
       }
+    }
+  }
+}
+
+// ---- one column of C from Aᵀ: nothing to pack ---------------------------------------------------
+// A layer with one input's dW_ih = dZᵀ·X (TN, N = 1) leaves the packed tile mostly zeros (one
+// column of 8): 2.7 GFLOP/s. Here the rows of C lie side by side in A's rows: each element's own
+// operations unchanged (from 0, madd over k in order, a block of KC at a time, then stored or
+// added to C), the packed path's bits, a row's bits its own. (The other N = 1 forms and K = 1
+// measured no faster without packing in WebAssembly: they keep the packed path.)
+
+/** Lane l of s to C[i + l, 0] for l < n: stored (first) or added. */
+@inline
+function putColumn(s: v128, n: i32, c: usize, ldcB: usize, i: i32, first: bool): void {
+  for (let l = 0; l < n; l++) {
+    const q = c + <usize>(i + l) * ldcB;
+    const v = f32x4.extract_lane(s, 0);
+    store<f32>(q, first ? v : load<f32>(q) + v);
+    s = f32x4.shuffle(s, s, 1, 2, 3, 0);
+  }
+}
+
+/** N = 1, op(A) = Aᵀ: C[i, 0] (+)= Σ_k A[k, i]·b(k), four adjacent rows of C (four adjacent floats
+    of a row of A) in the lanes of one sum, eight at a time where there are. b (op(B)'s column) is
+    copied to buf a block of K at a time. */
+function column(
+  transB: i32, M: i32, K: i32, a: usize, ldaB: usize, b: usize, ldbB: usize, c: usize, ldcB: usize,
+  accumulate: i32, buf: usize,
+): void {
+  for (let pc = 0; pc < K; pc += KC) {
+    const kb = min(KC, K - pc);
+    const first = pc == 0 && !accumulate;
+    for (let k = 0; k < kb; k++) {
+      store<f32>(buf + (<usize>k << 2), load<f32>(transB ? b + (<usize>(pc + k) << 2) : b + <usize>(pc + k) * ldbB));
+    }
+    const a0 = a + <usize>pc * ldaB;
+    let i = 0;
+    for (; i + 8 <= M; i += 8) {
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+      let p = a0 + (<usize>i << 2);
+      for (let k = 0; k < kb; k++) {
+        const bk = v128.load32_splat(buf + (<usize>k << 2));
+        s0 = madd(v128.load(p), bk, s0);
+        s1 = madd(v128.load(p, 16), bk, s1);
+        p += ldaB;
+      }
+      putColumn(s0, 4, c, ldcB, i, first);
+      putColumn(s1, 4, c, ldcB, i + 4, first);
+    }
+    for (; i < M; i += 4) {
+      const n = min(4, M - i);
+      let s = f32x4.splat(0);
+      let p = a0 + (<usize>i << 2);
+      for (let k = 0; k < kb; k++) {
+        let v = f32x4.splat(0);
+        if (n == 4) v = v128.load(p);
+        else {
+          v = f32x4.replace_lane(v, 0, load<f32>(p));
+          if (n > 1) v = f32x4.replace_lane(v, 1, load<f32>(p, 4));
+          if (n > 2) v = f32x4.replace_lane(v, 2, load<f32>(p, 8));
+        }
+        s = madd(v, v128.load32_splat(buf + (<usize>k << 2)), s);
+        p += ldaB;
+      }
+      putColumn(s, n, c, ldcB, i, first);
     }
   }
 }

@@ -17,7 +17,7 @@ import { allocF32, allocF32In, arenaAlloc, arenaUsage, createSharedMemory, detac
 import { loadWasmKernels } from './wasm.js';
 import { loadNativeKernels, nativeAddon, nativeTurnedOff, nativeUnavailableReason } from './native.js';
 import {
-  TRANSPOSE_PAIRS, checkGemmCase, gemmAgreesWithReference, gemmOperands, randomGemmCase, spawnKernelWorker, transparentHugePagesOn, vmFlagsAt,
+  TRANSPOSE_PAIRS, checkGemmCase, gemmAgreesWithReference, gemmOneColumnAndOneK, gemmOperands, randomGemmCase, spawnKernelWorker, transparentHugePagesOn, vmFlagsAt,
   type GemmCase,
 } from './testkit.js';
 
@@ -63,6 +63,7 @@ for (const variant of variants) {
     gemmAgreesWithReference({
       memory, gemm: k.gemm, ran: () => k.calls.native, fellBack: () => k.calls.reference, blockShapes: BLOCK_SHAPES,
     });
+    gemmOneColumnAndOneK({ memory, gemm: k.gemm });
 
     it('gives the same bits wherever the operands lie in the arena (any alignment), and each call the same', () => {
       const rng = new Rng(11);
@@ -167,64 +168,6 @@ function expectSameArrays(a: CellCall, b: CellCall, what: string): void {
       if (!Object.is(x[j], y[j])) throw new Error(`${what}: ${a.name} argument ${i}, float ${j}: ${x[j]} vs ${y[j]}`);
     }
   }
-}
-
-for (const variant of variants) {
-  describe(`native gemm (${variant}): one column of C, or K = 1`, () => {
-    const memory = createSharedMemory(16);
-    const k = loadNativeKernels(memory, variant);
-    const rng = new Rng(29);
-    const fill = (x: Float32Array): Float32Array => {
-      for (let i = 0; i < x.length; i++) x[i] = rng.range(-1, 1);
-      return x;
-    };
-
-    it('N = 1 gives the bits of column 0 of the same product with two columns (the packed path)', () => {
-      for (const [M, K] of [[4, 1], [5, 7], [17, 256], [32, 800], [37, 257], [300, 32], [9, 600]] as const) {
-        for (const [tA, tB] of TRANSPOSE_PAIRS) {
-          for (const acc of [false, true]) {
-            const lda = (tA ? M : K) + rng.int(3);
-            const A = fill(allocF32In(memory, (tA ? K : M) * lda));
-            // op(B) with two columns; the one-column product reads column 0 of the same B (ldb kept).
-            const ldb = tB ? K + rng.int(3) : 2 + rng.int(3);
-            const B = fill(allocF32In(memory, (tB ? 2 : K) * ldb));
-            const C0 = fill(new Float32Array(M * 2));
-            const one = allocF32In(memory, M), two = allocF32In(memory, M * 2);
-            two.set(C0);
-            for (let i = 0; i < M; i++) one[i] = C0[2 * i]!;
-            k.gemm(tA, tB, M, 1, K, A, 0, lda, B, 0, ldb, one, 0, 1, acc);
-            k.gemm(tA, tB, M, 2, K, A, 0, lda, B, 0, ldb, two, 0, 2, acc);
-            const col = Array.from({ length: M }, (_, i) => two[2 * i]!);
-            expect(Array.from(one), `${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} ${M}×1×${K} accumulate ${acc}`).toEqual(col);
-          }
-        }
-      }
-    });
-
-    it('K = 1 rounds each product once and adds it to C (0 + a·b, then C + that)', () => {
-      for (const [M, N] of [[4, 1], [5, 9], [800, 32], [33, 1030], [6, 17]] as const) {
-        for (const [tA, tB] of TRANSPOSE_PAIRS) {
-          for (const acc of [false, true]) {
-            const lda = tA ? M + rng.int(3) : 1 + rng.int(3), ldb = tB ? 1 + rng.int(3) : N + rng.int(3);
-            const A = fill(allocF32In(memory, tA ? lda : M * lda)), B = fill(allocF32In(memory, tB ? N * ldb : ldb));
-            A[0] = -0; // a product −0: 0 + (−0) is +0
-            const C = fill(allocF32In(memory, M * N)), before = C.slice();
-            k.gemm(tA, tB, M, N, 1, A, 0, lda, B, 0, ldb, C, 0, N, acc);
-            const want = new Float32Array(M * N);
-            for (let i = 0; i < M; i++) {
-              const a = tA ? A[i]! : A[i * lda]!;
-              for (let j = 0; j < N; j++) {
-                const p = 0 + Math.fround(a * (tB ? B[j * ldb]! : B[j]!));
-                want[i * N + j] = acc ? before[i * N + j]! + p : p;
-              }
-            }
-            expect(Array.from(C).map(Object.is.bind(null, 0)), 'signs of zero').toEqual(Array.from(want).map(Object.is.bind(null, 0)));
-            expect(Array.from(C), `${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} ${M}×${N}×1 accumulate ${acc}`).toEqual(Array.from(want));
-          }
-        }
-      }
-    });
-  });
 }
 
 for (const variant of variants) {

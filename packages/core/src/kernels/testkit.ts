@@ -98,6 +98,68 @@ export function checkGemmCase(fast: FastGemm, c: GemmCase, rng: Rng): void {
   }
 }
 
+/**
+ * Declares the tests of a fast gemm's paths for one column of C (N = 1) and for K = 1 (a head with
+ * one output, a layer with one input), which skip the packing (inside the caller's describe): each
+ * element gets the packed path's bits, so N = 1 is column 0 of the same product with two columns
+ * (from 4 rows on: fewer go through the few-row paths, with sums of their own), and K = 1 rounds
+ * each product once and adds it to C.
+ */
+export function gemmOneColumnAndOneK(fast: Pick<FastGemm, 'memory' | 'gemm'>): void {
+  const { memory } = fast;
+  const rng = new Rng(29);
+  const fill = (x: Float32Array): Float32Array => {
+    for (let i = 0; i < x.length; i++) x[i] = rng.range(-1, 1);
+    return x;
+  };
+
+  it('N = 1 gives the bits of column 0 of the same product with two columns (the packed path)', () => {
+    for (const [M, K] of [[4, 1], [5, 7], [17, 256], [32, 800], [37, 257], [300, 32], [9, 600]] as const) {
+      for (const [tA, tB] of TRANSPOSE_PAIRS) {
+        for (const acc of [false, true]) {
+          const lda = (tA ? M : K) + rng.int(3);
+          const A = fill(allocF32In(memory, (tA ? K : M) * lda));
+          // op(B) with two columns; the one-column product reads column 0 of the same B (ldb kept).
+          const ldb = tB ? K + rng.int(3) : 2 + rng.int(3);
+          const B = fill(allocF32In(memory, (tB ? 2 : K) * ldb));
+          const C0 = fill(new Float32Array(M * 2));
+          const one = allocF32In(memory, M), two = allocF32In(memory, M * 2);
+          two.set(C0);
+          for (let i = 0; i < M; i++) one[i] = C0[2 * i]!;
+          fast.gemm(tA, tB, M, 1, K, A, 0, lda, B, 0, ldb, one, 0, 1, acc);
+          fast.gemm(tA, tB, M, 2, K, A, 0, lda, B, 0, ldb, two, 0, 2, acc);
+          const col = Array.from({ length: M }, (_, i) => two[2 * i]!);
+          expect(Array.from(one), `${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} ${M}×1×${K} accumulate ${acc}`).toEqual(col);
+        }
+      }
+    }
+  });
+
+  it('K = 1 rounds each product once and adds it to C (0 + a·b, then C + that)', () => {
+    for (const [M, N] of [[4, 1], [5, 9], [800, 32], [33, 1030], [6, 17]] as const) {
+      for (const [tA, tB] of TRANSPOSE_PAIRS) {
+        for (const acc of [false, true]) {
+          const lda = tA ? M + rng.int(3) : 1 + rng.int(3), ldb = tB ? 1 + rng.int(3) : N + rng.int(3);
+          const A = fill(allocF32In(memory, tA ? lda : M * lda)), B = fill(allocF32In(memory, tB ? N * ldb : ldb));
+          A[0] = -0; // a product −0: 0 + (−0) is +0
+          const C = fill(allocF32In(memory, M * N)), before = C.slice();
+          fast.gemm(tA, tB, M, N, 1, A, 0, lda, B, 0, ldb, C, 0, N, acc);
+          const want = new Float32Array(M * N);
+          for (let i = 0; i < M; i++) {
+            const a = tA ? A[i]! : A[i * lda]!;
+            for (let j = 0; j < N; j++) {
+              const p = 0 + Math.fround(a * (tB ? B[j * ldb]! : B[j]!));
+              want[i * N + j] = acc ? before[i * N + j]! + p : p;
+            }
+          }
+          expect(Array.from(C).map(Object.is.bind(null, 0)), 'signs of zero').toEqual(Array.from(want).map(Object.is.bind(null, 0)));
+          expect(Array.from(C), `${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} ${M}×${N}×1 accumulate ${acc}`).toEqual(Array.from(want));
+        }
+      }
+    }
+  });
+}
+
 /** Declares the tests of a fast gemm against the reference (inside the caller's describe). */
 export function gemmAgreesWithReference(fast: FastGemm): void {
   it('agrees on every size 1..37 (M, N, K drawn independently), all transposes, with and without accumulate', () => {

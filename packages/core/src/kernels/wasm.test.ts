@@ -11,7 +11,7 @@ import { Rng } from '../rng.js';
 import { gemmReference } from './gemm.js';
 import { kernels, referenceKernels, setKernels } from './index.js';
 import { allocF32In, createSharedMemory, detachMemory } from './memory.js';
-import { gemmAgreesWithReference } from './testkit.js';
+import { gemmAgreesWithReference, gemmOneColumnAndOneK } from './testkit.js';
 import { activeKernels } from './choose.js';
 import { loadWasmKernels, useReferenceKernels, useWasmKernels, wasmRelaxedSimd, wasmSimdSupported } from './wasm.js';
 
@@ -61,6 +61,7 @@ describe('wasm gemm vs reference', () => {
     // The cache blocks of asm/gemm.ts: K > 256, N > 512, K > 2048 for M ≤ 3.
     blockShapes: [[13, 520, 300], [70, 33, 530], [6, 515, 260], [130, 70, 40], [2, 9, 2100], [1, 600, 40], [3, 21, 9]],
   });
+  gemmOneColumnAndOneK({ memory, gemm: wasm.gemm });
 });
 
 /** One unit in the last place of float32 at |v| (normal range). */
