@@ -9,14 +9,22 @@
  *   gemm <form> <M>x<N>x<K> acc <0|1> ok|FAIL ...     against a float64 sum, within the bound of
  *                                                    a float32 dot product (testkit's checkGemmCase),
  *                                                    nothing written outside C's window, the same
- *                                                    bits at another alignment; gemm_rows against
- *                                                    the gathered product, bit for bit
+ *                                                    bits at another alignment; one column (N = 1)
+ *                                                    as column 0 of two, and gemm_rows as the
+ *                                                    gathered product, bit for bit
  *   cells <kernel> <rows>x<H> <hash>                 a hash of the whole arena after the call
  * The cell kernels compute IEEE float32 step by step (no contraction: cells_impl.h), so their
  * hashes must be the same on every machine and variant; cross.mjs compares them between builds
  * (NaN hashed as one value: its payload is the CPU's business). The products round differently
  * where the compiler fuses multiply-adds (arm64 does, x86-64's SSE2 cannot): bounds, not bits.
  */
+/* This file's own arithmetic (its random inputs, its float64 sums) unfused on every machine: the
+   inputs must be the same numbers here and on arm64, where the compiler would fuse them. */
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -106,6 +114,31 @@ static void gemm_case(int tA, int tB, int M, int N, int K, int acc) {
   free(C2 - shift);
 }
 
+/* N = 1 (gemm_impl.h's column) against column 0 of the same product with two columns (the packed
+   path): the same bits, whatever this machine fuses. */
+static void column_case(int tA, int tB, int M, int K, int acc) {
+  const long lda = (tA ? M : K) + irand(3), ldb = tB ? K + irand(3) : 2 + irand(3), ldc = 1 + irand(3);
+  const size_t na = (size_t)(tA ? K : M) * lda, nb = (size_t)(tB ? 2 : K) * ldb;
+  float *A = block(na, 0), *B = block(nb, 0), *one = block((size_t)M * ldc, 0), *two = block((size_t)M * 2, 0);
+  for (size_t i = 0; i < na; i++) A[i] = uni(-1, 1);
+  for (size_t i = 0; i < nb; i++) B[i] = uni(-1, 1);
+  for (int i = 0; i < M; i++) {
+    one[(size_t)i * ldc] = two[2 * i] = uni(-1, 1);
+    two[2 * i + 1] = 0.0f;
+  }
+  weft_gemm_generic(tA, tB, M, 1, K, A, lda, B, ldb, one, ldc, acc, scratch);
+  weft_gemm_generic(tA, tB, M, 2, K, A, lda, B, ldb, two, 2, acc, scratch);
+  int same = 1;
+  for (int i = 0; i < M; i++) same &= memcmp(&one[(size_t)i * ldc], &two[2 * i], sizeof(float)) == 0;
+  printf("gemm column %c%c %dx1x%d acc %d %s\n", tA ? 'T' : 'N', tB ? 'T' : 'N', M, K, acc,
+         same ? "ok" : "FAIL (not column 0 of the two-column product's bits)");
+  if (!same) failures++;
+  free(A);
+  free(B);
+  free(one);
+  free(two);
+}
+
 /* gemm_rows (the group's per-step product): M rows of A and C scattered, against weft_gemm on them gathered. */
 static void gemm_rows_case(int M, int N, int K, int acc) {
   float *B = block((size_t)K * N, 0), *A = block((size_t)M * K, 0), *C = block((size_t)M * N, 0);
@@ -175,35 +208,42 @@ static void cells_case(const char *name, int kernel, int rows, int H, const uint
   printf("cells %s %dx%d %016llx\n", name, rows, H, (unsigned long long)arena_hash());
 }
 
+/* The arguments of one call, in order: sizes, flags and leading dimensions as they are, arrays
+   (A(n) or G(n), gates) made one after the other (each its own statement: the order of the calls
+   of arr, and so the arena's contents, is the same on every compiler). */
+#define A(n) a[c++] = arr((n), 0)
+#define G(n) a[c++] = arr((n), 1)
+#define V(x) a[c++] = (uint32_t)(x)
+
 static void cells_all(void) {
   static const int widths[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100};
   for (size_t w = 0; w < sizeof(widths) / sizeof(widths[0]); w++) {
     const int H = widths[w], rows = 1 + irand(5), n = rows * H, ld = H + irand(3), span = (rows - 1) * ld + H;
+    uint32_t a[12];
+    int c;
     used = 0;
-    {
-      const uint32_t a[] = {arr(n, 0), (uint32_t)n};
-      cells_case("sigmoid", WEFT_SIGMOID, rows, H, a);
-      const uint32_t b[] = {arr(n, 0), (uint32_t)n};
-      cells_case("tanh", WEFT_TANH, rows, H, b);
-    }
-    {
-      const uint32_t a[] = {rows, H, arr(4 * n, 0), arr(n, 0), arr(n, 0), arr(n, 0), arr(span, 0), ld};
-      cells_case("lstmForward", WEFT_LSTM_FORWARD, rows, H, a);
-      const uint32_t b[] = {rows, H, arr(4 * n, 1), arr(n, 0), arr(n, 0), arr(span, 0), ld, arr(n, 0), arr(n, 0), arr(4 * n, 0)};
-      cells_case("lstmBackward", WEFT_LSTM_BACKWARD, rows, H, b);
-    }
-    for (uint32_t relu = 0; relu < 2; relu++) {
-      const uint32_t a[] = {relu, rows, H, arr(n, 0), arr(n, 0), arr(span, 0), ld};
+    c = 0; A(n); V(n); cells_case("sigmoid", WEFT_SIGMOID, rows, H, a);
+    c = 0; A(n); V(n); cells_case("tanh", WEFT_TANH, rows, H, a);
+    /* rows, H, g, cp, c, h, out, ldo */
+    c = 0; V(rows); V(H); A(4 * n); A(n); A(n); A(n); A(span); V(ld);
+    cells_case("lstmForward", WEFT_LSTM_FORWARD, rows, H, a);
+    /* rows, H, g, cp, c, dOut, ldd, dh, dc, dz */
+    c = 0; V(rows); V(H); G(4 * n); A(n); A(n); A(span); V(ld); A(n); A(n); A(4 * n);
+    cells_case("lstmBackward", WEFT_LSTM_BACKWARD, rows, H, a);
+    for (int relu = 0; relu < 2; relu++) {
+      /* relu, rows, H, z, h, out, ldo */
+      c = 0; V(relu); V(rows); V(H); A(n); A(n); A(span); V(ld);
       cells_case(relu ? "reluForward" : "rnnForward", WEFT_RNN_FORWARD, rows, H, a);
-      const uint32_t b[] = {relu, rows, H, arr(n, 1), arr(span, 0), ld, arr(n, 0), arr(n, 0)};
-      cells_case(relu ? "reluBackward" : "rnnBackward", WEFT_RNN_BACKWARD, rows, H, b);
+      /* relu, rows, H, h, dOut, ldd, dh, dz */
+      c = 0; V(relu); V(rows); V(H); G(n); A(span); V(ld); A(n); A(n);
+      cells_case(relu ? "reluBackward" : "rnnBackward", WEFT_RNN_BACKWARD, rows, H, a);
     }
-    {
-      const uint32_t a[] = {rows, H, arr(3 * n, 0), arr(3 * n, 0), arr(n, 0), arr(n, 0), arr(n, 0), arr(span, 0), ld};
-      cells_case("gruForward", WEFT_GRU_FORWARD, rows, H, a);
-      const uint32_t b[] = {rows, H, arr(3 * n, 1), arr(n, 0), arr(n, 0), arr(span, 0), ld, arr(n, 0), arr(3 * n, 0), arr(3 * n, 0)};
-      cells_case("gruBackward", WEFT_GRU_BACKWARD, rows, H, b);
-    }
+    /* rows, H, gx, gh, hn, hp, h, out, ldo */
+    c = 0; V(rows); V(H); A(3 * n); A(3 * n); A(n); A(n); A(n); A(span); V(ld);
+    cells_case("gruForward", WEFT_GRU_FORWARD, rows, H, a);
+    /* rows, H, g, hn, hp, dOut, ldd, dh, dzx, dzh */
+    c = 0; V(rows); V(H); G(3 * n); A(n); A(n); A(span); V(ld); A(n); A(3 * n); A(3 * n);
+    cells_case("gruBackward", WEFT_GRU_BACKWARD, rows, H, a);
   }
 }
 
@@ -220,6 +260,9 @@ int main(void) {
   for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
     for (int f = 0; f < 4; f++) gemm_case(f >> 1, f & 1, shapes[s][0], shapes[s][1], shapes[s][2], irand(2));
   gemm_case(0, 0, 8, 1024, 64, 1); /* ldb 1024..1026: in place, or packed where rows are 4 KiB apart */
+  static const int columns[][2] = {{4, 7}, {5, 256}, {32, 800}, {37, 257}, {300, 32}, {9, 600}};
+  for (size_t s = 0; s < sizeof(columns) / sizeof(columns[0]); s++)
+    for (int f = 0; f < 4; f++) column_case(f >> 1, f & 1, columns[s][0], columns[s][1], f & 1);
   gemm_rows_case(32, 64, 48, 1);
   gemm_rows_case(12, 40, 33, 0);
   cells_all();

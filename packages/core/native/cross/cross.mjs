@@ -24,15 +24,21 @@ const here = dirname(fileURLToPath(import.meta.url));
 const native = join(here, '..');
 const ELF_MACHINE_AARCH64 = 183;
 
+/** Whether cmd runs (CC may be a command with arguments, as `ccache gcc`). */
 function found(cmd) {
-  return spawnSync(cmd, ['--version'], { encoding: 'utf8' }).status === 0;
+  const [c, ...rest] = cmd.split(' ');
+  return spawnSync(c, [...rest, '--version'], { encoding: 'utf8' }).status === 0;
 }
 
+class Failed extends Error {}
+
+/** cmd's stdout; throws Failed with its failing lines and output's end where it does not exit 0. */
 function run(cmd, args, what) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) {
-    process.stderr.write(`${what} failed (${cmd} ${args.join(' ')}):\n${r.stderr}${r.stdout.slice(-2000)}${r.error ? r.error.message : ''}\n`);
-    process.exit(1);
+    const out = r.stdout ?? '';
+    const failing = out.split('\n').filter((l) => l.includes('FAIL')).join('\n');
+    throw new Failed(`${what} failed (${cmd} ${args.join(' ')}):\n${r.stderr ?? ''}${failing}\n${out.slice(-1000)}${r.error ? r.error.message : ''}`);
   }
   return r.stdout;
 }
@@ -62,15 +68,13 @@ try {
   const addon = join(out, 'weft_native.node');
   run(cross, [...flags, '-fPIC', '-shared', `-I${join(headers, 'include', 'node')}`, ...sources, '-o', addon], 'building the addon for arm64');
   const machine = readFileSync(addon).readUInt16LE(18);
-  if (machine !== ELF_MACHINE_AARCH64) {
-    process.stderr.write(`the arm64 addon is not an AArch64 object (ELF machine ${machine})\n`);
-    process.exit(1);
-  }
+  if (machine !== ELF_MACHINE_AARCH64) throw new Failed(`the arm64 addon is not an AArch64 object (ELF machine ${machine})`);
   console.log(`addon for arm64: built (${sources.length} sources, ${flags.join(' ')})`);
 
   // 2. The kernels, here and on arm64.
   const check = [join(here, 'check.c'), join(native, 'csrc', 'gemm_generic.c'), join(native, 'csrc', 'cells_generic.c')];
-  run(cc, [...flags, ...check, '-lm', '-o', join(out, 'check-host')], 'building check.c here');
+  const [ccCmd, ...ccArgs] = cc.split(' ');
+  run(ccCmd, [...ccArgs, ...flags, ...check, '-lm', '-o', join(out, 'check-host')], 'building check.c here');
   run(cross, [...flags, '-static', ...check, '-lm', '-o', join(out, 'check-arm64')], 'building check.c for arm64');
   const host = run(join(out, 'check-host'), [], 'check.c here').split('\n');
   const arm = run(qemu, [join(out, 'check-arm64')], 'check.c on arm64 (qemu)').split('\n');
@@ -78,12 +82,15 @@ try {
   const [h, a] = [cells(host), cells(arm)];
   const differ = h.map((l, i) => [l, a[i]]).filter(([x, y]) => x !== y);
   if (h.length === 0 || h.length !== a.length || differ.length) {
-    process.stderr.write(`cell kernels: arm64 differs from this machine (${differ.length} of ${h.length} cases), first: ${JSON.stringify(differ[0] ?? [h.length, a.length])}\n`);
-    process.exit(1);
+    throw new Failed(`cell kernels: arm64 differs from this machine (${differ.length} of ${h.length} cases), first: ${JSON.stringify(differ[0] ?? [h.length, a.length])}`);
   }
   const products = arm.filter((l) => l.startsWith('gemm ')).length;
-  console.log(`kernels on arm64 (qemu): ${products} products within their bounds, the same bits at another alignment; ` +
+  console.log(`kernels on arm64 (qemu): ${products} products within their bounds or with the bits they must have; ` +
     `${h.length} cell kernel cases with this machine's bits`);
+} catch (err) {
+  if (!(err instanceof Failed)) throw err;
+  process.stderr.write(`${err.message}\n`);
+  process.exitCode = 1;
 } finally {
   rmSync(out, { recursive: true, force: true });
 }

@@ -20,13 +20,18 @@
  * micro-kernel reads B in place too (a strip of B is then read once per panel of A, from L1 or
  * L2; packing it cost more than that for every M measured, 4 to 240); only the ragged right
  * edge is packed. op(A) = Aᵀ is packed row by row of A (see pack_a).
- * One column of C (N = 1) or one k (K = 1) from 4 rows on is not packed either (column, outer):
- * the tile would be mostly zeros; each element still gets the packed path's sums.
+ * One column of C (N = 1) or one k (K = 1) past those few-row paths is not packed either (column,
+ * outer): the tile would be mostly zeros; each element still gets the packed path's sums.
  *
  * Determinism: the order of every sum depends on (form, M, N, K, accumulate) only, never on
  * addresses, alignment or the thread, so any worker computing a shard gets the same bits.
  * Each variant rounds differently (fused multiply-add or not, vector width), which is why a
  * process picks one variant for all its threads.
+ * That the unpacked paths (rows_stream, column, outer) give the packed paths' bits rests on the
+ * compiler fusing every multiply-add alike: GCC tuned for Zen (-mtune=znver*, which
+ * CFLAGS=-march=native implies there) leaves chains of 128- and 256-bit vectors unfused but not of
+ * 512-bit ones, and then they may differ by rounding (still the same bits for the same shape on
+ * any thread; native.test.ts would show it). The build's own flags tune for no CPU.
  *
  * Expects: VW (floats per vector), MR (rows of the tile), NV (vectors per row of the tile),
  * WEFT_NAME(x) (appends the variant's suffix).

@@ -11,6 +11,8 @@ const CROSS = fileURLToPath(new URL('../../native/cross/cross.mjs', import.meta.
 describe('the native kernels on arm64 (cross-built, run under qemu)', () => {
   it('build as an AArch64 addon, and compute what this machine computes', (ctx) => {
     const r = spawnSync(process.execPath, [CROSS], { encoding: 'utf8', timeout: 240_000 });
+    expect(r.error, 'cross.mjs did not run to its end').toBeUndefined();
+    expect(r.signal).toBeNull();
     if (r.status === 3) {
       ctx.skip(r.stderr.trim());
       return;
@@ -18,7 +20,7 @@ describe('the native kernels on arm64 (cross-built, run under qemu)', () => {
     expect(r.stderr, r.stdout).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^addon for arm64: built \(\d+ sources/m);
-    const m = /^kernels on arm64 \(qemu\): (\d+) products within their bounds, the same bits at another alignment; (\d+) cell kernel cases with this machine's bits$/m.exec(r.stdout);
+    const m = /^kernels on arm64 \(qemu\): (\d+) products within their bounds or with the bits they must have; (\d+) cell kernel cases with this machine's bits$/m.exec(r.stdout);
     expect(m, r.stdout).not.toBeNull();
     expect(Number(m![1])).toBeGreaterThan(50);
     expect(Number(m![2])).toBeGreaterThan(100);

@@ -102,8 +102,8 @@ export function checkGemmCase(fast: FastGemm, c: GemmCase, rng: Rng): void {
  * Declares the tests of a fast gemm's paths for one column of C (N = 1) and for K = 1 (a head with
  * one output, a layer with one input), which skip the packing (inside the caller's describe): each
  * element gets the packed path's bits, so N = 1 is column 0 of the same product with two columns
- * (from 4 rows on: fewer go through the few-row paths, with sums of their own), and K = 1 rounds
- * each product once and adds it to C.
+ * (from 4 rows on, or Aᵀ·Bᵀ: the other forms with fewer rows go through the few-row paths, with
+ * sums of their own), and K = 1 rounds each product once and adds it to C.
  */
 export function gemmOneColumnAndOneK(fast: Pick<FastGemm, 'memory' | 'gemm'>): void {
   const { memory } = fast;
@@ -114,25 +114,28 @@ export function gemmOneColumnAndOneK(fast: Pick<FastGemm, 'memory' | 'gemm'>): v
   };
 
   it('N = 1 gives the bits of column 0 of the same product with two columns (the packed path)', () => {
-    for (const [M, K] of [[4, 1], [5, 7], [17, 256], [32, 800], [37, 257], [300, 32], [9, 600]] as const) {
-      for (const [tA, tB] of TRANSPOSE_PAIRS) {
-        for (const acc of [false, true]) {
-          const lda = (tA ? M : K) + rng.int(3);
-          const A = fill(allocF32In(memory, (tA ? K : M) * lda));
-          // op(B) with two columns; the one-column product reads column 0 of the same B (ldb kept).
-          const ldb = tB ? K + rng.int(3) : 2 + rng.int(3);
-          const B = fill(allocF32In(memory, (tB ? 2 : K) * ldb));
-          const C0 = fill(new Float32Array(M * 2));
-          const one = allocF32In(memory, M), two = allocF32In(memory, M * 2);
-          two.set(C0);
-          for (let i = 0; i < M; i++) one[i] = C0[2 * i]!;
-          fast.gemm(tA, tB, M, 1, K, A, 0, lda, B, 0, ldb, one, 0, 1, acc);
-          fast.gemm(tA, tB, M, 2, K, A, 0, lda, B, 0, ldb, two, 0, 2, acc);
-          const col = Array.from({ length: M }, (_, i) => two[2 * i]!);
-          expect(Array.from(one), `${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} ${M}×1×${K} accumulate ${acc}`).toEqual(col);
-        }
-      }
+    const check = (tA: boolean, tB: boolean, M: number, K: number, acc: boolean): void => {
+      const lda = (tA ? M : K) + rng.int(3), ldc = 1 + rng.int(3);
+      const A = fill(allocF32In(memory, (tA ? K : M) * lda));
+      // op(B) with two columns; the one-column product reads column 0 of the same B (ldb kept).
+      const ldb = tB ? K + rng.int(3) : 2 + rng.int(3);
+      const B = fill(allocF32In(memory, (tB ? 2 : K) * ldb));
+      const C0 = fill(new Float32Array(M * 2));
+      const one = fill(allocF32In(memory, M * ldc)), two = allocF32In(memory, M * 2);
+      two.set(C0);
+      for (let i = 0; i < M; i++) one[i * ldc] = C0[2 * i]!;
+      const pad = one.filter((_, i) => i % ldc !== 0);
+      fast.gemm(tA, tB, M, 1, K, A, 0, lda, B, 0, ldb, one, 0, ldc, acc);
+      fast.gemm(tA, tB, M, 2, K, A, 0, lda, B, 0, ldb, two, 0, 2, acc);
+      const what = `${tA ? 'T' : 'N'}${tB ? 'T' : 'N'} ${M}×1×${K} ldc ${ldc} accumulate ${acc}`;
+      expect(Array.from(one.filter((_, i) => i % ldc === 0)), what).toEqual(Array.from({ length: M }, (_, i) => two[2 * i]!));
+      expect(Array.from(one.filter((_, i) => i % ldc !== 0)), `${what}: between rows`).toEqual(Array.from(pad));
+    };
+    for (const [M, K] of [[4, 2], [5, 7], [17, 256], [32, 800], [37, 257], [300, 32], [9, 600]] as const) {
+      for (const [tA, tB] of TRANSPOSE_PAIRS) for (const acc of [false, true]) check(tA, tB, M, K, acc);
     }
+    // Fewer rows go through the few-row paths (their own sums), except Aᵀ·Bᵀ.
+    for (const [M, K] of [[1, 9], [2, 300], [3, 40]] as const) for (const acc of [false, true]) check(true, true, M, K, acc);
   });
 
   it('K = 1 rounds each product once and adds it to C (0 + a·b, then C + that)', () => {
