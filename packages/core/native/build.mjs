@@ -87,7 +87,6 @@ function findNodeGyp() {
   return null;
 }
 
-
 /** The most telling line of a failed build's output. */
 function reasonOf(output) {
   const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
