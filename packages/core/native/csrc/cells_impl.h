@@ -284,10 +284,35 @@ CINLINE void gru_fwd(float *gx, const float *gh, long H, float *hn, const float 
   st(out, n, v);
 }
 
+/* gru_fwd for the 2·VW units from gx (whole vectors), two vectors at a time (sigmoidv2, tanhv2). */
+CINLINE void gru_fwd2(float *gx, const float *gh, long H, float *hn, const float *hp, float *h, float *out) {
+#define L2(p) ((cf2){ld((p), VW), ld((p) + VW, VW)})
+#define S2(p, v) (st((p), VW, (v).a), st((p) + VW, VW, (v).b))
+  const cf one = splat(1.0f);
+  const cf2 xr = L2(gx), hr = L2(gh), xz = L2(gx + H), hz = L2(gh + H);
+  const cf2 r = sigmoidv2((cf2){xr.a + hr.a, xr.b + hr.b});
+  const cf2 z = sigmoidv2((cf2){xz.a + hz.a, xz.b + hz.b});
+  const cf2 a = L2(gh + 2 * H), xn = L2(gx + 2 * H);
+  const cf2 nn = tanhv2((cf2){xn.a + r.a * a.a, xn.b + r.b * a.b});
+  S2(gx, r);
+  S2(gx + H, z);
+  S2(gx + 2 * H, nn);
+  S2(hn, a);
+  const cf2 p = L2(hp);
+  const cf2 v = {(one - z.a) * nn.a + z.a * p.a, (one - z.b) * nn.b + z.b * p.b};
+  S2(h, v);
+  S2(out, v);
+#undef L2
+#undef S2
+}
+
 static void gru_forward(int rows, int H, float *gx, const float *gh, float *hn, const float *hp, float *h, float *out,
                         long ldo) {
-  for (int r = 0; r < rows; r++, gx += 3L * H, gh += 3L * H, hn += H, hp += H, h += H, out += ldo)
-    ROW_LOOP(H, gru_fwd(gx + j, gh + j, H, hn + j, hp + j, h + j, out + j, n));
+  for (int r = 0; r < rows; r++, gx += 3L * H, gh += 3L * H, hn += H, hp += H, h += H, out += ldo) {
+    int j = 0;
+    for (; j + 2 * VW <= H; j += 2 * VW) gru_fwd2(gx + j, gh + j, H, hn + j, hp + j, h + j, out + j);
+    for (; j < H; j += VW) gru_fwd(gx + j, gh + j, H, hn + j, hp + j, h + j, out + j, H - j < VW ? H - j : VW);
+  }
 }
 
 CINLINE void gru_bwd(const float *g, long H, const float *hn, const float *hp, const float *dOut, float *dh, float *dzx,
