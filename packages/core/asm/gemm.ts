@@ -406,10 +406,11 @@ export function gemm(
 
 // ---- one column of C from Aᵀ: nothing to pack ---------------------------------------------------
 // A layer with one input's dW_ih = dZᵀ·X (TN, N = 1) leaves the packed tile mostly zeros (one
-// column of 8): 2.1 GFLOP/s (gemm.mjs; 5.2 without packing). Here the rows of C lie side by side in A's rows: each element's own
-// operations unchanged (from 0, madd over k in order, a block of KC at a time, then stored or
-// added to C), the packed path's bits, a row's bits its own. (The other N = 1 forms and K = 1
-// measured no faster without packing in WebAssembly: they keep the packed path.)
+// column of 8): 2.1 GFLOP/s (gemm.mjs; 5.2 without packing). Here the rows of C lie side by side
+// in A's rows: each element's own operations unchanged (from 0, madd over k in order, a block of
+// KC at a time, then stored or added to C), the packed path's bits, a row's bits its own. (The
+// other N = 1 forms and K = 1 measured no faster without packing in WebAssembly: they keep the
+// packed path.)
 
 /** Lane l of s to C[i + l, 0] for l < n: stored (first) or added. */
 @inline

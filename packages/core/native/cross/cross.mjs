@@ -24,10 +24,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const native = join(here, '..');
 const ELF_MACHINE_AARCH64 = 183;
 
-/** Whether cmd runs (CC may be a command with arguments, as `ccache gcc`). */
-function found(cmd) {
-  const [c, ...rest] = cmd.split(' ');
-  return spawnSync(c, [...rest, '--version'], { encoding: 'utf8' }).status === 0;
+/** Whether the command [cmd, ...args] runs. */
+function found(cmd, ...args) {
+  return spawnSync(cmd, [...args, '--version'], { encoding: 'utf8' }).status === 0;
 }
 
 class Failed extends Error {}
@@ -43,12 +42,13 @@ function run(cmd, args, what) {
   return r.stdout;
 }
 
-const cc = process.env.CC || 'cc';
+// This machine's compiler: CC may be a command with arguments (`ccache gcc`).
+const [ccCmd, ...ccArgs] = (process.env.CC || 'cc').split(' ');
 const cross = 'aarch64-linux-gnu-gcc';
-const qemu = ['qemu-aarch64', 'qemu-aarch64-static'].find(found);
+const qemu = ['qemu-aarch64', 'qemu-aarch64-static'].find((q) => found(q));
 const headers = nodedir();
 const missing = [
-  ...(found(cc) ? [] : [`${cc} (this machine's C compiler)`]),
+  ...(found(ccCmd, ...ccArgs) ? [] : [`${[ccCmd, ...ccArgs].join(' ')} (this machine's C compiler)`]),
   ...(found(cross) ? [] : [`${cross} (Debian: gcc-aarch64-linux-gnu)`]),
   ...(qemu ? [] : ['qemu-aarch64 (Debian: qemu-user)']),
   ...(headers ? [] : ["Node's headers (include/node beside node)"]),
@@ -73,7 +73,6 @@ try {
 
   // 2. The kernels, here and on arm64.
   const check = [join(here, 'check.c'), join(native, 'csrc', 'gemm_generic.c'), join(native, 'csrc', 'cells_generic.c')];
-  const [ccCmd, ...ccArgs] = cc.split(' ');
   run(ccCmd, [...ccArgs, ...flags, ...check, '-lm', '-o', join(out, 'check-host')], 'building check.c here');
   run(cross, [...flags, '-static', ...check, '-lm', '-o', join(out, 'check-arm64')], 'building check.c for arm64');
   const host = run(join(out, 'check-host'), [], 'check.c here').split('\n');

@@ -143,6 +143,22 @@ CINLINE void st(float *p, int n, cf v) {
     }                                              \
   } while (0)
 
+/* ROW_LOOP two vectors at a time where it can: PAIR for each 2·VW whole units from j, then ONE
+   (seeing j and n) for the rest, by vectors, the last one partial. */
+#define PAIR_LOOP(H, PAIR, ONE)                     \
+  do {                                              \
+    int j = 0;                                      \
+    for (; j + 2 * VW <= (H); j += 2 * VW) PAIR;    \
+    for (; j < (H); j += VW) {                      \
+      const int n = (H) - j < VW ? (H) - j : VW;    \
+      ONE;                                          \
+    }                                               \
+  } while (0)
+
+/* Two whole vectors from p, and to p (the pair functions' loads and stores). */
+#define LD2(p) ((cf2){ld((p), VW), ld((p) + VW, VW)})
+#define ST2(p, v) (st((p), VW, (v).a), st((p) + VW, VW, (v).b))
+
 static void elementwise(int tanh_, float *x, int count) {
   if (tanh_) ROW_LOOP(count, st(x + j, n, tanhv(ld(x + j, n))));
   else ROW_LOOP(count, st(x + j, n, sigmoidv(ld(x + j, n))));
@@ -168,33 +184,27 @@ CINLINE void lstm_fwd(float *g, long H, const float *cp, float *c, float *h, flo
 
 /* lstm_fwd for the 2·VW units from g (whole vectors), two vectors at a time. */
 CINLINE void lstm_fwd2(float *g, long H, const float *cp, float *c, float *h, float *out) {
-#define L2(p) ((cf2){ld((p), VW), ld((p) + VW, VW)})
-#define S2(p, v) (st((p), VW, (v).a), st((p) + VW, VW, (v).b))
-  const cf2 i = sigmoidv2(L2(g));
-  const cf2 f = sigmoidv2(L2(g + H));
-  const cf2 gg = tanhv2(L2(g + 2 * H));
-  const cf2 o = sigmoidv2(L2(g + 3 * H));
-  S2(g, i);
-  S2(g + H, f);
-  S2(g + 2 * H, gg);
-  S2(g + 3 * H, o);
-  const cf2 cpv = L2(cp);
+  const cf2 i = sigmoidv2(LD2(g));
+  const cf2 f = sigmoidv2(LD2(g + H));
+  const cf2 gg = tanhv2(LD2(g + 2 * H));
+  const cf2 o = sigmoidv2(LD2(g + 3 * H));
+  ST2(g, i);
+  ST2(g + H, f);
+  ST2(g + 2 * H, gg);
+  ST2(g + 3 * H, o);
+  const cf2 cpv = LD2(cp);
   const cf2 cn = {f.a * cpv.a + i.a * gg.a, f.b * cpv.b + i.b * gg.b};
-  S2(c, cn);
+  ST2(c, cn);
   const cf2 tc = tanhv2(cn);
   const cf2 hn = {o.a * tc.a, o.b * tc.b};
-  S2(h, hn);
-  S2(out, hn);
-#undef L2
-#undef S2
+  ST2(h, hn);
+  ST2(out, hn);
 }
 
 static void lstm_forward(int rows, int H, float *g, const float *cp, float *c, float *h, float *out, long ldo) {
-  for (int r = 0; r < rows; r++, g += 4L * H, cp += H, c += H, h += H, out += ldo) {
-    int j = 0;
-    for (; j + 2 * VW <= H; j += 2 * VW) lstm_fwd2(g + j, H, cp + j, c + j, h + j, out + j);
-    for (; j < H; j += VW) lstm_fwd(g + j, H, cp + j, c + j, h + j, out + j, H - j < VW ? H - j : VW);
-  }
+  for (int r = 0; r < rows; r++, g += 4L * H, cp += H, c += H, h += H, out += ldo)
+    PAIR_LOOP(H, lstm_fwd2(g + j, H, cp + j, c + j, h + j, out + j),
+              lstm_fwd(g + j, H, cp + j, c + j, h + j, out + j, n));
 }
 
 CINLINE void lstm_bwd(const float *g, long H, const float *cp, const float *c, const float *dOut, float *dh,
@@ -231,24 +241,16 @@ CINLINE void rnn_fwd(int relu, float *z, float *h, float *out, int n) {
 
 /* rnn_fwd (tanh) for the 2·VW units from z (whole vectors), two vectors at a time (tanhv2). */
 CINLINE void rnn_fwd2(float *z, float *h, float *out) {
-  const cf2 a = tanhv2((cf2){ld(z, VW), ld(z + VW, VW)});
-  st(z, VW, a.a);
-  st(z + VW, VW, a.b);
-  st(h, VW, a.a);
-  st(h + VW, VW, a.b);
-  st(out, VW, a.a);
-  st(out + VW, VW, a.b);
+  const cf2 a = tanhv2(LD2(z));
+  ST2(z, a);
+  ST2(h, a);
+  ST2(out, a);
 }
 
 static void rnn_forward(int relu, int rows, int H, float *z, float *h, float *out, long ldo) {
   for (int r = 0; r < rows; r++, z += H, h += H, out += ldo) {
-    if (relu) {
-      ROW_LOOP(H, rnn_fwd(1, z + j, h + j, out + j, n));
-    } else {
-      int j = 0;
-      for (; j + 2 * VW <= H; j += 2 * VW) rnn_fwd2(z + j, h + j, out + j);
-      for (; j < H; j += VW) rnn_fwd(0, z + j, h + j, out + j, H - j < VW ? H - j : VW);
-    }
+    if (relu) ROW_LOOP(H, rnn_fwd(1, z + j, h + j, out + j, n));
+    else PAIR_LOOP(H, rnn_fwd2(z + j, h + j, out + j), rnn_fwd(0, z + j, h + j, out + j, n));
   }
 }
 
@@ -286,33 +288,27 @@ CINLINE void gru_fwd(float *gx, const float *gh, long H, float *hn, const float 
 
 /* gru_fwd for the 2·VW units from gx (whole vectors), two vectors at a time (sigmoidv2, tanhv2). */
 CINLINE void gru_fwd2(float *gx, const float *gh, long H, float *hn, const float *hp, float *h, float *out) {
-#define L2(p) ((cf2){ld((p), VW), ld((p) + VW, VW)})
-#define S2(p, v) (st((p), VW, (v).a), st((p) + VW, VW, (v).b))
   const cf one = splat(1.0f);
-  const cf2 xr = L2(gx), hr = L2(gh), xz = L2(gx + H), hz = L2(gh + H);
+  const cf2 xr = LD2(gx), hr = LD2(gh), xz = LD2(gx + H), hz = LD2(gh + H);
   const cf2 r = sigmoidv2((cf2){xr.a + hr.a, xr.b + hr.b});
   const cf2 z = sigmoidv2((cf2){xz.a + hz.a, xz.b + hz.b});
-  const cf2 a = L2(gh + 2 * H), xn = L2(gx + 2 * H);
+  const cf2 a = LD2(gh + 2 * H), xn = LD2(gx + 2 * H);
   const cf2 nn = tanhv2((cf2){xn.a + r.a * a.a, xn.b + r.b * a.b});
-  S2(gx, r);
-  S2(gx + H, z);
-  S2(gx + 2 * H, nn);
-  S2(hn, a);
-  const cf2 p = L2(hp);
+  ST2(gx, r);
+  ST2(gx + H, z);
+  ST2(gx + 2 * H, nn);
+  ST2(hn, a);
+  const cf2 p = LD2(hp);
   const cf2 v = {(one - z.a) * nn.a + z.a * p.a, (one - z.b) * nn.b + z.b * p.b};
-  S2(h, v);
-  S2(out, v);
-#undef L2
-#undef S2
+  ST2(h, v);
+  ST2(out, v);
 }
 
 static void gru_forward(int rows, int H, float *gx, const float *gh, float *hn, const float *hp, float *h, float *out,
                         long ldo) {
-  for (int r = 0; r < rows; r++, gx += 3L * H, gh += 3L * H, hn += H, hp += H, h += H, out += ldo) {
-    int j = 0;
-    for (; j + 2 * VW <= H; j += 2 * VW) gru_fwd2(gx + j, gh + j, H, hn + j, hp + j, h + j, out + j);
-    for (; j < H; j += VW) gru_fwd(gx + j, gh + j, H, hn + j, hp + j, h + j, out + j, H - j < VW ? H - j : VW);
-  }
+  for (int r = 0; r < rows; r++, gx += 3L * H, gh += 3L * H, hn += H, hp += H, h += H, out += ldo)
+    PAIR_LOOP(H, gru_fwd2(gx + j, gh + j, H, hn + j, hp + j, h + j, out + j),
+              gru_fwd(gx + j, gh + j, H, hn + j, hp + j, h + j, out + j, n));
 }
 
 CINLINE void gru_bwd(const float *g, long H, const float *hn, const float *hp, const float *dOut, float *dh, float *dzx,
