@@ -5,7 +5,7 @@
 export { gemm, scratchBytes } from './gemm';
 export { sigmoid, tanh } from './elementwise';
 export { lstmForward, lstmBackward, rnnForward, rnnBackward, gruForward, gruBackward } from './cells';
-export { fillRows, sumRows, gatherRows, scatterAddRows, accumulate, transpose } from './rows';
+export { fillRows, sumRows, gatherRows, scatterAddRows, zero, accumulate, transpose } from './rows';
 export { softmaxCrossEntropy, meanSquaredError } from './loss';
 export { adamUpdate, sgdUpdate, rmspropUpdate } from './optimizers';
 export { expF64, expF64Array, logF64 } from './fdlibm';

@@ -102,6 +102,11 @@ export function scatterAddRows(table: usize, n: i32, ids: usize, rows: i32, src:
   }
 }
 
+/** dst[i] = 0 for i < n: memory.fill, which the engine runs as memset (a float at a time from JS on shared memory). */
+export function zero(dst: usize, n: i32): void {
+  memory.fill(dst, 0, <usize>n << 2);
+}
+
 /** dst[i] += src[i] for i < n (float32 adds: the same bits as any other float32 add). */
 export function accumulate(dst: usize, src: usize, n: i32): void {
   let i = 0;

@@ -126,6 +126,26 @@ describe('wasm row kernels vs reference', () => {
     }
   });
 
+  it('zero: exactly the window, the floats either side untouched; outside the arena, the reference', () => {
+    const rng = new Rng(8);
+    const before = W.calls.wasm;
+    for (const n of [1, 3, 31, 32, 100, 4096, 5000]) {
+      const [d, dr] = pair(rng, n + 5);
+      W.zero(d, 2, n);
+      R.zero(dr, 2, n);
+      expectNear(d, dr, 0, `zero n=${n}`);
+      expect(d[1]).not.toBe(0);
+      expect(d[2 + n]).not.toBe(0);
+      expect(Array.from(d.subarray(2, 2 + n)).every((x) => Object.is(x, 0))).toBe(true);
+    }
+    expect(W.calls.wasm - before).toBe(7);
+    const heap = Float32Array.from({ length: 40 }, () => 1);
+    W.zero(heap, 3, 30);
+    expect(Array.from(heap)).toEqual([1, 1, 1, ...new Array(30).fill(0), ...new Array(7).fill(1)]);
+    const [x] = pair(rng, 8);
+    expect(() => W.zero(x, 4, 5)).toThrow(/zero: dst needs \[4, 4\+5\) inside its 8 values/);
+  });
+
   it('transpose (exact), every shape around the 4×4 blocks', () => {
     const rng = new Rng(7);
     for (const rows of [1, 3, 4, 5, 8, 9]) {

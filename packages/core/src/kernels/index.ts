@@ -25,6 +25,7 @@ import {
   accumulateReference, fillRowsReference, gatherRowsReference, scatterAddRowsReference, sumRowsReference,
   transposeReference,
 } from './rows.js';
+import { zeroInto } from './copy.js';
 import { meanSquaredErrorReference, softmaxCrossEntropyReference } from './loss.js';
 import { adamUpdateReference, rmspropUpdateReference, sgdUpdateReference } from './optimizers.js';
 
@@ -55,6 +56,8 @@ export interface Kernels {
   gatherRows: typeof gatherRowsReference;
   /** table[ids[r], :] += src[r, :], in row order. */
   scatterAddRows: typeof scatterAddRowsReference;
+  /** dst[off..+n) = 0 (the gradient slots each step, the stack's summed gradients). */
+  zero: typeof zeroInto;
   /** dst[dOff..+n) += src[sOff..+n). Float32 adds: every path gives the same bits. */
   accumulate: typeof accumulateReference;
   /** dst [cols, rows] (rows ldd apart) = src [rows, cols]ᵀ (no overlap). */
@@ -105,6 +108,7 @@ export const referenceKernels: Kernels = {
   sumRows: sumRowsReference,
   gatherRows: gatherRowsReference,
   scatterAddRows: scatterAddRowsReference,
+  zero: zeroInto,
   accumulate: accumulateReference,
   transpose: transposeReference,
   lstmForward: lstmForwardReference,

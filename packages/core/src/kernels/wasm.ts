@@ -56,6 +56,7 @@ export interface KernelExports {
   sumRows(db: number, dz: number, rows: number, n: number, ld: number): void;
   gatherRows(x: number, rows: number, n: number, table: number, ids: number): void;
   scatterAddRows(table: number, n: number, ids: number, rows: number, src: number): void;
+  zero(dst: number, n: number): void;
   accumulate(dst: number, src: number, n: number): void;
   transpose(dst: number, ldd: number, src: number, rows: number, cols: number): void;
   lstmForward(rows: number, H: number, g: number, cp: number, c: number, h: number, out: number, ldo: number): void;
@@ -325,6 +326,17 @@ export function wasmKernelsWith(mem: WasmMemory, replace: Partial<KernelExports>
       const pt = at('scatterAddRows', 'table', table, tOff, tRows * n);
       calls.wasm++;
       ex.scatterAddRows(pt, n, pi, rows, ps);
+    },
+    zero(dst, off, n) {
+      if (!sizes('zero', 1, n)) return;
+      if (!all(dst)) {
+        calls.reference++;
+        ref.zero(dst, off, n);
+        return;
+      }
+      const pd = at('zero', 'dst', dst, off, n);
+      calls.wasm++;
+      ex.zero(pd, n);
     },
     accumulate(dst, dOff, src, sOff, n) {
       if (!sizes('accumulate', 1, n)) return;

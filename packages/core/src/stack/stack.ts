@@ -56,7 +56,7 @@ import { lstmBackwardStep, lstmForwardStep } from '../cells/lstm.js';
 import { gruBackwardStep, gruForwardStep } from '../cells/gru.js';
 import { rnnBackwardStep, rnnForwardStep } from '../cells/rnn.js';
 import { mulAddInto, mulInto } from '../cells/elementwise.js';
-import { copyInto, copyRows, zeroInto } from '../kernels/copy.js';
+import { copyInto, copyRows } from '../kernels/copy.js';
 import { resolveStackOptions, type ResolvedStackOptions, type StackOptions } from './config.js';
 import { OptionError } from '../options/errors.js';
 import { booleanOption, keysOf, knownKeys, objectOption, positiveInt } from '../options/validate.js';
@@ -547,7 +547,7 @@ export class RecurrentStack {
     const lead = checkGroup(members.map((m) => m.stack));
     const bs = members.map((m) => m.stack.beginBackward(m.g ?? {}));
     for (let l = lead.options.numLayers - 1; l >= 0; l--) {
-      for (const b of bs) if (b.st.wantDx(b, l)) zeroInto(b.nxt, 0, b.T * b.B * b.st.layerWidth(l)); // dL/d(layer input), summed over directions
+      for (const b of bs) if (b.st.wantDx(b, l)) kernels.zero(b.nxt, 0, b.T * b.B * b.st.layerWidth(l)); // dL/d(layer input), summed over directions
       for (let d = 0; d < lead.numDirections; d++) {
         for (const b of bs) b.st.beginDirectionBackward(b, l, d);
         lead.backwardSteps(bs, l, d);
@@ -581,7 +581,7 @@ export class RecurrentStack {
     const cur = sc.dA;
     const dOut = g.dOutput;
     const tm = last.timeMajor;
-    if (!dOut) zeroInto(cur, 0, TB * W);
+    if (!dOut) kernels.zero(cur, 0, TB * W);
     else if ((D === 1 || o.merge === 'concat') && tm) {
       if (dOut instanceof Float32Array) cur.set(dOut); // the same layout: one copy
       else for (let i = 0; i < TB * W; i++) cur[i] = dOut[i]!;
@@ -902,7 +902,7 @@ export class RecurrentStack {
   private scatterInputGrad(sc: StackScratch, p: DirParams, TB: number, GH: number): void {
     const I = this.options.inputSize;
     const tab = sc.table; // [I, GH]
-    zeroInto(tab, 0, I * GH);
+    kernels.zero(tab, 0, I * GH);
     kernels.scatterAddRows(tab, 0, GH, sc.ids, 0, TB, sc.dzx, 0);
     const Gr = this._gradBuffer;
     if (sc.dzx.length >= I * GH) {

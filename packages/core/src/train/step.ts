@@ -20,7 +20,6 @@ import { arenaLayout, f64View, NORM_CHUNK, STATS_WIDTH, ShardStat, type ArenaLay
 import { targetIsClass, type SequenceDataset } from '../data/dataset.js';
 import { forEachTarget, valueTerms } from '../losses/terms.js';
 import { Rng } from '../rng.js';
-import { zeroInto } from '../kernels/copy.js';
 import { kernels } from '../kernels/index.js';
 import { clipCoefficient, clipGradValue, normFromChunks, scaleGrads, sumSquaresChunks, type Optimizer } from '../optim/index.js';
 
@@ -172,7 +171,7 @@ export class StepRunner {
       const k = k0 + j;
       const start = k * shardSize;
       const slot = this.slots[k]!;
-      zeroInto(slot, 0, slot.length);
+      kernels.zero(slot, 0, slot.length);
       ms[j]!.bindGrads(slot);
       const batch = gatherBatch(d, rows, start, Math.min(rows.length, start + shardSize));
       if (carry) this.readCarry(batch, start, step, carry.reset);
