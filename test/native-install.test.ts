@@ -3,7 +3,8 @@
  * build.mjs, @weft/core's `install` script) run on a copy of the native folder with a C compiler
  * that always fails (CC=false, CXX=false) exits 0 and says weft will run on WebAssembly; the real
  * CLI pointed at that failed build (WEFT_NATIVE_DIR) then trains on WebAssembly, saying once why
- * native is unavailable, and refuses `--kernels native` with the reason.
+ * native is unavailable, and refuses `--kernels native` with the reason. And a build tuned for
+ * Zen gives the default build's bits (below).
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
@@ -72,4 +73,40 @@ describe.skipIf(nativeTurnedOff())('the native build of this checkout', () => {
     expect(benchKernels(weft(BENCH, { env: { WEFT_KERNELS: 'wasm' } }).stdout)).toBe('wasm-simd');
     expect(benchKernels(weft([...BENCH, '--kernels', 'reference'], { env: { WEFT_KERNELS: 'wasm' } }).stdout)).toBe('reference');
   });
+});
+
+/**
+ * The product's bits do not depend on how the compiler tunes: GCC tuned for Zen (-mtune=znver*,
+ * what CFLAGS=-march=native gives on an AMD EPYC like this project's machines) leaves some chains
+ * of multiply-adds unfused, and before gemm_impl.h wrote each one out (madd) its few-row and
+ * one-column paths then differed from the packed path, and from a default build, by rounding.
+ * A copy of the native folder built with CFLAGS=-mtune=znver3 must give every product of
+ * helpers/product-bits.mjs the bits of this checkout's build, variant by variant.
+ */
+const CC = process.env.CC || 'cc';
+const ccVersion = spawnSync(CC, ['--version'], { encoding: 'utf8' }).stdout ?? '';
+const gccOnX64 = process.arch === 'x64' && /Free Software Foundation/.test(ccVersion) && !/clang/i.test(ccVersion);
+
+describe.skipIf(nativeTurnedOff() || !gccOnX64)(`a native build tuned for Zen (GCC, CFLAGS=-mtune=znver3; compiler: ${CC})`, () => {
+  const dir = tempDir('weft-native-tuned-');
+  for (const f of ['binding.gyp', 'build.mjs', 'headers.mjs', 'csrc']) cpSync(path.join(NATIVE, f), path.join(dir, f), { recursive: true });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const bits = (nativeDir: string): Record<string, string> => {
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'test/helpers/product-bits.mjs')], {
+      cwd: repoRoot, encoding: 'utf8', timeout: 120_000, env: { ...process.env, WEFT_NATIVE_DIR: nativeDir, WEFT_NATIVE: '' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as Record<string, string>;
+  };
+
+  it('gives every product the bits of the default build', () => {
+    const build = spawnSync(process.execPath, [path.join(dir, 'build.mjs'), '--strict'], {
+      cwd: dir, encoding: 'utf8', timeout: 300_000, env: { ...process.env, CFLAGS: '-mtune=znver3', WEFT_NATIVE: '' },
+    });
+    expect(build.status, `${build.stdout}\n${build.stderr}`).toBe(0);
+    const tuned = bits(dir);
+    const here = bits(NATIVE);
+    expect(Object.keys(here)).toContain('generic');
+    expect(tuned).toEqual(here);
+  }, 400_000);
 });

@@ -5,6 +5,7 @@
 #define WEFT_TARGET "avx2,fma"
 #include "isa_begin.h"
 #define VW 8
+#define WEFT_FMA 256
 #define MR 6
 #define NV 2
 #define WEFT_NAME(x) x##_avx2

@@ -5,6 +5,7 @@
 #define WEFT_TARGET "avx512f,avx2,fma"
 #include "isa_begin.h"
 #define VW 16
+#define WEFT_FMA 512
 #define MR 8
 #define NV 2
 #define WEFT_NAME(x) x##_avx512

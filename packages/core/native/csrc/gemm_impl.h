@@ -27,14 +27,13 @@
  * addresses, alignment or the thread, so any worker computing a shard gets the same bits.
  * Each variant rounds differently (fused multiply-add or not, vector width), which is why a
  * process picks one variant for all its threads.
- * That the unpacked paths (rows_stream, column, outer) give the packed paths' bits rests on the
- * compiler fusing every multiply-add alike: GCC tuned for Zen (-mtune=znver*, which
- * CFLAGS=-march=native implies there) leaves chains of 128- and 256-bit vectors unfused but not of
- * 512-bit ones, and then they may differ by rounding (still the same bits for the same shape on
- * any thread; native.test.ts would show it). The build's own flags tune for no CPU.
+ * The unpacked paths (rows_stream, column, outer) give the packed paths' bits because every
+ * multiply-add is written as one (madd, below): fused in the variants with FMA whatever the
+ * compiler's flags or tuning.
  *
  * Expects: VW (floats per vector), MR (rows of the tile), NV (vectors per row of the tile),
- * WEFT_NAME(x) (appends the variant's suffix).
+ * WEFT_NAME(x) (appends the variant's suffix), WEFT_FMA (256 or 512: the variant's target has FMA
+ * for vectors of that many bits; undefined for the portable variant).
  */
 #include <stddef.h>
 #include <string.h>
@@ -69,6 +68,45 @@ typedef int v4i __attribute__((vector_size(16)));
 #define ST(p, v) (*(vfu *)(p) = (v))
 
 INLINE int imin(int a, int b) { return a < b ? a : b; }
+
+/*
+ * Multiply-adds, c + x·y: one rounding (a fused multiply-add) where the variant has FMA, said
+ * explicitly rather than left to the compiler's contraction, which need not fuse every chain alike:
+ * GCC tuned for Zen (-mtune=znver*, which CFLAGS=-march=native implies there) leaves chains of
+ * 128- and 256-bit multiply-adds unfused in some loops and not in others, and the unpacked paths
+ * (rows_stream, column) then differed from the packed path by rounding (native.test.ts showed it).
+ * Where there is no FMA (the portable variant on a plain x86-64) each is a product rounded, then
+ * a sum rounded, everywhere alike; on arm64 the compiler contracts them (-ffp-contract=fast).
+ * madds and madd4s broadcast a scalar y.
+ */
+#if defined(WEFT_FMA) || (defined(__x86_64__) && defined(__FMA__))
+#include <immintrin.h>
+INLINE float maddf(float c, float x, float y) { return __builtin_fmaf(x, y, c); }
+INLINE v4 madd4s(v4 c, v4 x, float y) { return (v4)_mm_fmadd_ps((__m128)x, _mm_set1_ps(y), (__m128)c); }
+INLINE vf madd(vf c, vf x, vf y) {
+#if VW == 4
+  return (vf)_mm_fmadd_ps((__m128)x, (__m128)y, (__m128)c);
+#elif VW == 8
+  return (vf)_mm256_fmadd_ps((__m256)x, (__m256)y, (__m256)c);
+#elif WEFT_FMA == 512
+  return (vf)_mm512_fmadd_ps((__m512)x, (__m512)y, (__m512)c);
+#else /* 16 floats on AVX2 (gemm_wide_on_avx2.c, for tests): two halves */
+  union {
+    vf v;
+    __m256 h[2];
+  } X = {x}, Y = {y}, C = {c};
+  C.h[0] = _mm256_fmadd_ps(X.h[0], Y.h[0], C.h[0]);
+  C.h[1] = _mm256_fmadd_ps(X.h[1], Y.h[1], C.h[1]);
+  return C.v;
+#endif
+}
+INLINE vf madds(vf c, vf x, float y) { return madd(c, x, y - (vf){0}); }
+#else
+INLINE float maddf(float c, float x, float y) { return c + x * y; }
+INLINE v4 madd4s(v4 c, v4 x, float y) { return c + x * y; }
+INLINE vf madd(vf c, vf x, vf y) { return c + x * y; }
+INLINE vf madds(vf c, vf x, float y) { return c + x * y; }
+#endif
 
 /* Rows r0..r3 (4 floats each) → columns c0..c3. */
 INLINE void transpose4(v4 r0, v4 r1, v4 r2, v4 r3, v4 *c0, v4 *c1, v4 *c2, v4 *c3) {
@@ -251,7 +289,7 @@ INLINE void micro(int R, int kb, const float *restrict ap, const float *restrict
     for (int v = 0; v < NV; v++) b[v] = LD(bp + v * VW);
     for (int r = 0; r < R; r++) {
       const float a = ap[r];
-      for (int v = 0; v < NV; v++) acc[r][v] += b[v] * a;
+      for (int v = 0; v < NV; v++) acc[r][v] = madds(acc[r][v], b[v], a);
     }
     ap += MR;
     bp += bs;
@@ -308,7 +346,7 @@ INLINE void rows_nn(int R, int N, int K, const float *A, long ar, long ak, const
       for (int v = 0; v < jv; v++) bv[v] = LD(b + v * VW);
       for (int r = 0; r < R; r++) {
         const float a = A[r * ar + k * ak];
-        for (int v = 0; v < jv; v++) acc[r][v] += bv[v] * a;
+        for (int v = 0; v < jv; v++) acc[r][v] = madds(acc[r][v], bv[v], a);
       }
     }
     for (int r = 0; r < R; r++) {
@@ -322,7 +360,7 @@ INLINE void rows_nn(int R, int N, int K, const float *A, long ar, long ak, const
     const float *b = B + j;
     for (int k = 0; k < K; k++, b += ldb) {
       const vf bv = LD(b);
-      for (int r = 0; r < R; r++) acc[r] += bv * A[r * ar + k * ak];
+      for (int r = 0; r < R; r++) acc[r] = madds(acc[r], bv, A[r * ar + k * ak]);
     }
     for (int r = 0; r < R; r++) {
       float *cr = C + r * ldc + j;
@@ -332,7 +370,7 @@ INLINE void rows_nn(int R, int N, int K, const float *A, long ar, long ak, const
   for (; j < N; j++) {
     for (int r = 0; r < R; r++) {
       float s = 0.0f;
-      for (int k = 0; k < K; k++) s += A[r * ar + k * ak] * B[(long)k * ldb + j];
+      for (int k = 0; k < K; k++) s = maddf(s, A[r * ar + k * ak], B[(long)k * ldb + j]);
       C[r * ldc + j] = first ? s : C[r * ldc + j] + s;
     }
   }
@@ -374,19 +412,19 @@ INLINE void dots(int R, int N, int K, const float *A, long lda, const float *B, 
         for (int q = 0; q < Q; q++) bv[q] = LD(b + q * ldb + k);
         for (int r = 0; r < R; r++) {
           const vf a = LD(A + r * lda + k);
-          for (int q = 0; q < Q; q++) acc[r][q] += a * bv[q];
+          for (int q = 0; q < Q; q++) acc[r][q] = madd(acc[r][q], a, bv[q]);
         }
       }
     } else {
       for (int k = 0; k < kv; k += VW)
         for (int r = 0; r < R; r++)
-          for (int q = 0; q < q4; q++) acc[r][q] += LD(A + r * lda + k) * LD(b + q * ldb + k);
+          for (int q = 0; q < q4; q++) acc[r][q] = madd(acc[r][q], LD(A + r * lda + k), LD(b + q * ldb + k));
     }
     for (int r = 0; r < R; r++) {
       const v4 sum = hsum4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
       for (int q = 0; q < q4; q++) {
         float s = sum[q];
-        for (int k = kv; k < K; k++) s += A[r * lda + k] * b[q * ldb + k];
+        for (int k = kv; k < K; k++) s = maddf(s, A[r * lda + k], b[q * ldb + k]);
         float *cp = C + r * ldc + j + q;
         *cp = first ? s : *cp + s;
       }
@@ -438,20 +476,20 @@ INLINE void rows_stream(int R, int N, int K, const float *A, long ar, long ak, c
         const vf b0 = LD(b + j), b1 = LD(b + ldb + j), b2 = LD(b + 2 * ldb + j), b3 = LD(b + 3 * ldb + j);
         for (int r = 0; r < R; r++) {
           vf s = LD(acc + r * RB + j);
-          s += b0 * a[r][0];
-          s += b1 * a[r][1];
-          s += b2 * a[r][2];
-          s += b3 * a[r][3];
+          s = madds(s, b0, a[r][0]);
+          s = madds(s, b1, a[r][1]);
+          s = madds(s, b2, a[r][2]);
+          s = madds(s, b3, a[r][3]);
           ST(acc + r * RB + j, s);
         }
       }
       for (int j = nv; j < nb; j++)
         for (int r = 0; r < R; r++) {
           float s = acc[r * RB + j];
-          s += a[r][0] * b[j];
-          s += a[r][1] * b[ldb + j];
-          s += a[r][2] * b[2 * ldb + j];
-          s += a[r][3] * b[3 * ldb + j];
+          s = maddf(s, a[r][0], b[j]);
+          s = maddf(s, a[r][1], b[ldb + j]);
+          s = maddf(s, a[r][2], b[2 * ldb + j]);
+          s = maddf(s, a[r][3], b[3 * ldb + j]);
           acc[r * RB + j] = s;
         }
     }
@@ -459,8 +497,8 @@ INLINE void rows_stream(int R, int N, int K, const float *A, long ar, long ak, c
       for (int r = 0; r < R; r++) {
         const float a = A[r * ar + k * ak];
         int j = 0;
-        for (; j < nv; j += VW) ST(acc + r * RB + j, LD(acc + r * RB + j) + LD(b + j) * a);
-        for (; j < nb; j++) acc[r * RB + j] += a * b[j];
+        for (; j < nv; j += VW) ST(acc + r * RB + j, madds(LD(acc + r * RB + j), LD(b + j), a));
+        for (; j < nb; j++) acc[r * RB + j] = maddf(acc[r * RB + j], a, b[j]);
       }
     for (int r = 0; r < R; r++) {
       float *cr = C + r * ldc + jc;
@@ -517,13 +555,11 @@ static void outer(int tA, int tB, int M, int N, const float *A, long lda, const 
       float *c = C + (long)i * ldc + jc;
       int j = 0;
       for (; j < nv; j += VW) {
-        vf acc = (vf){0};
-        acc += LD(b + j) * a;
+        const vf acc = madds((vf){0}, LD(b + j), a);
         ST(c + j, first ? acc : LD(c + j) + acc);
       }
       for (; j < nb; j++) {
-        float s = 0.0f;
-        s += b[j] * a;
+        const float s = maddf(0.0f, b[j], a);
         c[j] = first ? s : c[j] + s;
       }
     }
@@ -545,7 +581,7 @@ INLINE void column_lanes(int W, const float *a, long lda, int kb, const float *b
   vf acc[4];
   for (int v = 0; v < W; v++) acc[v] = (vf){0};
   for (int k = 0; k < kb; k++, a += lda)
-    for (int v = 0; v < W; v++) acc[v] += LD(a + v * VW) * b[k];
+    for (int v = 0; v < W; v++) acc[v] = madds(acc[v], LD(a + v * VW), b[k]);
   float out[4 * VW];
   for (int v = 0; v < W; v++) ST(out + v * VW, acc[v]);
   put_column(C, ldc, i, out, n, first);
@@ -564,15 +600,15 @@ INLINE void column_rows(int Q, const float *const *r, int kb, const float *b, fl
       v4 c0, c1, c2, c3;
       transpose4(*(const v4u *)(g[0] + k), *(const v4u *)(g[1] + k), *(const v4u *)(g[2] + k), *(const v4u *)(g[3] + k),
                  &c0, &c1, &c2, &c3);
-      acc[q] += c0 * b[k];
-      acc[q] += c1 * b[k + 1];
-      acc[q] += c2 * b[k + 2];
-      acc[q] += c3 * b[k + 3];
+      acc[q] = madd4s(acc[q], c0, b[k]);
+      acc[q] = madd4s(acc[q], c1, b[k + 1]);
+      acc[q] = madd4s(acc[q], c2, b[k + 2]);
+      acc[q] = madd4s(acc[q], c3, b[k + 3]);
     }
   for (; k < kb; k++)
     for (int q = 0; q < Q; q++) {
       const float *const *g = r + 4 * q;
-      acc[q] += (v4){g[0][k], g[1][k], g[2][k], g[3][k]} * b[k];
+      acc[q] = madd4s(acc[q], (v4){g[0][k], g[1][k], g[2][k], g[3][k]}, b[k]);
     }
   float out[16];
   for (int q = 0; q < Q; q++) *(v4u *)(out + 4 * q) = acc[q];

@@ -9,6 +9,7 @@
 #define WEFT_TARGET "avx2,fma"
 #include "isa_begin.h"
 #define VW 16
+#define WEFT_FMA 256
 #define MR 8
 #define NV 2
 #define WEFT_NAME(x) x##_wide_on_avx2
