@@ -1,7 +1,8 @@
-// The bits of the native product, as one SHA-256 per variant this CPU runs, over a fixed set of
-// products that takes every path of native/csrc/gemm_impl.h: a few rows of C (B read down strips,
-// or row after row where its rows are far apart; dot products for op(B) = Bᵀ), one column of C,
-// K = 1, and the packed path with every edge, in all four transpose forms, stored and added.
+// The bits of the native product, as one SHA-256 per variant this CPU runs (and those for tests),
+// over a fixed set of products that takes every path of native/csrc/gemm_impl.h: a few rows of C
+// (B read down strips, or row after row where its rows are far apart; dot products for
+// op(B) = Bᵀ), one column of C, K = 1, and the packed path with every edge, in all four transpose
+// forms, stored and added.
 // Run as a child process (WEFT_NATIVE_DIR picks the build): prints {"variant": "hash", ...}.
 import { createHash } from 'node:crypto';
 import { allocF32In, createSharedMemory, loadNativeKernels, nativeAddon, nativeUnavailableReason } from '@weft/core';
@@ -19,7 +20,7 @@ const N_ = [1, 2, 5, 16, 37, 300];
 const K_ = [1, 3, 8, 37, 300];
 const A = allocF32In(memory, 33 * 300), B = allocF32In(memory, 300 * 1040), C = allocF32In(memory, 33 * 300);
 const out = {};
-for (const variant of addon.variants) {
+for (const variant of [...addon.variants, ...addon.testVariants]) {
   const k = loadNativeKernels(memory, variant);
   const hash = createHash('sha256');
   let products = 0;

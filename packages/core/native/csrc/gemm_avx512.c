@@ -2,6 +2,7 @@
 #if defined(__x86_64__)
 #include <stddef.h>
 #include <string.h>
+#include <immintrin.h>
 #define WEFT_TARGET "avx512f,avx2,fma"
 #include "isa_begin.h"
 #define VW 16

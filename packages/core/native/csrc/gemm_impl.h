@@ -28,12 +28,13 @@
  * Each variant rounds differently (fused multiply-add or not, vector width), which is why a
  * process picks one variant for all its threads.
  * The unpacked paths (rows_stream, column, outer) give the packed paths' bits because every
- * multiply-add is written as one (madd, below): fused in the variants with FMA whatever the
- * compiler's flags or tuning.
+ * multiply-add is written as one (madd, below).
  *
  * Expects: VW (floats per vector), MR (rows of the tile), NV (vectors per row of the tile),
  * WEFT_NAME(x) (appends the variant's suffix), WEFT_FMA (256 or 512: the variant's target has FMA
- * for vectors of that many bits; undefined for the portable variant).
+ * for vectors of that many bits; undefined for the portable variant), and for WEFT_FMA
+ * <immintrin.h> included before the target region (isa_begin.h: under clang, declarations
+ * inside it would take a second target attribute).
  */
 #include <stddef.h>
 #include <string.h>
@@ -76,8 +77,9 @@ INLINE int imin(int a, int b) { return a < b ? a : b; }
  * 128- and 256-bit multiply-adds unfused in some loops and not in others, and the unpacked paths
  * (rows_stream, column) then differed from the packed path by rounding (native.test.ts showed it).
  * Where there is no FMA (the portable variant on a plain x86-64) each is a product rounded, then
- * a sum rounded, everywhere alike; on arm64 the compiler contracts them (-ffp-contract=fast).
- * madds and madd4s broadcast a scalar y.
+ * a sum rounded, everywhere alike. On arm64 the compiler contracts them (-ffp-contract=fast):
+ * alike in every path with GCC's default tuning (native/cross/check.c under qemu), which is all
+ * that has been checked there. madds and madd4s broadcast a scalar y (as y − 0, which keeps −0).
  */
 #if defined(WEFT_FMA) || (defined(__x86_64__) && defined(__FMA__))
 #include <immintrin.h>

@@ -6,6 +6,7 @@
 #if defined(__x86_64__)
 #include <stddef.h>
 #include <string.h>
+#include <immintrin.h>
 #define WEFT_TARGET "avx2,fma"
 #include "isa_begin.h"
 #define VW 16

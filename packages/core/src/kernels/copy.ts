@@ -1,7 +1,8 @@
 /**
- * Copies and zero fills of float runs in the arena, for the stack, the step runner and the
- * kernels' own fallbacks. On shared memory (every worker's arena) the obvious loops are slow:
- * these pick the typed array's memmove where it pays.
+ * Copies of float runs in the arena, for the stack and the kernels' own fallbacks, and the zero
+ * fill of the reference path (kernels.zero; the WebAssembly and native paths use memory.fill).
+ * On shared memory (every worker's arena) the obvious loops are slow: these pick the typed
+ * array's copy where it pays.
  */
 
 /**
@@ -31,8 +32,10 @@ export function copyRows(
 }
 
 /**
- * dst[off..+n) = 0. On shared memory `fill` stores float by float (0.3–0.46 ms for 610k floats);
- * copying from a small zeroed block that stays in L1 is a memmove (~0.11 ms).
+ * dst[off..+n) = 0: the reference path's kernels.zero, and its fallback for arrays outside the
+ * arena. On shared memory `fill` stores float by float (0.3–0.46 ms for 610k floats); copying
+ * from a small zeroed block that stays in L1 is faster (~0.11 ms), though V8 still copies shared
+ * memory a word at a time (WebAssembly's memory.fill, a memset, takes a third of that).
  */
 export function zeroInto(dst: Float32Array, off: number, n: number): void {
   if (n < COPY_SET) {
