@@ -140,7 +140,9 @@ describe('wasm row kernels vs reference', () => {
     }
     expect(W.calls.wasm - before).toBe(7);
     const heap = Float32Array.from({ length: 40 }, () => 1);
+    const refBefore = W.calls.reference;
     W.zero(heap, 3, 30);
+    expect(W.calls.reference - refBefore).toBe(1);
     expect(Array.from(heap)).toEqual([1, 1, 1, ...new Array(30).fill(0), ...new Array(7).fill(1)]);
     const [x] = pair(rng, 8);
     expect(() => W.zero(x, 4, 5)).toThrow(/zero: dst needs \[4, 4\+5\) inside its 8 values/);
