@@ -11,9 +11,9 @@
  * back to the reference for that call.
  *
  * What each kernel computes: gemm.ts (products), rows.ts (bias rows, column sums, gather and
- * scatter-add of rows), cells.ts (one step of a cell's gate math over a run of active rows),
- * loss.ts (softmax cross-entropy and squared error with their gradients), optimizers.ts (the
- * element loops of Adam/AdamW, SGD and RMSprop).
+ * scatter-add of rows), copy.ts (zero), cells.ts (one step of a cell's gate math over a run of
+ * active rows), loss.ts (softmax cross-entropy and squared error with their gradients),
+ * optimizers.ts (the element loops of Adam/AdamW, SGD and RMSprop).
  */
 import { gemmReference } from './gemm.js';
 import { gemmRowsBy, type GemmRows } from './group-product.js';
