@@ -76,10 +76,10 @@ INLINE int imin(int a, int b) { return a < b ? a : b; }
  * GCC tuned for Zen (-mtune=znver*, which CFLAGS=-march=native implies there) leaves chains of
  * 128- and 256-bit multiply-adds unfused in some loops and not in others, and the unpacked paths
  * (rows_stream, column) then differed from the packed path by rounding (native.test.ts showed it).
+ * arm64 always has FMA (NEON's vfmaq; GCC 14 tuned for some cores avoids fusing chains too).
  * Where there is no FMA (the portable variant on a plain x86-64) each is a product rounded, then
- * a sum rounded, everywhere alike. On arm64 the compiler contracts them (-ffp-contract=fast):
- * alike in every path with GCC's default tuning (native/cross/check.c under qemu), which is all
- * that has been checked there. madds and madd4s broadcast a scalar y (as y − 0, which keeps −0).
+ * a sum rounded, everywhere alike. madds and madd4s broadcast a scalar y (as y − 0, which keeps
+ * −0).
  */
 #if defined(WEFT_FMA) || (defined(__x86_64__) && defined(__FMA__))
 #include <immintrin.h>
@@ -103,6 +103,12 @@ INLINE vf madd(vf c, vf x, vf y) {
 #endif
 }
 INLINE vf madds(vf c, vf x, float y) { return madd(c, x, y - (vf){0}); }
+#elif defined(__aarch64__) && VW == 4
+#include <arm_neon.h>
+INLINE float maddf(float c, float x, float y) { return __builtin_fmaf(x, y, c); }
+INLINE v4 madd4s(v4 c, v4 x, float y) { return (v4)vfmaq_n_f32((float32x4_t)c, (float32x4_t)x, y); }
+INLINE vf madd(vf c, vf x, vf y) { return (vf)vfmaq_f32((float32x4_t)c, (float32x4_t)x, (float32x4_t)y); }
+INLINE vf madds(vf c, vf x, float y) { return (vf)vfmaq_n_f32((float32x4_t)c, (float32x4_t)x, y); }
 #else
 INLINE float maddf(float c, float x, float y) { return c + x * y; }
 INLINE v4 madd4s(v4 c, v4 x, float y) { return c + x * y; }
