@@ -76,7 +76,8 @@ INLINE int imin(int a, int b) { return a < b ? a : b; }
  * GCC tuned for Zen (-mtune=znver*, which CFLAGS=-march=native implies there) leaves chains of
  * 128- and 256-bit multiply-adds unfused in some loops and not in others, and the unpacked paths
  * (rows_stream, column) then differed from the packed path by rounding (native.test.ts showed it).
- * arm64 always has FMA (NEON's vfmaq; GCC 14 tuned for some cores avoids fusing chains too).
+ * arm64 always has FMA (NEON's vfmaq; there too a compiler's tuning for some cores may avoid
+ * fusing chains).
  * Where there is no FMA (the portable variant on a plain x86-64) each is a product rounded, then
  * a sum rounded, everywhere alike. madds and madd4s broadcast a scalar y (as y − 0, which keeps
  * −0).
