@@ -84,11 +84,11 @@ INLINE int imin(int a, int b) { return a < b ? a : b; }
  */
 #if defined(WEFT_FMA) || (defined(__x86_64__) && defined(__FMA__))
 #include <immintrin.h>
-INLINE float maddf(float c, float x, float y) { return __builtin_fmaf(x, y, c); }
-INLINE v4 madd4s(v4 c, v4 x, float y) { return (v4)_mm_fmadd_ps((__m128)x, _mm_set1_ps(y), (__m128)c); }
+#define FUSED 1
+INLINE v4 madd4(v4 c, v4 x, v4 y) { return (v4)_mm_fmadd_ps((__m128)x, (__m128)y, (__m128)c); }
 INLINE vf madd(vf c, vf x, vf y) {
 #if VW == 4
-  return (vf)_mm_fmadd_ps((__m128)x, (__m128)y, (__m128)c);
+  return madd4(c, x, y);
 #elif VW == 8
   return (vf)_mm256_fmadd_ps((__m256)x, (__m256)y, (__m256)c);
 #elif WEFT_FMA == 512
@@ -103,19 +103,22 @@ INLINE vf madd(vf c, vf x, vf y) {
   return C.v;
 #endif
 }
-INLINE vf madds(vf c, vf x, float y) { return madd(c, x, y - (vf){0}); }
 #elif defined(__aarch64__) && VW == 4
 #include <arm_neon.h>
+#define FUSED 1
+INLINE v4 madd4(v4 c, v4 x, v4 y) { return (v4)vfmaq_f32((float32x4_t)c, (float32x4_t)x, (float32x4_t)y); }
+INLINE vf madd(vf c, vf x, vf y) { return madd4(c, x, y); }
+#else
+INLINE v4 madd4(v4 c, v4 x, v4 y) { return c + x * y; }
+INLINE vf madd(vf c, vf x, vf y) { return c + x * y; }
+#endif
+#if defined(FUSED)
 INLINE float maddf(float c, float x, float y) { return __builtin_fmaf(x, y, c); }
-INLINE v4 madd4s(v4 c, v4 x, float y) { return (v4)vfmaq_n_f32((float32x4_t)c, (float32x4_t)x, y); }
-INLINE vf madd(vf c, vf x, vf y) { return (vf)vfmaq_f32((float32x4_t)c, (float32x4_t)x, (float32x4_t)y); }
-INLINE vf madds(vf c, vf x, float y) { return (vf)vfmaq_n_f32((float32x4_t)c, (float32x4_t)x, y); }
 #else
 INLINE float maddf(float c, float x, float y) { return c + x * y; }
-INLINE v4 madd4s(v4 c, v4 x, float y) { return c + x * y; }
-INLINE vf madd(vf c, vf x, vf y) { return c + x * y; }
-INLINE vf madds(vf c, vf x, float y) { return c + x * y; }
 #endif
+INLINE vf madds(vf c, vf x, float y) { return madd(c, x, y - (vf){0}); }
+INLINE v4 madd4s(v4 c, v4 x, float y) { return madd4(c, x, y - (v4){0}); }
 
 /* Rows r0..r3 (4 floats each) → columns c0..c3. */
 INLINE void transpose4(v4 r0, v4 r1, v4 r2, v4 r3, v4 *c0, v4 *c1, v4 *c2, v4 *c3) {
